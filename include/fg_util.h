@@ -1,0 +1,47 @@
+/* fg_util.h - small shared helpers: error messages, explicit RNG state, stable hashes.
+ * No external library. Nothing here allocates or prints. */
+#ifndef FG_UTIL_H
+#define FG_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define FG_ERR_MAX 1024
+
+/* A recoverable error: library functions return non-zero and fill msg with one line
+ * (no trailing newline) that names the file:line:column, the field or the layer. */
+typedef struct {
+    char msg[FG_ERR_MAX];
+} fg_err;
+
+/* printf-style; e may be NULL. Always returns -1 so callers can `return fg_err_set(...)`. */
+int fg_err_set(fg_err *e, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Explicit random state (xoshiro256**, seeded through splitmix64). No hidden globals:
+ * every consumer owns one and seeds it from (run seed, configuration, fold, stream). */
+typedef struct {
+    uint64_t s[4];
+} fg_rng;
+
+void fg_rng_seed(fg_rng *r, uint64_t seed);
+uint64_t fg_rng_u64(fg_rng *r);
+uint32_t fg_rng_below(fg_rng *r, uint32_t n); /* uniform in [0, n), unbiased; n > 0 */
+double fg_rng_uniform(fg_rng *r);             /* uniform in [0, 1), 53 bits */
+double fg_rng_normal(fg_rng *r);              /* standard normal (Box-Muller, no cached state) */
+double fg_rng_truncnormal(fg_rng *r);         /* standard normal redrawn outside [-2, 2] (Keras) */
+void fg_rng_shuffle_i32(fg_rng *r, int32_t *a, size_t n); /* Fisher-Yates */
+
+/* Stable 64-bit hashes (FNV-1a finished with a splitmix64 mix); identical on every
+ * platform, used for task identity and seeds. */
+uint64_t fg_hash_bytes(const void *p, size_t n, uint64_t seed);
+uint64_t fg_hash_str(const char *s, uint64_t seed);
+uint64_t fg_hash_mix(uint64_t a, uint64_t b); /* combine two hashes, order-sensitive */
+
+/* Wall clock in seconds (CLOCK_MONOTONIC). */
+double fg_now(void);
+
+#endif

@@ -1,0 +1,126 @@
+/* fg_util.c - error messages, RNG, hashes, clock. */
+#define _POSIX_C_SOURCE 200809L
+#include "fg_util.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <time.h>
+
+int fg_err_set(fg_err *e, const char *fmt, ...)
+{
+    if (e) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+static uint64_t splitmix64(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+void fg_rng_seed(fg_rng *r, uint64_t seed)
+{
+    uint64_t x = seed;
+    for (int i = 0; i < 4; i++)
+        r->s[i] = splitmix64(&x);
+}
+
+static inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+uint64_t fg_rng_u64(fg_rng *r)
+{
+    uint64_t *s = r->s;
+    uint64_t result = rotl(s[1] * 5, 7) * 9;
+    uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return result;
+}
+
+uint32_t fg_rng_below(fg_rng *r, uint32_t n)
+{
+    /* Lemire's multiply-shift with rejection: unbiased. */
+    uint64_t m = (uint64_t)(uint32_t)(fg_rng_u64(r) >> 32) * n;
+    uint32_t l = (uint32_t)m;
+    if (l < n) {
+        uint32_t t = (uint32_t)(-n) % n;
+        while (l < t) {
+            m = (uint64_t)(uint32_t)(fg_rng_u64(r) >> 32) * n;
+            l = (uint32_t)m;
+        }
+    }
+    return (uint32_t)(m >> 32);
+}
+
+double fg_rng_uniform(fg_rng *r) { return (double)(fg_rng_u64(r) >> 11) * 0x1.0p-53; }
+
+double fg_rng_normal(fg_rng *r)
+{
+    double u1 = fg_rng_uniform(r), u2 = fg_rng_uniform(r);
+    if (u1 < 1e-300)
+        u1 = 1e-300;
+    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+double fg_rng_truncnormal(fg_rng *r)
+{
+    for (;;) {
+        double z = fg_rng_normal(r);
+        if (z >= -2.0 && z <= 2.0)
+            return z;
+    }
+}
+
+void fg_rng_shuffle_i32(fg_rng *r, int32_t *a, size_t n)
+{
+    for (size_t i = n; i > 1; i--) {
+        size_t j = fg_rng_below(r, (uint32_t)i);
+        int32_t t = a[i - 1];
+        a[i - 1] = a[j];
+        a[j] = t;
+    }
+}
+
+uint64_t fg_hash_mix(uint64_t a, uint64_t b)
+{
+    uint64_t x = a ^ (b + 0x9e3779b97f4a7c15ULL + (a << 6) + (a >> 2));
+    return splitmix64(&x);
+}
+
+uint64_t fg_hash_bytes(const void *p, size_t n, uint64_t seed)
+{
+    const unsigned char *b = p;
+    uint64_t h = 0xcbf29ce484222325ULL ^ seed;
+    for (size_t i = 0; i < n; i++) {
+        h ^= b[i];
+        h *= 0x100000001b3ULL;
+    }
+    return splitmix64(&h);
+}
+
+uint64_t fg_hash_str(const char *s, uint64_t seed)
+{
+    size_t n = 0;
+    while (s[n])
+        n++;
+    return fg_hash_bytes(s, n, seed);
+}
+
+double fg_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
