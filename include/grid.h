@@ -1,0 +1,69 @@
+/* grid.h - the grid file: YAML parsing (libyaml), validation with file:line:column,
+ * expansion into configurations, and the network description of each configuration.
+ *
+ * Expansion order (documented in the README, the same as scikit-learn's ParameterGrid):
+ * sub-grids in file order; within a sub-grid the parameters sorted by name, the last name
+ * varying fastest. Configuration indices are 0-based in that order. */
+#ifndef GRID_H
+#define GRID_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fg_util.h"
+#include "nn.h"
+
+#define GRID_NAME_MAX 64
+#define GRID_PATH_MAX 4096
+
+typedef struct {
+    char name[GRID_NAME_MAX];      /* required; [A-Za-z0-9_.-], used in directory names */
+    char path[GRID_PATH_MAX];      /* where the grid was read from */
+    char data_dir[GRID_PATH_MAX];  /* data.dir, "" when absent */
+    int subset;                    /* data.subset: stratified subset size, 0 = all */
+    int folds;                     /* cv.folds, default 5 */
+    int shuffle;                   /* cv.shuffle, default 1 */
+    uint64_t seed;                 /* seed, default 0: weights, batch order, dropout */
+    uint64_t cv_seed;              /* cv.seed, default = seed: folds and subset */
+    int cv_seed_set;               /* cv.seed given in the file */
+    int refit;                     /* refit, default 1 */
+    int64_t max_tasks;             /* max_tasks, default 1000000 */
+    double task_timeout;           /* task_timeout in seconds, 0 = none */
+} grid_options;
+
+typedef struct grid grid;
+
+/* Parses and validates a grid file. Every configuration is built and shape-checked for a
+ * 28x28x1 input with 10 classes, so any bad value is reported here, before training, as
+ * "FILE:LINE:COL: what is wrong". Returns 0 and *out (free with grid_free), or -1. */
+int grid_load_file(const char *path, grid **out, fg_err *err);
+/* The same from text in memory (path is used in messages and recorded). */
+int grid_load_string(const char *text, size_t len, const char *path, grid **out, fg_err *err);
+void grid_free(grid *g); /* NULL is a no-op */
+
+/* Options of the file. The caller may override fields (command-line options). */
+grid_options *grid_opts(grid *g);
+const grid_options *grid_opts_c(const grid *g);
+/* The file's bytes as read (owned by g). */
+const char *grid_text(const grid *g, size_t *len);
+
+/* Parameters: the union over all sub-grids, sorted by name. */
+int grid_n_params(const grid *g);
+const char *grid_param_name(const grid *g, int p);
+
+int64_t grid_n_configs(const grid *g);
+int grid_n_subgrids(const grid *g);
+/* Value of parameter p in configuration c as written in the file (a YAML scalar), or NULL
+ * when c's sub-grid does not have that parameter. Owned by g. */
+const char *grid_config_value(const grid *g, int64_t c, int p);
+/* "name=value" pairs of c joined by ", " in parameter order. Owned by g. */
+const char *grid_config_params(const grid *g, int64_t c);
+/* Stable hash of c's parameters (names and values as written). */
+uint64_t grid_config_hash(const grid *g, int64_t c);
+
+/* Network and training description of configuration c for an input of h x w x ch images
+ * with n_classes classes. Returns 0, or -1 with err (file:line:column). */
+int grid_config_build(const grid *g, int64_t c, int h, int w, int ch, int n_classes,
+                      nn_net_desc *net, nn_train_desc *train, fg_err *err);
+
+#endif

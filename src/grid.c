@@ -1,0 +1,2110 @@
+/* grid.c - the grid file: YAML (libyaml) -> a small node tree with line:column marks ->
+ * validated options, models and sub-grids -> configurations on demand.
+ *
+ * Loading runs in passes, each reporting the first problem as "FILE:LINE:COL: message":
+ *   1. libyaml events -> node tree (syntax errors, aliases copied, one document only);
+ *   2. generic tree checks (scalar keys, no duplicate keys);
+ *   3. top-level keys and options (name, seed, data, cv, ...), structure of train/model(s);
+ *   4. the grid: sub-grids, parameters, values; $references and unused parameters;
+ *   5. the size check (configurations x folds <= max_tasks);
+ *   6. every configuration is built and shape-checked (nn_desc_check); its canonical
+ *      "name=value, ..." string and hash are kept for grid_config_params/grid_config_hash.
+ * Building a configuration (grid_config_build) interprets the tree again with the values of
+ * that configuration, so a value that came from the grid is reported at the grid value. */
+#define _POSIX_C_SOURCE 200809L
+#include "grid.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+/* ---------------------------------------------------------------------------------- */
+/* growable string                                                                     */
+
+typedef struct {
+    char *p;
+    size_t n, cap;
+    int oom;
+} sbuf;
+
+static void sb_add(sbuf *b, const char *s, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->n + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 64;
+        while (cap < b->n + n + 1)
+            cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (!p) {
+            b->oom = 1;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+    b->p[b->n] = '\0';
+}
+
+static void sb_str(sbuf *b, const char *s) { sb_add(b, s, strlen(s)); }
+
+/* ---------------------------------------------------------------------------------- */
+/* node tree                                                                           */
+
+typedef enum { N_SCALAR, N_SEQ, N_MAP } node_type;
+
+typedef struct node {
+    node_type type;
+    int line, col; /* 1-based */
+    int plain;     /* plain (unquoted) scalar */
+    char *s;       /* scalar text, NUL-terminated; NULL for collections */
+    int n;         /* items (sequence) or pairs (mapping) */
+    int cap;
+    struct node **k; /* sequence: items; mapping: key, value, key, value ... */
+} node;
+
+#define MAP_KEY(m, i) ((m)->k[2 * (i)])
+#define MAP_VAL(m, i) ((m)->k[2 * (i) + 1])
+
+/* A cap on nodes, so aliases cannot expand a small file into a huge tree. */
+#define MAX_NODES 1000000
+
+static void node_free(node *n)
+{
+    if (!n)
+        return;
+    int m = n->type == N_MAP ? 2 * n->n : n->n;
+    for (int i = 0; i < m; i++)
+        node_free(n->k[i]);
+    free(n->k);
+    free(n->s);
+    free(n);
+}
+
+/* Children are stored in a flat array; mappings count pairs in n once the value is in. */
+typedef struct {
+    node *n;
+    int len; /* number of children pushed (keys and values for mappings) */
+    char *anchor;
+} frame;
+
+static int kids_append(node *p, int *len, node *c)
+{
+    if (*len == p->cap) {
+        int cap = p->cap ? 2 * p->cap : 8;
+        node **k = realloc(p->k, (size_t)cap * sizeof *k);
+        if (!k)
+            return -1;
+        p->k = k;
+        p->cap = cap;
+    }
+    p->k[(*len)++] = c;
+    p->n = p->type == N_MAP ? *len / 2 : *len;
+    return 0;
+}
+
+/* A deep copy (for aliases); count caps the total number of nodes. */
+static node *node_copy(const node *n, long *count)
+{
+    if (++*count > MAX_NODES)
+        return NULL;
+    node *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->type = n->type;
+    c->line = n->line;
+    c->col = n->col;
+    c->plain = n->plain;
+    if (n->s && !(c->s = strdup(n->s))) {
+        free(c);
+        return NULL;
+    }
+    int m = n->type == N_MAP ? 2 * n->n : n->n;
+    if (m && !(c->k = calloc((size_t)m, sizeof *c->k))) {
+        node_free(c);
+        return NULL;
+    }
+    c->n = n->n;
+    c->cap = m;
+    for (int i = 0; i < m; i++)
+        if (!(c->k[i] = node_copy(n->k[i], count))) {
+            node_free(c); /* children not copied yet are NULL: node_free skips them */
+            return NULL;
+        }
+    return c;
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* the grid                                                                            */
+
+typedef struct {
+    const char *name; /* points into the tree */
+    const node *key;
+    const node *vals; /* a non-empty sequence of scalars */
+} param;
+
+typedef struct {
+    const node *map; /* NULL when the file has no grid */
+    int np;
+    param *p;     /* sorted by name */
+    int64_t n;    /* configurations */
+    int64_t off;  /* index of the first configuration */
+    int *local;   /* global parameter index -> index in p, or -1 */
+} subgrid;
+
+typedef struct {
+    const char *name; /* "" for the single `model` */
+    const node *key;  /* key node of the model in `models`, or of `model` */
+    const node *layers;
+    int n_refs;
+    const node **refs; /* $references in the layers */
+} model;
+
+struct grid {
+    grid_options opts;
+    char *text;
+    size_t len;
+    node *root;
+    const node *grid_key; /* the key `grid`, or NULL */
+    int grid_is_list;
+    const node *train; /* mapping or NULL */
+    int n_train_refs;
+    const node **train_refs;
+    int multi; /* `models` rather than `model` */
+    int n_models;
+    model *models;
+    int n_sub;
+    subgrid *sub;
+    int n_params;
+    const char **params; /* sorted union */
+    int64_t n_configs;
+    char *pbuf;     /* canonical "name=value, ..." strings, NUL-separated */
+    int64_t *poff;  /* offset of each configuration's string in pbuf */
+    uint64_t *hash; /* per configuration */
+};
+
+/* ---------------------------------------------------------------------------------- */
+/* errors                                                                              */
+
+static int err_at(const grid *g, const node *n, fg_err *err, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
+static int err_at(const grid *g, const node *n, fg_err *err, const char *fmt, ...)
+{
+    char msg[FG_ERR_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return fg_err_set(err, "%s:%d:%d: %s", g->opts.path, n ? n->line : 1, n ? n->col : 1, msg);
+}
+
+static const char *type_name(const node *n)
+{
+    return n->type == N_MAP ? "a mapping" : n->type == N_SEQ ? "a list" : "a scalar";
+}
+
+static int expect(const grid *g, const node *n, node_type t, const char *what, fg_err *err)
+{
+    static const char *const want[] = {"a scalar", "a list", "a mapping"};
+    if (n->type == t)
+        return 0;
+    if (n->type == N_SCALAR)
+        return err_at(g, n, err, "%s: expected %s, got the scalar '%s'", what, want[t], n->s);
+    return err_at(g, n, err, "%s: expected %s, got %s", what, want[t], type_name(n));
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* pass 1: libyaml events -> tree                                                      */
+
+static void mark_of_offset(const char *text, size_t len, size_t off, int *line, int *col)
+{
+    *line = 1;
+    *col = 1;
+    for (size_t i = 0; i < off && i < len; i++) {
+        if (text[i] == '\n') {
+            ++*line;
+            *col = 1;
+        } else if (((unsigned char)text[i] & 0xC0) != 0x80) {
+            ++*col;
+        }
+    }
+}
+
+static int yaml_error(const grid *g, const yaml_parser_t *p, fg_err *err)
+{
+    const char *path = g->opts.path;
+    if (p->error == YAML_MEMORY_ERROR)
+        return fg_err_set(err, "%s: out of memory while parsing", path);
+    const char *problem = p->problem ? p->problem : "unknown YAML error";
+    if (p->error == YAML_READER_ERROR) {
+        int line, col;
+        mark_of_offset(g->text, g->len, p->problem_offset, &line, &col);
+        return fg_err_set(err, "%s:%d:%d: %s", path, line, col, problem);
+    }
+    if (p->context)
+        return fg_err_set(err, "%s:%d:%d: %s (%s at line %d, column %d)", path,
+                          (int)p->problem_mark.line + 1, (int)p->problem_mark.column + 1, problem,
+                          p->context, (int)p->context_mark.line + 1,
+                          (int)p->context_mark.column + 1);
+    return fg_err_set(err, "%s:%d:%d: %s", path, (int)p->problem_mark.line + 1,
+                      (int)p->problem_mark.column + 1, problem);
+}
+
+typedef struct {
+    char *name;
+    const node *n;
+} anchor;
+
+/* Registers a finished anchored node; takes ownership of name (freed on failure). */
+static int add_anchor(anchor **a, int *n, char *name, const node *nd)
+{
+    anchor *t = name ? realloc(*a, (size_t)(*n + 1) * sizeof *t) : NULL;
+    if (!t) {
+        free(name);
+        return -1;
+    }
+    *a = t;
+    t[*n].name = name;
+    t[(*n)++].n = nd;
+    return 0;
+}
+
+static int parse_tree(grid *g, fg_err *err)
+{
+    yaml_parser_t p;
+    yaml_event_t ev;
+    frame *stack = NULL;
+    int depth = 0, cap = 0;
+    anchor *anchors = NULL;
+    int n_anchors = 0;
+    node *root = NULL;
+    int docs = 0, rc = -1;
+    long count = 0;
+
+    if (!yaml_parser_initialize(&p))
+        return fg_err_set(err, "%s: out of memory", g->opts.path);
+    yaml_parser_set_input_string(&p, (const unsigned char *)g->text, g->len);
+
+    for (;;) {
+        if (!yaml_parser_parse(&p, &ev)) {
+            yaml_error(g, &p, err);
+            goto done;
+        }
+        int line = (int)ev.start_mark.line + 1, col = (int)ev.start_mark.column + 1;
+        node *n = NULL;
+        const char *anc = NULL;
+        int ok = 1;
+        switch (ev.type) {
+        case YAML_STREAM_END_EVENT:
+            yaml_event_delete(&ev);
+            rc = 0;
+            goto done;
+        case YAML_DOCUMENT_START_EVENT:
+            if (docs++ > 0) {
+                fg_err_set(err, "%s:%d:%d: a grid file holds one YAML document, found a second",
+                           g->opts.path, line, col);
+                ok = 0;
+            }
+            break;
+        case YAML_SCALAR_EVENT:
+        case YAML_SEQUENCE_START_EVENT:
+        case YAML_MAPPING_START_EVENT:
+            if (++count > MAX_NODES) {
+                fg_err_set(err, "%s:%d:%d: too many YAML nodes", g->opts.path, line, col);
+                ok = 0;
+                break;
+            }
+            n = calloc(1, sizeof *n);
+            if (!n) {
+                ok = 0;
+                fg_err_set(err, "%s: out of memory", g->opts.path);
+                break;
+            }
+            n->line = line;
+            n->col = col;
+            if (ev.type == YAML_SCALAR_EVENT) {
+                n->type = N_SCALAR;
+                n->plain = ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+                n->s = malloc(ev.data.scalar.length + 1);
+                if (n->s) {
+                    memcpy(n->s, ev.data.scalar.value, ev.data.scalar.length);
+                    n->s[ev.data.scalar.length] = '\0';
+                }
+                anc = (const char *)ev.data.scalar.anchor;
+            } else if (ev.type == YAML_SEQUENCE_START_EVENT) {
+                n->type = N_SEQ;
+                anc = (const char *)ev.data.sequence_start.anchor;
+            } else {
+                n->type = N_MAP;
+                anc = (const char *)ev.data.mapping_start.anchor;
+            }
+            if (n->type == N_SCALAR && !n->s) {
+                free(n);
+                n = NULL;
+                ok = 0;
+                fg_err_set(err, "%s: out of memory", g->opts.path);
+            }
+            break;
+        case YAML_ALIAS_EVENT: {
+            const char *name = (const char *)ev.data.alias.anchor;
+            const node *src = NULL;
+            for (int i = n_anchors - 1; i >= 0 && !src; i--)
+                if (!strcmp(anchors[i].name, name))
+                    src = anchors[i].n;
+            if (!src) {
+                fg_err_set(err, "%s:%d:%d: unknown or unfinished anchor '*%s'", g->opts.path,
+                           line, col, name);
+                ok = 0;
+                break;
+            }
+            n = node_copy(src, &count);
+            if (!n) {
+                fg_err_set(err, "%s:%d:%d: too many YAML nodes (aliases)", g->opts.path, line,
+                           col);
+                ok = 0;
+            }
+            break;
+        }
+        case YAML_SEQUENCE_END_EVENT:
+        case YAML_MAPPING_END_EVENT: {
+            frame *f = &stack[--depth];
+            if (f->anchor && add_anchor(&anchors, &n_anchors, f->anchor, f->n)) {
+                ok = 0;
+                fg_err_set(err, "%s: out of memory", g->opts.path);
+            }
+            f->anchor = NULL;
+            break;
+        }
+        default:
+            break;
+        }
+        if (ok && n) {
+            /* attach the new node to its parent (or make it the root) */
+            if (depth == 0) {
+                root = n;
+            } else if (kids_append(stack[depth - 1].n, &stack[depth - 1].len, n)) {
+                node_free(n);
+                n = NULL;
+                ok = 0;
+                fg_err_set(err, "%s: out of memory", g->opts.path);
+            }
+        }
+        /* a scalar is finished at once; a collection when its end event comes */
+        if (ok && n && anc && ev.type == YAML_SCALAR_EVENT &&
+            add_anchor(&anchors, &n_anchors, strdup(anc), n)) {
+            ok = 0;
+            fg_err_set(err, "%s: out of memory", g->opts.path);
+        }
+        if (ok && n &&
+            (ev.type == YAML_SEQUENCE_START_EVENT || ev.type == YAML_MAPPING_START_EVENT)) {
+            if (depth == cap) {
+                int nc = cap ? 2 * cap : 16;
+                frame *s = realloc(stack, (size_t)nc * sizeof *s);
+                if (!s) {
+                    ok = 0;
+                    fg_err_set(err, "%s: out of memory", g->opts.path);
+                } else {
+                    stack = s;
+                    cap = nc;
+                }
+            }
+            if (ok) {
+                stack[depth].n = n;
+                stack[depth].len = 0;
+                stack[depth].anchor = anc ? strdup(anc) : NULL;
+                depth++;
+            }
+        }
+        yaml_event_delete(&ev);
+        if (!ok)
+            goto done;
+    }
+done:
+    for (int i = 0; i < depth; i++)
+        free(stack[i].anchor);
+    free(stack);
+    for (int i = 0; i < n_anchors; i++)
+        free(anchors[i].name);
+    free(anchors);
+    yaml_parser_delete(&p);
+    if (rc == 0)
+        g->root = root;
+    else
+        node_free(root);
+    return rc;
+}
+
+/* pass 2: keys are scalars and unique, in every mapping */
+static int check_tree(const grid *g, const node *n, fg_err *err)
+{
+    if (n->type == N_MAP) {
+        for (int i = 0; i < n->n; i++) {
+            const node *k = MAP_KEY(n, i);
+            if (k->type != N_SCALAR)
+                return err_at(g, k, err, "mapping keys must be scalars, got %s", type_name(k));
+            for (int j = 0; j < i; j++)
+                if (!strcmp(MAP_KEY(n, j)->s, k->s))
+                    return err_at(g, k, err, "duplicate key '%s' (first at line %d, column %d)",
+                                  k->s, MAP_KEY(n, j)->line, MAP_KEY(n, j)->col);
+        }
+    }
+    int m = n->type == N_MAP ? 2 * n->n : n->n;
+    for (int i = 0; i < m; i++)
+        if (check_tree(g, n->k[i], err))
+            return -1;
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* scalar conversions                                                                  */
+
+static int is_number_text(const char *s)
+{
+    if (!*s)
+        return 0;
+    for (const char *p = s; *p; p++)
+        if (!strchr("0123456789+-.eE", *p))
+            return 0;
+    return 1;
+}
+
+static int parse_dbl(const char *s, double *out)
+{
+    if (!is_number_text(s))
+        return -1;
+    char *end;
+    errno = 0;
+    double d = strtod(s, &end);
+    if (*end || end == s || errno == ERANGE || !isfinite(d))
+        return -1;
+    *out = d;
+    return 0;
+}
+
+/* Integers: "10", or an integral number such as "1e3" or "10.0". */
+static int parse_ll(const char *s, long long *out)
+{
+    if (!is_number_text(s))
+        return -1;
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (!*end && end != s && errno == 0) {
+        *out = v;
+        return 0;
+    }
+    double d;
+    if (parse_dbl(s, &d) || d != floor(d) || fabs(d) > 9.0e18)
+        return -1;
+    *out = (long long)d;
+    return 0;
+}
+
+static int ci_eq(const char *a, const char *b)
+{
+    for (; *a && *b; a++, b++)
+        if (tolower((unsigned char)*a) != tolower((unsigned char)*b))
+            return 0;
+    return *a == *b;
+}
+
+static int parse_bool(const char *s, int *out)
+{
+    if (ci_eq(s, "true") || ci_eq(s, "yes"))
+        *out = 1;
+    else if (ci_eq(s, "false") || ci_eq(s, "no"))
+        *out = 0;
+    else
+        return -1;
+    return 0;
+}
+
+static int is_null(const node *n)
+{
+    return n->type == N_SCALAR && n->plain &&
+           (!n->s[0] || !strcmp(n->s, "~") || !strcmp(n->s, "null") || !strcmp(n->s, "Null") ||
+            !strcmp(n->s, "NULL"));
+}
+
+/* Grid parameter names: [A-Za-z_][A-Za-z0-9_]*, at most 63 characters. */
+static int valid_ident(const char *s)
+{
+    if (!(isalpha((unsigned char)s[0]) || s[0] == '_') || strlen(s) > 63)
+        return 0;
+    for (const char *p = s; *p; p++)
+        if (!(isalnum((unsigned char)*p) || *p == '_'))
+            return 0;
+    return 1;
+}
+
+/* Names used in paths and layer names: [A-Za-z0-9_.-]{1,max}. */
+static int valid_name(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n < 1 || n > max || !strcmp(s, ".") || !strcmp(s, ".."))
+        return 0;
+    for (const char *p = s; *p; p++)
+        if (!(isalnum((unsigned char)*p) || *p == '_' || *p == '.' || *p == '-'))
+            return 0;
+    return 1;
+}
+
+static const node *map_get(const node *m, const char *key, const node **keynode)
+{
+    if (m && m->type == N_MAP)
+        for (int i = 0; i < m->n; i++)
+            if (!strcmp(MAP_KEY(m, i)->s, key)) {
+                if (keynode)
+                    *keynode = MAP_KEY(m, i);
+                return MAP_VAL(m, i);
+            }
+    return NULL;
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* values of one configuration                                                         */
+
+/* Context of an interpretation: the configuration whose grid values replace $references
+ * (s < 0: references are not allowed here), and a suffix naming where a value is used. */
+typedef struct {
+    const grid *g;
+    fg_err *err;
+    int s;              /* sub-grid, or -1 */
+    int64_t r;          /* configuration index within the sub-grid */
+    const char *direct; /* the grid parameter whose value is being applied directly */
+    char where[192];    /* " in layer 'x'", appended to messages */
+} bctx;
+
+/* A scalar after substitution: its node, and the grid parameter it came from (or NULL). */
+typedef struct {
+    const node *n;
+    const char *from;
+} val;
+
+static int sub_find(const subgrid *sg, const char *name)
+{
+    int lo = 0, hi = sg->np - 1;
+    while (lo <= hi) {
+        int mid = (lo + hi) / 2, c = strcmp(sg->p[mid].name, name);
+        if (!c)
+            return mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid - 1;
+    }
+    return -1;
+}
+
+/* Value of the sub-grid's parameter j in its configuration r (mixed radix, last fastest). */
+static const node *sub_value(const subgrid *sg, int64_t r, int j)
+{
+    for (int k = sg->np - 1; k > j; k--)
+        r /= sg->p[k].vals->n;
+    return sg->p[j].vals->k[r % sg->p[j].vals->n];
+}
+
+static int resolve(const bctx *b, const node *n, const char *what, val *out)
+{
+    if (n->type != N_SCALAR)
+        return expect(b->g, n, N_SCALAR, what, b->err);
+    out->n = n;
+    out->from = b->direct;
+    if (n->s[0] != '$' || b->direct)
+        return 0;
+    if (b->s < 0)
+        return err_at(b->g, n, b->err,
+                      "%s: grid parameter references ('%s') are only allowed in model layers "
+                      "and train",
+                      what, n->s);
+    const subgrid *sg = &b->g->sub[b->s];
+    int j = sub_find(sg, n->s + 1);
+    if (j < 0) /* checked at load time; kept for safety */
+        return err_at(b->g, n, b->err, "%s: '%s' is not a parameter of this configuration", what,
+                      n->s);
+    out->n = sub_value(sg, b->r, j);
+    out->from = sg->p[j].name;
+    return 0;
+}
+
+/* "WHAT VALUE[ (from grid parameter 'P')] COMPLAINT[WHERE]" at the value's node. */
+static int val_fail(const bctx *b, val v, const char *what, int quote, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 5, 6)))
+#endif
+    ;
+
+static int val_fail(const bctx *b, val v, const char *what, int quote, const char *fmt, ...)
+{
+    char msg[512], from[128] = "";
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (v.from)
+        snprintf(from, sizeof from, " (from grid parameter '%s')", v.from);
+    if (quote)
+        return err_at(b->g, v.n, b->err, "%s '%s'%s %s%s", what, v.n->s, from, msg, b->where);
+    return err_at(b->g, v.n, b->err, "%s %s%s %s%s", what, v.n->s, from, msg, b->where);
+}
+
+static int get_int(const bctx *b, const node *n, const char *what, long long lo, long long hi,
+                   long long *out)
+{
+    val v;
+    long long x;
+    if (resolve(b, n, what, &v))
+        return -1;
+    if (parse_ll(v.n->s, &x))
+        return val_fail(b, v, what, 1, "is not an integer");
+    if (x < lo || x > hi) {
+        if (hi == LLONG_MAX)
+            return val_fail(b, v, what, 0, "must be >= %lld", lo);
+        return val_fail(b, v, what, 0, "must be in [%lld, %lld]", lo, hi);
+    }
+    *out = x;
+    return 0;
+}
+
+static int get_i(const bctx *b, const node *n, const char *what, int lo, int hi, int *out)
+{
+    long long x;
+    if (get_int(b, n, what, lo, hi, &x))
+        return -1;
+    *out = (int)x;
+    return 0;
+}
+
+/* A number in the range lo..hi; *_open excludes the bound; hi = INFINITY for none. */
+static int get_num(const bctx *b, const node *n, const char *what, double lo, int lo_open,
+                   double hi, int hi_open, double *out)
+{
+    val v;
+    double x;
+    if (resolve(b, n, what, &v))
+        return -1;
+    if (parse_dbl(v.n->s, &x))
+        return val_fail(b, v, what, 1, "is not a number");
+    if (x < lo || (lo_open && x == lo) || x > hi || (hi_open && x == hi)) {
+        if (isinf(hi))
+            return val_fail(b, v, what, 0, "must be %s %g", lo_open ? ">" : ">=", lo);
+        return val_fail(b, v, what, 0, "must be in %c%g, %g%c", lo_open ? '(' : '[', lo, hi,
+                        hi_open ? ')' : ']');
+    }
+    *out = x;
+    return 0;
+}
+
+static int get_f(const bctx *b, const node *n, const char *what, double lo, int lo_open,
+                 double hi, int hi_open, float *out)
+{
+    double x;
+    if (get_num(b, n, what, lo, lo_open, hi, hi_open, &x))
+        return -1;
+    *out = (float)x;
+    return 0;
+}
+
+static int get_bool(const bctx *b, const node *n, const char *what, int *out)
+{
+    val v;
+    if (resolve(b, n, what, &v))
+        return -1;
+    if (parse_bool(v.n->s, out))
+        return val_fail(b, v, what, 1, "is not a bool (true/false/yes/no)");
+    return 0;
+}
+
+/* A name looked up case-insensitively (the lookup gets the lower-cased text). */
+static int get_enum(const bctx *b, const node *n, const char *what, int (*lookup)(const char *),
+                    const char *choices, int *out)
+{
+    val v;
+    char low[64];
+    if (resolve(b, n, what, &v))
+        return -1;
+    size_t len = strlen(v.n->s);
+    int k = -1;
+    if (len < sizeof low) {
+        for (size_t i = 0; i <= len; i++)
+            low[i] = (char)tolower((unsigned char)v.n->s[i]);
+        k = lookup(low);
+    }
+    if (k < 0) {
+        char from[128] = "";
+        if (v.from)
+            snprintf(from, sizeof from, " (from grid parameter '%s')", v.from);
+        return err_at(b->g, v.n, b->err, "unknown %s '%s'%s (valid: %s)%s", what, v.n->s, from,
+                      choices, b->where);
+    }
+    *out = k;
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* names                                                                               */
+
+static const char *const KIND_NAME[NN_LAYER__COUNT] = {
+    [NN_LAYER_DENSE] = "dense",
+    [NN_LAYER_DROPOUT] = "dropout",
+    [NN_LAYER_FLATTEN] = "flatten",
+    [NN_LAYER_ACTIVATION] = "activation",
+    [NN_LAYER_CONV2D] = "conv2d",
+    [NN_LAYER_SEPARABLE_CONV2D] = "separable_conv2d",
+    [NN_LAYER_DEPTHWISE_CONV2D] = "depthwise_conv2d",
+    [NN_LAYER_CONV2D_TRANSPOSE] = "conv2d_transpose",
+    [NN_LAYER_MAX_POOL2D] = "max_pooling2d",
+    [NN_LAYER_AVG_POOL2D] = "average_pooling2d",
+    [NN_LAYER_GLOBAL_AVG_POOL2D] = "global_average_pooling2d",
+    [NN_LAYER_BATCH_NORM] = "batch_normalization",
+    [NN_LAYER_ADD] = "add",
+};
+
+#define KINDS_TEXT                                                                         \
+    "dense, dropout, flatten, activation, conv2d, separable_conv2d, depthwise_conv2d, "    \
+    "conv2d_transpose, max_pooling2d, average_pooling2d, global_average_pooling2d, "       \
+    "batch_normalization, add"
+#define ACTS_TEXT "linear, relu, sigmoid, tanh, softmax, leaky_relu, elu"
+#define INITS_TEXT                                                                         \
+    "zeros, ones, glorot_uniform, glorot_normal, he_uniform, he_normal, lecun_uniform, "   \
+    "lecun_normal, random_uniform, random_normal"
+#define OPTS_TEXT "sgd, adam, rmsprop, adagrad, adadelta, adamax, nadam"
+#define MONS_TEXT "val_loss, val_accuracy, loss, accuracy"
+
+/* Layer types: the engine's names, then Keras class names and aliases in any case with or
+ * without underscores (Conv2D, MaxPool2D, BatchNormalization ...). */
+static int kind_lookup(const char *s)
+{
+    static const struct {
+        const char *squashed;
+        nn_layer_kind kind;
+    } alias[] = {
+        {"dense", NN_LAYER_DENSE},
+        {"dropout", NN_LAYER_DROPOUT},
+        {"flatten", NN_LAYER_FLATTEN},
+        {"activation", NN_LAYER_ACTIVATION},
+        {"conv2d", NN_LAYER_CONV2D},
+        {"convolution2d", NN_LAYER_CONV2D},
+        {"separableconv2d", NN_LAYER_SEPARABLE_CONV2D},
+        {"separableconvolution2d", NN_LAYER_SEPARABLE_CONV2D},
+        {"depthwiseconv2d", NN_LAYER_DEPTHWISE_CONV2D},
+        {"conv2dtranspose", NN_LAYER_CONV2D_TRANSPOSE},
+        {"convolution2dtranspose", NN_LAYER_CONV2D_TRANSPOSE},
+        {"maxpooling2d", NN_LAYER_MAX_POOL2D},
+        {"maxpool2d", NN_LAYER_MAX_POOL2D},
+        {"averagepooling2d", NN_LAYER_AVG_POOL2D},
+        {"avgpool2d", NN_LAYER_AVG_POOL2D},
+        {"globalaveragepooling2d", NN_LAYER_GLOBAL_AVG_POOL2D},
+        {"globalavgpool2d", NN_LAYER_GLOBAL_AVG_POOL2D},
+        {"batchnormalization", NN_LAYER_BATCH_NORM},
+        {"batchnorm", NN_LAYER_BATCH_NORM},
+        {"add", NN_LAYER_ADD},
+    };
+    int k = nn_layer_kind_from_name(s);
+    if (k >= 0 && k < NN_LAYER__COUNT)
+        return k;
+    char sq[64];
+    size_t n = 0;
+    for (const char *p = s; *p && n + 1 < sizeof sq; p++)
+        if (*p != '_')
+            sq[n++] = *p;
+    sq[n] = '\0';
+    for (size_t i = 0; i < sizeof alias / sizeof alias[0]; i++)
+        if (!strcmp(sq, alias[i].squashed))
+            return (int)alias[i].kind;
+    return -1;
+}
+
+static int act_lookup(const char *s)
+{
+    int k = nn_act_from_name(s);
+    return k >= 0 && k < NN_ACT__COUNT ? k : -1;
+}
+
+static int init_lookup(const char *s)
+{
+    int k = nn_init_from_name(s);
+    return k >= 0 && k < NN_INIT__COUNT ? k : -1;
+}
+
+static int opt_lookup(const char *s)
+{
+    int k = nn_opt_from_name(s);
+    return k >= 0 && k < NN_OPT__COUNT ? k : -1;
+}
+
+static int monitor_lookup(const char *s)
+{
+    if (!strcmp(s, "val_acc"))
+        s = "val_accuracy";
+    else if (!strcmp(s, "acc"))
+        s = "accuracy";
+    return nn_monitor_from_name(s);
+}
+
+static int padding_lookup(const char *s)
+{
+    return !strcmp(s, "valid") ? NN_PAD_VALID : !strcmp(s, "same") ? NN_PAD_SAME : -1;
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* layer fields                                                                        */
+
+enum {
+    F_TYPE, F_NAME, F_INPUTS, F_UNITS, F_ACTIVATION, F_ALPHA, F_FILTERS, F_KERNEL_SIZE,
+    F_STRIDES, F_POOL_SIZE, F_PADDING, F_DEPTH_MULTIPLIER, F_USE_BIAS, F_KERNEL_INIT,
+    F_BIAS_INIT, F_DEPTHWISE_INIT, F_L2, F_RATE, F_MOMENTUM, F_EPSILON, F__COUNT
+};
+
+#define KB(x) (1u << NN_LAYER_##x)
+#define K_ALL ((1u << NN_LAYER__COUNT) - 1u)
+#define K_CONV (KB(CONV2D) | KB(SEPARABLE_CONV2D) | KB(DEPTHWISE_CONV2D) | KB(CONV2D_TRANSPOSE))
+#define K_POOL (KB(MAX_POOL2D) | KB(AVG_POOL2D))
+#define K_WEIGHTS (KB(DENSE) | K_CONV)
+
+static const struct {
+    const char *name;
+    unsigned kinds;
+} FIELDS[F__COUNT] = {
+    [F_TYPE] = {"type", K_ALL},
+    [F_NAME] = {"name", K_ALL},
+    [F_INPUTS] = {"inputs", K_ALL},
+    [F_UNITS] = {"units", KB(DENSE)},
+    [F_ACTIVATION] = {"activation", K_WEIGHTS | KB(ACTIVATION)},
+    [F_ALPHA] = {"alpha", K_WEIGHTS | KB(ACTIVATION)},
+    [F_FILTERS] = {"filters", KB(CONV2D) | KB(SEPARABLE_CONV2D) | KB(CONV2D_TRANSPOSE)},
+    [F_KERNEL_SIZE] = {"kernel_size", K_CONV},
+    [F_STRIDES] = {"strides", K_CONV | K_POOL},
+    [F_POOL_SIZE] = {"pool_size", K_POOL},
+    [F_PADDING] = {"padding", K_CONV | K_POOL},
+    [F_DEPTH_MULTIPLIER] = {"depth_multiplier", KB(SEPARABLE_CONV2D) | KB(DEPTHWISE_CONV2D)},
+    [F_USE_BIAS] = {"use_bias", K_WEIGHTS},
+    [F_KERNEL_INIT] = {"kernel_initializer",
+                       KB(DENSE) | KB(CONV2D) | KB(SEPARABLE_CONV2D) | KB(CONV2D_TRANSPOSE)},
+    [F_BIAS_INIT] = {"bias_initializer", K_WEIGHTS},
+    [F_DEPTHWISE_INIT] = {"depthwise_initializer", KB(SEPARABLE_CONV2D) | KB(DEPTHWISE_CONV2D)},
+    [F_L2] = {"kernel_regularizer_l2", K_WEIGHTS},
+    [F_RATE] = {"rate", KB(DROPOUT)},
+    [F_MOMENTUM] = {"momentum", KB(BATCH_NORM)},
+    [F_EPSILON] = {"epsilon", KB(BATCH_NORM)},
+};
+
+static const char *article(int kind)
+{
+    return strchr("aeiou", KIND_NAME[kind][0]) ? "an" : "a";
+}
+
+static int field_id(const char *s)
+{
+    for (int i = 0; i < F__COUNT; i++)
+        if (!strcmp(FIELDS[i].name, s))
+            return i;
+    return -1;
+}
+
+/* "a, b, c": the fields valid for kind (or all of them when kind < 0). */
+static void fields_text(int kind, char *buf, size_t size)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < F__COUNT; i++)
+        if (kind < 0 || (FIELDS[i].kinds >> kind & 1u)) {
+            int w = snprintf(buf + n, size - n, "%s%s", n ? ", " : "", FIELDS[i].name);
+            if (w < 0 || (size_t)w >= size - n)
+                break;
+            n += (size_t)w;
+        }
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* train keys                                                                          */
+
+enum {
+    T_OPTIMIZER, T_LR, T_BATCH, T_EPOCHS, T_MOMENTUM, T_NESTEROV, T_BETA_1, T_BETA_2,
+    T_EPSILON, T_RHO, T_INIT_ACC, T_ES_PATIENCE, T_ES_MONITOR, T_ES_MIN_DELTA, T_RESTORE,
+    T_RLR_FACTOR, T_RLR_PATIENCE, T_RLR_COOLDOWN, T_RLR_MIN_LR, T_RLR_MIN_DELTA, T_RLR_MONITOR,
+    T__COUNT
+};
+
+static const char *const TRAIN_KEYS[T__COUNT] = {
+    [T_OPTIMIZER] = "optimizer",
+    [T_LR] = "learning_rate",
+    [T_BATCH] = "batch_size",
+    [T_EPOCHS] = "epochs",
+    [T_MOMENTUM] = "momentum",
+    [T_NESTEROV] = "nesterov",
+    [T_BETA_1] = "beta_1",
+    [T_BETA_2] = "beta_2",
+    [T_EPSILON] = "epsilon",
+    [T_RHO] = "rho",
+    [T_INIT_ACC] = "initial_accumulator",
+    [T_ES_PATIENCE] = "early_stopping_patience",
+    [T_ES_MONITOR] = "early_stopping_monitor",
+    [T_ES_MIN_DELTA] = "early_stopping_min_delta",
+    [T_RESTORE] = "restore_best_weights",
+    [T_RLR_FACTOR] = "reduce_lr_factor",
+    [T_RLR_PATIENCE] = "reduce_lr_patience",
+    [T_RLR_COOLDOWN] = "reduce_lr_cooldown",
+    [T_RLR_MIN_LR] = "reduce_lr_min_lr",
+    [T_RLR_MIN_DELTA] = "reduce_lr_min_delta",
+    [T_RLR_MONITOR] = "reduce_lr_monitor",
+};
+
+static int train_key_id(const char *s)
+{
+    for (int i = 0; i < T__COUNT; i++)
+        if (!strcmp(TRAIN_KEYS[i], s))
+            return i;
+    return -1;
+}
+
+static void train_keys_text(char *buf, size_t size)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < T__COUNT; i++) {
+        int w = snprintf(buf + n, size - n, "%s%s", n ? ", " : "", TRAIN_KEYS[i]);
+        if (w < 0 || (size_t)w >= size - n)
+            break;
+        n += (size_t)w;
+    }
+}
+
+static int apply_train(const bctx *b, int id, const node *n, nn_train_desc *t)
+{
+    const char *w = TRAIN_KEYS[id];
+    int k;
+    switch (id) {
+    case T_LR: return get_f(b, n, w, 0, 1, INFINITY, 0, &t->learning_rate);
+    case T_BATCH: return get_i(b, n, w, 1, 10000000, &t->batch_size);
+    case T_EPOCHS: return get_i(b, n, w, 1, NN_MAX_EPOCHS, &t->epochs);
+    case T_MOMENTUM: return get_f(b, n, w, 0, 0, 1, 1, &t->momentum);
+    case T_NESTEROV: return get_bool(b, n, w, &t->nesterov);
+    case T_BETA_1: return get_f(b, n, w, 0, 0, 1, 1, &t->beta_1);
+    case T_BETA_2: return get_f(b, n, w, 0, 0, 1, 1, &t->beta_2);
+    case T_EPSILON: return get_f(b, n, w, 0, 1, INFINITY, 0, &t->epsilon);
+    case T_RHO: return get_f(b, n, w, 0, 0, 1, 1, &t->rho);
+    case T_INIT_ACC: return get_f(b, n, w, 0, 0, INFINITY, 0, &t->initial_accumulator);
+    case T_ES_PATIENCE: return get_i(b, n, w, -1, NN_MAX_EPOCHS, &t->es_patience);
+    case T_ES_MONITOR:
+        if (get_enum(b, n, "early_stopping_monitor", monitor_lookup, MONS_TEXT, &k))
+            return -1;
+        t->es_monitor = (nn_monitor)k;
+        return 0;
+    case T_ES_MIN_DELTA: return get_f(b, n, w, 0, 0, INFINITY, 0, &t->es_min_delta);
+    case T_RESTORE: return get_bool(b, n, w, &t->restore_best);
+    case T_RLR_FACTOR: return get_f(b, n, w, 0, 0, 1, 1, &t->rlr_factor);
+    case T_RLR_PATIENCE: return get_i(b, n, w, 0, NN_MAX_EPOCHS, &t->rlr_patience);
+    case T_RLR_COOLDOWN: return get_i(b, n, w, 0, NN_MAX_EPOCHS, &t->rlr_cooldown);
+    case T_RLR_MIN_LR: return get_f(b, n, w, 0, 0, INFINITY, 0, &t->rlr_min_lr);
+    case T_RLR_MIN_DELTA: return get_f(b, n, w, 0, 0, INFINITY, 0, &t->rlr_min_delta);
+    case T_RLR_MONITOR:
+        if (get_enum(b, n, "reduce_lr_monitor", monitor_lookup, MONS_TEXT, &k))
+            return -1;
+        t->rlr_monitor = (nn_monitor)k;
+        return 0;
+    default: return 0;
+    }
+}
+
+/* nn_train_desc_init(optimizer), then the train section, then the configuration's grid
+ * values for train keys (the grid wins). */
+static int build_train(bctx *b, nn_train_desc *t)
+{
+    const grid *g = b->g;
+    const subgrid *sg = &g->sub[b->s];
+    int opt = NN_OPT_SGD;
+    const node *on = map_get(g->train, "optimizer", NULL);
+    b->where[0] = '\0';
+    if (on && get_enum(b, on, "optimizer", opt_lookup, OPTS_TEXT, &opt))
+        return -1;
+    int j = sub_find(sg, "optimizer");
+    if (j >= 0) {
+        b->direct = sg->p[j].name;
+        int rc = get_enum(b, sub_value(sg, b->r, j), "optimizer", opt_lookup, OPTS_TEXT, &opt);
+        b->direct = NULL;
+        if (rc)
+            return -1;
+    }
+    nn_train_desc_init(t, (nn_opt_kind)opt);
+    if (g->train)
+        for (int i = 0; i < g->train->n; i++) {
+            int id = train_key_id(MAP_KEY(g->train, i)->s);
+            if (id > T_OPTIMIZER && apply_train(b, id, MAP_VAL(g->train, i), t))
+                return -1;
+        }
+    for (int i = 0; i < sg->np; i++) {
+        int id = train_key_id(sg->p[i].name);
+        if (id <= T_OPTIMIZER)
+            continue;
+        b->direct = sg->p[i].name;
+        int rc = apply_train(b, id, sub_value(sg, b->r, i), t);
+        b->direct = NULL;
+        if (rc)
+            return -1;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* layers                                                                              */
+
+/* Only the kind: a and b keep nn_layer_desc_init's values (the initialiser's defaults). */
+static void set_init(nn_init *in, int kind) { in->kind = (nn_init_kind)kind; }
+
+/* An integer or a list [h, w] of two. */
+static int get_pair(const bctx *b, const node *n, const char *what, int out[2])
+{
+    if (n->type == N_SEQ) {
+        if (n->n != 2)
+            return err_at(b->g, n, b->err, "%s: expected an integer or a list [h, w] of two "
+                                           "integers, got a list of %d%s",
+                          what, n->n, b->where);
+        for (int i = 0; i < 2; i++)
+            if (get_i(b, n->k[i], what, 1, 100000, &out[i]))
+                return -1;
+        return 0;
+    }
+    if (n->type == N_MAP)
+        return err_at(b->g, n, b->err, "%s: expected an integer or a list [h, w], got a mapping%s",
+                      what, b->where);
+    if (get_i(b, n, what, 1, 100000, &out[0]))
+        return -1;
+    out[1] = out[0];
+    return 0;
+}
+
+static void set_where(bctx *b, const model *m, const char *layer)
+{
+    if (m->name[0])
+        snprintf(b->where, sizeof b->where, " in layer '%s' of model '%s'", layer, m->name);
+    else
+        snprintf(b->where, sizeof b->where, " in layer '%s'", layer);
+}
+
+static int resolve_input(const bctx *b, const node *n, const nn_net_desc *net, int i,
+                         const node *layers, int *out)
+{
+    val v;
+    if (resolve(b, n, "inputs", &v))
+        return -1;
+    const char *s = v.n->s;
+    if (!strcmp(s, "input")) {
+        *out = NN_INPUT;
+        return 0;
+    }
+    for (int j = 0; j < i; j++)
+        if (!strcmp(net->layers[j].name, s)) {
+            *out = j;
+            return 0;
+        }
+    for (int j = i; j < layers->n; j++)
+        if (!strcmp(net->layers[j].name, s))
+            return val_fail(b, v, "inputs", 1, "names a layer that is not before this one%s",
+                            " (inputs must be earlier layers or 'input')");
+    return val_fail(b, v, "inputs", 1, "is not the name of an earlier layer or 'input'");
+}
+
+static int build_layer_fields(bctx *b, const model *m, nn_net_desc *net, int i)
+{
+    const node *L = m->layers->k[i];
+    nn_layer_desc *d = &net->layers[i];
+    int kind = (int)d->kind;
+    int alpha_set = 0, strides_set = 0, inputs_set = 0, k;
+    char what[96], valid[512];
+
+    set_where(b, m, d->name);
+    for (int f = 0; f < L->n; f++) {
+        const node *key = MAP_KEY(L, f), *v = MAP_VAL(L, f);
+        int id = field_id(key->s);
+        if (id < 0) {
+            fields_text(kind, valid, sizeof valid);
+            return err_at(b->g, key, b->err, "unknown field '%s' for %s %s layer (valid: %s)%s",
+                          key->s, article(kind), KIND_NAME[kind], valid, b->where);
+        }
+        if (id == F_TYPE || id == F_NAME)
+            continue;
+        if (!(FIELDS[id].kinds >> kind & 1u)) {
+            fields_text(kind, valid, sizeof valid);
+            return err_at(b->g, key, b->err,
+                          "field '%s' is not valid for %s %s layer (valid: %s)%s",
+                          key->s, article(kind), KIND_NAME[kind], valid, b->where);
+        }
+        snprintf(what, sizeof what, "%s %s", KIND_NAME[kind], key->s);
+        int rc = 0;
+        switch (id) {
+        case F_INPUTS:
+            inputs_set = 1;
+            if (v->type == N_SEQ) {
+                if (v->n < 1 || v->n > 2)
+                    return err_at(b->g, v, b->err, "inputs: expected 1 or 2 layer names, got %d%s",
+                                  v->n, b->where);
+                d->n_inputs = v->n;
+                for (int j = 0; j < v->n && !rc; j++)
+                    rc = resolve_input(b, v->k[j], net, i, m->layers, &d->inputs[j]);
+            } else {
+                d->n_inputs = 1;
+                rc = resolve_input(b, v, net, i, m->layers, &d->inputs[0]);
+            }
+            if (!rc && d->n_inputs != (kind == NN_LAYER_ADD ? 2 : 1))
+                return err_at(b->g, v, b->err, "%s %s layer takes %s input%s%s", article(kind),
+                              KIND_NAME[kind],
+                              kind == NN_LAYER_ADD ? "exactly 2" : "1",
+                              kind == NN_LAYER_ADD ? "s" : "", b->where);
+            break;
+        case F_UNITS: rc = get_i(b, v, what, 1, 1000000, &d->units); break;
+        case F_FILTERS: rc = get_i(b, v, what, 1, 1000000, &d->filters); break;
+        case F_DEPTH_MULTIPLIER: rc = get_i(b, v, what, 1, 100000, &d->depth_multiplier); break;
+        case F_ACTIVATION:
+            if (!(rc = get_enum(b, v, "activation", act_lookup, ACTS_TEXT, &k)))
+                d->activation = (nn_act)k;
+            break;
+        case F_ALPHA:
+            alpha_set = 1;
+            rc = get_f(b, v, what, 0, 0, INFINITY, 0, &d->alpha);
+            break;
+        case F_KERNEL_SIZE: rc = get_pair(b, v, what, d->kernel); break;
+        case F_STRIDES:
+            strides_set = 1;
+            rc = get_pair(b, v, what, d->strides);
+            break;
+        case F_POOL_SIZE: rc = get_pair(b, v, what, d->pool); break;
+        case F_PADDING:
+            if (!(rc = get_enum(b, v, "padding", padding_lookup, "valid, same", &k)))
+                d->padding = (nn_padding)k;
+            break;
+        case F_USE_BIAS: rc = get_bool(b, v, what, &d->use_bias); break;
+        case F_KERNEL_INIT:
+        case F_BIAS_INIT:
+        case F_DEPTHWISE_INIT:
+            rc = get_enum(b, v, "initializer", init_lookup, INITS_TEXT, &k);
+            if (!rc)
+                set_init(id == F_KERNEL_INIT ? &d->kernel_init
+                         : id == F_BIAS_INIT ? &d->bias_init
+                                             : &d->depthwise_init,
+                         k);
+            break;
+        case F_L2: rc = get_f(b, v, what, 0, 0, INFINITY, 0, &d->l2); break;
+        case F_RATE: rc = get_f(b, v, what, 0, 0, 1, 1, &d->rate); break;
+        case F_MOMENTUM: rc = get_f(b, v, what, 0, 0, 1, 1, &d->bn_momentum); break;
+        case F_EPSILON: rc = get_f(b, v, what, 0, 1, INFINITY, 0, &d->bn_epsilon); break;
+        default: break;
+        }
+        if (rc)
+            return -1;
+    }
+    if (!inputs_set) {
+        if (kind == NN_LAYER_ADD)
+            return err_at(b->g, L, b->err, "an add layer needs 'inputs' with two layer names%s",
+                          b->where);
+        d->n_inputs = 1;
+        d->inputs[0] = i == 0 ? NN_INPUT : i - 1;
+    }
+    if (!alpha_set && d->activation == NN_ACT_LEAKY_RELU)
+        d->alpha = 0.3f;
+    if (!alpha_set && d->activation == NN_ACT_ELU)
+        d->alpha = 1.0f;
+    if ((kind == NN_LAYER_MAX_POOL2D || kind == NN_LAYER_AVG_POOL2D) && !strides_set) {
+        d->strides[0] = d->pool[0];
+        d->strides[1] = d->pool[1];
+    }
+    const char *missing = NULL;
+    if (kind == NN_LAYER_DENSE && d->units < 1)
+        missing = "units";
+    else if ((kind == NN_LAYER_CONV2D || kind == NN_LAYER_SEPARABLE_CONV2D ||
+              kind == NN_LAYER_CONV2D_TRANSPOSE) &&
+             d->filters < 1)
+        missing = "filters";
+    else if ((FIELDS[F_KERNEL_SIZE].kinds >> kind & 1u) && (d->kernel[0] < 1 || d->kernel[1] < 1))
+        missing = "kernel_size";
+    if (missing)
+        return err_at(b->g, L, b->err, "%s %s layer needs '%s'%s", article(kind), KIND_NAME[kind],
+                      missing, b->where);
+    return 0;
+}
+
+static int build_net(bctx *b, const model *m, nn_net_desc *net)
+{
+    const node *layers = m->layers;
+    net->n_layers = layers->n;
+    /* types and names first, so that inputs can name any earlier layer */
+    for (int i = 0; i < layers->n; i++) {
+        const node *L = layers->k[i];
+        const node *tn = map_get(L, "type", NULL), *nn = map_get(L, "name", NULL);
+        nn_layer_desc *d = &net->layers[i];
+        int kind;
+        if (m->name[0])
+            snprintf(b->where, sizeof b->where, " in layer %d of model '%s'", i + 1, m->name);
+        else
+            snprintf(b->where, sizeof b->where, " in layer %d", i + 1);
+        if (get_enum(b, tn, "layer type", kind_lookup, KINDS_TEXT, &kind))
+            return -1;
+        nn_layer_desc_init(d, (nn_layer_kind)kind);
+        d->kind = (nn_layer_kind)kind;
+        if (nn) {
+            val v;
+            if (resolve(b, nn, "layer name", &v))
+                return -1;
+            if (!valid_name(v.n->s, NN_NAME_MAX - 1) || !strcmp(v.n->s, "input"))
+                return val_fail(b, v, "layer name", 1,
+                                "is not valid ([A-Za-z0-9_.-], 1 to %d characters, not 'input')",
+                                NN_NAME_MAX - 1);
+            snprintf(d->name, sizeof d->name, "%s", v.n->s);
+        } else {
+            snprintf(d->name, sizeof d->name, "%s_%d", KIND_NAME[kind], i + 1);
+        }
+        for (int j = 0; j < i; j++)
+            if (!strcmp(net->layers[j].name, d->name))
+                return err_at(b->g, nn ? nn : L, b->err,
+                              "duplicate layer name '%s' (layer %d has it too)%s", d->name, j + 1,
+                              nn ? "" : "; the default name is <type>_<position>");
+    }
+    for (int i = 0; i < layers->n; i++)
+        if (build_layer_fields(b, m, net, i))
+            return -1;
+    b->where[0] = '\0';
+    return 0;
+}
+
+/* The layer whose name appears (as a whole word, longest first) in an engine message. */
+static int layer_in_message(const nn_net_desc *d, const char *msg)
+{
+    int best = -1;
+    size_t best_len = 0;
+    for (int i = 0; i < d->n_layers; i++) {
+        const char *name = d->layers[i].name;
+        size_t len = strlen(name);
+        if (len <= best_len)
+            continue;
+        for (const char *p = strstr(msg, name); p; p = strstr(p + 1, name)) {
+            char before = p > msg ? p[-1] : ' ', after = p[len];
+            if (!(isalnum((unsigned char)before) || before == '_') &&
+                !(isalnum((unsigned char)after) || after == '_')) {
+                best = i;
+                best_len = len;
+                break;
+            }
+        }
+    }
+    return best;
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* configurations                                                                      */
+
+static int locate(const grid *g, int64_t c, int *s, int64_t *r)
+{
+    if (c < 0 || c >= g->n_configs)
+        return -1;
+    int i = 0;
+    while (i + 1 < g->n_sub && g->sub[i + 1].off <= c)
+        i++;
+    *s = i;
+    *r = c - g->sub[i].off;
+    return 0;
+}
+
+static const model *config_model(const grid *g, int s, int64_t r)
+{
+    if (!g->multi)
+        return &g->models[0];
+    const subgrid *sg = &g->sub[s];
+    int j = sub_find(sg, "model");
+    if (j < 0)
+        return NULL;
+    const char *name = sub_value(sg, r, j)->s;
+    for (int i = 0; i < g->n_models; i++)
+        if (!strcmp(g->models[i].name, name))
+            return &g->models[i];
+    return NULL;
+}
+
+/* The canonical "name=value, ..." string of configuration c. */
+static void config_string(const grid *g, int s, int64_t r, sbuf *out)
+{
+    const subgrid *sg = &g->sub[s];
+    for (int j = 0; j < sg->np; j++) {
+        if (j)
+            sb_str(out, ", ");
+        sb_str(out, sg->p[j].name);
+        sb_str(out, "=");
+        sb_str(out, sub_value(sg, r, j)->s);
+    }
+}
+
+static int build_config(const grid *g, int64_t c, int h, int w, int ch, int n_classes,
+                        nn_net_desc *net, nn_train_desc *train, const char *params, fg_err *err)
+{
+    bctx b = {.g = g, .err = err};
+    if (locate(g, c, &b.s, &b.r))
+        return fg_err_set(err, "%s: configuration %lld is out of range (0..%lld)", g->opts.path,
+                          (long long)c, (long long)g->n_configs - 1);
+    const model *m = config_model(g, b.s, b.r);
+    if (!m) /* checked at load time */
+        return fg_err_set(err, "%s: configuration %lld selects no model", g->opts.path,
+                          (long long)c);
+    if (build_train(&b, train) || build_net(&b, m, net))
+        return -1;
+    net->in_h = h;
+    net->in_w = w;
+    net->in_c = ch;
+    net->n_classes = n_classes;
+    fg_err e;
+    e.msg[0] = '\0';
+    if (nn_desc_check(net, NULL, NULL, NULL, &e)) {
+        int li = layer_in_message(net, e.msg);
+        const node *at = li >= 0 ? m->layers->k[li] : m->layers->k[0];
+        if (params && params[0])
+            return err_at(g, at, err, "%s (configuration %lld: %s)", e.msg, (long long)c, params);
+        return err_at(g, at, err, "%s (configuration %lld)", e.msg, (long long)c);
+    }
+    return 0;
+}
+
+int grid_config_build(const grid *g, int64_t c, int h, int w, int ch, int n_classes,
+                      nn_net_desc *net, nn_train_desc *train, fg_err *err)
+{
+    nn_net_desc *nd = net ? net : malloc(sizeof *nd);
+    nn_train_desc tl, *td = train ? train : &tl;
+    if (!nd)
+        return fg_err_set(err, "%s: out of memory", g->opts.path);
+    /* the whole description is plain data that may be sent or hashed: no stray bytes */
+    memset(nd, 0, sizeof *nd);
+    memset(td, 0, sizeof *td);
+    const char *params = c >= 0 && c < g->n_configs ? g->pbuf + g->poff[c] : NULL;
+    int rc = build_config(g, c, h, w, ch, n_classes, nd, td, params, err);
+    if (nd != net)
+        free(nd);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* pass 3: top level, options, train and model structure                              */
+
+#define TOP_KEYS_TEXT                                                                      \
+    "name, seed, refit, max_tasks, task_timeout, data, cv, train, model, models, grid"
+
+/* Collects the $references among the scalars of n (values only, never keys). */
+static int collect_refs(const grid *g, const node *n, const node ***refs, int *n_refs,
+                        fg_err *err)
+{
+    if (n->type == N_SCALAR) {
+        if (n->s[0] != '$')
+            return 0;
+        if (!valid_ident(n->s + 1))
+            return err_at(g, n, err,
+                          "invalid grid parameter reference '%s' (expected '$name' with name "
+                          "[A-Za-z_][A-Za-z0-9_]*)",
+                          n->s);
+        const node **r = realloc(*refs, (size_t)(*n_refs + 1) * sizeof *r);
+        if (!r)
+            return fg_err_set(err, "%s: out of memory", g->opts.path);
+        r[(*n_refs)++] = n;
+        *refs = r;
+        return 0;
+    }
+    for (int i = 0; i < n->n; i++)
+        if (collect_refs(g, n->type == N_MAP ? MAP_VAL(n, i) : n->k[i], refs, n_refs, err))
+            return -1;
+    return 0;
+}
+
+static int load_layers(grid *g, model *m, const node *layers, const char *what, fg_err *err)
+{
+    char valid[512];
+    if (expect(g, layers, N_SEQ, what, err))
+        return -1;
+    if (layers->n < 1)
+        return err_at(g, layers, err, "%s: the list of layers is empty", what);
+    if (layers->n > NN_MAX_LAYERS)
+        return err_at(g, layers->k[NN_MAX_LAYERS], err, "%s: more than %d layers", what,
+                      NN_MAX_LAYERS);
+    m->layers = layers;
+    for (int i = 0; i < layers->n; i++) {
+        const node *L = layers->k[i];
+        char lw[96];
+        snprintf(lw, sizeof lw, "%s: layer %d", what, i + 1);
+        if (expect(g, L, N_MAP, lw, err))
+            return -1;
+        const node *tn = map_get(L, "type", NULL);
+        if (!tn)
+            return err_at(g, L, err, "%s has no 'type' (one of: %s)", lw, KINDS_TEXT);
+        int kind = -1;
+        if (tn->type == N_SCALAR && tn->s[0] != '$') {
+            char low[64];
+            size_t len = strlen(tn->s);
+            if (len < sizeof low) {
+                for (size_t j = 0; j <= len; j++)
+                    low[j] = (char)tolower((unsigned char)tn->s[j]);
+                kind = kind_lookup(low);
+            }
+        }
+        for (int f = 0; f < L->n; f++) {
+            const node *key = MAP_KEY(L, f), *v = MAP_VAL(L, f);
+            if (field_id(key->s) < 0) {
+                fields_text(kind, valid, sizeof valid);
+                if (kind >= 0)
+                    return err_at(g, key, err, "unknown field '%s' for %s %s layer (valid: %s)",
+                                  key->s, article(kind), KIND_NAME[kind], valid);
+                return err_at(g, key, err, "unknown layer field '%s' (valid: %s)", key->s, valid);
+            }
+            if (v->type == N_MAP)
+                return err_at(g, v, err, "%s: field '%s': expected a scalar or a list, got a "
+                                         "mapping",
+                              lw, key->s);
+            if (v->type == N_SEQ)
+                for (int j = 0; j < v->n; j++)
+                    if (v->k[j]->type != N_SCALAR)
+                        return err_at(g, v->k[j], err, "%s: field '%s': expected a list of "
+                                                       "scalars, got %s in it",
+                                      lw, key->s, type_name(v->k[j]));
+        }
+    }
+    return collect_refs(g, layers, (const node ***)&m->refs, &m->n_refs, err);
+}
+
+static int load_models(grid *g, const node *key, const node *v, int multi, fg_err *err)
+{
+    g->multi = multi;
+    if (!multi) {
+        g->models = calloc(1, sizeof *g->models);
+        if (!g->models)
+            return fg_err_set(err, "%s: out of memory", g->opts.path);
+        g->n_models = 1;
+        g->models[0].name = "";
+        g->models[0].key = key;
+        return load_layers(g, &g->models[0], v, "model", err);
+    }
+    if (expect(g, v, N_MAP, "models", err))
+        return -1;
+    if (v->n < 1)
+        return err_at(g, v, err, "models: expected at least one named model");
+    g->models = calloc((size_t)v->n, sizeof *g->models);
+    if (!g->models)
+        return fg_err_set(err, "%s: out of memory", g->opts.path);
+    g->n_models = v->n;
+    for (int i = 0; i < v->n; i++) {
+        model *m = &g->models[i];
+        char what[128];
+        m->name = MAP_KEY(v, i)->s;
+        m->key = MAP_KEY(v, i);
+        if (!valid_name(m->name, GRID_NAME_MAX - 1))
+            return err_at(g, m->key, err, "model name '%s' is not valid ([A-Za-z0-9_.-], 1 to "
+                                          "%d characters)",
+                          m->name, GRID_NAME_MAX - 1);
+        snprintf(what, sizeof what, "model '%s'", m->name);
+        if (load_layers(g, m, MAP_VAL(v, i), what, err))
+            return -1;
+    }
+    return 0;
+}
+
+static int load_train(grid *g, const node *v, fg_err *err)
+{
+    char valid[600];
+    if (expect(g, v, N_MAP, "train", err))
+        return -1;
+    for (int i = 0; i < v->n; i++) {
+        const node *key = MAP_KEY(v, i), *val_ = MAP_VAL(v, i);
+        if (train_key_id(key->s) < 0) {
+            train_keys_text(valid, sizeof valid);
+            return err_at(g, key, err, "unknown train key '%s' (valid: %s)", key->s, valid);
+        }
+        char what[96];
+        snprintf(what, sizeof what, "train: %s", key->s);
+        if (expect(g, val_, N_SCALAR, what, err))
+            return -1;
+    }
+    g->train = v;
+    return collect_refs(g, v, &g->train_refs, &g->n_train_refs, err);
+}
+
+static int load_data(grid *g, const node *v, const bctx *b, fg_err *err)
+{
+    if (expect(g, v, N_MAP, "data", err))
+        return -1;
+    for (int i = 0; i < v->n; i++) {
+        const char *k = MAP_KEY(v, i)->s;
+        const node *x = MAP_VAL(v, i);
+        if (!strcmp(k, "dir")) {
+            val s;
+            if (resolve(b, x, "data.dir", &s))
+                return -1;
+            if (strlen(s.n->s) >= GRID_PATH_MAX)
+                return err_at(g, x, err, "data.dir is longer than %d characters",
+                              GRID_PATH_MAX - 1);
+            snprintf(g->opts.data_dir, sizeof g->opts.data_dir, "%s", s.n->s);
+        } else if (!strcmp(k, "subset")) {
+            if (get_i(b, x, "data.subset", 0, INT_MAX, &g->opts.subset))
+                return -1;
+        } else {
+            return err_at(g, MAP_KEY(v, i), err, "unknown data key '%s' (valid: dir, subset)", k);
+        }
+    }
+    return 0;
+}
+
+static int load_cv(grid *g, const node *v, const bctx *b, fg_err *err)
+{
+    if (expect(g, v, N_MAP, "cv", err))
+        return -1;
+    for (int i = 0; i < v->n; i++) {
+        const char *k = MAP_KEY(v, i)->s;
+        const node *x = MAP_VAL(v, i);
+        long long s;
+        if (!strcmp(k, "folds")) {
+            if (get_i(b, x, "cv.folds", 2, 1000000, &g->opts.folds))
+                return -1;
+        } else if (!strcmp(k, "shuffle")) {
+            if (get_bool(b, x, "cv.shuffle", &g->opts.shuffle))
+                return -1;
+        } else if (!strcmp(k, "seed")) {
+            if (get_int(b, x, "cv.seed", 0, LLONG_MAX, &s))
+                return -1;
+            g->opts.cv_seed = (uint64_t)s;
+            g->opts.cv_seed_set = 1;
+        } else {
+            return err_at(g, MAP_KEY(v, i), err,
+                          "unknown cv key '%s' (valid: folds, shuffle, seed)",
+                          k);
+        }
+    }
+    return 0;
+}
+
+static int load_top(grid *g, const node **grid_val, fg_err *err)
+{
+    const node *root = g->root;
+    bctx b = {.g = g, .err = err, .s = -1};
+    if (!root || is_null(root))
+        return fg_err_set(err, "%s:1:1: the grid file is empty", g->opts.path);
+    if (root->type != N_MAP)
+        return err_at(g, root, err, "the top level must be a mapping (keys: %s), got %s",
+                      TOP_KEYS_TEXT, type_name(root));
+    const node *name = NULL, *model_k = NULL, *model_v = NULL, *models_k = NULL,
+               *models_v = NULL;
+    for (int i = 0; i < root->n; i++) {
+        const node *key = MAP_KEY(root, i), *v = MAP_VAL(root, i);
+        const char *k = key->s;
+        long long x;
+        if (!strcmp(k, "name")) {
+            val s;
+            if (resolve(&b, v, "name", &s))
+                return -1;
+            if (!valid_name(s.n->s, GRID_NAME_MAX - 1))
+                return val_fail(&b, s, "name", 1,
+                                "is not valid (1 to %d characters of [A-Za-z0-9_.-])",
+                                GRID_NAME_MAX - 1);
+            snprintf(g->opts.name, sizeof g->opts.name, "%s", s.n->s);
+            name = v;
+        } else if (!strcmp(k, "seed")) {
+            if (get_int(&b, v, "seed", 0, LLONG_MAX, &x))
+                return -1;
+            g->opts.seed = (uint64_t)x;
+        } else if (!strcmp(k, "refit")) {
+            if (get_bool(&b, v, "refit", &g->opts.refit))
+                return -1;
+        } else if (!strcmp(k, "max_tasks")) {
+            if (get_int(&b, v, "max_tasks", 1, LLONG_MAX, &x))
+                return -1;
+            g->opts.max_tasks = x;
+        } else if (!strcmp(k, "task_timeout")) {
+            if (get_num(&b, v, "task_timeout", 0, 0, INFINITY, 0, &g->opts.task_timeout))
+                return -1;
+        } else if (!strcmp(k, "data")) {
+            if (load_data(g, v, &b, err))
+                return -1;
+        } else if (!strcmp(k, "cv")) {
+            if (load_cv(g, v, &b, err))
+                return -1;
+        } else if (!strcmp(k, "train")) {
+            if (load_train(g, v, err))
+                return -1;
+        } else if (!strcmp(k, "model")) {
+            model_k = key;
+            model_v = v;
+        } else if (!strcmp(k, "models")) {
+            models_k = key;
+            models_v = v;
+        } else if (!strcmp(k, "grid")) {
+            g->grid_key = key;
+            *grid_val = v;
+        } else {
+            return err_at(g, key, err, "unknown key '%s' (valid: %s)", k, TOP_KEYS_TEXT);
+        }
+    }
+    if (!name)
+        return err_at(g, root, err, "missing required key 'name'");
+    if (!g->opts.cv_seed_set)
+        g->opts.cv_seed = g->opts.seed;
+    if (!model_k && !models_k)
+        return err_at(g, root, err,
+                      "missing 'model' (a list of layers) or 'models' (named lists of layers)");
+    if (model_k && models_k) {
+        const node *second = model_k->line > models_k->line ? model_k : models_k;
+        return err_at(g, second, err, "both 'model' and 'models' are given; use exactly one");
+    }
+    return model_k ? load_models(g, model_k, model_v, 0, err)
+                   : load_models(g, models_k, models_v, 1, err);
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* pass 4: the grid                                                                    */
+
+static int param_cmp(const void *a, const void *b)
+{
+    return strcmp(((const param *)a)->name, ((const param *)b)->name);
+}
+
+static int same_value(const char *a, const char *b)
+{
+    double x, y;
+    if (!strcmp(a, b))
+        return 1;
+    return !parse_dbl(a, &x) && !parse_dbl(b, &y) && x == y;
+}
+
+static int load_subgrid(grid *g, subgrid *sg, const node *m, fg_err *err)
+{
+    sg->map = m;
+    sg->np = m->n;
+    if (m->n && !(sg->p = calloc((size_t)m->n, sizeof *sg->p)))
+        return fg_err_set(err, "%s: out of memory", g->opts.path);
+    for (int i = 0; i < m->n; i++) {
+        const node *key = MAP_KEY(m, i), *v = MAP_VAL(m, i);
+        char what[128];
+        if (!valid_ident(key->s))
+            return err_at(g, key, err, "invalid grid parameter name '%s' (expected "
+                                       "[A-Za-z_][A-Za-z0-9_]*)",
+                          key->s);
+        snprintf(what, sizeof what, "grid parameter '%s'", key->s);
+        if (v->type != N_SEQ)
+            return err_at(g, v, err, "%s: expected a list of values, got %s%s", what,
+                          type_name(v), v->type == N_SCALAR ? " (write [value])" : "");
+        if (v->n < 1)
+            return err_at(g, v, err, "%s has no values (empty list)", what);
+        for (int j = 0; j < v->n; j++) {
+            const node *x = v->k[j];
+            if (x->type != N_SCALAR)
+                return err_at(g, x, err, "%s: values must be scalars, got %s", what,
+                              type_name(x));
+            if (x->s[0] == '$')
+                return err_at(g, x, err, "%s: value '%s' cannot be a reference", what, x->s);
+            for (int k = 0; k < j; k++)
+                if (same_value(v->k[k]->s, x->s))
+                    return err_at(g, x, err, "%s: duplicate value '%s' (same as '%s' at line "
+                                             "%d, column %d)",
+                                  what, x->s, v->k[k]->s, v->k[k]->line, v->k[k]->col);
+        }
+        sg->p[i].name = key->s;
+        sg->p[i].key = key;
+        sg->p[i].vals = v;
+    }
+    if (sg->np > 1)
+        qsort(sg->p, (size_t)sg->np, sizeof *sg->p, param_cmp);
+    return 0;
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int load_grid(grid *g, const node *v, fg_err *err)
+{
+    int n = 1;
+    if (v) {
+        if (v->type == N_SEQ) {
+            if (v->n < 1)
+                return err_at(g, v, err, "grid: the list of sub-grids is empty");
+            n = v->n;
+            g->grid_is_list = 1;
+        } else if (v->type != N_MAP) {
+            if (v->type == N_SCALAR)
+                return err_at(g, v, err, "grid: expected a mapping or a list of mappings, got "
+                                         "the scalar '%s'",
+                              v->s);
+        }
+    }
+    g->sub = calloc((size_t)n, sizeof *g->sub);
+    if (!g->sub)
+        return fg_err_set(err, "%s: out of memory", g->opts.path);
+    g->n_sub = n;
+    for (int s = 0; s < n; s++) {
+        const node *m = !v ? NULL : g->grid_is_list ? v->k[s] : v;
+        if (m) {
+            char what[64];
+            snprintf(what, sizeof what, "grid: sub-grid %d", s + 1);
+            if (expect(g, m, N_MAP, g->grid_is_list ? what : "grid", err) ||
+                load_subgrid(g, &g->sub[s], m, err))
+                return -1;
+        }
+    }
+    /* the sorted union of parameter names */
+    int total = 0;
+    for (int s = 0; s < n; s++)
+        total += g->sub[s].np;
+    g->params = total ? calloc((size_t)total, sizeof *g->params) : NULL;
+    if (total && !g->params)
+        return fg_err_set(err, "%s: out of memory", g->opts.path);
+    for (int s = 0; s < n; s++)
+        for (int j = 0; j < g->sub[s].np; j++)
+            g->params[g->n_params++] = g->sub[s].p[j].name;
+    if (g->n_params > 1)
+        qsort(g->params, (size_t)g->n_params, sizeof *g->params, str_cmp);
+    int u = 0;
+    for (int i = 0; i < g->n_params; i++)
+        if (!u || strcmp(g->params[u - 1], g->params[i]))
+            g->params[u++] = g->params[i];
+    g->n_params = u;
+    for (int s = 0; s < n; s++) {
+        subgrid *sg = &g->sub[s];
+        sg->local = malloc((size_t)(u ? u : 1) * sizeof *sg->local);
+        if (!sg->local)
+            return fg_err_set(err, "%s: out of memory", g->opts.path);
+        for (int p = 0; p < u; p++)
+            sg->local[p] = sub_find(sg, g->params[p]);
+    }
+    return 0;
+}
+
+/* "sub-grid 2 (line 14)" or "the grid" */
+static void sub_label(const grid *g, int s, char *buf, size_t size)
+{
+    if (g->grid_is_list)
+        snprintf(buf, size, "sub-grid %d (line %d)", s + 1, g->sub[s].map->line);
+    else
+        snprintf(buf, size, "the grid");
+}
+
+static int model_used(const grid *g, int s, const model *m)
+{
+    if (!g->multi)
+        return 1;
+    const subgrid *sg = &g->sub[s];
+    int j = sub_find(sg, "model");
+    if (j < 0)
+        return 0;
+    for (int i = 0; i < sg->p[j].vals->n; i++)
+        if (!strcmp(sg->p[j].vals->k[i]->s, m->name))
+            return 1;
+    return 0;
+}
+
+static int refs_name(const node *const *refs, int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (!strcmp(refs[i]->s + 1, name))
+            return 1;
+    return 0;
+}
+
+static int check_grid(grid *g, fg_err *err)
+{
+    char label[64];
+    const node *top = g->grid_key ? g->grid_key : g->root;
+    /* model selection */
+    for (int s = 0; s < g->n_sub; s++) {
+        const subgrid *sg = &g->sub[s];
+        int j = sub_find(sg, "model");
+        sub_label(g, s, label, sizeof label);
+        if (!g->multi) {
+            if (j >= 0)
+                return err_at(g, sg->p[j].key, err,
+                              "grid parameter 'model' selects one of 'models', but this file has "
+                              "a single 'model'");
+            continue;
+        }
+        char names[512];
+        size_t len = 0;
+        names[0] = '\0';
+        for (int i = 0; i < g->n_models && len < sizeof names; i++) {
+            int w = snprintf(names + len, sizeof names - len, "%s%s", i ? ", " : "",
+                             g->models[i].name);
+            if (w > 0)
+                len += (size_t)w;
+        }
+        if (j < 0)
+            return err_at(g, sg->map ? sg->map : top, err,
+                          "%s has no 'model' parameter; with 'models' every sub-grid must list "
+                          "the models it uses (valid: %s)",
+                          label, names);
+        const node *vals = sg->p[j].vals;
+        for (int i = 0; i < vals->n; i++) {
+            int found = 0;
+            for (int k = 0; k < g->n_models && !found; k++)
+                found = !strcmp(g->models[k].name, vals->k[i]->s);
+            if (!found)
+                return err_at(g, vals->k[i], err,
+                              "grid parameter 'model': '%s' is not among models (valid: %s)",
+                              vals->k[i]->s, names);
+        }
+    }
+    /* every $reference is defined in every sub-grid that can reach it */
+    for (int s = 0; s < g->n_sub; s++) {
+        const subgrid *sg = &g->sub[s];
+        sub_label(g, s, label, sizeof label);
+        for (int i = 0; i < g->n_train_refs; i++)
+            if (sub_find(sg, g->train_refs[i]->s + 1) < 0)
+                return err_at(g, g->train_refs[i], err,
+                              "train: '%s' refers to grid parameter '%s', which %s does not "
+                              "define",
+                              g->train_refs[i]->s, g->train_refs[i]->s + 1, label);
+        for (int k = 0; k < g->n_models; k++) {
+            const model *m = &g->models[k];
+            if (!model_used(g, s, m))
+                continue;
+            for (int i = 0; i < m->n_refs; i++)
+                if (sub_find(sg, m->refs[i]->s + 1) < 0) {
+                    char in[96] = "";
+                    if (g->multi)
+                        snprintf(in, sizeof in, " (in model '%s')", m->name);
+                    return err_at(g, m->refs[i], err,
+                                  "'%s'%s refers to grid parameter '%s', which %s does not "
+                                  "define",
+                                  m->refs[i]->s, in, m->refs[i]->s + 1, label);
+                }
+        }
+    }
+    /* every parameter is used */
+    for (int s = 0; s < g->n_sub; s++) {
+        const subgrid *sg = &g->sub[s];
+        for (int j = 0; j < sg->np; j++) {
+            const char *p = sg->p[j].name;
+            int used = (g->multi && !strcmp(p, "model")) || train_key_id(p) >= 0 ||
+                       refs_name(g->train_refs, g->n_train_refs, p);
+            for (int k = 0; k < g->n_models && !used; k++)
+                used = model_used(g, s, &g->models[k]) &&
+                       refs_name(g->models[k].refs, g->models[k].n_refs, p);
+            if (!used)
+                return err_at(g, sg->p[j].key, err,
+                              "grid parameter '%s' is not used: it is not a train key and no "
+                              "'$%s' appears in train or in the model%s it can select",
+                              p, p, g->multi ? "s" : "");
+        }
+    }
+    return 0;
+}
+
+/* pass 5: sizes (no overflow: every product is checked against max_tasks first) */
+static int count_configs(grid *g, fg_err *err)
+{
+    const node *at = g->grid_key ? g->grid_key : g->root;
+    int64_t limit = g->opts.max_tasks, total = 0;
+    int folds = g->opts.folds, over = 0;
+    for (int s = 0; s < g->n_sub && !over; s++) {
+        subgrid *sg = &g->sub[s];
+        int64_t n = 1;
+        for (int j = 0; j < sg->np && !over; j++) {
+            int64_t nv = sg->p[j].vals->n;
+            if (n > limit / nv)
+                over = 1;
+            else
+                n *= nv;
+        }
+        sg->n = n;
+        sg->off = total;
+        if (over || n > limit - total)
+            over = 1;
+        else
+            total += n;
+    }
+    if (over)
+        return err_at(g, at, err,
+                      "the grid has more than max_tasks (%lld) configurations; raise max_tasks "
+                      "or shrink the grid",
+                      (long long)limit);
+    if (total > limit / folds)
+        return err_at(g, at, err,
+                      "the grid has %lld configurations x %d folds = %.0f tasks, more than "
+                      "max_tasks (%lld); raise max_tasks or shrink the grid",
+                      (long long)total, folds, (double)total * folds, (long long)limit);
+    g->n_configs = total;
+    return 0;
+}
+
+/* pass 6: build and shape-check every configuration; keep its canonical string and hash */
+static int check_configs(grid *g, fg_err *err)
+{
+    sbuf pb = {0};
+    nn_net_desc *net = malloc(sizeof *net);
+    nn_train_desc t;
+    int rc = -1;
+    g->poff = malloc((size_t)(g->n_configs + 1) * sizeof *g->poff);
+    g->hash = malloc((size_t)(g->n_configs + 1) * sizeof *g->hash);
+    if (!net || !g->poff || !g->hash) {
+        fg_err_set(err, "%s: out of memory", g->opts.path);
+        goto done;
+    }
+    for (int64_t c = 0; c < g->n_configs; c++) {
+        int s;
+        int64_t r;
+        locate(g, c, &s, &r);
+        size_t start = pb.n;
+        config_string(g, s, r, &pb);
+        sb_add(&pb, "", 1); /* the terminating NUL is part of the buffer */
+        if (pb.oom) {
+            fg_err_set(err, "%s: out of memory", g->opts.path);
+            goto done;
+        }
+        g->poff[c] = (int64_t)start;
+        g->hash[c] = fg_hash_str(pb.p + start, 0);
+        if (build_config(g, c, 28, 28, 1, 10, net, &t, pb.p + start, err))
+            goto done;
+    }
+    rc = 0;
+done:
+    free(net);
+    g->pbuf = pb.p;
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* public                                                                              */
+
+int grid_load_string(const char *text, size_t len, const char *path, grid **out, fg_err *err)
+{
+    *out = NULL;
+    if (!path)
+        path = "(grid)";
+    if (strlen(path) >= GRID_PATH_MAX)
+        return fg_err_set(err, "grid path is longer than %d characters", GRID_PATH_MAX - 1);
+    grid *g = calloc(1, sizeof *g);
+    if (!g)
+        return fg_err_set(err, "%s: out of memory", path);
+    snprintf(g->opts.path, sizeof g->opts.path, "%s", path);
+    g->opts.folds = 5;
+    g->opts.shuffle = 1;
+    g->opts.refit = 1;
+    g->opts.max_tasks = 1000000;
+    g->text = malloc(len + 1);
+    if (!g->text) {
+        free(g);
+        return fg_err_set(err, "%s: out of memory", path);
+    }
+    if (len)
+        memcpy(g->text, text, len);
+    g->text[len] = '\0';
+    g->len = len;
+
+    const node *grid_val = NULL;
+    if (parse_tree(g, err) || (g->root && check_tree(g, g->root, err)) ||
+        load_top(g, &grid_val, err) || load_grid(g, grid_val, err) || check_grid(g, err) ||
+        count_configs(g, err) || check_configs(g, err)) {
+        grid_free(g);
+        return -1;
+    }
+    *out = g;
+    return 0;
+}
+
+int grid_load_file(const char *path, grid **out, fg_err *err)
+{
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return fg_err_set(err, "%s: cannot open: %s", path, strerror(errno));
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (len == cap) {
+            size_t nc = cap ? 2 * cap : 65536;
+            char *p = realloc(buf, nc);
+            if (!p) {
+                free(buf);
+                fclose(f);
+                return fg_err_set(err, "%s: out of memory", path);
+            }
+            buf = p;
+            cap = nc;
+        }
+        size_t got = fread(buf + len, 1, cap - len, f);
+        len += got;
+        if (got == 0)
+            break;
+    }
+    int bad = ferror(f);
+    int e = errno;
+    fclose(f);
+    if (bad) {
+        free(buf);
+        return fg_err_set(err, "%s: cannot read: %s", path, strerror(e));
+    }
+    int rc = grid_load_string(buf ? buf : "", len, path, out, err);
+    free(buf);
+    return rc;
+}
+
+void grid_free(grid *g)
+{
+    if (!g)
+        return;
+    for (int i = 0; i < g->n_models; i++)
+        free(g->models[i].refs);
+    free(g->models);
+    for (int s = 0; s < g->n_sub; s++) {
+        free(g->sub[s].p);
+        free(g->sub[s].local);
+    }
+    free(g->sub);
+    free(g->params);
+    free(g->train_refs);
+    free(g->pbuf);
+    free(g->poff);
+    free(g->hash);
+    node_free(g->root);
+    free(g->text);
+    free(g);
+}
+
+grid_options *grid_opts(grid *g) { return &g->opts; }
+const grid_options *grid_opts_c(const grid *g) { return &g->opts; }
+
+const char *grid_text(const grid *g, size_t *len)
+{
+    if (len)
+        *len = g->len;
+    return g->text;
+}
+
+int grid_n_params(const grid *g) { return g->n_params; }
+
+const char *grid_param_name(const grid *g, int p)
+{
+    return p >= 0 && p < g->n_params ? g->params[p] : NULL;
+}
+
+int64_t grid_n_configs(const grid *g) { return g->n_configs; }
+int grid_n_subgrids(const grid *g) { return g->n_sub; }
+
+const char *grid_config_value(const grid *g, int64_t c, int p)
+{
+    int s;
+    int64_t r;
+    if (p < 0 || p >= g->n_params || locate(g, c, &s, &r))
+        return NULL;
+    int j = g->sub[s].local[p];
+    return j < 0 ? NULL : sub_value(&g->sub[s], r, j)->s;
+}
+
+const char *grid_config_params(const grid *g, int64_t c)
+{
+    return c >= 0 && c < g->n_configs ? g->pbuf + g->poff[c] : NULL;
+}
+
+uint64_t grid_config_hash(const grid *g, int64_t c)
+{
+    return c >= 0 && c < g->n_configs ? g->hash[c] : 0;
+}
