@@ -1,0 +1,469 @@
+/* nn.c - networks: shape checking (nn_desc_check), building (one allocation each for
+ * parameters, gradients and activations), and forward / loss / backward / L2 over the
+ * layer array. The layer kinds live in nn_layer_*.c behind nn_layer_ops tables. */
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn_internal.h"
+
+static const nn_layer_ops *const LAYER_OPS[NN_LAYER__COUNT] = {
+    [NN_LAYER_DENSE] = &nn_dense_ops,
+    [NN_LAYER_DROPOUT] = &nn_dropout_ops,
+    [NN_LAYER_FLATTEN] = &nn_flatten_ops,
+    [NN_LAYER_ACTIVATION] = &nn_activation_ops,
+    [NN_LAYER_CONV2D] = &nn_conv2d_ops,
+    [NN_LAYER_SEPARABLE_CONV2D] = &nn_separable_ops,
+    [NN_LAYER_DEPTHWISE_CONV2D] = &nn_depthwise_ops,
+    [NN_LAYER_CONV2D_TRANSPOSE] = &nn_conv2d_transpose_ops,
+    [NN_LAYER_MAX_POOL2D] = &nn_max_pool_ops,
+    [NN_LAYER_AVG_POOL2D] = &nn_avg_pool_ops,
+    [NN_LAYER_GLOBAL_AVG_POOL2D] = &nn_global_avg_pool_ops,
+    [NN_LAYER_BATCH_NORM] = &nn_batch_norm_ops,
+    [NN_LAYER_ADD] = &nn_add_ops,
+};
+
+/* Largest number of floats one image may have in one layer (GEMM dimensions are int). */
+#define MAX_TENSOR ((int64_t)INT_MAX / 2)
+#define ALIGN_FLOATS 16 /* 64 bytes */
+
+static int uses_activation(nn_layer_kind k)
+{
+    return k == NN_LAYER_DENSE || k == NN_LAYER_CONV2D || k == NN_LAYER_SEPARABLE_CONV2D ||
+           k == NN_LAYER_DEPTHWISE_CONV2D || k == NN_LAYER_CONV2D_TRANSPOSE ||
+           k == NN_LAYER_ACTIVATION;
+}
+
+/* Sets err to "layer 'NAME' (KIND): message" (or "layer #i (KIND): ..." when unnamed). */
+static int layer_err(fg_err *err, const nn_layer_desc *d, int i, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+static int layer_err(fg_err *err, const nn_layer_desc *d, int i, const char *fmt, ...)
+{
+    char msg[FG_ERR_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    const char *kind = nn_layer_kind_name(d->kind);
+    if (d->name[0])
+        return fg_err_set(err, "layer '%.*s' (%s): %s", NN_NAME_MAX, d->name, kind, msg);
+    return fg_err_set(err, "layer #%d (%s): %s", i, kind, msg);
+}
+
+int nn_plan_need_image(const nn_shape *in, fg_err *err)
+{
+    if (in->flat)
+        return fg_err_set(err, "needs an image input (h, w, c) but gets a flat vector of %d "
+                               "values", in->c);
+    return 0;
+}
+
+int nn_plan_window(const nn_shape *in, const int win[2], const int strides[2],
+                   int stride_is_window, nn_padding pad, const char *what, int out[2],
+                   int stride[2], fg_err *err)
+{
+    if (win[0] < 1 || win[1] < 1)
+        return fg_err_set(err, "%s must be at least 1x1 (got %dx%d)", what, win[0], win[1]);
+    if (strides[0] < 0 || strides[1] < 0)
+        return fg_err_set(err, "strides must be >= 1 (got %dx%d)", strides[0], strides[1]);
+    if (pad != NN_PAD_VALID && pad != NN_PAD_SAME)
+        return fg_err_set(err, "unknown padding %d", (int)pad);
+    if (pad == NN_PAD_VALID && (win[0] > in->h || win[1] > in->w))
+        return fg_err_set(err, "%s %dx%d is larger than its %dx%d input", what, win[0], win[1],
+                          in->h, in->w);
+    int n[2] = {in->h, in->w};
+    for (int a = 0; a < 2; a++) {
+        int s = strides[a] ? strides[a] : stride_is_window ? win[a] : 1;
+        stride[a] = s;
+        out[a] = pad == NN_PAD_VALID ? (n[a] - win[a]) / s + 1 : (n[a] + s - 1) / s;
+    }
+    return 0;
+}
+
+/* Plans layer i of nd from the output shapes of the layers before it: fills its input
+ * shapes in[] and p. */
+static int plan_layer(const nn_net_desc *nd, int i, const nn_shape *outs, nn_shape in[2],
+                      nn_plan *p, fg_err *err)
+{
+    const nn_layer_desc *d = &nd->layers[i];
+    if ((int)d->kind < 0 || d->kind >= NN_LAYER__COUNT)
+        return layer_err(err, d, i, "unknown layer kind %d", (int)d->kind);
+    int want = d->kind == NN_LAYER_ADD ? 2 : 1;
+    if (d->n_inputs != want)
+        return layer_err(err, d, i, "takes %d input%s (n_inputs is %d)", want,
+                         want > 1 ? "s" : "", d->n_inputs);
+    for (int j = 0; j < want; j++) {
+        int s = d->inputs[j];
+        if (s == NN_INPUT)
+            in[j] = (nn_shape){nd->in_h, nd->in_w, nd->in_c, 0};
+        else if (s < 0 || s >= i)
+            return layer_err(err, d, i, "input %d is %d, which is neither an earlier layer "
+                                        "nor the network input", j, s);
+        else
+            in[j] = outs[s];
+    }
+    if (uses_activation(d->kind)) {
+        if ((int)d->activation < 0 || d->activation >= NN_ACT__COUNT)
+            return layer_err(err, d, i, "unknown activation %d", (int)d->activation);
+        float a = nn_act_alpha(d->activation, d->alpha);
+        if ((d->activation == NN_ACT_LEAKY_RELU || d->activation == NN_ACT_ELU) &&
+            !(a >= 0.0f && isfinite(a)))
+            return layer_err(err, d, i, "%s alpha must be >= 0 (got %g)",
+                             nn_act_name(d->activation), (double)a);
+    }
+    if (!(d->l2 >= 0.0f && isfinite(d->l2)))
+        return layer_err(err, d, i, "l2 must be >= 0 (got %g)", (double)d->l2);
+    memset(p, 0, sizeof *p);
+    fg_err e;
+    e.msg[0] = '\0';
+    if (LAYER_OPS[d->kind]->plan(d, in, want, p, &e))
+        return layer_err(err, d, i, "%s", e.msg);
+    int64_t size = nn_shape_size(p->out);
+    if (p->out.h < 1 || p->out.w < 1 || p->out.c < 1)
+        return layer_err(err, d, i, "empty output %dx%dx%d", p->out.h, p->out.w, p->out.c);
+    if (size > MAX_TENSOR || p->ws_per_image > MAX_TENSOR)
+        return layer_err(err, d, i, "output of %lld values per image is too large",
+                         (long long)size);
+    return 0;
+}
+
+int nn_desc_check(const nn_net_desc *d, nn_layer_info *info, int64_t *total_params,
+                  int64_t *flops_per_image, fg_err *err)
+{
+    if (!d)
+        return fg_err_set(err, "no network description");
+    if (d->in_h < 1 || d->in_w < 1 || d->in_c < 1 ||
+        (int64_t)d->in_h * d->in_w * d->in_c > MAX_TENSOR)
+        return fg_err_set(err, "input shape %dx%dx%d is not valid", d->in_h, d->in_w, d->in_c);
+    if (d->n_classes < 1 || d->n_classes > 256)
+        return fg_err_set(err, "n_classes must be in 1..256 (got %d)", d->n_classes);
+    if (d->n_layers < 1 || d->n_layers > NN_MAX_LAYERS)
+        return fg_err_set(err, "a network needs 1 to %d layers (got %d)", NN_MAX_LAYERS,
+                          d->n_layers);
+    nn_shape outs[NN_MAX_LAYERS], in[2];
+    char used[NN_MAX_LAYERS] = {0};
+    int64_t total = 0, flops = 0;
+    for (int i = 0; i < d->n_layers; i++) {
+        const nn_layer_desc *l = &d->layers[i];
+        if (!memchr(l->name, '\0', NN_NAME_MAX))
+            return layer_err(err, l, i, "name is longer than %d characters", NN_NAME_MAX - 1);
+        for (int k = 0; l->name[0] && k < i; k++)
+            if (!strcmp(l->name, d->layers[k].name))
+                return layer_err(err, l, i, "name already used by layer #%d", k);
+        nn_plan p;
+        if (plan_layer(d, i, outs, in, &p, err))
+            return -1;
+        outs[i] = p.out;
+        for (int j = 0; j < l->n_inputs; j++)
+            if (l->inputs[j] >= 0)
+                used[l->inputs[j]] = 1;
+        total += p.n_train + p.n_fixed;
+        flops += p.flops;
+        if (info) {
+            memset(&info[i], 0, sizeof info[i]);
+            memcpy(info[i].name, l->name, NN_NAME_MAX);
+            info[i].kind = l->kind;
+            info[i].out_h = p.out.h;
+            info[i].out_w = p.out.w;
+            info[i].out_c = p.out.c;
+            info[i].n_params = p.n_train + p.n_fixed;
+            info[i].flops = p.flops;
+        }
+    }
+    for (int i = 0; i + 1 < d->n_layers; i++)
+        if (!used[i])
+            return layer_err(err, &d->layers[i], i, "its output is not used by any later "
+                                                    "layer (check the layers' inputs)");
+    int last = d->n_layers - 1;
+    const nn_layer_desc *l = &d->layers[last];
+    if (!((l->kind == NN_LAYER_DENSE || l->kind == NN_LAYER_ACTIVATION) &&
+          l->activation == NN_ACT_SOFTMAX))
+        return layer_err(err, l, last, "the last layer must be a dense or activation layer "
+                                       "with activation softmax");
+    if (outs[last].h != 1 || outs[last].w != 1 || outs[last].c != d->n_classes)
+        return layer_err(err, l, last, "the last layer must output the %d classes, not "
+                                       "%dx%dx%d values", d->n_classes, outs[last].h,
+                         outs[last].w, outs[last].c);
+    if (total_params)
+        *total_params = total;
+    if (flops_per_image)
+        *flops_per_image = flops;
+    return 0;
+}
+
+static int64_t round_up(int64_t n) { return (n + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS; }
+
+nn_net *nn_net_build(const nn_net_desc *d, int max_batch, uint64_t seed, unsigned flags,
+                     fg_err *err)
+{
+    if (max_batch < 1 || max_batch > 1 << 20) {
+        fg_err_set(err, "max_batch must be in 1..%d (got %d)", 1 << 20, max_batch);
+        return NULL;
+    }
+    if (nn_desc_check(d, NULL, NULL, NULL, err))
+        return NULL;
+    nn_net *net = calloc(1, sizeof *net);
+    if (!net) {
+        fg_err_set(err, "out of memory (network)");
+        return NULL;
+    }
+    net->desc = *d;
+    net->max_batch = max_batch;
+    net->n_layers = d->n_layers;
+    net->in_size = (int64_t)d->in_h * d->in_w * d->in_c;
+    const int64_t B = max_batch;
+    const int input_grad = (flags & NN_BUILD_INPUT_GRAD) != 0;
+
+    /* Pass 1: plans, parameter offsets, which layers run backward. */
+    nn_shape outs[NN_MAX_LAYERS];
+    int64_t w_off[NN_MAX_LAYERS], f_off[NN_MAX_LAYERS], n_train = 0, n_fixed = 0;
+    int can_fuse = 1;
+    for (int i = 0; i < net->n_layers; i++) {
+        nn_layer *L = &net->layers[i];
+        L->d = &net->desc.layers[i];
+        L->ops = LAYER_OPS[L->d->kind];
+        L->index = i;
+        if (plan_layer(&net->desc, i, outs, L->in, &L->p, err))
+            goto fail;
+        if (!L->ops->forward) {
+            layer_err(err, L->d, i, "layer kind %s is not implemented yet",
+                      nn_layer_kind_name(L->d->kind));
+            goto fail;
+        }
+        outs[i] = L->p.out;
+        L->n_in = L->d->n_inputs;
+        L->out_size = nn_shape_size(L->p.out);
+        L->act = uses_activation(L->d->kind) ? L->d->activation : NN_ACT_LINEAR;
+        L->alpha = nn_act_alpha(L->act, L->d->alpha);
+        L->needs_backward = L->p.n_train > 0;
+        for (int j = 0; j < L->n_in; j++) {
+            int s = L->in_idx[j] = L->d->inputs[j];
+            L->in_size[j] = nn_shape_size(L->in[j]);
+            if (s == NN_INPUT ? input_grad : net->layers[s].needs_backward)
+                L->needs_backward = 1;
+        }
+        w_off[i] = n_train;
+        f_off[i] = n_fixed;
+        n_train += L->p.n_train;
+        n_fixed += L->p.n_fixed;
+        if (L->d->l2 > 0.0f && L->p.n_reg > 0)
+            net->has_l2 = 1;
+        if (L->p.n_train > 0 && !L->ops->fused_sgd)
+            can_fuse = 0;
+    }
+    net->can_fuse_sgd = can_fuse;
+    net->n_train = n_train;
+    net->n_params = n_train + n_fixed;
+
+    /* Parameters and gradients: one block each. */
+    net->params = malloc((size_t)(net->n_params > 0 ? net->n_params : 1) * sizeof(float));
+    net->grads = calloc((size_t)(n_train > 0 ? n_train : 1), sizeof(float));
+    if (!net->params || !net->grads) {
+        fg_err_set(err, "out of memory (%lld parameters)", (long long)net->n_params);
+        goto fail;
+    }
+
+    /* Activations: input batch, [input gradient], per layer y, dy, workspace; labels. */
+    int64_t off = 0, x_off, dx_off = 0;
+    int64_t y_off[NN_MAX_LAYERS], dy_off[NN_MAX_LAYERS], ws_off[NN_MAX_LAYERS];
+    x_off = off, off += round_up(B * net->in_size);
+    if (input_grad)
+        dx_off = off, off += round_up(B * net->in_size);
+    for (int i = 0; i < net->n_layers; i++) {
+        nn_layer *L = &net->layers[i];
+        y_off[i] = dy_off[i] = ws_off[i] = -1;
+        if (!L->p.out_alias)
+            y_off[i] = off, off += round_up(B * L->out_size);
+        if (L->needs_backward)
+            dy_off[i] = off, off += round_up(B * L->out_size);
+        int64_t ws = L->p.ws_fixed + B * L->p.ws_per_image;
+        if (ws > 0)
+            ws_off[i] = off, off += round_up(ws);
+    }
+    size_t bytes = (size_t)off * sizeof(float) + (size_t)(B + 63) / 64 * 64;
+    net->acts = aligned_alloc(64, bytes);
+    if (!net->acts) {
+        fg_err_set(err, "out of memory (%.1f MiB of activations for batches of %d)",
+                   (double)bytes / 1048576.0, max_batch);
+        goto fail;
+    }
+    memset(net->acts, 0, bytes);
+    float *base = net->acts;
+    net->x = base + x_off;
+    net->dx = input_grad ? base + dx_off : NULL;
+    net->labels = (uint8_t *)(base + off);
+
+    /* Pass 2: views. */
+    for (int i = 0; i < net->n_layers; i++) {
+        nn_layer *L = &net->layers[i];
+        L->w = net->params + w_off[i];
+        L->dw = net->grads + w_off[i];
+        L->fixed = net->params + n_train + f_off[i];
+        for (int j = 0; j < L->n_in; j++) {
+            int s = L->in_idx[j];
+            float *src = s == NN_INPUT ? net->x : net->layers[s].y;
+            L->x[j] = src;
+            if (j == 0 && L->p.out_alias)
+                L->y = src;
+            if (s == NN_INPUT)
+                L->dx[j] = net->dx;
+            else
+                L->dx[j] = net->layers[s].needs_backward ? net->layers[s].dy : NULL;
+        }
+        if (y_off[i] >= 0)
+            L->y = base + y_off[i];
+        L->dy = dy_off[i] >= 0 ? base + dy_off[i] : NULL;
+        L->ws = ws_off[i] >= 0 ? base + ws_off[i] : NULL;
+    }
+    /* In backward order (last layer first, inputs in order) the first writer of a gradient
+     * buffer overwrites it and later ones add. */
+    char written[NN_MAX_LAYERS + 1] = {0}; /* [0] is the network input */
+    for (int i = net->n_layers - 1; i >= 0; i--) {
+        nn_layer *L = &net->layers[i];
+        for (int j = 0; j < L->n_in; j++) {
+            if (!L->dx[j])
+                continue;
+            int k = L->in_idx[j] + 1;
+            L->dx_acc[j] = written[k];
+            written[k] = 1;
+        }
+    }
+    net->layers[net->n_layers - 1].fused_ce = 1;
+
+    /* Weights: layer by layer in order, kernel then bias, from one generator. */
+    fg_rng rng;
+    fg_rng_seed(&rng, seed);
+    for (int i = 0; i < net->n_layers; i++) {
+        nn_layer *L = &net->layers[i];
+        if (L->ops->init && L->p.n_train + L->p.n_fixed > 0)
+            L->ops->init(L, &rng);
+    }
+    return net;
+fail:
+    nn_net_free(net);
+    return NULL;
+}
+
+nn_net *nn_net_new(const nn_net_desc *d, int max_batch, uint64_t seed, fg_err *err)
+{
+    return nn_net_build(d, max_batch, seed, 0, err);
+}
+
+void nn_net_free(nn_net *net)
+{
+    if (!net)
+        return;
+    free(net->params);
+    free(net->grads);
+    free(net->acts);
+    free(net);
+}
+
+int64_t nn_net_n_params(const nn_net *net) { return net->n_params; }
+float *nn_net_params(nn_net *net) { return net->params; }
+const nn_net_desc *nn_net_desc_of(const nn_net *net) { return &net->desc; }
+
+void nn_net_gather(nn_net *net, const nn_data *data, const int32_t *idx, int batch)
+{
+    const float scale = 1.0f / 255.0f;
+    const int64_t n = net->in_size;
+    for (int r = 0; r < batch; r++) {
+        const uint8_t *src = data->images + (size_t)idx[r] * (size_t)n;
+        float *dst = net->x + (int64_t)r * n;
+        for (int64_t k = 0; k < n; k++)
+            dst[k] = (float)src[k] * scale;
+        net->labels[r] = data->labels[idx[r]];
+    }
+}
+
+void nn_net_forward(nn_net *net, int batch, int training, fg_rng *rng)
+{
+    nn_step s = {batch, training, rng, 0, 0.0f};
+    for (int i = 0; i < net->n_layers; i++)
+        net->layers[i].ops->forward(&net->layers[i], &s);
+}
+
+const float *nn_net_output(const nn_net *net) { return net->layers[net->n_layers - 1].y; }
+
+double nn_net_loss(nn_net *net, int batch, int grad, int *n_correct, uint8_t *pred)
+{
+    const nn_layer *last = &net->layers[net->n_layers - 1];
+    const int C = net->desc.n_classes;
+    const float *p = last->y;
+    float *dy = grad ? last->dy : NULL;
+    const float inv = 1.0f / (float)batch;
+    const double lo = 1e-7, hi = 1.0 - 1e-7;
+    double sum = 0.0;
+    int correct = 0;
+    for (int r = 0; r < batch; r++) {
+        const float *row = p + (int64_t)r * C;
+        int lab = net->labels[r], best = 0;
+        for (int j = 1; j < C; j++)
+            if (row[j] > row[best])
+                best = j;
+        correct += best == lab;
+        if (pred)
+            pred[r] = (uint8_t)best;
+        double pv = row[lab];
+        pv = pv < lo ? lo : pv > hi ? hi : pv;
+        sum -= log(pv);
+        if (dy) {
+            float *g = dy + (int64_t)r * C;
+            for (int j = 0; j < C; j++)
+                g[j] = (row[j] - (j == lab ? 1.0f : 0.0f)) * inv;
+        }
+    }
+    if (n_correct)
+        *n_correct = correct;
+    return sum;
+}
+
+static void backward(nn_net *net, const nn_step *s)
+{
+    for (int i = net->n_layers - 1; i >= 0; i--)
+        if (net->layers[i].needs_backward)
+            net->layers[i].ops->backward(&net->layers[i], s);
+}
+
+void nn_net_backward(nn_net *net, int batch)
+{
+    nn_step s = {batch, 1, NULL, 0, 0.0f};
+    backward(net, &s);
+}
+
+void nn_net_backward_sgd(nn_net *net, int batch, float lr)
+{
+    nn_step s = {batch, 1, NULL, 1, lr};
+    backward(net, &s);
+}
+
+double nn_net_l2(nn_net *net, int add_grad)
+{
+    if (!net->has_l2)
+        return 0.0;
+    double pen = 0.0;
+    for (int i = 0; i < net->n_layers; i++) {
+        nn_layer *L = &net->layers[i];
+        float l2 = L->d->l2;
+        if (!(l2 > 0.0f) || L->p.n_reg == 0)
+            continue;
+        const float *w = L->w;
+        float *dw = L->dw;
+        double s = 0.0;
+        for (int64_t k = 0; k < L->p.n_reg; k++)
+            s += (double)w[k] * w[k];
+        pen += (double)l2 * s;
+        if (add_grad) {
+            float c = 2.0f * l2;
+            for (int64_t k = 0; k < L->p.n_reg; k++)
+                dw[k] += c * w[k];
+        }
+    }
+    return pen;
+}
