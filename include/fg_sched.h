@@ -1,0 +1,78 @@
+/* fg_sched.h - the coordinator/worker protocol (the only module that includes mpi.h).
+ *
+ * Rank 0 owns the task queue and calls `done` for every result; it also runs a worker of
+ * its own in a second thread, so that -np equal to the number of cores trains on every
+ * core, and it waits by polling with short sleeps instead of OpenMPI's spinning blocking
+ * receives. Without mpirun the same code runs with rank 0 as the only worker. Tasks are
+ * plain int32 ids; results are fixed-size byte blocks without pointers. */
+#ifndef FG_SCHED_H
+#define FG_SCHED_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fg_util.h"
+
+/* Initialises MPI (thread level FUNNELED: only the main thread calls MPI) and duplicates
+ * the world communicator. Returns 0 or -1. */
+int sched_init(int *argc, char ***argv, fg_err *err);
+/* Waits for every rank without spinning, then finalises MPI. */
+void sched_finalize(void);
+/* Ends every rank (programmer errors only). */
+void sched_abort(int code);
+int sched_rank(void);
+int sched_size(void);
+/* "Open MPI v4.1.4, ..." (static storage) */
+const char *sched_mpi_version(void);
+/* Number of ranks sharing this rank's node. */
+int sched_node_size(void);
+
+/* Broadcasts n bytes from rank 0 (collective). */
+int sched_bcast(void *buf, size_t n, fg_err *err);
+/* Broadcasts a variable-length buffer from rank 0: on other ranks *buf is malloc'ed (the
+ * caller frees) and *n set. Collective. */
+int sched_bcast_blob(char **buf, size_t *n, fg_err *err);
+/* Logical AND of ok over all ranks (collective): 1 when every rank passed 1. */
+int sched_all_ok(int ok);
+
+/* Runs one task on this rank, writing result_bytes bytes into result. Returns 0; a task
+ * that fails records its failure inside the result. */
+typedef int (*sched_work_fn)(void *ctx, int32_t task, void *result);
+/* Rank 0 only: called in the main thread for every finished task, in arrival order.
+ * A non-zero return stops the search (fatal error). */
+typedef int (*sched_done_fn)(void *ctx, int32_t task, const void *result, int rank);
+/* Rank 0 only: polled between messages; non-zero stops handing out tasks (tasks already
+ * running are still collected). May be NULL. */
+typedef int (*sched_stop_fn)(void *ctx);
+/* Rank 0 only: a worker rank reported that it cannot work (e.g. its data failed to load). */
+typedef void (*sched_lost_fn)(void *ctx, int rank, const char *why);
+
+typedef struct {
+    const int32_t *order; /* rank 0: tasks in dispatch order */
+    int n_tasks;          /* rank 0 */
+    size_t result_bytes;  /* all ranks: size of one result */
+    int worker_ok;        /* all ranks: 0 if this rank cannot work (why in worker_why) */
+    const char *worker_why;
+    int local_worker;     /* rank 0: also train in a thread (1 unless only coordinating) */
+    sched_work_fn work;
+    sched_done_fn done;
+    sched_stop_fn stop;
+    sched_lost_fn lost;
+    void *ctx;           /* worker functions' context (all ranks) */
+    void *ctx0;          /* rank 0 callbacks' context */
+} sched_plan;
+
+typedef struct {
+    int completed;   /* results delivered to done */
+    int dispatched;
+    int stopped;     /* stop() asked to stop early */
+    int workers;     /* ranks (and the local thread) that trained */
+    int64_t msgs_sent, msgs_recv;
+} sched_stats;
+
+/* Collective: rank 0 dispatches plan->order dynamically (a worker gets the next task when it
+ * reports its previous result) until every task is done or stop() says so; other ranks
+ * work until told to finish. Returns 0, or -1 with err. */
+int sched_run(const sched_plan *plan, sched_stats *stats, fg_err *err);
+
+#endif

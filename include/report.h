@@ -1,0 +1,53 @@
+/* report.h - aggregation, ranking and the report files of a search, always recomputed
+ * from journal entries: cv_results.csv (scikit-learn's column names), report.md and
+ * report.yaml (written with libyaml's emitter). Files are written to a temporary name and
+ * renamed into place. */
+#ifndef REPORT_H
+#define REPORT_H
+
+#include <stdint.h>
+
+#include "fg_util.h"
+#include "grid.h"
+#include "journal.h"
+
+#define RPT_STATUS_PARTIAL (-2) /* some folds not done yet, none failed */
+
+typedef struct {
+    int64_t config;
+    double mean, std;         /* of the fold scores; NaN if any fold failed or is missing */
+    double mean_fit, std_fit; /* seconds */
+    double mean_score, std_score;
+    int rank;                 /* 1 = best; ties share the lowest rank; NaN ranks last */
+    int n_done;               /* folds with a record */
+    int status;               /* nn_status of the first failed fold, RPT_STATUS_PARTIAL, or OK */
+    int failed_fold;          /* fold whose status is reported, -1 */
+} rpt_config;
+
+/* Aggregates CV entries (fold >= 0; the first record of a (config, fold) wins) into one
+ * rpt_config per configuration (*out, n_configs entries) and the fold scores into *splits
+ * (n_configs x folds, NaN where missing or failed). Both malloc'ed; the caller frees. */
+int rpt_aggregate(const jnl_entry *e, int n, int64_t n_configs, int folds, rpt_config **out,
+                  double **splits, fg_err *err);
+
+/* Index of the best configuration (rank 1, the lowest index among ties), -1 if none has
+ * a score. */
+int64_t rpt_best(const rpt_config *c, int64_t n_configs);
+
+/* Everything about the run that is not in the journal. Strings may be NULL. */
+typedef struct {
+    const char *version, *git_rev, *compiler, *mpi, *blas, *command_line, *host;
+    const char *started_utc, *data_dir, *journal_name;
+    int ranks, threads, workers;
+    double wall_time;
+    uint32_t train_images_crc32, train_labels_crc32, test_images_crc32, test_labels_crc32;
+    int n_train_total, n_test;
+    int interrupted;   /* the search stopped before every task was done */
+} rpt_env;
+
+/* Writes cv_results.csv, report.md and report.yaml into dir. journal_path is read again
+ * for the refit's history. Returns 0 or -1. */
+int rpt_write(const char *dir, const grid *g, const jnl_header *h, const jnl_entry *e, int n,
+              const rpt_env *env, const char *journal_path, fg_err *err);
+
+#endif

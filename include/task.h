@@ -1,0 +1,52 @@
+/* task.h - one unit of work: train configuration c on fold k (or refit it on all training
+ * images and score it on the test set), turning a grid configuration into an engine call.
+ * Task ids: task = config * folds + fold, in the documented expansion order. */
+#ifndef TASK_H
+#define TASK_H
+
+#include <stdint.h>
+
+#include "data.h"
+#include "grid.h"
+#include "journal.h"
+#include "nn.h"
+
+typedef struct {
+    const grid *g;
+    nn_data train;           /* borrowed images and labels of the training set */
+    const int32_t *idx;      /* the samples searched over (all, or a stratified subset) */
+    const int *fold_of;      /* fold of idx[i] */
+    int n;
+    int folds;
+    uint64_t seed;           /* the grid's seed */
+    double timeout;          /* seconds per task, 0 = none */
+    int rank;
+    char host[JNL_HOST_MAX];
+    /* Work buffers, allocated once by task_ctx_init. */
+    int32_t *train_idx, *val_idx;
+    nn_net_desc *net;
+    nn_fit_result *fit;
+} task_ctx;
+
+/* Sets up ctx for a grid and fold assignment; everything passed is borrowed. Returns 0/-1. */
+int task_ctx_init(task_ctx *ctx, const grid *g, const data_set *train, const int32_t *idx,
+                  const int *fold_of, int n, fg_err *err);
+void task_ctx_free(task_ctx *ctx);
+
+/* The RNG seed of (configuration, fold): a function of the grid seed and the
+ * configuration's parameters only, never of the rank that runs it. */
+uint64_t task_seed(uint64_t grid_seed, uint64_t config_hash, int fold);
+
+/* Estimated cost of a task in FLOPs (forward+backward over all epochs, with a per-batch
+ * overhead), for longest-first dispatch. */
+double task_cost(const grid *g, int64_t config, int n_train);
+
+/* sched_work_fn: trains task (config, fold) and fills *(jnl_record *)result. */
+int task_run(void *ctx, int32_t task, void *result);
+
+/* Refits configuration c on every searched sample and scores it on test[0..n_test). The
+ * trained network is returned in *net_out when net_out is not NULL (caller frees). */
+int task_refit(task_ctx *ctx, int64_t config, const data_set *test, jnl_record *out,
+               nn_net **net_out);
+
+#endif

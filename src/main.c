@@ -1,0 +1,923 @@
+/* main.c - command line, the flow of one search, progress and exit codes.
+ *
+ *   fmnist-grid [options] GRID.yaml     run a search (under mpirun or as one process)
+ *   fmnist-grid report DIR              rewrite DIR's reports from its journal
+ *
+ * Exit status: 0 success, 1 runtime failure, 2 bad usage or bad input, 3 interrupted by a
+ * signal (resumable). Only rank 0 prints and writes files. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cv.h"
+#include "data.h"
+#include "fg_util.h"
+#include "grid.h"
+#include "journal.h"
+#include "nn.h"
+#include "nn_gemm.h"
+#include "report.h"
+#include "fg_sched.h"
+#include "task.h"
+
+#ifndef FG_VERSION
+#define FG_VERSION "0.0.0"
+#endif
+#ifndef FG_GIT_REV
+#define FG_GIT_REV "unknown"
+#endif
+#ifndef FG_COMPILER
+#define FG_COMPILER "unknown"
+#endif
+
+enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_INPUT = 2, EXIT_INTERRUPTED = 3 };
+
+static const char usage_text[] =
+    "Usage: fmnist-grid [options] GRID.yaml\n"
+    "       fmnist-grid report DIR\n"
+    "\n"
+    "Grid search with k-fold cross-validation over small image classifiers on\n"
+    "Fashion-MNIST. Run it as one process or under mpirun/srun: rank 0 hands out\n"
+    "(configuration, fold) tasks, every rank trains, rank 0 journals each result,\n"
+    "ranks the configurations, refits the best one and writes the reports.\n"
+    "\n"
+    "Options:\n"
+    "  -o, --out DIR      results directory (default: results/<grid name>-<UTC time>)\n"
+    "  -d, --data DIR     Fashion-MNIST IDX files (default: $FMNIST_DATA, then the grid's\n"
+    "                     data.dir, then " DATA_DEFAULT_DIR ")\n"
+    "      --subset N     search on a stratified subset of N training images (0 = all)\n"
+    "      --seed N       override the grid's seed\n"
+    "  -t, --threads N    BLAS threads per rank (default 1)\n"
+    "  -n, --dry-run      list configurations, tasks and model summaries; train nothing\n"
+    "      --no-refit     do not refit the best configuration\n"
+    "  -q, --quiet        no progress output\n"
+    "  -h, --help         this help\n"
+    "  -V, --version      version, git revision, MPI and BLAS libraries\n"
+    "\n"
+    "Commands:\n"
+    "  report DIR         recompute cv_results.csv, report.md and report.yaml from\n"
+    "                     DIR/journal.jsonl (also works on an unfinished search)\n"
+    "\n"
+    "Exit status: 0 done, 1 runtime failure, 2 bad usage or input, 3 interrupted.\n";
+
+typedef struct {
+    const char *grid_path;
+    const char *out_dir;
+    const char *data_dir;
+    long long subset;       /* -1 = from the grid */
+    long long seed;         /* -1 = from the grid */
+    int seed_set;
+    int threads;
+    int dry_run, quiet, no_refit;
+    const char *report_dir; /* "report DIR" command */
+} cli;
+
+/* ---- small helpers -------------------------------------------------------------------- */
+
+static volatile sig_atomic_t g_signal; /* set by the handler, read by the coordinator */
+
+static void on_signal(int sig) { g_signal = sig; }
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
+}
+
+static int parse_ll(const char *s, long long lo, long long hi, long long *out)
+{
+    char *e;
+    errno = 0;
+    long long v = strtoll(s, &e, 10);
+    if (errno || *e || e == s || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* mkdir -p */
+static int make_dirs(const char *path, fg_err *err)
+{
+    char buf[4096];
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+        return fg_err_set(err, "%s: path too long", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+            return fg_err_set(err, "%s: cannot create directory: %s", buf, strerror(errno));
+        *p = '/';
+    }
+    if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+        return fg_err_set(err, "%s: cannot create directory: %s", buf, strerror(errno));
+    return 0;
+}
+
+static int dir_is_unused(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return 1; /* does not exist: fine */
+    if (!S_ISDIR(st.st_mode))
+        return 0;
+    /* A directory is reusable only if it holds none of a search's files. */
+    int empty = 1;
+    char probe[4200];
+    const char *names[] = {"journal.jsonl", "grid.yaml", "report.md", "cv_results.csv"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        snprintf(probe, sizeof probe, "%s/%s", path, names[i]);
+        if (access(probe, F_OK) == 0)
+            empty = 0;
+    }
+    return empty;
+}
+
+static int copy_file(const char *text, size_t len, const char *dst, fg_err *err)
+{
+    FILE *f = fopen(dst, "wx");
+    if (!f)
+        return fg_err_set(err, "%s: cannot create: %s", dst, strerror(errno));
+    int bad = fwrite(text, 1, len, f) != len;
+    bad |= fflush(f) != 0 || fsync(fileno(f)) != 0;
+    bad |= fclose(f) != 0;
+    return bad ? fg_err_set(err, "%s: write failed: %s", dst, strerror(errno)) : 0;
+}
+
+static void utc_stamp(char *buf, size_t n, int compact)
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, n, compact ? "%Y%m%dT%H%M%SZ" : "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void join_argv(int argc, char **argv, char *buf, size_t n)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < argc && len + 4 < n; i++) {
+        const char *a = argv[i];
+        int quote = strpbrk(a, " \t'\"$") != NULL || !*a;
+        len += (size_t)snprintf(buf + len, n - len, "%s%s%s%s", i ? " " : "", quote ? "'" : "", a,
+                                quote ? "'" : "");
+        if (len >= n)
+            len = n - 1;
+    }
+}
+
+static void fmt_hms(char *buf, size_t n, double s)
+{
+    if (isnan(s) || s < 0 || s > 1e8) {
+        snprintf(buf, n, "--:--:--");
+        return;
+    }
+    long t = (long)(s + 0.5);
+    snprintf(buf, n, "%ld:%02ld:%02ld", t / 3600, (t / 60) % 60, t % 60);
+}
+
+/* ---- command line ------------------------------------------------------------------ */
+
+/* Returns -1 to continue, or an exit status. Prints only on rank 0. */
+static int parse_cli(int argc, char **argv, cli *c, int rank)
+{
+    static const struct option opts[] = {
+        {"out", required_argument, NULL, 'o'},   {"data", required_argument, NULL, 'd'},
+        {"subset", required_argument, NULL, 'S'}, {"seed", required_argument, NULL, 's'},
+        {"threads", required_argument, NULL, 't'}, {"dry-run", no_argument, NULL, 'n'},
+        {"no-refit", no_argument, NULL, 'R'},    {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0}};
+    memset(c, 0, sizeof *c);
+    c->subset = -1;
+    c->seed = -1;
+    c->threads = 1;
+    opterr = 0;
+    int ch;
+    long long v;
+    while ((ch = getopt_long(argc, argv, "+o:d:t:nqhV", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'o': c->out_dir = optarg; break;
+        case 'd': c->data_dir = optarg; break;
+        case 'S':
+            if (parse_ll(optarg, 0, 100000000, &v)) {
+                if (!rank)
+                    fprintf(stderr, "fmnist-grid: --subset: '%s' is not a count >= 0\n", optarg);
+                return EXIT_INPUT;
+            }
+            c->subset = v;
+            break;
+        case 's':
+            if (parse_ll(optarg, 0, INT64_MAX, &v)) {
+                if (!rank)
+                    fprintf(stderr, "fmnist-grid: --seed: '%s' is not an integer >= 0\n", optarg);
+                return EXIT_INPUT;
+            }
+            c->seed = v;
+            c->seed_set = 1;
+            break;
+        case 't':
+            if (parse_ll(optarg, 1, 256, &v)) {
+                if (!rank)
+                    fprintf(stderr, "fmnist-grid: --threads: '%s' is not in 1..256\n", optarg);
+                return EXIT_INPUT;
+            }
+            c->threads = (int)v;
+            break;
+        case 'n': c->dry_run = 1; break;
+        case 'R': c->no_refit = 1; break;
+        case 'q': c->quiet = 1; break;
+        case 'h':
+            if (!rank)
+                fputs(usage_text, stdout);
+            return EXIT_OK;
+        case 'V':
+            if (!rank)
+                printf("fmnist-grid %s (git %s, %s)\nMPI: %s\nBLAS: %s\n", FG_VERSION, FG_GIT_REV,
+                       FG_COMPILER, sched_mpi_version(), nn_gemm_backend());
+            return EXIT_OK;
+        default:
+            if (!rank)
+                fprintf(stderr, "fmnist-grid: unknown or incomplete option '%s' (see --help)\n",
+                        argv[optind - 1]);
+            return EXIT_INPUT;
+        }
+    }
+    int rest = argc - optind;
+    if (rest >= 1 && !strcmp(argv[optind], "report")) {
+        if (rest != 2) {
+            if (!rank)
+                fprintf(stderr, "fmnist-grid: usage: fmnist-grid report DIR\n");
+            return EXIT_INPUT;
+        }
+        c->report_dir = argv[optind + 1];
+        return -1;
+    }
+    if (rest != 1) {
+        if (!rank)
+            fprintf(stderr, "fmnist-grid: %s (see --help)\n",
+                    rest == 0 ? "no grid file given" : "give exactly one grid file");
+        return EXIT_INPUT;
+    }
+    c->grid_path = argv[optind];
+    return -1;
+}
+
+/* ---- the state of one search on rank 0 ------------------------------------------------- */
+
+typedef struct {
+    grid *g;
+    const cli *c;
+    int64_t n_configs;
+    int folds, n_tasks;
+    double *cost;          /* per task */
+    double cost_total, cost_done;
+    jnl *journal;
+    char dir[4096], journal_path[4200];
+    double t_start;
+    int done, failed;
+    /* per configuration running sums for "best so far" */
+    double *sum;
+    int *cnt, *bad;
+    double best_mean;
+    int64_t best_config;
+    int tty;
+    int fatal;
+    fg_err err;
+} search;
+
+static int on_done(void *p, int32_t task, const void *result, int rank)
+{
+    search *s = p;
+    const jnl_record *r = result;
+    jnl_record copy;
+    const jnl_record *rec = r;
+    if (r->e.rank != rank) { /* the rank is the coordinator's knowledge, not the worker's */
+        memcpy(&copy, r, sizeof copy);
+        copy.e.rank = rank;
+        rec = &copy;
+    }
+    if (jnl_append(s->journal, rec, grid_config_params(s->g, rec->e.config), &s->err)) {
+        s->fatal = 1;
+        return -1;
+    }
+    s->done++;
+    int64_t c = rec->e.config;
+    if (task >= 0 && task < s->n_tasks)
+        s->cost_done += s->cost[task];
+    if (rec->e.status == NN_STATUS_OK) {
+        s->sum[c] += rec->e.val_acc;
+        s->cnt[c]++;
+    } else {
+        s->bad[c]++;
+        s->failed++;
+    }
+    if (s->cnt[c] == s->folds && !s->bad[c]) {
+        double m = s->sum[c] / s->folds;
+        if (s->best_config < 0 || m > s->best_mean || (m == s->best_mean && c < s->best_config)) {
+            s->best_mean = m;
+            s->best_config = c;
+        }
+    }
+    if (s->c->quiet)
+        return 0;
+    double el = fg_now() - s->t_start;
+    double frac = s->cost_total > 0 ? s->cost_done / s->cost_total : (double)s->done / s->n_tasks;
+    double eta = frac > 0 ? el * (1 - frac) / frac : NAN;
+    char e1[32], e2[32], best[64] = "-";
+    fmt_hms(e1, sizeof e1, el);
+    fmt_hms(e2, sizeof e2, s->done == s->n_tasks ? 0 : eta);
+    if (s->best_config >= 0)
+        snprintf(best, sizeof best, "%.4f (config %lld)", s->best_mean, (long long)s->best_config);
+    char what[96];
+    if (rec->e.status == NN_STATUS_OK)
+        snprintf(what, sizeof what, "config %d fold %d: %.4f in %.1f s on rank %d", rec->e.config,
+                 rec->e.fold, rec->e.val_acc, rec->e.fit_time, rank);
+    else
+        snprintf(what, sizeof what, "config %d fold %d: %s on rank %d", rec->e.config, rec->e.fold,
+                 nn_status_name((nn_status)rec->e.status), rank);
+    if (s->tty)
+        fprintf(stderr, "\r\033[K[%d/%d] %3.0f%% elapsed %s eta %s best %s | %s", s->done,
+                s->n_tasks, 100.0 * s->done / s->n_tasks, e1, e2, best, what);
+    else
+        fprintf(stderr, "[%d/%d] %3.0f%% elapsed %s eta %s best %s | %s\n", s->done, s->n_tasks,
+                100.0 * s->done / s->n_tasks, e1, e2, best, what);
+    return 0;
+}
+
+static int on_stop(void *p)
+{
+    (void)p;
+    return g_signal != 0;
+}
+
+static void on_lost(void *p, int rank, const char *why)
+{
+    (void)p;
+    fprintf(stderr, "fmnist-grid: rank %d cannot work and is left out: %s\n", rank, why);
+}
+
+/* Longest expected tasks first (then by id), so the many short ones fill the gaps at the end. */
+static const double *g_cost_for_sort;
+static int by_cost_desc(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    double cx = g_cost_for_sort[x], cy = g_cost_for_sort[y];
+    if (cx != cy)
+        return cx > cy ? -1 : 1;
+    return (x > y) - (x < y);
+}
+
+/* ---- shared setup: data, subset and folds, identical on every rank ------------------ */
+
+typedef struct {
+    data_set train, test;
+    int32_t *idx;
+    int *fold_of;
+    int n;
+    uint64_t folds_checksum;
+} prepared;
+
+static void prepared_free(prepared *p)
+{
+    data_free(&p->train);
+    data_free(&p->test);
+    free(p->idx);
+    free(p->fold_of);
+    memset(p, 0, sizeof *p);
+}
+
+static int prepare(const grid_options *o, const char *data_dir, int want_test, prepared *p, fg_err *err)
+{
+    memset(p, 0, sizeof *p);
+    if (data_load_dir(data_dir, DATA_TRAIN, &p->train, err))
+        return -1;
+    if (want_test && data_load_dir(data_dir, DATA_TEST, &p->test, err))
+        return -1;
+    int n = p->train.n;
+    if (o->subset > 0 && o->subset < n)
+        n = o->subset;
+    p->idx = malloc((size_t)n * sizeof *p->idx);
+    p->fold_of = malloc((size_t)n * sizeof *p->fold_of);
+    if (!p->idx || !p->fold_of)
+        return fg_err_set(err, "out of memory for %d sample indices", n);
+    if (n < p->train.n) {
+        if (data_stratified_subset(p->train.labels, p->train.n, n, fg_hash_mix(o->cv_seed, 0x5u), p->idx, err))
+            return -1;
+    } else {
+        for (int i = 0; i < n; i++)
+            p->idx[i] = i;
+    }
+    p->n = n;
+    if (cv_stratified_folds(p->train.labels, p->idx, n, DATA_N_CLASSES, o->folds, o->shuffle,
+                            fg_hash_mix(o->cv_seed, 0xf0u), p->fold_of, err))
+        return -1;
+    p->folds_checksum = cv_folds_checksum(p->idx, p->fold_of, n);
+    return 0;
+}
+
+static const char *resolve_data_dir(const cli *c, const grid_options *o)
+{
+    if (c->data_dir)
+        return c->data_dir;
+    const char *env = getenv("FMNIST_DATA");
+    if (env && *env)
+        return env;
+    if (o->data_dir[0])
+        return o->data_dir;
+    return DATA_DEFAULT_DIR;
+}
+
+/* ---- dry run -------------------------------------------------------------------------- */
+
+static int dry_run(grid *g)
+{
+    const grid_options *o = grid_opts_c(g);
+    int64_t nc = grid_n_configs(g);
+    nn_net_desc *d = malloc(sizeof *d);
+    nn_layer_info *info = malloc(NN_MAX_LAYERS * sizeof *info);
+    uint64_t *shown = calloc((size_t)nc, sizeof *shown);
+    int n_shown = 0;
+    if (!d || !info || !shown) {
+        free(d), free(info), free(shown);
+        fprintf(stderr, "fmnist-grid: out of memory\n");
+        return EXIT_RUNTIME;
+    }
+    printf("grid %s (%s): %lld configurations x %d folds = %lld tasks%s\n", o->name, o->path,
+           (long long)nc, o->folds, (long long)nc * o->folds, o->refit ? ", then a refit of the best" : "");
+    printf("seed %llu, cv seed %llu, shuffle %s, %s\n\n", (unsigned long long)o->seed,
+           (unsigned long long)o->cv_seed, o->shuffle ? "yes" : "no",
+           o->subset ? "stratified subset" : "all training images");
+    printf("%6s  %12s  %14s  %s\n", "config", "parameters", "MFLOP/image", "grid parameters");
+    for (int64_t i = 0; i < nc; i++) {
+        nn_train_desc t;
+        int64_t np = 0, fl = 0;
+        fg_err err;
+        if (grid_config_build(g, i, 28, 28, 1, DATA_N_CLASSES, d, &t, &err) ||
+            nn_desc_check(d, info, &np, &fl, &err)) {
+            printf("%6lld  invalid: %s\n", (long long)i, err.msg);
+            continue;
+        }
+        printf("%6lld  %12lld  %14.3f  %s\n", (long long)i, (long long)np, fl / 1e6,
+               grid_config_params(g, i));
+        uint64_t h = 0;
+        for (int l = 0; l < d->n_layers; l++)
+            h = fg_hash_mix(h, fg_hash_bytes(&info[l], sizeof info[l], 0));
+        int seen = 0;
+        for (int k = 0; k < n_shown && !seen; k++)
+            seen = shown[k] == h;
+        if (!seen)
+            shown[n_shown++] = h;
+    }
+    /* One summary per distinct architecture, like Keras's model.summary(). */
+    n_shown = 0;
+    for (int64_t i = 0; i < nc; i++) {
+        nn_train_desc t;
+        int64_t np = 0, fl = 0;
+        if (grid_config_build(g, i, 28, 28, 1, DATA_N_CLASSES, d, &t, NULL) ||
+            nn_desc_check(d, info, &np, &fl, NULL))
+            continue;
+        uint64_t h = 0;
+        for (int l = 0; l < d->n_layers; l++)
+            h = fg_hash_mix(h, fg_hash_bytes(&info[l], sizeof info[l], 0));
+        int seen = 0;
+        for (int k = 0; k < n_shown && !seen; k++)
+            seen = shown[k] == h;
+        if (seen)
+            continue;
+        shown[n_shown++] = h;
+        printf("\nModel of configuration %lld (%s):\n", (long long)i, grid_config_params(g, i));
+        printf("  %-24s %-26s %-18s %12s\n", "Layer", "Type", "Output shape", "Param #");
+        for (int l = 0; l < d->n_layers; l++) {
+            char shape[48];
+            if (info[l].out_h == 1 && info[l].out_w == 1 &&
+                (d->layers[l].kind == NN_LAYER_DENSE || d->layers[l].kind == NN_LAYER_FLATTEN ||
+                 d->layers[l].kind == NN_LAYER_GLOBAL_AVG_POOL2D ||
+                 ((d->layers[l].kind == NN_LAYER_DROPOUT || d->layers[l].kind == NN_LAYER_ACTIVATION) &&
+                  l > 0 && info[l - 1].out_h == 1 && info[l - 1].out_w == 1 &&
+                  d->layers[l - 1].kind != NN_LAYER_CONV2D)))
+                snprintf(shape, sizeof shape, "(None, %d)", info[l].out_c);
+            else
+                snprintf(shape, sizeof shape, "(None, %d, %d, %d)", info[l].out_h, info[l].out_w,
+                         info[l].out_c);
+            printf("  %-24s %-26s %-18s %12lld\n", info[l].name, nn_layer_kind_name(info[l].kind),
+                   shape, (long long)info[l].n_params);
+        }
+        printf("  Total params: %lld\n", (long long)np);
+    }
+    free(d), free(info), free(shown);
+    return EXIT_OK;
+}
+
+/* ---- report DIR ---------------------------------------------------------------------- */
+
+static int report_command(const char *dir)
+{
+    fg_err err;
+    char gp[4200], jp[4200];
+    snprintf(gp, sizeof gp, "%s/grid.yaml", dir);
+    snprintf(jp, sizeof jp, "%s/journal.jsonl", dir);
+    grid *g = NULL;
+    if (grid_load_file(gp, &g, &err)) {
+        fprintf(stderr, "fmnist-grid: %s\n", err.msg);
+        return EXIT_INPUT;
+    }
+    jnl_header h;
+    jnl_entry *e = NULL;
+    int n = 0, bad = 0;
+    if (jnl_read(jp, &h, &e, &n, &bad, &err)) {
+        fprintf(stderr, "fmnist-grid: %s\n", err.msg);
+        grid_free(g);
+        return EXIT_INPUT;
+    }
+    grid_options *o = grid_opts(g);
+    o->seed = h.seed;
+    o->cv_seed = h.cv_seed;
+    o->subset = h.subset;
+    if (bad)
+        fprintf(stderr, "fmnist-grid: %s: skipped %d damaged or torn line(s)\n", jp, bad);
+    rpt_env env;
+    memset(&env, 0, sizeof env);
+    env.version = FG_VERSION;
+    env.git_rev = FG_GIT_REV;
+    env.compiler = FG_COMPILER;
+    env.wall_time = NAN;
+    int64_t nc = grid_n_configs(g);
+    int64_t done = 0;
+    for (int i = 0; i < n; i++)
+        done += e[i].fold >= 0;
+    env.interrupted = done < nc * o->folds;
+    int rc = rpt_write(dir, g, &h, e, n, &env, jp, &err);
+    if (rc)
+        fprintf(stderr, "fmnist-grid: %s\n", err.msg);
+    else
+        printf("%s/report.md (%lld of %lld tasks)\n", dir, (long long)done, (long long)nc * o->folds);
+    free(e);
+    grid_free(g);
+    return rc ? EXIT_RUNTIME : EXIT_OK;
+}
+
+/* ---- the search ------------------------------------------------------------------------ */
+
+/* Settings rank 0 decides and every rank needs, broadcast as plain bytes. */
+typedef struct {
+    int32_t status; /* -1 go on, else every rank exits with it */
+    int32_t subset, threads, has_seed;
+    uint64_t seed, cv_seed;
+    uint64_t folds_checksum;
+    uint32_t crc_images, crc_labels;
+    char data_dir[4096];
+} setup_msg;
+
+static int run_search(int argc, char **argv, const cli *c)
+{
+    int rank = sched_rank(), size = sched_size();
+    fg_err err;
+    setup_msg sm;
+    memset(&sm, 0, sizeof sm);
+    sm.status = -1;
+    grid *g = NULL;
+    prepared pd;
+    memset(&pd, 0, sizeof pd);
+    char *text = NULL;
+    size_t text_len = 0;
+    double t_start = fg_now();
+
+    /* Rank 0 validates everything before anything is sent. */
+    if (rank == 0) {
+        if (grid_load_file(c->grid_path, &g, &err)) {
+            fprintf(stderr, "fmnist-grid: %s\n", err.msg);
+            sm.status = EXIT_INPUT;
+        } else {
+            grid_options *o = grid_opts(g);
+            if (c->seed_set) {
+                o->seed = (uint64_t)c->seed;
+                if (!o->cv_seed_set)
+                    o->cv_seed = o->seed;
+            }
+            if (c->subset >= 0)
+                o->subset = (int)c->subset;
+            if (c->no_refit)
+                o->refit = 0;
+            if (c->dry_run)
+                sm.status = dry_run(g);
+        }
+        if (sm.status < 0) {
+            const grid_options *o = grid_opts_c(g);
+            snprintf(sm.data_dir, sizeof sm.data_dir, "%s", resolve_data_dir(c, o));
+            if (prepare(o, sm.data_dir, o->refit, &pd, &err)) {
+                fprintf(stderr, "fmnist-grid: %s\n", err.msg);
+                sm.status = EXIT_INPUT;
+            }
+        }
+        if (sm.status < 0) {
+            const grid_options *o = grid_opts_c(g);
+            /* Re-check every configuration against the real image shape. */
+            nn_net_desc *d = malloc(sizeof *d);
+            for (int64_t i = 0; d && i < grid_n_configs(g) && sm.status < 0; i++) {
+                nn_train_desc t;
+                if (grid_config_build(g, i, pd.train.h, pd.train.w, 1, DATA_N_CLASSES, d, &t, &err) ||
+                    nn_desc_check(d, NULL, NULL, NULL, &err)) {
+                    fprintf(stderr, "fmnist-grid: %s\n", err.msg);
+                    sm.status = EXIT_INPUT;
+                }
+            }
+            free(d);
+            sm.subset = o->subset;
+            sm.seed = o->seed;
+            sm.cv_seed = o->cv_seed;
+            sm.has_seed = 1;
+            sm.threads = c->threads;
+            sm.folds_checksum = pd.folds_checksum;
+            sm.crc_images = pd.train.images_crc32;
+            sm.crc_labels = pd.train.labels_crc32;
+            text = (char *)grid_text(g, &text_len);
+        }
+    }
+    if (sched_bcast(&sm, sizeof sm, &err))
+        return EXIT_RUNTIME;
+    if (sm.status >= 0) {
+        grid_free(g);
+        prepared_free(&pd);
+        return sm.status;
+    }
+    if (sched_bcast_blob(&text, &text_len, &err))
+        return EXIT_RUNTIME;
+    nn_gemm_set_threads(sm.threads);
+
+    /* Workers rebuild the same grid, data, subset and folds, and check they agree. */
+    int worker_ok = 1;
+    char why[FG_ERR_MAX + 4200] = "";
+    if (rank != 0) {
+        if (grid_load_string(text, text_len, c->grid_path, &g, &err)) {
+            worker_ok = 0;
+            snprintf(why, sizeof why, "%s", err.msg);
+        } else {
+            grid_options *o = grid_opts(g);
+            o->seed = sm.seed;
+            o->cv_seed = sm.cv_seed;
+            o->subset = sm.subset;
+            if (prepare(o, sm.data_dir, 0, &pd, &err)) {
+                worker_ok = 0;
+                snprintf(why, sizeof why, "%s", err.msg);
+            } else if (pd.folds_checksum != sm.folds_checksum || pd.train.images_crc32 != sm.crc_images ||
+                       pd.train.labels_crc32 != sm.crc_labels) {
+                worker_ok = 0;
+                snprintf(why, sizeof why, "its data in %s differ from rank 0's (checksums)", sm.data_dir);
+            }
+        }
+        free(text);
+        text = NULL;
+    }
+    const grid_options *o = grid_opts_c(g);
+
+    task_ctx tctx;
+    memset(&tctx, 0, sizeof tctx);
+    if (worker_ok && task_ctx_init(&tctx, g, &pd.train, pd.idx, pd.fold_of, pd.n, &err)) {
+        worker_ok = 0;
+        snprintf(why, sizeof why, "%s", err.msg);
+    }
+    tctx.rank = rank;
+    gethostname(tctx.host, sizeof tctx.host - 1);
+
+    /* Rank 0: results directory, grid copy, journal, task order. */
+    search s;
+    memset(&s, 0, sizeof s);
+    int exit_code = EXIT_OK;
+    int32_t *order = NULL;
+    char started[32];
+    utc_stamp(started, sizeof started, 0);
+    if (rank == 0) {
+        s.g = g;
+        s.c = c;
+        s.n_configs = grid_n_configs(g);
+        s.folds = o->folds;
+        s.n_tasks = (int)(s.n_configs * o->folds);
+        s.best_config = -1;
+        s.tty = isatty(2);
+        s.t_start = t_start;
+        if (c->out_dir) {
+            snprintf(s.dir, sizeof s.dir, "%s", c->out_dir);
+        } else {
+            char stamp[32];
+            utc_stamp(stamp, sizeof stamp, 1);
+            snprintf(s.dir, sizeof s.dir, "results/%s-%s", o->name, stamp);
+        }
+        snprintf(s.journal_path, sizeof s.journal_path, "%s/journal.jsonl", s.dir);
+        char gp[4200];
+        snprintf(gp, sizeof gp, "%s/grid.yaml", s.dir);
+        size_t tl;
+        const char *gt = grid_text(g, &tl);
+        jnl_header h;
+        memset(&h, 0, sizeof h);
+        snprintf(h.grid_name, sizeof h.grid_name, "%s", o->name);
+        h.grid_hash = fg_hash_bytes(gt, tl, 0);
+        h.n_configs = s.n_configs;
+        h.folds = o->folds;
+        h.seed = o->seed;
+        h.cv_seed = o->cv_seed;
+        h.subset = o->subset;
+        h.folds_checksum = pd.folds_checksum;
+        h.train_images_crc32 = pd.train.images_crc32;
+        h.train_labels_crc32 = pd.train.labels_crc32;
+        s.cost = malloc((size_t)s.n_tasks * sizeof *s.cost);
+        order = malloc((size_t)s.n_tasks * sizeof *order);
+        s.sum = calloc((size_t)s.n_configs, sizeof *s.sum);
+        s.cnt = calloc((size_t)s.n_configs, sizeof *s.cnt);
+        s.bad = calloc((size_t)s.n_configs, sizeof *s.bad);
+        if (!s.cost || !order || !s.sum || !s.cnt || !s.bad) {
+            fprintf(stderr, "fmnist-grid: out of memory\n");
+            exit_code = EXIT_RUNTIME;
+        } else if (!dir_is_unused(s.dir)) {
+            fprintf(stderr, "fmnist-grid: %s: already holds a search; give another --out DIR\n", s.dir);
+            exit_code = EXIT_INPUT;
+        } else if (make_dirs(s.dir, &err) || copy_file(gt, tl, gp, &err) ||
+                   jnl_create(s.journal_path, &h, &s.journal, &err)) {
+            fprintf(stderr, "fmnist-grid: %s\n", err.msg);
+            exit_code = EXIT_RUNTIME;
+        } else {
+            int n_train = pd.n - pd.n / o->folds;
+            for (int64_t ci = 0; ci < s.n_configs; ci++) {
+                double cc = task_cost(g, ci, n_train);
+                for (int f = 0; f < o->folds; f++) {
+                    s.cost[ci * o->folds + f] = cc;
+                    s.cost_total += cc;
+                }
+            }
+            for (int i = 0; i < s.n_tasks; i++)
+                order[i] = i;
+            g_cost_for_sort = s.cost;
+            qsort(order, (size_t)s.n_tasks, sizeof *order, by_cost_desc);
+            if (!c->quiet)
+                fprintf(stderr, "fmnist-grid: %s: %lld configurations x %d folds = %d tasks on %d rank%s, "
+                                "%d images per fold; results in %s\n",
+                        o->name, (long long)s.n_configs, o->folds, s.n_tasks, size, size > 1 ? "s" : "",
+                        pd.n / o->folds, s.dir);
+        }
+    }
+    /* Everyone learns whether rank 0 could set up. */
+    int32_t go = exit_code == EXIT_OK ? -1 : exit_code;
+    if (sched_bcast(&go, sizeof go, &err))
+        go = EXIT_RUNTIME;
+    sched_stats st;
+    memset(&st, 0, sizeof st);
+    if (go < 0) {
+        sched_plan plan;
+        memset(&plan, 0, sizeof plan);
+        plan.order = order;
+        plan.n_tasks = s.n_tasks;
+        plan.result_bytes = sizeof(jnl_record);
+        plan.worker_ok = worker_ok;
+        plan.worker_why = why;
+        plan.local_worker = 1;
+        plan.work = task_run;
+        plan.done = on_done;
+        plan.stop = on_stop;
+        plan.lost = on_lost;
+        plan.ctx = &tctx;
+        plan.ctx0 = &s;
+        if (sched_run(&plan, &st, &err)) {
+            if (rank == 0) {
+                if (s.tty && !c->quiet)
+                    fputc('\n', stderr);
+                fprintf(stderr, "fmnist-grid: %s%s%s\n", err.msg, s.fatal ? ": " : "", s.fatal ? s.err.msg : "");
+            }
+            exit_code = EXIT_RUNTIME;
+        }
+    } else {
+        exit_code = go;
+    }
+
+    /* Rank 0: refit the best configuration and write the reports, from the journal. */
+    if (rank == 0 && go < 0) {
+        if (s.tty && !c->quiet && s.done)
+            fputc('\n', stderr);
+        int interrupted = st.stopped || g_signal;
+        jnl_header h;
+        jnl_entry *e = NULL;
+        int n = 0, bad = 0;
+        if (jnl_read(s.journal_path, &h, &e, &n, &bad, &err)) {
+            fprintf(stderr, "fmnist-grid: %s\n", err.msg);
+            exit_code = EXIT_RUNTIME;
+        } else {
+            rpt_config *agg = NULL;
+            double *sp = NULL;
+            int64_t best = -1;
+            if (rpt_aggregate(e, n, s.n_configs, o->folds, &agg, &sp, &err) == 0)
+                best = rpt_best(agg, s.n_configs);
+            free(agg);
+            free(sp);
+            if (!interrupted && exit_code == EXIT_OK && o->refit && best >= 0 && worker_ok) {
+                if (!c->quiet)
+                    fprintf(stderr, "fmnist-grid: refitting configuration %lld (%s) on %d images\n",
+                            (long long)best, grid_config_params(g, best), pd.n);
+                jnl_record *rr = malloc(sizeof *rr);
+                if (rr && task_refit(&tctx, best, &pd.test, rr, NULL) == 0) {
+                    rr->e.rank = 0;
+                    if (jnl_append(s.journal, rr, grid_config_params(g, best), &err)) {
+                        fprintf(stderr, "fmnist-grid: %s\n", err.msg);
+                        exit_code = EXIT_RUNTIME;
+                    } else if (!c->quiet) {
+                        if (rr->e.status == NN_STATUS_OK)
+                            fprintf(stderr, "fmnist-grid: refit: test accuracy %.4f (%d images), %.1f s\n",
+                                    rr->e.test_acc, pd.test.n, rr->e.fit_time);
+                        else
+                            fprintf(stderr, "fmnist-grid: refit %s: %s\n",
+                                    nn_status_name((nn_status)rr->e.status), rr->e.msg);
+                    }
+                }
+                free(rr);
+                free(e);
+                e = NULL;
+                if (jnl_read(s.journal_path, &h, &e, &n, &bad, &err)) {
+                    fprintf(stderr, "fmnist-grid: %s\n", err.msg);
+                    exit_code = EXIT_RUNTIME;
+                }
+            }
+            if (e || n == 0) {
+                rpt_env env;
+                memset(&env, 0, sizeof env);
+                char cmd[4096], host[64] = "";
+                join_argv(argc, argv, cmd, sizeof cmd);
+                gethostname(host, sizeof host - 1);
+                env.version = FG_VERSION;
+                env.git_rev = FG_GIT_REV;
+                env.compiler = FG_COMPILER;
+                env.mpi = sched_mpi_version();
+                env.blas = nn_gemm_backend();
+                env.command_line = cmd;
+                env.host = host;
+                env.started_utc = started;
+                env.data_dir = sm.data_dir;
+                env.ranks = size;
+                env.threads = sm.threads;
+                env.workers = st.workers;
+                env.wall_time = fg_now() - t_start;
+                env.train_images_crc32 = pd.train.images_crc32;
+                env.train_labels_crc32 = pd.train.labels_crc32;
+                env.test_images_crc32 = pd.test.images_crc32;
+                env.test_labels_crc32 = pd.test.labels_crc32;
+                env.n_train_total = pd.train.n;
+                env.n_test = pd.test.n;
+                env.interrupted = interrupted;
+                if (rpt_write(s.dir, g, &h, e, n, &env, s.journal_path, &err)) {
+                    fprintf(stderr, "fmnist-grid: %s\n", err.msg);
+                    exit_code = EXIT_RUNTIME;
+                }
+            }
+            free(e);
+        }
+        if (interrupted && exit_code == EXIT_OK) {
+            fprintf(stderr, "fmnist-grid: interrupted by signal %d after %d of %d tasks; partial report in %s\n",
+                    (int)g_signal, s.done, s.n_tasks, s.dir);
+            exit_code = EXIT_INTERRUPTED;
+        } else if (exit_code == EXIT_OK) {
+            char el[32];
+            fmt_hms(el, sizeof el, fg_now() - t_start);
+            fprintf(stderr, "fmnist-grid: done in %s (%d tasks, %d failed)\n", el, s.done, s.failed);
+            printf("%s/report.md\n", s.dir);
+        }
+    }
+    jnl_close(s.journal);
+    free(s.cost), free(order), free(s.sum), free(s.cnt), free(s.bad);
+    task_ctx_free(&tctx);
+    prepared_free(&pd);
+    grid_free(g);
+    return exit_code;
+}
+
+int main(int argc, char **argv)
+{
+    fg_err err;
+    /* Library output goes through our own buffers; stderr stays unbuffered. */
+    if (sched_init(&argc, &argv, &err)) {
+        fprintf(stderr, "fmnist-grid: %s\n", err.msg);
+        return EXIT_RUNTIME;
+    }
+    install_signals();
+    int rank = sched_rank();
+    cli c;
+    int rc = parse_cli(argc, argv, &c, rank);
+    if (rc < 0) {
+        if (c.report_dir)
+            rc = rank == 0 ? report_command(c.report_dir) : EXIT_OK;
+        else
+            rc = run_search(argc, argv, &c);
+    }
+    fflush(stdout);
+    sched_finalize();
+    return rc;
+}

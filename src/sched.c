@@ -1,0 +1,386 @@
+/* sched.c - coordinator/worker protocol over MPI. The only file that includes mpi.h.
+ *
+ * Messages (all to or from rank 0, on a duplicated communicator):
+ *   TAG_HELLO   worker -> 0   hello_msg: can this rank work, and if not why
+ *   TAG_TASK    0 -> worker   int32 task id
+ *   TAG_RESULT  worker -> 0   result_bytes bytes
+ *   TAG_STOP    0 -> worker   int32 (unused): no more tasks
+ * Every wait polls MPI_Test/MPI_Iprobe with a short sleep that backs off to 1 ms, so a
+ * waiting rank does not burn a core the way OpenMPI's blocking calls do. */
+#define _POSIX_C_SOURCE 200809L
+#include "fg_sched.h"
+
+#include <mpi.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+enum { TAG_HELLO = 101, TAG_TASK, TAG_RESULT, TAG_STOP };
+
+typedef struct {
+    int32_t ok;
+    char why[512];
+} hello_msg;
+
+static MPI_Comm g_comm = MPI_COMM_NULL; /* set once by sched_init, read-only after */
+static int g_rank, g_size;
+
+/* Sleep for the current backoff and lengthen it (50 us doubling to 1 ms). */
+static void idle_wait(long *ns)
+{
+    struct timespec ts = {0, *ns};
+    nanosleep(&ts, NULL);
+    if (*ns < 1000000L)
+        *ns *= 2;
+}
+
+/* Completes req by polling with sleeps instead of spinning. */
+static void wait_req(MPI_Request *req)
+{
+    long ns = 50000;
+    int flag = 0;
+    for (;;) {
+        MPI_Test(req, &flag, MPI_STATUS_IGNORE);
+        if (flag)
+            return;
+        idle_wait(&ns);
+    }
+}
+
+int sched_init(int *argc, char ***argv, fg_err *err)
+{
+    int provided = 0;
+    if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
+        return fg_err_set(err, "MPI_Init_thread failed");
+    if (provided < MPI_THREAD_FUNNELED)
+        return fg_err_set(err, "the MPI library does not support MPI_THREAD_FUNNELED");
+    MPI_Comm_dup(MPI_COMM_WORLD, &g_comm);
+    MPI_Comm_set_errhandler(g_comm, MPI_ERRORS_RETURN);
+    MPI_Comm_rank(g_comm, &g_rank);
+    MPI_Comm_size(g_comm, &g_size);
+    return 0;
+}
+
+void sched_finalize(void)
+{
+    if (g_comm != MPI_COMM_NULL) {
+        MPI_Request req;
+        MPI_Ibarrier(g_comm, &req);
+        wait_req(&req);
+        MPI_Comm_free(&g_comm);
+    }
+    MPI_Finalize();
+}
+
+void sched_abort(int code) { MPI_Abort(g_comm != MPI_COMM_NULL ? g_comm : MPI_COMM_WORLD, code); }
+
+int sched_rank(void) { return g_rank; }
+int sched_size(void) { return g_size; }
+
+const char *sched_mpi_version(void)
+{
+    static char buf[MPI_MAX_LIBRARY_VERSION_STRING];
+    int len = 0;
+    MPI_Get_library_version(buf, &len);
+    char *nl = strchr(buf, '\n');
+    if (nl)
+        *nl = '\0';
+    char *comma = strstr(buf, ", package");
+    if (comma)
+        *comma = '\0';
+    return buf;
+}
+
+int sched_node_size(void)
+{
+    MPI_Comm node;
+    int n = 1;
+    if (MPI_Comm_split_type(g_comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) == MPI_SUCCESS) {
+        MPI_Comm_size(node, &n);
+        MPI_Comm_free(&node);
+    }
+    return n;
+}
+
+int sched_bcast(void *buf, size_t n, fg_err *err)
+{
+    if (n > (size_t)INT32_MAX)
+        return fg_err_set(err, "broadcast of %zu bytes is too large", n);
+    MPI_Request req;
+    if (MPI_Ibcast(buf, (int)n, MPI_BYTE, 0, g_comm, &req) != MPI_SUCCESS)
+        return fg_err_set(err, "MPI_Ibcast failed");
+    wait_req(&req);
+    return 0;
+}
+
+int sched_bcast_blob(char **buf, size_t *n, fg_err *err)
+{
+    uint64_t len = g_rank == 0 ? (uint64_t)*n : 0;
+    if (sched_bcast(&len, sizeof len, err))
+        return -1;
+    if (g_rank != 0) {
+        *buf = malloc(len + 1);
+        if (!*buf)
+            return fg_err_set(err, "out of memory receiving %llu bytes", (unsigned long long)len);
+        (*buf)[len] = '\0';
+        *n = (size_t)len;
+    }
+    return sched_bcast(*buf, (size_t)len, err);
+}
+
+int sched_all_ok(int ok)
+{
+    int in = ok ? 1 : 0, out = 0;
+    MPI_Request req;
+    MPI_Iallreduce(&in, &out, 1, MPI_INT, MPI_LAND, g_comm, &req);
+    wait_req(&req);
+    return out;
+}
+
+/* ---- the worker of rank 0, in a thread that never calls MPI ------------------------ */
+
+typedef struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int has_task, quit, result_ready, busy;
+    int32_t task;
+    void *result;
+    const sched_plan *plan;
+} local_worker;
+
+static void *local_main(void *arg)
+{
+    local_worker *lw = arg;
+    for (;;) {
+        pthread_mutex_lock(&lw->mu);
+        while (!lw->has_task && !lw->quit)
+            pthread_cond_wait(&lw->cv, &lw->mu);
+        if (!lw->has_task) {
+            pthread_mutex_unlock(&lw->mu);
+            return NULL;
+        }
+        int32_t t = lw->task;
+        lw->has_task = 0;
+        pthread_mutex_unlock(&lw->mu);
+        lw->plan->work(lw->plan->ctx, t, lw->result);
+        pthread_mutex_lock(&lw->mu);
+        lw->result_ready = 1;
+        pthread_mutex_unlock(&lw->mu);
+    }
+}
+
+/* ---- rank 0: the coordinator loop ---------------------------------------------------- */
+
+enum { W_NEW = 0, W_IDLE, W_BUSY, W_DONE };
+
+static int coordinate(const sched_plan *p, sched_stats *st, fg_err *err)
+{
+    int nw = g_size;
+    int *state = calloc((size_t)nw, sizeof *state);
+    void *rbuf = malloc(p->result_bytes);
+    local_worker lw;
+    memset(&lw, 0, sizeof lw);
+    int have_local = p->local_worker && p->worker_ok;
+    int fatal = 0, stopping = 0, next = 0;
+    pthread_t th;
+    if (!state || !rbuf)
+        goto oom;
+    if (have_local) {
+        lw.result = malloc(p->result_bytes);
+        lw.plan = p;
+        if (!lw.result)
+            goto oom;
+        pthread_mutex_init(&lw.mu, NULL);
+        pthread_cond_init(&lw.cv, NULL);
+        if (pthread_create(&th, NULL, local_main, &lw) != 0) {
+            free(lw.result);
+            have_local = 0;
+        } else {
+            st->workers++;
+        }
+    }
+    state[0] = W_DONE;
+    long ns = 50000;
+    for (;;) {
+        int progressed = 0;
+        if (!stopping && p->stop && p->stop(p->ctx0)) {
+            stopping = 1;
+            st->stopped = 1;
+        }
+        /* The local worker. */
+        if (have_local) {
+            pthread_mutex_lock(&lw.mu);
+            int ready = lw.result_ready;
+            int32_t t = lw.task;
+            pthread_mutex_unlock(&lw.mu);
+            if (ready) {
+                if (!fatal && p->done(p->ctx0, t, lw.result, 0) != 0)
+                    fatal = stopping = 1;
+                st->completed++;
+                pthread_mutex_lock(&lw.mu);
+                lw.result_ready = 0;
+                lw.busy = 0;
+                pthread_mutex_unlock(&lw.mu);
+                progressed = 1;
+            }
+            if (!lw.busy && !stopping && next < p->n_tasks) {
+                pthread_mutex_lock(&lw.mu);
+                lw.task = p->order[next++];
+                lw.has_task = 1;
+                lw.busy = 1;
+                pthread_cond_signal(&lw.cv);
+                pthread_mutex_unlock(&lw.mu);
+                st->dispatched++;
+                progressed = 1;
+            }
+        }
+        /* Messages from worker ranks. */
+        for (;;) {
+            int flag = 0;
+            MPI_Status ms;
+            MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, g_comm, &flag, &ms);
+            if (!flag)
+                break;
+            progressed = 1;
+            int src = ms.MPI_SOURCE;
+            st->msgs_recv++;
+            if (ms.MPI_TAG == TAG_HELLO) {
+                hello_msg h;
+                MPI_Recv(&h, sizeof h, MPI_BYTE, src, TAG_HELLO, g_comm, MPI_STATUS_IGNORE);
+                h.why[sizeof h.why - 1] = '\0';
+                if (h.ok) {
+                    state[src] = W_IDLE;
+                    st->workers++;
+                } else {
+                    if (p->lost)
+                        p->lost(p->ctx0, src, h.why);
+                    int32_t z = 0;
+                    MPI_Send(&z, 1, MPI_INT32_T, src, TAG_STOP, g_comm);
+                    st->msgs_sent++;
+                    state[src] = W_DONE;
+                }
+            } else if (ms.MPI_TAG == TAG_RESULT) {
+                MPI_Recv(rbuf, (int)p->result_bytes, MPI_BYTE, src, TAG_RESULT, g_comm,
+                         MPI_STATUS_IGNORE);
+                int32_t t;
+                memcpy(&t, rbuf, sizeof t); /* results start with their task id */
+                if (!fatal && p->done(p->ctx0, t, rbuf, src) != 0)
+                    fatal = stopping = 1;
+                st->completed++;
+                state[src] = W_IDLE;
+            } else {
+                /* Unknown tag: drain it so the loop cannot stall. */
+                int count = 0;
+                MPI_Get_count(&ms, MPI_BYTE, &count);
+                char *junk = malloc(count > 0 ? (size_t)count : 1);
+                MPI_Recv(junk, count, MPI_BYTE, src, ms.MPI_TAG, g_comm, MPI_STATUS_IGNORE);
+                free(junk);
+            }
+        }
+        /* Hand out work, or tell idle ranks to finish. */
+        int remote_open = 0;
+        for (int r = 1; r < nw; r++) {
+            if (state[r] == W_IDLE) {
+                if (!stopping && next < p->n_tasks) {
+                    int32_t t = p->order[next++];
+                    MPI_Send(&t, 1, MPI_INT32_T, r, TAG_TASK, g_comm);
+                    state[r] = W_BUSY;
+                    st->dispatched++;
+                } else {
+                    int32_t z = 0;
+                    MPI_Send(&z, 1, MPI_INT32_T, r, TAG_STOP, g_comm);
+                    state[r] = W_DONE;
+                }
+                st->msgs_sent++;
+                progressed = 1;
+            }
+            if (state[r] != W_DONE)
+                remote_open++;
+        }
+        int local_open = have_local && lw.busy;
+        if (!remote_open && !local_open && (stopping || next >= p->n_tasks)) {
+            if (next < p->n_tasks && !stopping && !have_local) {
+                /* Every worker is gone but tasks remain: nothing can run them. */
+                fatal = 1;
+            }
+            break;
+        }
+        if (progressed)
+            ns = 50000;
+        else
+            idle_wait(&ns);
+    }
+    if (have_local) {
+        pthread_mutex_lock(&lw.mu);
+        lw.quit = 1;
+        pthread_cond_signal(&lw.cv);
+        pthread_mutex_unlock(&lw.mu);
+        pthread_join(th, NULL);
+        pthread_mutex_destroy(&lw.mu);
+        pthread_cond_destroy(&lw.cv);
+        free(lw.result);
+    }
+    free(state);
+    free(rbuf);
+    if (fatal)
+        return fg_err_set(err, next < p->n_tasks && !stopping
+                                   ? "no rank could work: every worker failed to start"
+                                   : "the search stopped after a failure recording a result");
+    return 0;
+oom:
+    free(state);
+    free(rbuf);
+    return fg_err_set(err, "out of memory in the coordinator");
+}
+
+/* ---- ranks > 0 ----------------------------------------------------------------------- */
+
+static int serve(const sched_plan *p, sched_stats *st, fg_err *err)
+{
+    hello_msg h;
+    memset(&h, 0, sizeof h);
+    h.ok = p->worker_ok ? 1 : 0;
+    if (!p->worker_ok && p->worker_why)
+        snprintf(h.why, sizeof h.why, "%s", p->worker_why);
+    MPI_Request req;
+    MPI_Isend(&h, sizeof h, MPI_BYTE, 0, TAG_HELLO, g_comm, &req);
+    wait_req(&req);
+    void *res = malloc(p->result_bytes);
+    if (!res)
+        return fg_err_set(err, "out of memory for a result buffer");
+    for (;;) {
+        int32_t t = 0;
+        MPI_Status ms;
+        MPI_Irecv(&t, 1, MPI_INT32_T, 0, MPI_ANY_TAG, g_comm, &req);
+        long ns = 50000;
+        int flag = 0;
+        for (;;) {
+            MPI_Test(&req, &flag, &ms);
+            if (flag)
+                break;
+            idle_wait(&ns);
+        }
+        if (ms.MPI_TAG != TAG_TASK)
+            break;
+        memset(res, 0, p->result_bytes);
+        p->work(p->ctx, t, res);
+        MPI_Isend(res, (int)p->result_bytes, MPI_BYTE, 0, TAG_RESULT, g_comm, &req);
+        wait_req(&req);
+        st->completed++;
+    }
+    free(res);
+    return 0;
+}
+
+int sched_run(const sched_plan *plan, sched_stats *stats, fg_err *err)
+{
+    sched_stats local;
+    if (!stats)
+        stats = &local;
+    memset(stats, 0, sizeof *stats);
+    if (plan->result_bytes < sizeof(int32_t) || plan->result_bytes > (size_t)INT32_MAX)
+        return fg_err_set(err, "bad result size %zu", plan->result_bytes);
+    return g_rank == 0 ? coordinate(plan, stats, err) : serve(plan, stats, err);
+}

@@ -1,0 +1,192 @@
+/* task.c - turns a (configuration, fold) task into one engine call. */
+#define _POSIX_C_SOURCE 200809L
+#include "task.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cv.h"
+
+int task_ctx_init(task_ctx *ctx, const grid *g, const data_set *train, const int32_t *idx,
+                  const int *fold_of, int n, fg_err *err)
+{
+    memset(ctx, 0, sizeof *ctx);
+    const grid_options *o = grid_opts_c(g);
+    ctx->g = g;
+    ctx->train.images = train->images;
+    ctx->train.labels = train->labels;
+    ctx->train.h = train->h;
+    ctx->train.w = train->w;
+    ctx->train.c = 1;
+    ctx->train.n_classes = DATA_N_CLASSES;
+    ctx->idx = idx;
+    ctx->fold_of = fold_of;
+    ctx->n = n;
+    ctx->folds = o->folds;
+    ctx->seed = o->seed;
+    ctx->timeout = o->task_timeout;
+    ctx->train_idx = malloc((size_t)n * sizeof *ctx->train_idx);
+    ctx->val_idx = malloc((size_t)n * sizeof *ctx->val_idx);
+    ctx->net = malloc(sizeof *ctx->net);
+    ctx->fit = malloc(sizeof *ctx->fit);
+    if (!ctx->train_idx || !ctx->val_idx || !ctx->net || !ctx->fit) {
+        task_ctx_free(ctx);
+        return fg_err_set(err, "out of memory setting up a worker");
+    }
+    return 0;
+}
+
+void task_ctx_free(task_ctx *ctx)
+{
+    free(ctx->train_idx);
+    free(ctx->val_idx);
+    free(ctx->net);
+    free(ctx->fit);
+    ctx->train_idx = ctx->val_idx = NULL;
+    ctx->net = NULL;
+    ctx->fit = NULL;
+}
+
+uint64_t task_seed(uint64_t grid_seed, uint64_t config_hash, int fold)
+{
+    return fg_hash_mix(fg_hash_mix(grid_seed, config_hash), (uint64_t)(int64_t)fold);
+}
+
+double task_cost(const grid *g, int64_t config, int n_train)
+{
+    nn_net_desc *d = malloc(sizeof *d);
+    nn_train_desc t;
+    int64_t params = 0, flops = 0;
+    double cost = 1.0;
+    if (d && grid_config_build(g, config, 28, 28, 1, DATA_N_CLASSES, d, &t, NULL) == 0 &&
+        nn_desc_check(d, NULL, &params, &flops, NULL) == 0) {
+        /* Forward + backward ~ 3x forward; each batch also pays an optimizer pass over the
+         * parameters and a fixed overhead. */
+        double batches = ceil((double)n_train / t.batch_size);
+        cost = (3.0 * (double)flops * n_train + batches * (4.0 * (double)params + 2e5)) * t.epochs;
+    }
+    free(d);
+    return cost;
+}
+
+typedef struct {
+    double deadline;
+} timeout_ctx;
+
+static int timeout_hook(void *p)
+{
+    const timeout_ctx *t = p;
+    return fg_now() > t->deadline;
+}
+
+static void fail(jnl_record *r, nn_status s, const char *msg)
+{
+    r->e.status = s;
+    snprintf(r->e.msg, sizeof r->e.msg, "%.*s", (int)sizeof r->e.msg - 1, msg);
+}
+
+/* Builds, trains and scores one network; shared by CV tasks and the refit. */
+static void train_one(task_ctx *ctx, int64_t config, int fold, const int32_t *tr, int n_tr,
+                      const int32_t *va, int n_va, jnl_record *r, nn_net **net_out)
+{
+    jnl_entry *e = &r->e;
+    nn_train_desc t;
+    fg_err err;
+    e->config = (int32_t)config;
+    e->fold = fold;
+    e->config_hash = grid_config_hash(ctx->g, config);
+    e->rank = ctx->rank;
+    e->n_train = n_tr;
+    e->n_val = n_va;
+    e->best_epoch = -1;
+    e->val_acc = e->val_loss = e->test_acc = e->test_loss = NAN;
+    snprintf(e->host, sizeof e->host, "%s", ctx->host);
+    if (grid_config_build(ctx->g, config, ctx->train.h, ctx->train.w, ctx->train.c,
+                          ctx->train.n_classes, ctx->net, &t, &err) != 0) {
+        fail(r, NN_STATUS_INVALID, err.msg);
+        return;
+    }
+    uint64_t seed = task_seed(ctx->seed, e->config_hash, fold);
+    int max_batch = t.batch_size > 256 ? t.batch_size : 256;
+    nn_net *net = nn_net_new(ctx->net, max_batch, fg_hash_mix(seed, 1), &err);
+    if (!net) {
+        fail(r, NN_STATUS_INVALID, err.msg);
+        return;
+    }
+    timeout_ctx tc = {fg_now() + ctx->timeout};
+    double t0 = fg_now();
+    int rc = nn_fit(net, &t, &ctx->train, tr, n_tr, va, n_va, fg_hash_mix(seed, 2),
+                    ctx->timeout > 0 ? timeout_hook : NULL, &tc, ctx->fit, &err);
+    e->fit_time = fg_now() - t0;
+    if (rc != 0) {
+        fail(r, NN_STATUS_FAILED, err.msg);
+        nn_net_free(net);
+        return;
+    }
+    const nn_fit_result *f = ctx->fit;
+    e->status = f->status;
+    e->epochs_run = f->epochs_run;
+    e->best_epoch = f->best_epoch;
+    memcpy(r->hist, f->hist, (size_t)f->epochs_run * sizeof r->hist[0]);
+    if (f->status == NN_STATUS_OK) {
+        e->val_acc = f->val_acc;
+        e->val_loss = f->val_loss;
+    } else if (f->status == NN_STATUS_DIVERGED) {
+        snprintf(e->msg, sizeof e->msg, "loss became NaN or infinite in epoch %d", f->epochs_run);
+    } else if (f->status == NN_STATUS_TIMEOUT) {
+        snprintf(e->msg, sizeof e->msg, "stopped after %.0f s (task_timeout)", ctx->timeout);
+    }
+    if (net_out && f->status == NN_STATUS_OK)
+        *net_out = net;
+    else
+        nn_net_free(net);
+}
+
+int task_run(void *p, int32_t task, void *result)
+{
+    task_ctx *ctx = p;
+    jnl_record *r = result;
+    memset(&r->e, 0, sizeof r->e);
+    r->e.task = task;
+    int64_t config = task / ctx->folds;
+    int fold = task % ctx->folds;
+    int n_tr = 0, n_va = 0;
+    cv_split(ctx->idx, ctx->fold_of, ctx->n, fold, ctx->train_idx, &n_tr, ctx->val_idx, &n_va);
+    train_one(ctx, config, fold, ctx->train_idx, n_tr, ctx->val_idx, n_va, r, NULL);
+    return 0;
+}
+
+int task_refit(task_ctx *ctx, int64_t config, const data_set *test, jnl_record *out,
+               nn_net **net_out)
+{
+    memset(&out->e, 0, sizeof out->e);
+    out->e.task = -1;
+    nn_net *net = NULL;
+    train_one(ctx, config, JNL_REFIT, ctx->idx, ctx->n, NULL, 0, out, &net);
+    if (!net)
+        return 0;
+    nn_data td = ctx->train;
+    td.images = test->images;
+    td.labels = test->labels;
+    int32_t *ti = malloc((size_t)test->n * sizeof *ti);
+    if (!ti) {
+        fail(out, NN_STATUS_FAILED, "out of memory scoring the test set");
+        nn_net_free(net);
+        return -1;
+    }
+    for (int i = 0; i < test->n; i++)
+        ti[i] = i;
+    fg_err err;
+    double t0 = fg_now();
+    if (nn_evaluate(net, &td, ti, test->n, &out->e.test_loss, &out->e.test_acc, NULL, &err) != 0)
+        fail(out, NN_STATUS_FAILED, err.msg);
+    out->e.score_time = fg_now() - t0;
+    free(ti);
+    if (net_out)
+        *net_out = net;
+    else
+        nn_net_free(net);
+    return 0;
+}
