@@ -1,0 +1,35 @@
+# Shared helpers for the command-line tests. Each test script sources this file.
+set -u
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+# Keep OpenMPI quiet and local in tests.
+export OMPI_MCA_btl_vader_single_copy_mechanism=none OMPI_MCA_rmaps_base_oversubscribe=1
+FAILS=0
+PASSES=0
+TMP=$(mktemp -d /tmp/fg-cli-XXXXXX)
+trap 'rm -rf "$TMP"' EXIT
+
+pass() { PASSES=$((PASSES + 1)); }
+fail() { FAILS=$((FAILS + 1)); echo "FAIL: $*" >&2; }
+
+# expect_exit CODE DESCRIPTION -- COMMAND...: runs COMMAND, checks its exit status, keeps
+# its stderr in $TMP/err and stdout in $TMP/out.
+expect_exit() {
+  local want=$1 what=$2; shift 3
+  "$@" >"$TMP/out" 2>"$TMP/err" </dev/null
+  local got=$?
+  if [ "$got" -eq "$want" ]; then pass; else
+    fail "$what: exit $got, expected $want"; sed 's/^/  | /' "$TMP/err" | head -20 >&2; fi
+}
+
+# expect_in FILE TEXT DESCRIPTION: FILE contains TEXT (fixed string)
+expect_in() {
+  if grep -qF -- "$2" "$1"; then pass; else
+    fail "$3: '$2' not found in $(basename "$1")"; sed 's/^/  | /' "$1" | head -20 >&2; fi
+}
+
+finish() {
+  echo "$PASSES passed, $FAILS failed"
+  [ "$FAILS" -eq 0 ]
+}
+
+data_available() { [ -f "${FMNIST_DATA:-/usr/share/datasets/fashion-mnist}/train-images-idx3-ubyte.gz" ]; }

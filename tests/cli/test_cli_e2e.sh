@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# End to end, one process: a tiny search writes every result file, consistently.
+BIN=$1 SRC=$2
+. "$SRC/tests/cli/lib.sh"
+if ! data_available; then echo "SKIP: Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)"; exit 77; fi
+OUT=$TMP/run
+expect_exit 0 "tiny search" -- "$BIN" -q --out "$OUT" "$SRC/tests/grids/tiny.yaml"
+for f in grid.yaml journal.jsonl cv_results.csv report.md report.yaml; do
+  [ -s "$OUT/$f" ] && pass || fail "missing $f"
+done
+cmp -s "$OUT/grid.yaml" "$SRC/tests/grids/tiny.yaml" && pass || fail "grid.yaml is not a copy of the grid"
+expect_in "$TMP/out" "$OUT/report.md" "report path on stdout"
+# cv_results.csv: header with scikit-learn's columns, one row per configuration.
+head -1 "$OUT/cv_results.csv" > "$TMP/header"
+for col in mean_fit_time std_fit_time param_batch_size param_units params split0_test_score \
+           split2_test_score mean_test_score std_test_score rank_test_score status; do
+  expect_in "$TMP/header" "$col" "cv_results.csv header"
+done
+rows=$(($(wc -l < "$OUT/cv_results.csv") - 1))
+[ "$rows" -eq 4 ] && pass || fail "cv_results.csv has $rows rows, expected 4"
+# Journal: header + 12 tasks + 1 refit.
+lines=$(wc -l < "$OUT/journal.jsonl")
+[ "$lines" -eq 14 ] && pass || fail "journal has $lines lines, expected 14"
+# (quoted fields such as params hold commas: drop them before splitting on commas)
+sed 's/"[^"]*"//g' "$OUT/cv_results.csv" > "$TMP/noquotes.csv"
+# Scores are accuracies well above chance (10%), mean = average of splits, rank 1 exists.
+awk -F, -v OFS=, 'NR==1 { for (i=1;i<=NF;i++) col[$i]=i; next }
+  { s0=$col["split0_test_score"]; s1=$col["split1_test_score"]; s2=$col["split2_test_score"];
+    m=$col["mean_test_score"];
+    if (s0 < 0.3 || s0 > 1 || s1 < 0.3 || s2 < 0.3) { print "bad score " s0; bad=1 }
+    d=(s0+s1+s2)/3 - m; if (d < 0) d=-d; if (d > 1e-6) { print "mean " m " != avg"; bad=1 }
+    if ($col["rank_test_score"] == 1) ones++ ; if ($col["status"] != "ok") { print "status " $col["status"]; bad=1 } }
+  END { if (ones < 1) { print "no rank 1"; bad=1 } exit bad }' "$TMP/noquotes.csv" > "$TMP/awk" \
+  && pass || { fail "cv_results.csv content"; cat "$TMP/awk" >&2; }
+expect_in "$OUT/report.md" "## Best configuration" "report.md"
+expect_in "$OUT/report.md" "test accuracy" "report.md refit"
+expect_in "$OUT/report.yaml" "fold_assignment_checksum" "report.yaml"
+expect_in "$OUT/report.yaml" "test_accuracy" "report.yaml refit"
+# The same search again gives bit-identical scores (determinism).
+expect_exit 0 "second run" -- "$BIN" -q --out "$TMP/run2" "$SRC/tests/grids/tiny.yaml"
+cut -d, -f5- "$OUT/cv_results.csv" | sed 's/,[^,]*$//' > "$TMP/a"
+cut -d, -f5- "$TMP/run2/cv_results.csv" | sed 's/,[^,]*$//' > "$TMP/b"
+cmp -s "$TMP/a" "$TMP/b" && pass || fail "two runs of the same grid differ"
+# report DIR recomputes the same cv_results.csv from the journal alone.
+cp "$OUT/cv_results.csv" "$TMP/before.csv"
+rm "$OUT/cv_results.csv"
+expect_exit 0 "report DIR" -- "$BIN" report "$OUT"
+cmp -s "$OUT/cv_results.csv" "$TMP/before.csv" && pass || fail "report DIR gives a different cv_results.csv"
+# An existing search directory is never overwritten.
+expect_exit 2 "reuse of an output directory" -- "$BIN" -q --out "$OUT" "$SRC/tests/grids/tiny.yaml"
+expect_in "$TMP/err" "already holds a search" "refusal message"
+finish
