@@ -127,7 +127,7 @@ typedef struct {
     nn_monitor es_monitor;
     int es_patience;
     float es_min_delta;
-    int restore_best; /* keep the weights of the best epoch (by es_monitor) */
+    int restore_best; /* end every fit with the weights of its best epoch (by es_monitor) */
     /* Reduce learning rate on plateau: factor <= 0 disables. */
     nn_monitor rlr_monitor;
     float rlr_factor;
@@ -211,7 +211,9 @@ int nn_desc_check(const nn_net_desc *d, nn_layer_info *info, int64_t *total_para
 nn_net *nn_net_new(const nn_net_desc *d, int max_batch, uint64_t seed, fg_err *err);
 void nn_net_free(nn_net *net); /* NULL is a no-op */
 int64_t nn_net_n_params(const nn_net *net);
-float *nn_net_params(nn_net *net); /* all trainable values, one contiguous array */
+/* The whole parameter block, one contiguous array of nn_net_n_params values: trainable
+ * values first, then non-trainable state (batch norm moving statistics), as Keras's total. */
+float *nn_net_params(nn_net *net);
 const nn_net_desc *nn_net_desc_of(const nn_net *net);
 
 /* Trains net with t on train_idx (n_train indices into data), evaluating on val_idx after
@@ -222,7 +224,8 @@ int nn_fit(nn_net *net, const nn_train_desc *t, const nn_data *data, const int32
            int n_train, const int32_t *val_idx, int n_val, uint64_t seed, nn_hook hook,
            void *hook_ctx, nn_fit_result *res, fg_err *err);
 
-/* Evaluates on idx[0..n): mean categorical cross-entropy and accuracy; writes the
+/* Evaluates on idx[0..n): mean categorical cross-entropy (plus the L2 penalty, as Keras
+ * reports it) and accuracy; writes the
  * predicted class of each image to pred when pred is not NULL. Returns 0 or -1. */
 int nn_evaluate(nn_net *net, const nn_data *data, const int32_t *idx, int n, float *loss,
                 float *acc, uint8_t *pred, fg_err *err);

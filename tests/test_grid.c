@@ -719,8 +719,8 @@ static void test_shipped_files(void)
     if (g) {
         CHECK_STR(grid_opts_c(g)->name, "quick");
         CHECK_INT(grid_opts_c(g)->folds, 3);
-        CHECK_INT(grid_opts_c(g)->subset, 6000);
-        CHECK(grid_n_configs(g) >= 4 && grid_n_configs(g) <= 8);
+        CHECK(grid_opts_c(g)->subset > 0); /* a quick search uses a subset */
+        CHECK_INT(grid_n_configs(g), 10);
         grid_free(g);
     }
     /* a missing file */

@@ -235,7 +235,8 @@ static void test_desc_check(void)
     push(&d, NN_LAYER_FLATTEN);
     push_dense(&d, 10, NN_ACT_SOFTMAX);
     CHECK_INT(nn_desc_check(&d, NULL, NULL, NULL, &err), -1);
-    CHECK_STR_CONTAINS(err.msg, "layer 'conv2d_3' (conv2d): kernel 5x5 is larger than its 3x3 input");
+    CHECK_STR_CONTAINS(err.msg,
+                       "layer 'conv2d_3' (conv2d): kernel 5x5 is larger than its 3x3 input");
     d.layers[3].padding = NN_PAD_SAME;
     CHECK_INT(nn_desc_check(&d, NULL, &total, NULL, &err), 0);
 
