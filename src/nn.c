@@ -282,7 +282,9 @@ nn_net *nn_net_build(const nn_net_desc *d, int max_batch, uint64_t seed, unsigne
             y_off[i] = off, off += round_up(B * L->out_size);
         if (L->needs_backward)
             dy_off[i] = off, off += round_up(B * L->out_size);
-        int64_t ws = L->p.ws_fixed + B * L->p.ws_per_image;
+        int64_t imgs = L->p.ws_max_images > 0 && L->p.ws_max_images < B ? L->p.ws_max_images
+                                                                          : B;
+        int64_t ws = L->p.ws_fixed + imgs * L->p.ws_per_image;
         if (ws > 0)
             ws_off[i] = off, off += round_up(ws);
     }

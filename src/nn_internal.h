@@ -47,6 +47,9 @@ typedef struct {
     int64_t n_reg;         /* L2 applies to the first n_reg trainable values (the kernel) */
     int64_t flops;         /* forward, per image: 2 x multiply-adds, or elementwise ops */
     int64_t ws_per_image;  /* workspace floats per image of the batch */
+    int64_t ws_max_images; /* > 0: the per-image workspace is needed for at most this many
+                            * images at a time (a layer working in chunks of images, e.g.
+                            * im2col); the layer uses chunks of min(batch, ws_max_images) */
     int64_t ws_fixed;      /* workspace floats independent of the batch size */
     int out_alias;         /* output is input 0's buffer (no copy, e.g. flatten) */
 } nn_plan;

@@ -25,7 +25,22 @@ typedef struct {
 } hello_msg;
 
 static MPI_Comm g_comm = MPI_COMM_NULL; /* set once by sched_init, read-only after */
-static int g_rank, g_size;
+static int g_rank, g_size = 1;
+static int g_mpi; /* 0: started without a launcher, one process, MPI never initialised */
+
+/* Did mpirun, srun or another MPI launcher start us? Without one there are no peers, and
+ * skipping MPI_Init saves its start-up (a third of a second with OpenMPI's singleton
+ * mode) and any dependence on a working MPI runtime. */
+static int launched_by_mpi(void)
+{
+    static const char *const vars[] = {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK",
+                                       "PMI_SIZE", "MPI_LOCALNRANKS", "HYDRA_CONTROL_FD"};
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
+        if (getenv(vars[i]))
+            return 1;
+    const char *force = getenv("FG_FORCE_MPI");
+    return force && *force == '1';
+}
 
 /* Sleep for the current backoff and lengthen it (50 us doubling to 1 ms). */
 static void idle_wait(long *ns)
@@ -52,6 +67,12 @@ static void wait_req(MPI_Request *req)
 int sched_init(int *argc, char ***argv, fg_err *err)
 {
     int provided = 0;
+    if (!launched_by_mpi()) {
+        g_rank = 0;
+        g_size = 1;
+        return 0;
+    }
+    g_mpi = 1;
     if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
         return fg_err_set(err, "MPI_Init_thread failed");
     if (provided < MPI_THREAD_FUNNELED)
@@ -65,6 +86,8 @@ int sched_init(int *argc, char ***argv, fg_err *err)
 
 void sched_finalize(void)
 {
+    if (!g_mpi)
+        return;
     if (g_comm != MPI_COMM_NULL) {
         MPI_Request req;
         MPI_Ibarrier(g_comm, &req);
@@ -74,7 +97,12 @@ void sched_finalize(void)
     MPI_Finalize();
 }
 
-void sched_abort(int code) { MPI_Abort(g_comm != MPI_COMM_NULL ? g_comm : MPI_COMM_WORLD, code); }
+void sched_abort(int code)
+{
+    if (!g_mpi)
+        abort();
+    MPI_Abort(g_comm != MPI_COMM_NULL ? g_comm : MPI_COMM_WORLD, code);
+}
 
 int sched_rank(void) { return g_rank; }
 int sched_size(void) { return g_size; }
@@ -97,7 +125,7 @@ int sched_node_size(void)
 {
     MPI_Comm node;
     int n = 1;
-    if (MPI_Comm_split_type(g_comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) == MPI_SUCCESS) {
+    if (g_mpi && MPI_Comm_split_type(g_comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) == MPI_SUCCESS) {
         MPI_Comm_size(node, &n);
         MPI_Comm_free(&node);
     }
@@ -106,6 +134,8 @@ int sched_node_size(void)
 
 int sched_bcast(void *buf, size_t n, fg_err *err)
 {
+    if (!g_mpi)
+        return 0;
     if (n > (size_t)INT32_MAX)
         return fg_err_set(err, "broadcast of %zu bytes is too large", n);
     MPI_Request req;
@@ -133,6 +163,8 @@ int sched_bcast_blob(char **buf, size_t *n, fg_err *err)
 int sched_all_ok(int ok)
 {
     int in = ok ? 1 : 0, out = 0;
+    if (!g_mpi)
+        return in;
     MPI_Request req;
     MPI_Iallreduce(&in, &out, 1, MPI_INT, MPI_LAND, g_comm, &req);
     wait_req(&req);
@@ -237,7 +269,7 @@ static int coordinate(const sched_plan *p, sched_stats *st, fg_err *err)
             }
         }
         /* Messages from worker ranks. */
-        for (;;) {
+        for (; g_mpi;) {
             int flag = 0;
             MPI_Status ms;
             MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, g_comm, &flag, &ms);
