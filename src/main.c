@@ -10,6 +10,7 @@
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,7 +51,10 @@ static const char usage_text[] =
     "ranks the configurations, refits the best one and writes the reports.\n"
     "\n"
     "Options:\n"
-    "  -o, --out DIR      results directory (default: results/<grid name>-<UTC time>)\n"
+    "  -o, --out DIR      results directory (default: results/<grid name>-<UTC time>);\n"
+    "                     if DIR holds an unfinished search of the same grid, resume it\n"
+    "  -r, --resume DIR   continue the search in DIR: tasks in its journal are skipped\n"
+    "                     (the grid defaults to DIR/grid.yaml)\n"
     "  -d, --data DIR     Fashion-MNIST IDX files (default: $FMNIST_DATA, then the grid's\n"
     "                     data.dir, then " DATA_DEFAULT_DIR ")\n"
     "      --subset N     search on a stratified subset of N training images (0 = all)\n"
@@ -66,7 +70,8 @@ static const char usage_text[] =
     "  report DIR         recompute cv_results.csv, report.md and report.yaml from\n"
     "                     DIR/journal.jsonl (also works on an unfinished search)\n"
     "\n"
-    "Exit status: 0 done, 1 runtime failure, 2 bad usage or input, 3 interrupted.\n";
+    "Exit status: 0 done, 1 runtime failure, 2 bad usage or input, 3 interrupted\n"
+    "(resumable with --resume DIR).\n";
 
 typedef struct {
     const char *grid_path;
@@ -78,6 +83,8 @@ typedef struct {
     int threads;
     int dry_run, quiet, no_refit;
     const char *report_dir; /* "report DIR" command */
+    const char *resume_dir; /* --resume DIR */
+    char resume_grid[4200]; /* DIR/grid.yaml when --resume is given without a grid */
 } cli;
 
 /* ---- small helpers -------------------------------------------------------------------- */
@@ -200,7 +207,7 @@ static int parse_cli(int argc, char **argv, cli *c, int rank)
         {"threads", required_argument, NULL, 't'}, {"dry-run", no_argument, NULL, 'n'},
         {"no-refit", no_argument, NULL, 'R'},    {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},        {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0}};
+        {"resume", required_argument, NULL, 'r'}, {NULL, 0, NULL, 0}};
     memset(c, 0, sizeof *c);
     c->subset = -1;
     c->seed = -1;
@@ -211,6 +218,7 @@ static int parse_cli(int argc, char **argv, cli *c, int rank)
     while ((ch = getopt_long(argc, argv, "+o:d:t:nqhV", opts, NULL)) != -1) {
         switch (ch) {
         case 'o': c->out_dir = optarg; break;
+        case 'r': c->resume_dir = optarg; break;
         case 'd': c->data_dir = optarg; break;
         case 'S':
             if (parse_ll(optarg, 0, 100000000, &v)) {
@@ -266,6 +274,20 @@ static int parse_cli(int argc, char **argv, cli *c, int rank)
         c->report_dir = argv[optind + 1];
         return -1;
     }
+    if (c->resume_dir) {
+        if (c->out_dir && strcmp(c->out_dir, c->resume_dir)) {
+            if (!rank)
+                fprintf(stderr, "fmnist-grid: --resume %s and --out %s name different directories\n",
+                        c->resume_dir, c->out_dir);
+            return EXIT_INPUT;
+        }
+        c->out_dir = c->resume_dir;
+        if (rest == 0) {
+            snprintf(c->resume_grid, sizeof c->resume_grid, "%s/grid.yaml", c->resume_dir);
+            c->grid_path = c->resume_grid;
+            return -1;
+        }
+    }
     if (rest != 1) {
         if (!rank)
             fprintf(stderr, "fmnist-grid: %s (see --help)\n",
@@ -276,6 +298,24 @@ static int parse_cli(int argc, char **argv, cli *c, int rank)
     return -1;
 }
 
+/* Fault injection for the crash and signal tests: FG_FAULT=kill:N sends this process
+ * SIGKILL right after the N-th journal record of this session is durable; FG_FAULT=signal:N
+ * sends it SIGUSR1 at the same point. Read once at start-up; inert when unset. */
+typedef struct {
+    int kill_after, signal_after;
+} fault_plan;
+
+static fault_plan fault_from_env(void)
+{
+    fault_plan f = {0, 0};
+    const char *v = getenv("FG_FAULT");
+    if (v && !strncmp(v, "kill:", 5))
+        f.kill_after = atoi(v + 5);
+    else if (v && !strncmp(v, "signal:", 7))
+        f.signal_after = atoi(v + 7);
+    return f;
+}
+
 /* ---- the state of one search on rank 0 ------------------------------------------------- */
 
 typedef struct {
@@ -283,6 +323,9 @@ typedef struct {
     const cli *c;
     int64_t n_configs;
     int folds, n_tasks;
+    int n_pending;         /* tasks not yet in the journal */
+    int appended;          /* records written by this session */
+    fault_plan fault;
     double *cost;          /* per task */
     double cost_total, cost_done;
     jnl *journal;
@@ -315,6 +358,11 @@ static int on_done(void *p, int32_t task, const void *result, int rank)
         return -1;
     }
     s->done++;
+    s->appended++;
+    if (s->fault.kill_after && s->appended == s->fault.kill_after)
+        raise(SIGKILL);
+    if (s->fault.signal_after && s->appended == s->fault.signal_after)
+        raise(SIGUSR1);
     int64_t c = rec->e.config;
     if (task >= 0 && task < s->n_tasks)
         s->cost_done += s->cost[task];
@@ -572,6 +620,51 @@ static int report_command(const char *dir)
 
 /* ---- the search ------------------------------------------------------------------------ */
 
+/* Appends "; "-separated text to why (size n, current length *len). */
+static void add_diff(char *why, size_t n, size_t *len, const char *fmt, ...)
+{
+    if (*len + 3 >= n)
+        return;
+    if (*len)
+        *len += (size_t)snprintf(why + *len, n - *len, "; ");
+    va_list ap;
+    va_start(ap, fmt);
+    int w = vsnprintf(why + *len, n - *len, fmt, ap);
+    va_end(ap);
+    if (w > 0)
+        *len = *len + (size_t)w < n ? *len + (size_t)w : n - 1;
+}
+
+/* Compares the journal's header with this run's; writes what differs to why. */
+static int same_search(const jnl_header *was, const jnl_header *now, char *why, size_t n)
+{
+    size_t len = 0;
+    why[0] = '\0';
+    if (was->grid_hash != now->grid_hash)
+        add_diff(why, n, &len, "the grid file differs from the recorded grid.yaml");
+    if (was->n_configs != now->n_configs)
+        add_diff(why, n, &len, "%lld configurations, recorded %lld", (long long)now->n_configs,
+                 (long long)was->n_configs);
+    if (was->folds != now->folds)
+        add_diff(why, n, &len, "%d folds, recorded %d", now->folds, was->folds);
+    if (was->seed != now->seed)
+        add_diff(why, n, &len, "seed %llu, recorded %llu", (unsigned long long)now->seed,
+                 (unsigned long long)was->seed);
+    if (was->cv_seed != now->cv_seed)
+        add_diff(why, n, &len, "cv seed %llu, recorded %llu", (unsigned long long)now->cv_seed,
+                 (unsigned long long)was->cv_seed);
+    if (was->subset != now->subset)
+        add_diff(why, n, &len, "subset %d, recorded %d", now->subset, was->subset);
+    if (was->train_images_crc32 != now->train_images_crc32 ||
+        was->train_labels_crc32 != now->train_labels_crc32)
+        add_diff(why, n, &len, "the training data differ (CRC-32 %08lx/%08lx, recorded %08lx/%08lx)",
+                 (unsigned long)now->train_images_crc32, (unsigned long)now->train_labels_crc32,
+                 (unsigned long)was->train_images_crc32, (unsigned long)was->train_labels_crc32);
+    if (was->folds_checksum != now->folds_checksum && len == 0)
+        add_diff(why, n, &len, "the fold assignment differs");
+    return len == 0;
+}
+
 /* Settings rank 0 decides and every rank needs, broadcast as plain bytes. */
 typedef struct {
     int32_t status; /* -1 go on, else every rank exits with it */
@@ -707,6 +800,7 @@ static int run_search(int argc, char **argv, const cli *c)
         s.folds = o->folds;
         s.n_tasks = (int)(s.n_configs * o->folds);
         s.best_config = -1;
+        s.fault = fault_from_env();
         s.tty = isatty(2);
         s.t_start = t_start;
         if (c->out_dir) {
@@ -738,35 +832,95 @@ static int run_search(int argc, char **argv, const cli *c)
         s.sum = calloc((size_t)s.n_configs, sizeof *s.sum);
         s.cnt = calloc((size_t)s.n_configs, sizeof *s.cnt);
         s.bad = calloc((size_t)s.n_configs, sizeof *s.bad);
-        if (!s.cost || !order || !s.sum || !s.cnt || !s.bad) {
+        char *done_task = calloc((size_t)s.n_tasks, 1);
+        int resuming = 0;
+        struct stat jst;
+        if (!s.cost || !order || !s.sum || !s.cnt || !s.bad || !done_task) {
             fprintf(stderr, "fmnist-grid: out of memory\n");
             exit_code = EXIT_RUNTIME;
+        } else if (stat(s.journal_path, &jst) == 0) {
+            /* A journal is there: continue that search if it is this one. */
+            jnl_header was;
+            jnl_entry *e = NULL;
+            int n = 0, bad = 0;
+            char why_not[1024];
+            if (jnl_read(s.journal_path, &was, &e, &n, &bad, &err)) {
+                fprintf(stderr, "fmnist-grid: %s: cannot resume: %s\n", s.dir, err.msg);
+                exit_code = EXIT_INPUT;
+            } else if (!same_search(&was, &h, why_not, sizeof why_not)) {
+                fprintf(stderr, "fmnist-grid: %s: holds a different search, not resumed: %s\n", s.dir, why_not);
+                exit_code = EXIT_INPUT;
+            } else if (jnl_open_append(s.journal_path, &s.journal, &err)) {
+                fprintf(stderr, "fmnist-grid: %s\n", err.msg);
+                exit_code = EXIT_RUNTIME;
+            } else {
+                resuming = 1;
+                for (int i = 0; i < n; i++) {
+                    const jnl_entry *x = &e[i];
+                    if (x->fold < 0 || x->config < 0 || x->config >= s.n_configs || x->fold >= o->folds)
+                        continue;
+                    int t = x->config * o->folds + x->fold;
+                    if (done_task[t])
+                        continue; /* never counted twice */
+                    done_task[t] = 1;
+                    s.done++;
+                    if (x->status == NN_STATUS_OK) {
+                        s.sum[x->config] += x->val_acc;
+                        s.cnt[x->config]++;
+                    } else {
+                        s.bad[x->config]++;
+                        s.failed++;
+                    }
+                }
+                if (bad && !c->quiet)
+                    fprintf(stderr, "fmnist-grid: %s: ignored %d torn or damaged journal line(s)\n",
+                            s.journal_path, bad);
+            }
+            free(e);
+        } else if (c->resume_dir) {
+            fprintf(stderr, "fmnist-grid: %s: nothing to resume (no journal.jsonl)\n", s.dir);
+            exit_code = EXIT_INPUT;
         } else if (!dir_is_unused(s.dir)) {
-            fprintf(stderr, "fmnist-grid: %s: already holds a search; give another --out DIR\n", s.dir);
+            fprintf(stderr, "fmnist-grid: %s: already holds files of a search; give another --out DIR\n", s.dir);
             exit_code = EXIT_INPUT;
         } else if (make_dirs(s.dir, &err) || copy_file(gt, tl, gp, &err) ||
                    jnl_create(s.journal_path, &h, &s.journal, &err)) {
             fprintf(stderr, "fmnist-grid: %s\n", err.msg);
             exit_code = EXIT_RUNTIME;
-        } else {
+        }
+        if (exit_code == EXIT_OK) {
             int n_train = pd.n - pd.n / o->folds;
             for (int64_t ci = 0; ci < s.n_configs; ci++) {
                 double cc = task_cost(g, ci, n_train);
                 for (int f = 0; f < o->folds; f++) {
                     s.cost[ci * o->folds + f] = cc;
                     s.cost_total += cc;
+                    if (done_task[ci * o->folds + f])
+                        s.cost_done += cc;
                 }
             }
+            for (int i = 0; i < s.n_configs; i++)
+                if (s.cnt[i] == s.folds && !s.bad[i] &&
+                    (s.best_config < 0 || s.sum[i] / s.folds > s.best_mean)) {
+                    s.best_mean = s.sum[i] / s.folds;
+                    s.best_config = i;
+                }
             for (int i = 0; i < s.n_tasks; i++)
-                order[i] = i;
+                if (!done_task[i])
+                    order[s.n_pending++] = i;
             g_cost_for_sort = s.cost;
-            qsort(order, (size_t)s.n_tasks, sizeof *order, by_cost_desc);
-            if (!c->quiet)
+            qsort(order, (size_t)s.n_pending, sizeof *order, by_cost_desc);
+            if (!c->quiet) {
                 fprintf(stderr, "fmnist-grid: %s: %lld configurations x %d folds = %d tasks on %d rank%s, "
                                 "%d images per fold; results in %s\n",
                         o->name, (long long)s.n_configs, o->folds, s.n_tasks, size, size > 1 ? "s" : "",
                         pd.n / o->folds, s.dir);
+                if (resuming)
+                    fprintf(stderr, "fmnist-grid: resuming: %d of %d tasks are in the journal, %d to run\n",
+                            s.done, s.n_tasks, s.n_pending);
+            }
         }
+        free(done_task);
     }
     /* Everyone learns whether rank 0 could set up. */
     int32_t go = exit_code == EXIT_OK ? -1 : exit_code;
@@ -778,7 +932,7 @@ static int run_search(int argc, char **argv, const cli *c)
         sched_plan plan;
         memset(&plan, 0, sizeof plan);
         plan.order = order;
-        plan.n_tasks = s.n_tasks;
+        plan.n_tasks = s.n_pending;
         plan.result_bytes = sizeof(jnl_record);
         plan.worker_ok = worker_ok;
         plan.worker_why = why;
@@ -820,7 +974,10 @@ static int run_search(int argc, char **argv, const cli *c)
                 best = rpt_best(agg, s.n_configs);
             free(agg);
             free(sp);
-            if (!interrupted && exit_code == EXIT_OK && o->refit && best >= 0 && worker_ok) {
+            int have_refit = 0; /* a resumed search may have refitted already */
+            for (int i = 0; i < n; i++)
+                have_refit |= e[i].fold == JNL_REFIT && e[i].config == best;
+            if (!interrupted && exit_code == EXIT_OK && o->refit && best >= 0 && worker_ok && !have_refit) {
                 if (!c->quiet)
                     fprintf(stderr, "fmnist-grid: refitting configuration %lld (%s) on %d images\n",
                             (long long)best, grid_config_params(g, best), pd.n);

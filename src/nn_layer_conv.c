@@ -1,12 +1,211 @@
 /* nn_layer_conv.c - the convolution family: conv2d, depthwise_conv2d, separable_conv2d and
- * conv2d_transpose. Shape inference and Keras's parameter counts only for now: forward is
- * NULL, so nn_net_new reports "not implemented yet". Parameter layouts (Keras's):
+ * conv2d_transpose, channels_last (NHWC) with Keras's semantics. Parameter layouts (Keras's):
  *   conv2d            kernel (kh, kw, cin, f), bias (f)
- *   depthwise_conv2d  kernel (kh, kw, cin, dm), bias (cin*dm)
+ *   depthwise_conv2d  kernel (kh, kw, cin, dm), bias (cin*dm); output channel c*dm + m
  *   separable_conv2d  depthwise (kh, kw, cin, dm), pointwise (1, 1, cin*dm, f), bias (f)
  *   conv2d_transpose  kernel (kh, kw, f, cin), bias (f)
- * The workspace sizes are those of an im2col buffer per image. */
+ * Padding: valid, or TensorFlow's same: pad_total = max((out - 1) * s + k - in, 0), of which
+ * pad_total / 2 goes before (top, left) and the rest after. The fused activation follows
+ * the bias (for separable: after the pointwise step, which alone has a bias).
+ *
+ * How each kind runs (B images, P output pixels, K = kh*kw*cin, all GEMMs through nn_gemm):
+ *   conv2d     forward   cols (B*P, K) = im2col(X); Y (B*P, f) = f(cols . W (K, f) + b)
+ *              backward  dW (K, f) = cols^T . dZ;  dcols = dZ . W^T;  dX (+)= col2im(dcols)
+ *              A 1x1 stride-1 kernel needs no im2col: cols is X itself.
+ *   transpose  the adjoint of a conv2d from the output (O, f) to the input grid (in, cin)
+ *              with W seen as (kh*kw*f, cin):
+ *              forward   cols (B*in, kh*kw*f) = X . W^T;  Y = f(col2im(cols) + b)
+ *              backward  cols = im2col(dZ);  dW = cols^T . X;  dX (+)= cols . W
+ *   depthwise  a direct loop (no reduction over channels, so not GEMM-shaped): for every
+ *              output pixel and kernel cell, a vector multiply-add over the cin*dm channels.
+ *   separable  depthwise into a workspace M (B*P, cin*dm), then Y = f(M . Wp + b) (a GEMM);
+ *              backward dWp = M^T . dZ, dM = dZ . Wp^T (over M), then depthwise backward.
+ * im2col works on chunks of images so its buffer stays below COL_CAP floats (sized at build
+ * time through nn_plan.ws_max_images); with one chunk, backward reuses forward's columns
+ * (chunks run in reverse in backward, so the last chunk's columns are still there).
+ * With fused SGD, the parameter gradients go to dw (scratch) and the update is applied after
+ * the input gradients, which need the old weights. */
+#include <limits.h>
+#include <string.h>
+
+#include "nn_gemm.h"
 #include "nn_internal.h"
+
+/* Floats of im2col buffer per layer above which images are processed in chunks. Chosen by
+ * tests/bench/cnn_bench.c (images/s of convNN_1 and convNN_4 at batch size 500). */
+#ifndef NN_CONV_COL_CAP
+#define NN_CONV_COL_CAP ((int64_t)1 << 21)
+#endif
+
+/* ---- geometry ---------------------------------------------------------------------------- */
+
+/* A sliding window over an image (ih, iw, ic) giving an (oh, ow) grid of positions. */
+typedef struct {
+    int ih, iw, ic;
+    int oh, ow;
+    int kh, kw, sh, sw;
+    int ph, pw; /* padding before (top, left) */
+} conv_geom;
+
+/* TensorFlow's padding before: half of max((out - 1) * s + k - in, 0) (0 for valid). */
+static int pad_before(int in, int out, int k, int s)
+{
+    int total = (out - 1) * s + k - in;
+    return total > 0 ? total / 2 : 0;
+}
+
+static conv_geom geom_make(int ih, int iw, int ic, int oh, int ow, const int k[2],
+                           const int strides[2])
+{
+    conv_geom g;
+    g.ih = ih, g.iw = iw, g.ic = ic, g.oh = oh, g.ow = ow;
+    g.kh = k[0], g.kw = k[1];
+    g.sh = strides[0] ? strides[0] : 1;
+    g.sw = strides[1] ? strides[1] : 1;
+    g.ph = pad_before(ih, oh, g.kh, g.sh);
+    g.pw = pad_before(iw, ow, g.kw, g.sw);
+    return g;
+}
+
+/* The window of conv2d, depthwise and separable: the layer's input to its output. */
+static conv_geom geom_of(const nn_layer *L, int channels)
+{
+    return geom_make(L->in[0].h, L->in[0].w, channels, L->p.out.h, L->p.out.w, L->d->kernel,
+                     L->d->strides);
+}
+
+static int geom_is_pointwise(const conv_geom *g)
+{
+    return g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1;
+}
+
+/* Valid kernel rows [*a0, *a1) for output row o (same for columns). */
+static inline void kernel_range(int o, int s, int p, int k, int n, int *a0, int *a1)
+{
+    int start = o * s - p;
+    *a0 = start < 0 ? -start : 0;
+    *a1 = n - start < k ? n - start : k;
+}
+
+/* cols (n * oh * ow, kh * kw * ic) = the windows of n images x (ih, iw, ic); zeros where a
+ * window reaches into the padding. Each kernel row of a window is one contiguous run of
+ * kw * ic input values in NHWC. */
+static void im2col(const conv_geom *g, const float *x, int n, float *cols)
+{
+    const int rl = g->kw * g->ic; /* floats per kernel row */
+    const int64_t K = (int64_t)g->kh * rl, isz = (int64_t)g->ih * g->iw * g->ic;
+    float *row = cols;
+    for (int img = 0; img < n; img++) {
+        const float *xi = x + img * isz;
+        for (int oy = 0; oy < g->oh; oy++) {
+            int y0 = oy * g->sh - g->ph;
+            for (int ox = 0; ox < g->ow; ox++, row += K) {
+                int x0 = ox * g->sw - g->pw, b0, b1;
+                kernel_range(ox, g->sw, g->pw, g->kw, g->iw, &b0, &b1);
+                for (int a = 0; a < g->kh; a++) {
+                    float *dst = row + a * rl;
+                    int y = y0 + a;
+                    if (y < 0 || y >= g->ih) {
+                        memset(dst, 0, (size_t)rl * sizeof *dst);
+                        continue;
+                    }
+                    int lo = b0 * g->ic, hi = b1 * g->ic;
+                    const float *src = xi + ((int64_t)y * g->iw + x0 + b0) * g->ic;
+                    for (int j = 0; j < lo; j++)
+                        dst[j] = 0.0f;
+                    for (int j = lo; j < hi; j++)
+                        dst[j] = src[j - lo];
+                    for (int j = hi; j < rl; j++)
+                        dst[j] = 0.0f;
+                }
+            }
+        }
+    }
+}
+
+/* x (n images of (ih, iw, ic)) += the windows in cols, the adjoint of im2col. */
+static void col2im(const conv_geom *g, const float *cols, int n, float *x)
+{
+    const int rl = g->kw * g->ic;
+    const int64_t K = (int64_t)g->kh * rl, isz = (int64_t)g->ih * g->iw * g->ic;
+    const float *row = cols;
+    for (int img = 0; img < n; img++) {
+        float *xi = x + img * isz;
+        for (int oy = 0; oy < g->oh; oy++) {
+            int y0 = oy * g->sh - g->ph, a0, a1;
+            kernel_range(oy, g->sh, g->ph, g->kh, g->ih, &a0, &a1);
+            for (int ox = 0; ox < g->ow; ox++, row += K) {
+                int x0 = ox * g->sw - g->pw, b0, b1;
+                kernel_range(ox, g->sw, g->pw, g->kw, g->iw, &b0, &b1);
+                int lo = b0 * g->ic, n_j = (b1 - b0) * g->ic;
+                for (int a = a0; a < a1; a++) {
+                    const float *src = row + a * rl + lo;
+                    float *dst = xi + ((int64_t)(y0 + a) * g->iw + x0 + b0) * g->ic;
+                    for (int j = 0; j < n_j; j++)
+                        dst[j] += src[j];
+                }
+            }
+        }
+    }
+}
+
+/* Images per chunk: the workspace holds ws_max_images (or all), and GEMM sizes are int. */
+static int chunk_images(const nn_layer *L, int batch, int64_t rows_per_image)
+{
+    int64_t c = batch;
+    if (L->p.ws_max_images > 0 && L->p.ws_max_images < c)
+        c = L->p.ws_max_images;
+    int64_t lim = (int64_t)INT_MAX / (rows_per_image > 0 ? rows_per_image : 1);
+    if (c > lim)
+        c = lim;
+    return c < 1 ? 1 : (int)c;
+}
+
+/* Workspace of an im2col buffer of cols_per_image floats: whole batches up to COL_CAP. */
+static void plan_cols(nn_plan *p, int64_t cols_per_image)
+{
+    p->ws_per_image = cols_per_image;
+    if (cols_per_image > 0) {
+        int64_t imgs = NN_CONV_COL_CAP / cols_per_image;
+        p->ws_max_images = imgs < 1 ? 1 : imgs;
+    }
+}
+
+/* ---- shared pieces of backward ---------------------------------------------------------- */
+
+/* dz (rows, f) = dL/dz from dy in place, unless the loss already did it. */
+static float *act_grad(nn_layer *L, int64_t rows, int f)
+{
+    if (!L->fused_ce)
+        nn_act_backward(L->act, L->alpha, L->y, L->dy, L->dy, rows, f, 0);
+    return L->dy;
+}
+
+/* db (f) = column sums of dz (rows, f). */
+static void bias_grad(float *db, const float *dz, int64_t rows, int f)
+{
+    memset(db, 0, (size_t)f * sizeof *db);
+    for (int64_t r = 0; r < rows; r++) {
+        const float *row = dz + r * f;
+        for (int j = 0; j < f; j++)
+            db[j] += row[j];
+    }
+}
+
+/* Fused SGD: w -= lr * (dw + 2 * l2 * w) over the first n_reg values, w -= lr * dw after. */
+static void sgd_apply(nn_layer *L, const nn_step *s)
+{
+    float *w = L->w;
+    const float *dw = L->dw;
+    const float lr = s->sgd_lr, decay = 1.0f - 2.0f * lr * L->d->l2;
+    int64_t k = 0;
+    for (; k < L->p.n_reg; k++)
+        w[k] = decay * w[k] - lr * dw[k];
+    for (; k < L->p.n_train; k++)
+        w[k] -= lr * dw[k];
+}
+
+/* ---- plans ------------------------------------------------------------------------------- */
 
 static int check_filters(const nn_layer_desc *d, fg_err *err)
 {
@@ -46,7 +245,8 @@ static int conv2d_plan(const nn_layer_desc *d, const nn_shape *in, int n_in, nn_
     p->n_reg = k * d->filters;
     p->n_train = p->n_reg + (d->use_bias ? d->filters : 0);
     p->flops = 2 * (int64_t)o[0] * o[1] * k * d->filters;
-    p->ws_per_image = (int64_t)o[0] * o[1] * k;
+    int pointwise = d->kernel[0] == 1 && d->kernel[1] == 1 && st[0] == 1 && st[1] == 1;
+    plan_cols(p, pointwise ? 0 : (int64_t)o[0] * o[1] * k);
     return 0;
 }
 
@@ -63,7 +263,6 @@ static int depthwise_plan(const nn_layer_desc *d, const nn_shape *in, int n_in, 
     p->n_reg = kk * cm;
     p->n_train = p->n_reg + (d->use_bias ? cm : 0);
     p->flops = 2 * (int64_t)o[0] * o[1] * kk * cm;
-    p->ws_per_image = (int64_t)o[0] * o[1] * kk * in->c;
     return 0;
 }
 
@@ -82,10 +281,12 @@ static int separable_plan(const nn_layer_desc *d, const nn_shape *in, int n_in, 
     p->n_reg = kk * cm + cm * d->filters;
     p->n_train = p->n_reg + (d->use_bias ? d->filters : 0);
     p->flops = 2 * pix * kk * cm + 2 * pix * cm * d->filters;
-    p->ws_per_image = pix * kk * in->c + pix * cm;
+    p->ws_per_image = pix * cm; /* the depthwise output, kept for backward */
     return 0;
 }
 
+/* Keras's deconv_output_length without output_padding: same: n * s; valid:
+ * n * s + max(k - s, 0) (= (n - 1) * s + k when k >= s). */
 static int transpose_out(int n, int k, int s, nn_padding pad)
 {
     return pad == NN_PAD_SAME ? n * s : n * s + (k > s ? k - s : 0);
@@ -114,11 +315,334 @@ static int conv2d_transpose_plan(const nn_layer_desc *d, const nn_shape *in, int
     p->n_reg = k * in->c;
     p->n_train = p->n_reg + (d->use_bias ? d->filters : 0);
     p->flops = 2 * (int64_t)in->h * in->w * k * in->c;
-    p->ws_per_image = (int64_t)in->h * in->w * k;
+    int pointwise = d->kernel[0] == 1 && d->kernel[1] == 1 && sh == 1 && sw == 1;
+    plan_cols(p, pointwise ? 0 : (int64_t)in->h * in->w * k);
     return 0;
 }
 
-const nn_layer_ops nn_conv2d_ops = {conv2d_plan, NULL, NULL, NULL, 0};
-const nn_layer_ops nn_depthwise_ops = {depthwise_plan, NULL, NULL, NULL, 0};
-const nn_layer_ops nn_separable_ops = {separable_plan, NULL, NULL, NULL, 0};
-const nn_layer_ops nn_conv2d_transpose_ops = {conv2d_transpose_plan, NULL, NULL, NULL, 0};
+/* ---- conv2d ------------------------------------------------------------------------------ */
+
+static void conv2d_init(nn_layer *L, fg_rng *rng)
+{
+    const nn_layer_desc *d = L->d;
+    int64_t kk = (int64_t)d->kernel[0] * d->kernel[1], cin = L->in[0].c, f = d->filters;
+    nn_init_fill(L->w, kk * cin * f, d->kernel_init, kk * cin, kk * f, rng);
+    if (d->use_bias) /* Keras's fans of a 1-D shape (f,) are (f, f) */
+        nn_init_fill(L->w + kk * cin * f, f, d->bias_init, f, f, rng);
+}
+
+static void conv2d_forward(nn_layer *L, const nn_step *s)
+{
+    const conv_geom g = geom_of(L, L->in[0].c);
+    const int B = s->batch, f = L->d->filters, K = g.kh * g.kw * g.ic;
+    const int64_t P = (int64_t)g.oh * g.ow, isz = L->in_size[0];
+    const float *W = L->w, *bias = L->d->use_bias ? L->w + (int64_t)K * f : NULL;
+    const int pw = geom_is_pointwise(&g);
+    const int chunk = chunk_images(L, B, P);
+    for (int n0 = 0; n0 < B; n0 += chunk) {
+        int nc = B - n0 < chunk ? B - n0 : chunk;
+        const float *cols = L->x[0] + n0 * isz;
+        if (!pw) {
+            im2col(&g, cols, nc, L->ws);
+            cols = L->ws;
+        }
+        nn_gemm(0, 0, (int)(nc * P), f, K, 1.0f, cols, K, W, f, 0.0f, L->y + n0 * P * f, f);
+    }
+    nn_act_forward(L->act, L->alpha, L->y, bias, B * P, f);
+}
+
+static void conv2d_backward(nn_layer *L, const nn_step *s)
+{
+    const conv_geom g = geom_of(L, L->in[0].c);
+    const int B = s->batch, f = L->d->filters, K = g.kh * g.kw * g.ic;
+    const int64_t P = (int64_t)g.oh * g.ow, isz = L->in_size[0];
+    const int pw = geom_is_pointwise(&g);
+    const int chunk = chunk_images(L, B, P);
+    const int n_chunks = (B + chunk - 1) / chunk;
+    float *dz = act_grad(L, B * P, f), *dW = L->dw, *dx = L->dx[0];
+    /* Last chunk first: its columns are still in the workspace from forward. */
+    for (int ci = n_chunks - 1; ci >= 0; ci--) {
+        int n0 = ci * chunk, nc = B - n0 < chunk ? B - n0 : chunk, rows = (int)(nc * P);
+        const float *x = L->x[0] + n0 * isz, *dzc = dz + n0 * P * f;
+        const float *cols = x;
+        if (!pw) {
+            if (ci != n_chunks - 1)
+                im2col(&g, x, nc, L->ws);
+            cols = L->ws;
+        }
+        nn_gemm(1, 0, K, f, rows, 1.0f, cols, K, dzc, f, ci == n_chunks - 1 ? 0.0f : 1.0f, dW,
+                f);
+        if (!dx)
+            continue;
+        float *dxc = dx + n0 * isz;
+        if (pw) {
+            nn_gemm(0, 1, rows, K, f, 1.0f, dzc, f, L->w, f, L->dx_acc[0] ? 1.0f : 0.0f, dxc,
+                    K);
+        } else {
+            nn_gemm(0, 1, rows, K, f, 1.0f, dzc, f, L->w, f, 0.0f, L->ws, K);
+            if (!L->dx_acc[0])
+                memset(dxc, 0, (size_t)(nc * isz) * sizeof *dxc);
+            col2im(&g, L->ws, nc, dxc);
+        }
+    }
+    if (L->d->use_bias)
+        bias_grad(dW + (int64_t)K * f, dz, B * P, f);
+    if (s->sgd_fused)
+        sgd_apply(L, s);
+}
+
+/* ---- conv2d_transpose ---------------------------------------------------------------------- */
+
+/* The window of the adjoint conv2d: from the output image (O, f) to the input grid. */
+static conv_geom transpose_geom(const nn_layer *L)
+{
+    return geom_make(L->p.out.h, L->p.out.w, L->d->filters, L->in[0].h, L->in[0].w,
+                     L->d->kernel, L->d->strides);
+}
+
+static void transpose_init(nn_layer *L, fg_rng *rng)
+{
+    const nn_layer_desc *d = L->d;
+    int64_t kk = (int64_t)d->kernel[0] * d->kernel[1], cin = L->in[0].c, f = d->filters;
+    /* kernel (kh, kw, f, cin): Keras's fans are kk * f in, kk * cin out */
+    nn_init_fill(L->w, kk * f * cin, d->kernel_init, kk * f, kk * cin, rng);
+    if (d->use_bias)
+        nn_init_fill(L->w + kk * f * cin, f, d->bias_init, f, f, rng);
+}
+
+static void transpose_forward(nn_layer *L, const nn_step *s)
+{
+    const conv_geom g = transpose_geom(L);
+    const int B = s->batch, f = L->d->filters, cin = L->in[0].c, K = g.kh * g.kw * f;
+    const int64_t Pin = (int64_t)g.oh * g.ow, osz = L->out_size, isz = L->in_size[0];
+    const float *W = L->w, *bias = L->d->use_bias ? L->w + (int64_t)K * cin : NULL;
+    const int pw = geom_is_pointwise(&g);
+    const int chunk = chunk_images(L, B, Pin);
+    for (int n0 = 0; n0 < B; n0 += chunk) {
+        int nc = B - n0 < chunk ? B - n0 : chunk;
+        float *yc = L->y + n0 * osz, *cols = pw ? yc : L->ws;
+        nn_gemm(0, 1, (int)(nc * Pin), K, cin, 1.0f, L->x[0] + n0 * isz, cin, W, cin, 0.0f,
+                cols, K);
+        if (!pw) {
+            memset(yc, 0, (size_t)(nc * osz) * sizeof *yc);
+            col2im(&g, cols, nc, yc);
+        }
+    }
+    nn_act_forward(L->act, L->alpha, L->y, bias, B * L->p.out.h * L->p.out.w, f);
+}
+
+static void transpose_backward(nn_layer *L, const nn_step *s)
+{
+    const conv_geom g = transpose_geom(L);
+    const int B = s->batch, f = L->d->filters, cin = L->in[0].c, K = g.kh * g.kw * f;
+    const int64_t Pin = (int64_t)g.oh * g.ow, osz = L->out_size, isz = L->in_size[0];
+    const int pw = geom_is_pointwise(&g);
+    const int chunk = chunk_images(L, B, Pin);
+    float *dz = act_grad(L, B * L->p.out.h * L->p.out.w, f), *dW = L->dw, *dx = L->dx[0];
+    for (int n0 = 0; n0 < B; n0 += chunk) {
+        int nc = B - n0 < chunk ? B - n0 : chunk, rows = (int)(nc * Pin);
+        const float *x = L->x[0] + n0 * isz, *cols = dz + n0 * osz;
+        if (!pw) {
+            im2col(&g, cols, nc, L->ws);
+            cols = L->ws;
+        }
+        nn_gemm(1, 0, K, cin, rows, 1.0f, cols, K, x, cin, n0 == 0 ? 0.0f : 1.0f, dW, cin);
+        if (dx)
+            nn_gemm(0, 0, rows, cin, K, 1.0f, cols, K, L->w, cin, L->dx_acc[0] ? 1.0f : 0.0f,
+                    dx + n0 * isz, cin);
+    }
+    if (L->d->use_bias)
+        bias_grad(dW + (int64_t)K * cin, dz, B * L->p.out.h * L->p.out.w, f);
+    if (s->sgd_fused)
+        sgd_apply(L, s);
+}
+
+/* ---- depthwise (also the first half of separable) --------------------------------------- */
+
+/* y (n, oh, ow, ic*dm) = depthwise convolution of x (n, ih, iw, ic) with w (kh, kw, ic, dm),
+ * no bias. */
+static void depthwise_fwd(const conv_geom *g, int dm, const float *restrict x, int n,
+                          const float *restrict w, float *restrict y)
+{
+    const int ic = g->ic, cm = ic * dm;
+    const int64_t isz = (int64_t)g->ih * g->iw * ic;
+    float *yr = y;
+    for (int img = 0; img < n; img++) {
+        const float *xi = x + img * isz;
+        for (int oy = 0; oy < g->oh; oy++) {
+            int a0, a1, y0 = oy * g->sh - g->ph;
+            kernel_range(oy, g->sh, g->ph, g->kh, g->ih, &a0, &a1);
+            for (int ox = 0; ox < g->ow; ox++, yr += cm) {
+                int b0, b1, x0 = ox * g->sw - g->pw;
+                kernel_range(ox, g->sw, g->pw, g->kw, g->iw, &b0, &b1);
+                for (int j = 0; j < cm; j++)
+                    yr[j] = 0.0f;
+                for (int a = a0; a < a1; a++) {
+                    int64_t xo = ((int64_t)(y0 + a) * g->iw + x0) * ic;
+                    int64_t wo = (int64_t)a * g->kw * cm;
+                    for (int b = b0; b < b1; b++) {
+                        const float *xp = xi + (xo + (int64_t)b * ic);
+                        const float *wp = w + wo + (int64_t)b * cm;
+                        if (dm == 1) {
+                            for (int j = 0; j < cm; j++)
+                                yr[j] += xp[j] * wp[j];
+                        } else {
+                            for (int c = 0; c < ic; c++)
+                                for (int m = 0; m < dm; m++)
+                                    yr[c * dm + m] += xp[c] * wp[c * dm + m];
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* From dz (n, oh, ow, ic*dm): dw (kh, kw, ic, dm) = the kernel gradient (overwritten), and
+ * when dx is not NULL, dx (n, ih, iw, ic) (+)= the input gradient (acc: add). */
+static void depthwise_bwd(const conv_geom *g, int dm, const float *restrict x, int n,
+                          const float *restrict w, const float *restrict dz, float *restrict dw,
+                          float *restrict dx, int acc)
+{
+    const int ic = g->ic, cm = ic * dm;
+    const int64_t isz = (int64_t)g->ih * g->iw * ic;
+    memset(dw, 0, (size_t)g->kh * g->kw * cm * sizeof *dw);
+    if (dx && !acc)
+        memset(dx, 0, (size_t)(n * isz) * sizeof *dx);
+    const float *dr = dz;
+    for (int img = 0; img < n; img++) {
+        const float *xi = x + img * isz;
+        float *dxi = dx ? dx + img * isz : NULL;
+        for (int oy = 0; oy < g->oh; oy++) {
+            int a0, a1, y0 = oy * g->sh - g->ph;
+            kernel_range(oy, g->sh, g->ph, g->kh, g->ih, &a0, &a1);
+            for (int ox = 0; ox < g->ow; ox++, dr += cm) {
+                int b0, b1, x0 = ox * g->sw - g->pw;
+                kernel_range(ox, g->sw, g->pw, g->kw, g->iw, &b0, &b1);
+                for (int a = a0; a < a1; a++) {
+                    int64_t xo = ((int64_t)(y0 + a) * g->iw + x0) * ic;
+                    int64_t wo = (int64_t)a * g->kw * cm;
+                    for (int b = b0; b < b1; b++) {
+                        const float *xp = xi + (xo + (int64_t)b * ic);
+                        const float *wp = w + wo + (int64_t)b * cm;
+                        float *dwp = dw + wo + (int64_t)b * cm;
+                        if (dm == 1) {
+                            for (int j = 0; j < cm; j++)
+                                dwp[j] += xp[j] * dr[j];
+                            if (dxi) {
+                                float *dxp = dxi + (xo + (int64_t)b * ic);
+                                for (int j = 0; j < cm; j++)
+                                    dxp[j] += wp[j] * dr[j];
+                            }
+                        } else {
+                            for (int c = 0; c < ic; c++) {
+                                float sx = 0.0f;
+                                for (int m = 0; m < dm; m++) {
+                                    int j = c * dm + m;
+                                    dwp[j] += xp[c] * dr[j];
+                                    sx += wp[j] * dr[j];
+                                }
+                                if (dxi)
+                                    dxi[xo + (int64_t)b * ic + c] += sx;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+static void depthwise_init(nn_layer *L, fg_rng *rng)
+{
+    const nn_layer_desc *d = L->d;
+    int64_t kk = (int64_t)d->kernel[0] * d->kernel[1], cin = L->in[0].c;
+    int64_t dm = d->depth_multiplier, cm = cin * dm;
+    /* kernel (kh, kw, cin, dm): Keras's fans are kk * cin in, kk * dm out */
+    nn_init_fill(L->w, kk * cm, d->depthwise_init, kk * cin, kk * dm, rng);
+    if (d->use_bias)
+        nn_init_fill(L->w + kk * cm, cm, d->bias_init, cm, cm, rng);
+}
+
+static void depthwise_forward(nn_layer *L, const nn_step *s)
+{
+    const conv_geom g = geom_of(L, L->in[0].c);
+    const int dm = L->d->depth_multiplier, cm = g.ic * dm;
+    const int64_t kk = (int64_t)g.kh * g.kw;
+    depthwise_fwd(&g, dm, L->x[0], s->batch, L->w, L->y);
+    nn_act_forward(L->act, L->alpha, L->y, L->d->use_bias ? L->w + kk * cm : NULL,
+                   (int64_t)s->batch * g.oh * g.ow, cm);
+}
+
+static void depthwise_backward(nn_layer *L, const nn_step *s)
+{
+    const conv_geom g = geom_of(L, L->in[0].c);
+    const int dm = L->d->depth_multiplier, cm = g.ic * dm;
+    const int64_t kk = (int64_t)g.kh * g.kw, rows = (int64_t)s->batch * g.oh * g.ow;
+    float *dz = act_grad(L, rows, cm);
+    depthwise_bwd(&g, dm, L->x[0], s->batch, L->w, dz, L->dw, L->dx[0], L->dx_acc[0]);
+    if (L->d->use_bias)
+        bias_grad(L->dw + kk * cm, dz, rows, cm);
+    if (s->sgd_fused)
+        sgd_apply(L, s);
+}
+
+/* ---- separable_conv2d -------------------------------------------------------------------- */
+
+static void separable_init(nn_layer *L, fg_rng *rng)
+{
+    const nn_layer_desc *d = L->d;
+    int64_t kk = (int64_t)d->kernel[0] * d->kernel[1], cin = L->in[0].c;
+    int64_t dm = d->depth_multiplier, cm = cin * dm, f = d->filters;
+    nn_init_fill(L->w, kk * cm, d->depthwise_init, kk * cin, kk * dm, rng);
+    nn_init_fill(L->w + kk * cm, cm * f, d->kernel_init, cm, f, rng); /* pointwise (1,1,cm,f) */
+    if (d->use_bias)
+        nn_init_fill(L->w + kk * cm + cm * f, f, d->bias_init, f, f, rng);
+}
+
+static void separable_forward(nn_layer *L, const nn_step *s)
+{
+    const conv_geom g = geom_of(L, L->in[0].c);
+    const int B = s->batch, dm = L->d->depth_multiplier, cm = g.ic * dm, f = L->d->filters;
+    const int64_t kk = (int64_t)g.kh * g.kw, P = (int64_t)g.oh * g.ow;
+    const float *Wp = L->w + kk * cm, *bias = L->d->use_bias ? Wp + (int64_t)cm * f : NULL;
+    depthwise_fwd(&g, dm, L->x[0], B, L->w, L->ws);
+    const int chunk = chunk_images(L, B, P);
+    for (int n0 = 0; n0 < B; n0 += chunk) {
+        int nc = B - n0 < chunk ? B - n0 : chunk;
+        nn_gemm(0, 0, (int)(nc * P), f, cm, 1.0f, L->ws + n0 * P * cm, cm, Wp, f, 0.0f,
+                L->y + n0 * P * f, f);
+    }
+    nn_act_forward(L->act, L->alpha, L->y, bias, B * P, f);
+}
+
+static void separable_backward(nn_layer *L, const nn_step *s)
+{
+    const conv_geom g = geom_of(L, L->in[0].c);
+    const int B = s->batch, dm = L->d->depth_multiplier, cm = g.ic * dm, f = L->d->filters;
+    const int64_t kk = (int64_t)g.kh * g.kw, P = (int64_t)g.oh * g.ow;
+    const float *Wp = L->w + kk * cm;
+    float *dz = act_grad(L, B * P, f), *dWp = L->dw + kk * cm, *mid = L->ws;
+    const int chunk = chunk_images(L, B, P);
+    for (int n0 = 0; n0 < B; n0 += chunk) {
+        int nc = B - n0 < chunk ? B - n0 : chunk, rows = (int)(nc * P);
+        float *mc = mid + n0 * P * cm;
+        const float *dzc = dz + n0 * P * f;
+        nn_gemm(1, 0, cm, f, rows, 1.0f, mc, cm, dzc, f, n0 == 0 ? 0.0f : 1.0f, dWp, f);
+        nn_gemm(0, 1, rows, cm, f, 1.0f, dzc, f, Wp, f, 0.0f, mc, cm); /* dM over M */
+    }
+    depthwise_bwd(&g, dm, L->x[0], B, L->w, mid, L->dw, L->dx[0], L->dx_acc[0]);
+    if (L->d->use_bias)
+        bias_grad(dWp + (int64_t)cm * f, dz, B * P, f);
+    if (s->sgd_fused)
+        sgd_apply(L, s);
+}
+
+const nn_layer_ops nn_conv2d_ops = {conv2d_plan, conv2d_init, conv2d_forward, conv2d_backward,
+                                    1};
+const nn_layer_ops nn_depthwise_ops = {depthwise_plan, depthwise_init, depthwise_forward,
+                                       depthwise_backward, 1};
+const nn_layer_ops nn_separable_ops = {separable_plan, separable_init, separable_forward,
+                                       separable_backward, 1};
+const nn_layer_ops nn_conv2d_transpose_ops = {conv2d_transpose_plan, transpose_init,
+                                              transpose_forward, transpose_backward, 1};

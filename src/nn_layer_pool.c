@@ -1,7 +1,51 @@
-/* nn_layer_pool.c - max_pooling2d, average_pooling2d and global_average_pooling2d. Shape
- * inference only for now (forward is NULL: "not implemented yet"). Pooling strides default
- * to the pool size, as Keras's strides=None. */
+/* nn_layer_pool.c - max_pooling2d, average_pooling2d and global_average_pooling2d,
+ * channels_last (NHWC), with TensorFlow's semantics:
+ *   - pooling strides default to the pool size (Keras's strides=None);
+ *   - same padding splits pad_total = max((out - 1) * s + k - in, 0) as pad_total / 2 before
+ *     and the rest after; padded cells never take part: max pooling ignores them (as -inf),
+ *     average pooling divides by the number of real cells in each window (TF's avg_pool, not
+ *     count_include_pad). Every window holds at least one real cell.
+ * Max pooling keeps, for every output value, the index of its input value within the image
+ * (int32, in the workspace) for backward; ties go to the first cell in row-major window
+ * order. Backward scatters dy through those indices (adding when windows overlap).
+ *   forward   y (B, oh, ow, c);  backward  dx (B, ih, iw, c) (+)= ... */
+#include <stdint.h>
+#include <string.h>
+
 #include "nn_internal.h"
+
+typedef struct {
+    int ih, iw, c, oh, ow;
+    int kh, kw, sh, sw, ph, pw;
+} pool_geom;
+
+static int pad_before(int in, int out, int k, int s)
+{
+    int total = (out - 1) * s + k - in;
+    return total > 0 ? total / 2 : 0;
+}
+
+static pool_geom pool_geom_of(const nn_layer *L)
+{
+    const nn_layer_desc *d = L->d;
+    pool_geom g;
+    g.ih = L->in[0].h, g.iw = L->in[0].w, g.c = L->in[0].c;
+    g.oh = L->p.out.h, g.ow = L->p.out.w;
+    g.kh = d->pool[0], g.kw = d->pool[1];
+    g.sh = d->strides[0] ? d->strides[0] : g.kh;
+    g.sw = d->strides[1] ? d->strides[1] : g.kw;
+    g.ph = pad_before(g.ih, g.oh, g.kh, g.sh);
+    g.pw = pad_before(g.iw, g.ow, g.kw, g.sw);
+    return g;
+}
+
+/* The real input rows [*lo, *hi) of output row o. */
+static inline void window(int o, int s, int p, int k, int n, int *lo, int *hi)
+{
+    int start = o * s - p, end = start + k;
+    *lo = start < 0 ? 0 : start;
+    *hi = end > n ? n : end;
+}
 
 static int pool_plan(const nn_layer_desc *d, const nn_shape *in, int n_in, nn_plan *p,
                      fg_err *err)
@@ -15,6 +59,135 @@ static int pool_plan(const nn_layer_desc *d, const nn_shape *in, int n_in, nn_pl
     return 0;
 }
 
+static int max_pool_plan(const nn_layer_desc *d, const nn_shape *in, int n_in, nn_plan *p,
+                         fg_err *err)
+{
+    if (pool_plan(d, in, n_in, p, err))
+        return -1;
+    p->ws_per_image = nn_shape_size(p->out); /* argmax indices (int32) */
+    return 0;
+}
+
+/* ---- max pooling ------------------------------------------------------------------------- */
+
+static void max_pool_forward(nn_layer *L, const nn_step *s)
+{
+    const pool_geom g = pool_geom_of(L);
+    const int c = g.c;
+    const int64_t isz = L->in_size[0];
+    int32_t *arg = (int32_t *)(void *)L->ws;
+    float *y = L->y;
+    for (int n = 0; n < s->batch; n++) {
+        const float *xi = L->x[0] + n * isz;
+        for (int oy = 0; oy < g.oh; oy++) {
+            int y0, y1;
+            window(oy, g.sh, g.ph, g.kh, g.ih, &y0, &y1);
+            for (int ox = 0; ox < g.ow; ox++, y += c, arg += c) {
+                int x0, x1;
+                window(ox, g.sw, g.pw, g.kw, g.iw, &x0, &x1);
+                int32_t first = (int32_t)(((int64_t)y0 * g.iw + x0) * c);
+                for (int k = 0; k < c; k++) {
+                    y[k] = xi[first + k];
+                    arg[k] = first + k;
+                }
+                for (int iy = y0; iy < y1; iy++)
+                    for (int ix = iy == y0 ? x0 + 1 : x0; ix < x1; ix++) {
+                        int32_t off = (int32_t)(((int64_t)iy * g.iw + ix) * c);
+                        const float *xr = xi + off;
+                        for (int k = 0; k < c; k++)
+                            if (xr[k] > y[k]) {
+                                y[k] = xr[k];
+                                arg[k] = off + k;
+                            }
+                    }
+            }
+        }
+    }
+}
+
+static void max_pool_backward(nn_layer *L, const nn_step *s)
+{
+    float *dx = L->dx[0];
+    if (!dx)
+        return;
+    const int64_t isz = L->in_size[0], osz = L->out_size;
+    const int32_t *arg = (const int32_t *)(const void *)L->ws;
+    if (!L->dx_acc[0])
+        memset(dx, 0, (size_t)(s->batch * isz) * sizeof *dx);
+    for (int n = 0; n < s->batch; n++) {
+        float *dxi = dx + n * isz;
+        const float *dy = L->dy + n * osz;
+        const int32_t *a = arg + n * osz;
+        for (int64_t k = 0; k < osz; k++)
+            dxi[a[k]] += dy[k];
+    }
+}
+
+/* ---- average pooling --------------------------------------------------------------------- */
+
+static void avg_pool_forward(nn_layer *L, const nn_step *s)
+{
+    const pool_geom g = pool_geom_of(L);
+    const int c = g.c;
+    const int64_t isz = L->in_size[0];
+    float *y = L->y;
+    for (int n = 0; n < s->batch; n++) {
+        const float *xi = L->x[0] + n * isz;
+        for (int oy = 0; oy < g.oh; oy++) {
+            int y0, y1;
+            window(oy, g.sh, g.ph, g.kh, g.ih, &y0, &y1);
+            for (int ox = 0; ox < g.ow; ox++, y += c) {
+                int x0, x1;
+                window(ox, g.sw, g.pw, g.kw, g.iw, &x0, &x1);
+                for (int k = 0; k < c; k++)
+                    y[k] = 0.0f;
+                for (int iy = y0; iy < y1; iy++)
+                    for (int ix = x0; ix < x1; ix++) {
+                        const float *xr = xi + ((int64_t)iy * g.iw + ix) * c;
+                        for (int k = 0; k < c; k++)
+                            y[k] += xr[k];
+                    }
+                float inv = 1.0f / (float)((y1 - y0) * (x1 - x0));
+                for (int k = 0; k < c; k++)
+                    y[k] *= inv;
+            }
+        }
+    }
+}
+
+static void avg_pool_backward(nn_layer *L, const nn_step *s)
+{
+    float *dx = L->dx[0];
+    if (!dx)
+        return;
+    const pool_geom g = pool_geom_of(L);
+    const int c = g.c;
+    const int64_t isz = L->in_size[0];
+    if (!L->dx_acc[0])
+        memset(dx, 0, (size_t)(s->batch * isz) * sizeof *dx);
+    const float *dy = L->dy;
+    for (int n = 0; n < s->batch; n++) {
+        float *dxi = dx + n * isz;
+        for (int oy = 0; oy < g.oh; oy++) {
+            int y0, y1;
+            window(oy, g.sh, g.ph, g.kh, g.ih, &y0, &y1);
+            for (int ox = 0; ox < g.ow; ox++, dy += c) {
+                int x0, x1;
+                window(ox, g.sw, g.pw, g.kw, g.iw, &x0, &x1);
+                float inv = 1.0f / (float)((y1 - y0) * (x1 - x0));
+                for (int iy = y0; iy < y1; iy++)
+                    for (int ix = x0; ix < x1; ix++) {
+                        float *dr = dxi + ((int64_t)iy * g.iw + ix) * c;
+                        for (int k = 0; k < c; k++)
+                            dr[k] += dy[k] * inv;
+                    }
+            }
+        }
+    }
+}
+
+/* ---- global average pooling: (B, h, w, c) -> (B, c) --------------------------------------- */
+
 static int global_avg_pool_plan(const nn_layer_desc *d, const nn_shape *in, int n_in,
                                 nn_plan *p, fg_err *err)
 {
@@ -25,6 +198,44 @@ static int global_avg_pool_plan(const nn_layer_desc *d, const nn_shape *in, int 
     return 0;
 }
 
-const nn_layer_ops nn_max_pool_ops = {pool_plan, NULL, NULL, NULL, 0};
-const nn_layer_ops nn_avg_pool_ops = {pool_plan, NULL, NULL, NULL, 0};
-const nn_layer_ops nn_global_avg_pool_ops = {global_avg_pool_plan, NULL, NULL, NULL, 0};
+static void global_avg_pool_forward(nn_layer *L, const nn_step *s)
+{
+    const int c = L->in[0].c;
+    const int64_t P = (int64_t)L->in[0].h * L->in[0].w, isz = L->in_size[0];
+    const float inv = 1.0f / (float)P;
+    for (int n = 0; n < s->batch; n++) {
+        const float *xi = L->x[0] + n * isz;
+        float *y = L->y + (int64_t)n * c;
+        for (int k = 0; k < c; k++)
+            y[k] = 0.0f;
+        for (int64_t q = 0; q < P; q++)
+            for (int k = 0; k < c; k++)
+                y[k] += xi[q * c + k];
+        for (int k = 0; k < c; k++)
+            y[k] *= inv;
+    }
+}
+
+static void global_avg_pool_backward(nn_layer *L, const nn_step *s)
+{
+    float *dx = L->dx[0];
+    if (!dx)
+        return;
+    const int c = L->in[0].c, acc = L->dx_acc[0];
+    const int64_t P = (int64_t)L->in[0].h * L->in[0].w, isz = L->in_size[0];
+    const float inv = 1.0f / (float)P;
+    for (int n = 0; n < s->batch; n++) {
+        float *dxi = dx + n * isz;
+        const float *dy = L->dy + (int64_t)n * c;
+        for (int64_t q = 0; q < P; q++)
+            for (int k = 0; k < c; k++)
+                dxi[q * c + k] = (acc ? dxi[q * c + k] : 0.0f) + dy[k] * inv;
+    }
+}
+
+const nn_layer_ops nn_max_pool_ops = {max_pool_plan, NULL, max_pool_forward, max_pool_backward,
+                                      0};
+const nn_layer_ops nn_avg_pool_ops = {pool_plan, NULL, avg_pool_forward, avg_pool_backward, 0};
+const nn_layer_ops nn_global_avg_pool_ops = {global_avg_pool_plan, NULL,
+                                             global_avg_pool_forward,
+                                             global_avg_pool_backward, 0};

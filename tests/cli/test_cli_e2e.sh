@@ -46,7 +46,20 @@ cp "$OUT/cv_results.csv" "$TMP/before.csv"
 rm "$OUT/cv_results.csv"
 expect_exit 0 "report DIR" -- "$BIN" report "$OUT"
 cmp -s "$OUT/cv_results.csv" "$TMP/before.csv" && pass || fail "report DIR gives a different cv_results.csv"
-# An existing search directory is never overwritten.
-expect_exit 2 "reuse of an output directory" -- "$BIN" -q --out "$OUT" "$SRC/tests/grids/tiny.yaml"
-expect_in "$TMP/err" "already holds a search" "refusal message"
+# Re-running the finished search into the same directory resumes it: nothing is trained
+# again, nothing is counted twice, the scores stay.
+cp "$OUT/journal.jsonl" "$TMP/journal.before"
+expect_exit 0 "re-run into the same directory" -- "$BIN" --out "$OUT" "$SRC/tests/grids/tiny.yaml"
+expect_in "$TMP/err" "12 of 12 tasks are in the journal, 0 to run" "resume message"
+cmp -s "$OUT/journal.jsonl" "$TMP/journal.before" && pass || fail "a finished search was changed by re-running it"
+cmp -s "$OUT/cv_results.csv" "$TMP/before.csv" && pass || fail "re-run changed cv_results.csv"
+# A different grid (another seed) is refused, and the directory is left alone.
+expect_exit 2 "different search in the same directory" -- "$BIN" -q --seed 7 --out "$OUT" "$SRC/tests/grids/tiny.yaml"
+expect_in "$TMP/err" "holds a different search" "refusal message"
+expect_in "$TMP/err" "seed 7, recorded 1" "refusal says what differs"
+cmp -s "$OUT/journal.jsonl" "$TMP/journal.before" && pass || fail "a refused run changed the journal"
+# Files of something else in the directory: refused, not overwritten.
+mkdir -p "$TMP/other" && echo keep > "$TMP/other/report.md"
+expect_exit 2 "directory with foreign files" -- "$BIN" -q --out "$TMP/other" "$SRC/tests/grids/tiny.yaml"
+[ "$(cat "$TMP/other/report.md")" = keep ] && pass || fail "foreign report.md overwritten"
 finish
