@@ -57,6 +57,7 @@ typedef struct {
     sched_work_fn work;
     sched_done_fn done;
     sched_stop_fn stop;
+    sched_stop_fn abandon; /* rank 0, may be NULL: non-zero = stop waiting for running tasks */
     sched_lost_fn lost;
     void *ctx;           /* worker functions' context (all ranks) */
     void *ctx0;          /* rank 0 callbacks' context */
@@ -66,6 +67,9 @@ typedef struct {
     int completed;   /* results delivered to done */
     int dispatched;
     int stopped;     /* stop() asked to stop early */
+    int abandoned;   /* abandon() gave up on running tasks: their ranks are still busy, and
+                      * rank 0's worker thread may still run; end the process soon, without
+                      * freeing what the workers use (sched_abort under MPI) */
     int workers;     /* ranks (and the local thread) that trained */
     int64_t msgs_sent, msgs_recv;
 } sched_stats;

@@ -62,6 +62,9 @@ static const char usage_text[] =
     "  -t, --threads N    BLAS threads per rank (default 1)\n"
     "  -n, --dry-run      list configurations, tasks and model summaries; train nothing\n"
     "      --no-refit     do not refit the best configuration\n"
+    "      --grace S      after SIGINT/SIGTERM/SIGUSR1, let running tasks finish for up\n"
+    "                     to S seconds (default 60), then write the partial report and\n"
+    "                     exit with status 3; a second signal ends the wait at once\n"
     "  -q, --quiet        no progress output\n"
     "  -h, --help         this help\n"
     "  -V, --version      version, git revision, MPI and BLAS libraries\n"
@@ -81,6 +84,7 @@ typedef struct {
     long long seed;         /* -1 = from the grid */
     int seed_set;
     int threads;
+    double grace;           /* seconds running tasks may finish after a signal */
     int dry_run, quiet, no_refit;
     const char *report_dir; /* "report DIR" command */
     const char *resume_dir; /* --resume DIR */
@@ -89,9 +93,15 @@ typedef struct {
 
 /* ---- small helpers -------------------------------------------------------------------- */
 
-static volatile sig_atomic_t g_signal; /* set by the handler, read by the coordinator */
+static volatile sig_atomic_t g_signal;  /* the first signal received, read by the coordinator */
+static volatile sig_atomic_t g_signals; /* how many were received */
 
-static void on_signal(int sig) { g_signal = sig; }
+static void on_signal(int sig)
+{
+    if (!g_signal)
+        g_signal = sig;
+    g_signals = g_signals + 1;
+}
 
 static void install_signals(void)
 {
@@ -207,11 +217,13 @@ static int parse_cli(int argc, char **argv, cli *c, int rank)
         {"threads", required_argument, NULL, 't'}, {"dry-run", no_argument, NULL, 'n'},
         {"no-refit", no_argument, NULL, 'R'},    {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},        {"version", no_argument, NULL, 'V'},
-        {"resume", required_argument, NULL, 'r'}, {NULL, 0, NULL, 0}};
+        {"resume", required_argument, NULL, 'r'}, {"grace", required_argument, NULL, 'G'},
+        {NULL, 0, NULL, 0}};
     memset(c, 0, sizeof *c);
     c->subset = -1;
     c->seed = -1;
     c->threads = 1;
+    c->grace = 60;
     opterr = 0;
     int ch;
     long long v;
@@ -244,6 +256,14 @@ static int parse_cli(int argc, char **argv, cli *c, int rank)
                 return EXIT_INPUT;
             }
             c->threads = (int)v;
+            break;
+        case 'G':
+            if (parse_ll(optarg, 0, 100000000, &v)) {
+                if (!rank)
+                    fprintf(stderr, "fmnist-grid: --grace: '%s' is not a number of seconds >= 0\n", optarg);
+                return EXIT_INPUT;
+            }
+            c->grace = (double)v;
             break;
         case 'n': c->dry_run = 1; break;
         case 'R': c->no_refit = 1; break;
@@ -305,10 +325,14 @@ typedef struct {
     int kill_after, signal_after;
 } fault_plan;
 
+static int g_workerkill, g_worker_tasks; /* FG_FAULT=workerkill:N, set once at start-up */
+
 static fault_plan fault_from_env(void)
 {
     fault_plan f = {0, 0};
     const char *v = getenv("FG_FAULT");
+    if (v && !strncmp(v, "workerkill:", 11))
+        g_workerkill = atoi(v + 11);
     if (v && !strncmp(v, "kill:", 5))
         f.kill_after = atoi(v + 5);
     else if (v && !strncmp(v, "signal:", 7))
@@ -325,6 +349,7 @@ typedef struct {
     int folds, n_tasks;
     int n_pending;         /* tasks not yet in the journal */
     int appended;          /* records written by this session */
+    double t_signal;       /* when the coordinator first saw a signal */
     fault_plan fault;
     double *cost;          /* per task */
     double cost_total, cost_done;
@@ -341,6 +366,16 @@ typedef struct {
     int fatal;
     fg_err err;
 } search;
+
+/* The worker function, with FG_FAULT=workerkill:N: a worker rank (not rank 0) dies by
+ * SIGKILL when it starts its N-th task, as a node failure or the OOM killer would do. */
+static int work_fn(void *ctx, int32_t task, void *result)
+{
+    const task_ctx *t = ctx;
+    if (g_workerkill && t->rank != 0 && ++g_worker_tasks == g_workerkill)
+        raise(SIGKILL);
+    return task_run(ctx, task, result);
+}
 
 static int on_done(void *p, int32_t task, const void *result, int rank)
 {
@@ -410,6 +445,18 @@ static int on_stop(void *p)
 {
     (void)p;
     return g_signal != 0;
+}
+
+/* After a signal: give up on running tasks once the grace period is over or at a second
+ * signal. */
+static int on_abandon(void *p)
+{
+    search *s = p;
+    if (!g_signal)
+        return 0;
+    if (s->t_signal == 0)
+        s->t_signal = fg_now();
+    return g_signals > 1 || fg_now() - s->t_signal >= s->c->grace;
 }
 
 static void on_lost(void *p, int rank, const char *why)
@@ -688,6 +735,7 @@ static int run_search(int argc, char **argv, const cli *c)
     char *text = NULL;
     size_t text_len = 0;
     double t_start = fg_now();
+    fault_plan faults = fault_from_env();
 
     /* Rank 0 validates everything before anything is sent. */
     if (rank == 0) {
@@ -800,7 +848,7 @@ static int run_search(int argc, char **argv, const cli *c)
         s.folds = o->folds;
         s.n_tasks = (int)(s.n_configs * o->folds);
         s.best_config = -1;
-        s.fault = fault_from_env();
+        s.fault = faults;
         s.tty = isatty(2);
         s.t_start = t_start;
         if (c->out_dir) {
@@ -937,9 +985,10 @@ static int run_search(int argc, char **argv, const cli *c)
         plan.worker_ok = worker_ok;
         plan.worker_why = why;
         plan.local_worker = 1;
-        plan.work = task_run;
+        plan.work = work_fn;
         plan.done = on_done;
         plan.stop = on_stop;
+        plan.abandon = on_abandon;
         plan.lost = on_lost;
         plan.ctx = &tctx;
         plan.ctx0 = &s;
@@ -1038,8 +1087,10 @@ static int run_search(int argc, char **argv, const cli *c)
             free(e);
         }
         if (interrupted && exit_code == EXIT_OK) {
-            fprintf(stderr, "fmnist-grid: interrupted by signal %d after %d of %d tasks; partial report in %s\n",
-                    (int)g_signal, s.done, s.n_tasks, s.dir);
+            fprintf(stderr, "fmnist-grid: interrupted by signal %d after %d of %d tasks%s; partial report in %s; "
+                            "continue with: fmnist-grid --resume %s\n",
+                    (int)g_signal, s.done, s.n_tasks,
+                    st.abandoned ? " (running tasks abandoned)" : "", s.dir, s.dir);
             exit_code = EXIT_INTERRUPTED;
         } else if (exit_code == EXIT_OK) {
             char el[32];
@@ -1049,6 +1100,14 @@ static int run_search(int argc, char **argv, const cli *c)
         }
     }
     jnl_close(s.journal);
+    if (st.abandoned) {
+        /* Workers are still training tasks nobody will record: end every rank now. The
+         * journal and the partial report are already durable. */
+        fflush(stdout);
+        if (size > 1)
+            sched_abort(exit_code);
+        _exit(exit_code);
+    }
     free(s.cost), free(order), free(s.sum), free(s.cnt), free(s.bad);
     task_ctx_free(&tctx);
     prepared_free(&pd);

@@ -212,8 +212,13 @@ static int coordinate(const sched_plan *p, sched_stats *st, fg_err *err)
     int nw = g_size;
     int *state = calloc((size_t)nw, sizeof *state);
     void *rbuf = malloc(p->result_bytes);
-    local_worker lw;
-    memset(&lw, 0, sizeof lw);
+    /* On the heap: an abandoned worker thread may outlive this call. */
+    local_worker *lwp = calloc(1, sizeof *lwp);
+    if (!lwp) {
+        free(state), free(rbuf);
+        return fg_err_set(err, "out of memory in the coordinator");
+    }
+#define lw (*lwp)
     int have_local = p->local_worker && p->worker_ok;
     int fatal = 0, stopping = 0, next = 0;
     pthread_t th;
@@ -240,6 +245,16 @@ static int coordinate(const sched_plan *p, sched_stats *st, fg_err *err)
         if (!stopping && p->stop && p->stop(p->ctx0)) {
             stopping = 1;
             st->stopped = 1;
+        }
+        if (stopping && p->abandon && p->abandon(p->ctx0)) {
+            /* Give up on running tasks: leave the local thread running (detached) and the
+             * busy ranks busy; the caller ends the process. */
+            st->abandoned = 1;
+            if (have_local)
+                pthread_detach(th);
+            free(state);
+            free(rbuf);
+            return 0;
         }
         /* The local worker. */
         if (have_local) {
@@ -354,6 +369,8 @@ static int coordinate(const sched_plan *p, sched_stats *st, fg_err *err)
         pthread_cond_destroy(&lw.cv);
         free(lw.result);
     }
+    free(lwp);
+#undef lw
     free(state);
     free(rbuf);
     if (fatal)
@@ -362,6 +379,7 @@ static int coordinate(const sched_plan *p, sched_stats *st, fg_err *err)
                                    : "the search stopped after a failure recording a result");
     return 0;
 oom:
+    free(lwp);
     free(state);
     free(rbuf);
     return fg_err_set(err, "out of memory in the coordinator");

@@ -36,12 +36,27 @@ n=$(records "$TMP/sig/journal.jsonl")
 expect_exit 0 "resume after SIGUSR1" -- "$BIN" -q --out "$TMP/sig" "$GRID"
 scores "$TMP/sig/cv_results.csv" > "$TMP/sig.scores"
 cmp -s "$TMP/ref.scores" "$TMP/sig.scores" && pass || fail "resumed scores differ after SIGUSR1"
+# --grace 0: running tasks are abandoned at once; still resumable to the same scores.
+expect_exit 3 "SIGUSR1 with --grace 0" -- env FG_FAULT=signal:2 "$BIN" -q --grace 0 --out "$TMP/g0" "$GRID"
+expect_in "$TMP/err" "running tasks abandoned" "abandon message"
+[ "$(records "$TMP/g0/journal.jsonl")" -eq 2 ] && pass || fail "--grace 0 recorded other than 2 tasks"
+expect_exit 0 "resume after abandoning" -- "$BIN" -q --resume "$TMP/g0"
+scores "$TMP/g0/cv_results.csv" > "$TMP/g0.scores"
+cmp -s "$TMP/ref.scores" "$TMP/g0.scores" && pass || fail "resumed scores differ after abandoning"
 # The same under mpirun with 3 ranks: a resumed search matches the one-process reference.
 if [ -n "${MPIEXEC:-}" ]; then
   expect_exit 3 "SIGUSR1 under mpirun" -- env FG_FAULT=signal:3 "$MPIEXEC" --oversubscribe -np 3 -x FG_FAULT "$BIN" -q --out "$TMP/mpi" "$GRID"
   expect_exit 0 "resume under mpirun" -- "$MPIEXEC" --oversubscribe -np 3 "$BIN" -q --resume "$TMP/mpi"
   scores "$TMP/mpi/cv_results.csv" > "$TMP/mpi.scores"
   cmp -s "$TMP/ref.scores" "$TMP/mpi.scores" && pass || fail "resumed scores under mpirun differ"
+  # A worker rank dies (SIGKILL at its second task): whatever mpirun does next, the journal
+  # keeps every finished task and a resume completes the search with the same scores.
+  "$MPIEXEC" --oversubscribe -np 3 -x FG_FAULT=workerkill:2 "$BIN" -q --out "$TMP/wk" "$GRID" >/dev/null 2>&1 </dev/null
+  rc=$?
+  [ "$rc" -ne 0 ] && pass || fail "a job with a killed worker exited 0"
+  expect_exit 0 "resume after a worker died" -- "$MPIEXEC" --oversubscribe -np 3 "$BIN" -q --resume "$TMP/wk"
+  scores "$TMP/wk/cv_results.csv" > "$TMP/wk.scores"
+  cmp -s "$TMP/ref.scores" "$TMP/wk.scores" && pass || fail "resumed scores after a worker death differ"
 fi
 # Nothing to resume.
 expect_exit 2 "resume of an empty directory" -- "$BIN" --resume "$TMP/nothing"
