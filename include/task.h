@@ -41,6 +41,12 @@ uint64_t task_seed(uint64_t grid_seed, uint64_t config_hash, int fold);
  * overhead), for longest-first dispatch. */
 double task_cost(const grid *g, int64_t config, int n_train);
 
+/* Estimated bytes one training run of this network needs: parameters, gradients,
+ * optimizer state and a best-weights copy, plus activations and their gradients for the
+ * largest batch (info from nn_desc_check). */
+double task_memory(const nn_net_desc *d, const nn_layer_info *info, int64_t n_params,
+                   const nn_train_desc *t);
+
 /* sched_work_fn: trains task (config, fold) and fills *(jnl_record *)result. */
 int task_run(void *ctx, int32_t task, void *result);
 

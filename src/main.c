@@ -766,17 +766,31 @@ static int run_search(int argc, char **argv, const cli *c)
         }
         if (sm.status < 0) {
             const grid_options *o = grid_opts_c(g);
-            /* Re-check every configuration against the real image shape. */
+            /* Re-check every configuration against the real image shape, and refuse one
+             * whose memory need is absurd for this machine before any work starts. */
             nn_net_desc *d = malloc(sizeof *d);
-            for (int64_t i = 0; d && i < grid_n_configs(g) && sm.status < 0; i++) {
+            nn_layer_info *info = malloc(NN_MAX_LAYERS * sizeof *info);
+            double phys = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+            for (int64_t i = 0; d && info && i < grid_n_configs(g) && sm.status < 0; i++) {
                 nn_train_desc t;
+                int64_t np = 0;
                 if (grid_config_build(g, i, pd.train.h, pd.train.w, 1, DATA_N_CLASSES, d, &t, &err) ||
-                    nn_desc_check(d, NULL, NULL, NULL, &err)) {
+                    nn_desc_check(d, info, &np, NULL, &err)) {
                     fprintf(stderr, "fmnist-grid: %s\n", err.msg);
+                    sm.status = EXIT_INPUT;
+                    break;
+                }
+                double need = task_memory(d, info, np, &t);
+                if (phys > 0 && need > phys) {
+                    fprintf(stderr, "fmnist-grid: %s: configuration %lld (%s) needs about %.1f GiB per rank "
+                                    "(%lld parameters, batch size %d), more than this machine's %.1f GiB\n",
+                            c->grid_path, (long long)i, grid_config_params(g, i), need / 1073741824.0,
+                            (long long)np, t.batch_size, phys / 1073741824.0);
                     sm.status = EXIT_INPUT;
                 }
             }
             free(d);
+            free(info);
             sm.subset = o->subset;
             sm.seed = o->seed;
             sm.cv_seed = o->cv_seed;

@@ -71,6 +71,17 @@ double task_cost(const grid *g, int64_t config, int n_train)
     return cost;
 }
 
+double task_memory(const nn_net_desc *d, const nn_layer_info *info, int64_t n_params,
+                   const nn_train_desc *t)
+{
+    double act = (double)d->in_h * d->in_w * d->in_c;
+    for (int l = 0; l < d->n_layers; l++)
+        act += (double)info[l].out_h * info[l].out_w * info[l].out_c;
+    int batch = t->batch_size > 256 ? t->batch_size : 256;
+    /* values + gradients (+ im2col and pooling workspaces, roughly another copy) */
+    return 4.0 * (5.0 * (double)n_params + 3.0 * act * batch);
+}
+
 typedef struct {
     double deadline;
 } timeout_ctx;

@@ -46,6 +46,21 @@ expect_in "$TMP/err" "train-images-idx3-ubyte.gz" "corrupt data file named"
 FMNIST_DATA="$TMP/data" expect_exit 2 "FMNIST_DATA is used" -- "$BIN" --out "$TMP/o4" "$SRC/tests/grids/tiny.yaml"
 expect_in "$TMP/err" "$TMP/data" "FMNIST_DATA directory named"
 
+# A model that needs more memory than the machine has is refused before any work.
+cat > "$TMP/huge.yaml" <<'YAML'
+name: huge
+model:
+  - {type: dense, units: 200000, activation: relu}
+  - {type: dense, units: 100000, activation: relu}
+  - {type: dense, units: 10, activation: softmax}
+YAML
+if data_available; then
+  expect_exit 2 "absurd memory need" -- "$BIN" --out "$TMP/o5" "$TMP/huge.yaml"
+  expect_in "$TMP/err" "huge.yaml: configuration 0" "memory refusal names the file and configuration"
+  expect_in "$TMP/err" "more than this machine" "memory refusal says why"
+  [ ! -e "$TMP/o5" ] && pass || fail "a results directory was created for an absurd grid"
+fi
+
 # --dry-run of the study's MLP search: 16 + 3 configurations, 5 folds.
 expect_exit 0 "dry run" -- "$BIN" --dry-run "$SRC/grids/mlp.yaml"
 expect_in "$TMP/out" "19 configurations x 5 folds = 95 tasks" "mlp.yaml expansion"
