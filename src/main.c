@@ -6,6 +6,7 @@
  * Exit status: 0 success, 1 runtime failure, 2 bad usage or bad input, 3 interrupted by a
  * signal (resumable). Only rank 0 prints and writes files. */
 #define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -55,6 +56,9 @@ static const char usage_text[] =
     "                     if DIR holds an unfinished search of the same grid, resume it\n"
     "  -r, --resume DIR   continue the search in DIR: tasks in its journal are skipped\n"
     "                     (the grid defaults to DIR/grid.yaml)\n"
+    "      --shard I/N    run only shard I (0..N-1) of the tasks, balanced by estimated\n"
+    "                     cost, into DIR/journal.shard-I-of-N.jsonl (several shards may\n"
+    "                     share --out DIR); then `fmnist-grid report DIR` merges them\n"
     "  -d, --data DIR     Fashion-MNIST IDX files (default: $FMNIST_DATA, then the grid's\n"
     "                     data.dir, then " DATA_DEFAULT_DIR ")\n"
     "      --subset N     search on a stratified subset of N training images (0 = all)\n"
@@ -70,8 +74,11 @@ static const char usage_text[] =
     "  -V, --version      version, git revision, MPI and BLAS libraries\n"
     "\n"
     "Commands:\n"
-    "  report DIR         recompute cv_results.csv, report.md and report.yaml from\n"
-    "                     DIR/journal.jsonl (also works on an unfinished search)\n"
+    "  report DIR         merge DIR's journals (journal*.jsonl), refit the best\n"
+    "                     configuration if every task is done and it has not been\n"
+    "                     refitted (unless --no-refit), and write cv_results.csv,\n"
+    "                     report.md and report.yaml; on an unfinished search, a partial\n"
+    "                     report that lists what is missing\n"
     "\n"
     "Exit status: 0 done, 1 runtime failure, 2 bad usage or input, 3 interrupted\n"
     "(resumable with --resume DIR).\n";
@@ -88,6 +95,7 @@ typedef struct {
     int dry_run, quiet, no_refit;
     const char *report_dir; /* "report DIR" command */
     const char *resume_dir; /* --resume DIR */
+    int shard, n_shards;    /* --shard I/N; n_shards = 0 without */
     char resume_grid[4200]; /* DIR/grid.yaml when --resume is given without a grid */
 } cli;
 
@@ -166,8 +174,12 @@ static int dir_is_unused(const char *path)
 static int copy_file(const char *text, size_t len, const char *dst, fg_err *err)
 {
     FILE *f = fopen(dst, "wx");
-    if (!f)
-        return fg_err_set(err, "%s: cannot create: %s", dst, strerror(errno));
+    if (!f) {
+        int e = errno;
+        fg_err_set(err, "%s: cannot create: %s", dst, strerror(e));
+        errno = e; /* callers tell "exists" from other failures */
+        return -1;
+    }
     int bad = fwrite(text, 1, len, f) != len;
     bad |= fflush(f) != 0 || fsync(fileno(f)) != 0;
     bad |= fclose(f) != 0;
@@ -218,6 +230,7 @@ static int parse_cli(int argc, char **argv, cli *c, int rank)
         {"no-refit", no_argument, NULL, 'R'},    {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},        {"version", no_argument, NULL, 'V'},
         {"resume", required_argument, NULL, 'r'}, {"grace", required_argument, NULL, 'G'},
+        {"shard", required_argument, NULL, 'H'},
         {NULL, 0, NULL, 0}};
     memset(c, 0, sizeof *c);
     c->subset = -1;
@@ -227,7 +240,7 @@ static int parse_cli(int argc, char **argv, cli *c, int rank)
     opterr = 0;
     int ch;
     long long v;
-    while ((ch = getopt_long(argc, argv, "+o:d:t:nqhV", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "o:d:t:nqhVr:", opts, NULL)) != -1) {
         switch (ch) {
         case 'o': c->out_dir = optarg; break;
         case 'r': c->resume_dir = optarg; break;
@@ -265,6 +278,18 @@ static int parse_cli(int argc, char **argv, cli *c, int rank)
             }
             c->grace = (double)v;
             break;
+        case 'H': {
+            int i = -1, nn = 0, used = 0;
+            if (sscanf(optarg, "%d/%d%n", &i, &nn, &used) != 2 || optarg[used] || nn < 1 || nn > 100000 ||
+                i < 0 || i >= nn) {
+                if (!rank)
+                    fprintf(stderr, "fmnist-grid: --shard: '%s' is not I/N with 0 <= I < N\n", optarg);
+                return EXIT_INPUT;
+            }
+            c->shard = i;
+            c->n_shards = nn;
+            break;
+        }
         case 'n': c->dry_run = 1; break;
         case 'R': c->no_refit = 1; break;
         case 'q': c->quiet = 1; break;
@@ -348,6 +373,7 @@ typedef struct {
     int64_t n_configs;
     int folds, n_tasks;
     int n_pending;         /* tasks not yet in the journal */
+    int n_shown;           /* tasks of this run (this shard's with --shard) */
     int appended;          /* records written by this session */
     double t_signal;       /* when the coordinator first saw a signal */
     fault_plan fault;
@@ -418,11 +444,11 @@ static int on_done(void *p, int32_t task, const void *result, int rank)
     if (s->c->quiet)
         return 0;
     double el = fg_now() - s->t_start;
-    double frac = s->cost_total > 0 ? s->cost_done / s->cost_total : (double)s->done / s->n_tasks;
+    double frac = s->cost_total > 0 ? s->cost_done / s->cost_total : (double)s->done / s->n_shown;
     double eta = frac > 0 ? el * (1 - frac) / frac : NAN;
     char e1[32], e2[32], best[64] = "-";
     fmt_hms(e1, sizeof e1, el);
-    fmt_hms(e2, sizeof e2, s->done == s->n_tasks ? 0 : eta);
+    fmt_hms(e2, sizeof e2, s->done == s->n_shown ? 0 : eta);
     if (s->best_config >= 0)
         snprintf(best, sizeof best, "%.4f (config %lld)", s->best_mean, (long long)s->best_config);
     char what[96];
@@ -434,10 +460,10 @@ static int on_done(void *p, int32_t task, const void *result, int rank)
                  nn_status_name((nn_status)rec->e.status), rank);
     if (s->tty)
         fprintf(stderr, "\r\033[K[%d/%d] %3.0f%% elapsed %s eta %s best %s | %s", s->done,
-                s->n_tasks, 100.0 * s->done / s->n_tasks, e1, e2, best, what);
+                s->n_shown, 100.0 * s->done / s->n_shown, e1, e2, best, what);
     else
-        fprintf(stderr, "[%d/%d] %3.0f%% elapsed %s eta %s best %s | %s\n", s->done, s->n_tasks,
-                100.0 * s->done / s->n_tasks, e1, e2, best, what);
+        fprintf(stderr, "[%d/%d] %3.0f%% elapsed %s eta %s best %s | %s\n", s->done, s->n_shown,
+                100.0 * s->done / s->n_shown, e1, e2, best, what);
     return 0;
 }
 
@@ -617,54 +643,6 @@ static int dry_run(grid *g)
     return EXIT_OK;
 }
 
-/* ---- report DIR ---------------------------------------------------------------------- */
-
-static int report_command(const char *dir)
-{
-    fg_err err;
-    char gp[4200], jp[4200];
-    snprintf(gp, sizeof gp, "%s/grid.yaml", dir);
-    snprintf(jp, sizeof jp, "%s/journal.jsonl", dir);
-    grid *g = NULL;
-    if (grid_load_file(gp, &g, &err)) {
-        fprintf(stderr, "fmnist-grid: %s\n", err.msg);
-        return EXIT_INPUT;
-    }
-    jnl_header h;
-    jnl_entry *e = NULL;
-    int n = 0, bad = 0;
-    if (jnl_read(jp, &h, &e, &n, &bad, &err)) {
-        fprintf(stderr, "fmnist-grid: %s\n", err.msg);
-        grid_free(g);
-        return EXIT_INPUT;
-    }
-    grid_options *o = grid_opts(g);
-    o->seed = h.seed;
-    o->cv_seed = h.cv_seed;
-    o->subset = h.subset;
-    if (bad)
-        fprintf(stderr, "fmnist-grid: %s: skipped %d damaged or torn line(s)\n", jp, bad);
-    rpt_env env;
-    memset(&env, 0, sizeof env);
-    env.version = FG_VERSION;
-    env.git_rev = FG_GIT_REV;
-    env.compiler = FG_COMPILER;
-    env.wall_time = NAN;
-    int64_t nc = grid_n_configs(g);
-    int64_t done = 0;
-    for (int i = 0; i < n; i++)
-        done += e[i].fold >= 0;
-    env.interrupted = done < nc * o->folds;
-    int rc = rpt_write(dir, g, &h, e, n, &env, jp, &err);
-    if (rc)
-        fprintf(stderr, "fmnist-grid: %s\n", err.msg);
-    else
-        printf("%s/report.md (%lld of %lld tasks)\n", dir, (long long)done, (long long)nc * o->folds);
-    free(e);
-    grid_free(g);
-    return rc ? EXIT_RUNTIME : EXIT_OK;
-}
-
 /* ---- the search ------------------------------------------------------------------------ */
 
 /* Appends "; "-separated text to why (size n, current length *len). */
@@ -710,6 +688,320 @@ static int same_search(const jnl_header *was, const jnl_header *now, char *why, 
     if (was->folds_checksum != now->folds_checksum && len == 0)
         add_diff(why, n, &len, "the fold assignment differs");
     return len == 0;
+}
+
+/* Shards balanced by estimated cost: tasks longest first (then by id), each to the shard
+ * with the least work so far (then the lowest index). Deterministic; every task gets
+ * exactly one shard. Returns a malloc'ed array of n shard numbers, or NULL. */
+static int *assign_shards(const double *cost, int n, int n_shards)
+{
+    int *shard = malloc((size_t)n * sizeof *shard);
+    int32_t *ord = malloc((size_t)n * sizeof *ord);
+    double *load = calloc((size_t)n_shards, sizeof *load);
+    if (!shard || !ord || !load) {
+        free(shard), free(ord), free(load);
+        return NULL;
+    }
+    for (int i = 0; i < n; i++)
+        ord[i] = i;
+    g_cost_for_sort = cost;
+    qsort(ord, (size_t)n, sizeof *ord, by_cost_desc);
+    for (int k = 0; k < n; k++) {
+        int best = 0;
+        for (int j = 1; j < n_shards; j++)
+            if (load[j] < load[best])
+                best = j;
+        shard[ord[k]] = best;
+        load[best] += cost[ord[k]];
+    }
+    free(ord);
+    free(load);
+    return shard;
+}
+
+/* 1 when path exists and does not hold exactly text. */
+static int place_grid_copy_would_clash(const char *text, size_t len, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    char *buf = malloc(len + 1);
+    size_t got = buf ? fread(buf, 1, len + 1, f) : 0;
+    fclose(f);
+    int same = buf && got == len && memcmp(buf, text, len) == 0;
+    free(buf);
+    return !same;
+}
+
+/* Writes the grid copy. Shards share a directory: the first creates grid.yaml (O_EXCL),
+ * the others check that it holds the same bytes. */
+static int place_grid_copy(const char *text, size_t len, const char *path, int shared, fg_err *err)
+{
+    if (copy_file(text, len, path, err) == 0)
+        return 0;
+    if (!shared || errno != EEXIST)
+        return -1;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return fg_err_set(err, "%s: cannot read: %s", path, strerror(errno));
+    char *buf = malloc(len + 1);
+    size_t got = buf ? fread(buf, 1, len + 1, f) : 0;
+    fclose(f);
+    int same = buf && got == len && memcmp(buf, text, len) == 0;
+    free(buf);
+    return same ? 0 : fg_err_set(err, "%s: another grid file is already there; give another --out DIR", path);
+}
+
+/* ---- report DIR: merge journals, refit, write ------------------------------------------ */
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Reads every DIR/journal*.jsonl (journal.jsonl first, then the others by name). Their
+ * headers must describe the same search. Entries are concatenated into *out (the first
+ * record of a task wins when aggregating). refit_path receives the file holding the last
+ * refit record, or "". */
+static int read_journals(const char *dir, jnl_header *h, jnl_entry **out, int *n_out, int *n_files,
+                         char *refit_path, size_t rp_len, fg_err *err)
+{
+    *out = NULL;
+    *n_out = 0;
+    *n_files = 0;
+    refit_path[0] = '\0';
+    DIR *dp = opendir(dir);
+    if (!dp)
+        return fg_err_set(err, "%s: cannot open: %s", dir, strerror(errno));
+    char *names[4096];
+    int nn = 0;
+    struct dirent *de;
+    while ((de = readdir(dp)) && nn < 4096) {
+        size_t l = strlen(de->d_name);
+        if (l > 6 && !strncmp(de->d_name, "journal", 7) && l >= 13 && !strcmp(de->d_name + l - 6, ".jsonl"))
+            names[nn++] = strdup(de->d_name);
+    }
+    closedir(dp);
+    qsort(names, (size_t)nn, sizeof names[0], by_name);
+    /* journal.jsonl sorts after journal.refit...: move it to the front */
+    for (int i = 0; i < nn; i++)
+        if (!strcmp(names[i], "journal.jsonl") && i > 0) {
+            char *t = names[i];
+            memmove(names + 1, names, (size_t)i * sizeof names[0]);
+            names[0] = t;
+        }
+    int rc = 0, total = 0;
+    jnl_entry *all = NULL;
+    for (int i = 0; i < nn && rc == 0; i++) {
+        char path[4400];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        jnl_header hh;
+        jnl_entry *e = NULL;
+        int n = 0, bad = 0;
+        if (jnl_read(path, &hh, &e, &n, &bad, err)) {
+            rc = -1;
+            break;
+        }
+        char why[1024];
+        if (i == 0) {
+            *h = hh;
+        } else if (!same_search(h, &hh, why, sizeof why)) {
+            free(e);
+            rc = fg_err_set(err, "%s: not part of the same search as %s/%s: %s", path, dir, names[0], why);
+            break;
+        }
+        if (bad)
+            fprintf(stderr, "fmnist-grid: %s: skipped %d torn or damaged line(s)\n", path, bad);
+        jnl_entry *na = realloc(all, (size_t)(total + n + 1) * sizeof *all);
+        if (!na) {
+            free(e);
+            rc = fg_err_set(err, "out of memory merging journals");
+            break;
+        }
+        all = na;
+        memcpy(all + total, e, (size_t)n * sizeof *e);
+        for (int k = 0; k < n; k++)
+            if (e[k].fold == JNL_REFIT)
+                snprintf(refit_path, rp_len, "%s", path);
+        total += n;
+        free(e);
+        (*n_files)++;
+    }
+    for (int i = 0; i < nn; i++)
+        free(names[i]);
+    if (rc == 0 && *n_files == 0)
+        rc = fg_err_set(err, "%s: no journal*.jsonl: not a fmnist-grid results directory", dir);
+    if (rc) {
+        free(all);
+        return -1;
+    }
+    *out = all;
+    *n_out = total;
+    return 0;
+}
+
+static void fill_env(rpt_env *env, const char *cmd, const char *host, const char *started,
+                     const char *data_dir, int ranks, int threads, int workers, double wall,
+                     const prepared *pd, const jnl_header *h)
+{
+    memset(env, 0, sizeof *env);
+    env->version = FG_VERSION;
+    env->git_rev = FG_GIT_REV;
+    env->compiler = FG_COMPILER;
+    env->mpi = sched_mpi_version();
+    env->blas = nn_gemm_backend();
+    env->command_line = cmd;
+    env->host = host;
+    env->started_utc = started;
+    env->data_dir = data_dir;
+    env->ranks = ranks;
+    env->threads = threads;
+    env->workers = workers;
+    env->wall_time = wall;
+    env->train_images_crc32 = h->train_images_crc32;
+    env->train_labels_crc32 = h->train_labels_crc32;
+    if (pd) {
+        env->test_images_crc32 = pd->test.images_crc32;
+        env->test_labels_crc32 = pd->test.labels_crc32;
+        env->n_train_total = pd->train.n;
+        env->n_test = pd->test.n;
+    }
+}
+
+static int report_command(int argc, char **argv, const cli *c)
+{
+    const char *dir = c->report_dir;
+    double t0 = fg_now();
+    fg_err err;
+    char gp[4200], refit_path[4400];
+    snprintf(gp, sizeof gp, "%s/grid.yaml", dir);
+    grid *g = NULL;
+    if (grid_load_file(gp, &g, &err)) {
+        fprintf(stderr, "fmnist-grid: %s\n", err.msg);
+        return EXIT_INPUT;
+    }
+    jnl_header h;
+    jnl_entry *e = NULL;
+    int n = 0, nf = 0;
+    if (read_journals(dir, &h, &e, &n, &nf, refit_path, sizeof refit_path, &err)) {
+        fprintf(stderr, "fmnist-grid: %s\n", err.msg);
+        grid_free(g);
+        return EXIT_INPUT;
+    }
+    grid_options *o = grid_opts(g);
+    o->seed = h.seed;
+    o->cv_seed = h.cv_seed;
+    o->subset = h.subset;
+    int64_t nc = grid_n_configs(g);
+    int64_t total = nc * o->folds;
+    char *seen = calloc((size_t)total, 1);
+    int64_t done = 0, dups = 0;
+    for (int i = 0; seen && i < n; i++) {
+        if (e[i].fold < 0 || e[i].fold >= o->folds || e[i].config < 0 || e[i].config >= nc)
+            continue;
+        int64_t t = (int64_t)e[i].config * o->folds + e[i].fold;
+        if (seen[t])
+            dups++;
+        else
+            done++;
+        seen[t] = 1;
+    }
+    int exit_code = EXIT_OK;
+    prepared pd;
+    memset(&pd, 0, sizeof pd);
+    const char *data_dir = resolve_data_dir(c, o);
+    int have_data = 0;
+    /* Refit once everything is done, as the single-job search would have. */
+    rpt_config *agg = NULL;
+    double *sp = NULL;
+    int64_t best = -1;
+    if (rpt_aggregate(e, n, nc, o->folds, &agg, &sp, &err) == 0)
+        best = rpt_best(agg, nc);
+    free(agg);
+    free(sp);
+    int have_refit = 0;
+    for (int i = 0; i < n; i++)
+        have_refit |= e[i].fold == JNL_REFIT && e[i].config == best;
+    if (done == total && best >= 0 && o->refit && !c->no_refit && !have_refit) {
+        task_ctx tctx;
+        jnl *j = NULL;
+        char jp[4400];
+        snprintf(jp, sizeof jp, "%s/journal.refit.jsonl", dir);
+        if (prepare(o, data_dir, 1, &pd, &err)) {
+            fprintf(stderr, "fmnist-grid: %s\n", err.msg);
+            exit_code = EXIT_INPUT;
+        } else if (pd.folds_checksum != h.folds_checksum || pd.train.images_crc32 != h.train_images_crc32) {
+            fprintf(stderr, "fmnist-grid: %s: the data in %s differ from the search's (checksums); give --data\n",
+                    dir, data_dir);
+            exit_code = EXIT_INPUT;
+        } else if (task_ctx_init(&tctx, g, &pd.train, pd.idx, pd.fold_of, pd.n, &err) ||
+                   (access(jp, F_OK) == 0 ? jnl_open_append(jp, &j, &err) : jnl_create(jp, &h, &j, &err))) {
+            fprintf(stderr, "fmnist-grid: %s\n", err.msg);
+            exit_code = EXIT_RUNTIME;
+        } else {
+            have_data = 1;
+            nn_gemm_set_threads(c->threads);
+            gethostname(tctx.host, sizeof tctx.host - 1);
+            if (!c->quiet)
+                fprintf(stderr, "fmnist-grid: refitting configuration %lld (%s) on %d images\n",
+                        (long long)best, grid_config_params(g, best), pd.n);
+            jnl_record *rr = malloc(sizeof *rr);
+            if (!rr || task_refit(&tctx, best, &pd.test, rr, NULL) ||
+                jnl_append(j, rr, grid_config_params(g, best), &err)) {
+                fprintf(stderr, "fmnist-grid: refit failed: %s\n", rr ? err.msg : "out of memory");
+                exit_code = EXIT_RUNTIME;
+            } else if (!c->quiet && rr->e.status == NN_STATUS_OK) {
+                fprintf(stderr, "fmnist-grid: refit: test accuracy %.4f (%d images), %.1f s\n",
+                        rr->e.test_acc, pd.test.n, rr->e.fit_time);
+            }
+            free(rr);
+            task_ctx_free(&tctx);
+        }
+        jnl_close(j);
+        free(e);
+        e = NULL;
+        if (read_journals(dir, &h, &e, &n, &nf, refit_path, sizeof refit_path, &err)) {
+            fprintf(stderr, "fmnist-grid: %s\n", err.msg);
+            exit_code = EXIT_RUNTIME;
+        }
+    }
+    if (e) {
+        char cmd[4096], host[64] = "", started[32];
+        join_argv(argc, argv, cmd, sizeof cmd);
+        gethostname(host, sizeof host - 1);
+        utc_stamp(started, sizeof started, 0);
+        rpt_env env;
+        fill_env(&env, cmd, host, started, data_dir, 1, c->threads, 0, fg_now() - t0,
+                 have_data ? &pd : NULL, &h);
+        env.interrupted = done < total;
+        if (rpt_write(dir, g, &h, e, n, &env, refit_path[0] ? refit_path : NULL, &err)) {
+            fprintf(stderr, "fmnist-grid: %s\n", err.msg);
+            exit_code = EXIT_RUNTIME;
+        } else {
+            if (done < total && !c->quiet) {
+                fprintf(stderr, "fmnist-grid: %lld of %lld tasks are missing; partial report. Missing:",
+                        (long long)(total - done), (long long)total);
+                int shown = 0;
+                for (int64_t t = 0; seen && t < total && shown < 20; t++)
+                    if (!seen[t]) {
+                        fprintf(stderr, "%s config %lld fold %lld", shown ? "," : "", (long long)(t / o->folds),
+                                (long long)(t % o->folds));
+                        shown++;
+                    }
+                fprintf(stderr, "%s\n", total - done > 20 ? ", ..." : "");
+            }
+            if (dups && !c->quiet)
+                fprintf(stderr, "fmnist-grid: %lld task(s) recorded more than once; the first record counts\n",
+                        (long long)dups);
+            printf("%s/report.md (%lld of %lld tasks from %d journal%s)\n", dir, (long long)done,
+                   (long long)total, nf, nf == 1 ? "" : "s");
+        }
+    }
+    free(seen);
+    free(e);
+    prepared_free(&pd);
+    grid_free(g);
+    return exit_code;
 }
 
 /* Settings rank 0 decides and every rank needs, broadcast as plain bytes. */
@@ -872,7 +1164,11 @@ static int run_search(int argc, char **argv, const cli *c)
             utc_stamp(stamp, sizeof stamp, 1);
             snprintf(s.dir, sizeof s.dir, "results/%s-%s", o->name, stamp);
         }
-        snprintf(s.journal_path, sizeof s.journal_path, "%s/journal.jsonl", s.dir);
+        if (c->n_shards)
+            snprintf(s.journal_path, sizeof s.journal_path, "%s/journal.shard-%d-of-%d.jsonl", s.dir,
+                     c->shard, c->n_shards);
+        else
+            snprintf(s.journal_path, sizeof s.journal_path, "%s/journal.jsonl", s.dir);
         char gp[4200];
         snprintf(gp, sizeof gp, "%s/grid.yaml", s.dir);
         size_t tl;
@@ -942,10 +1238,14 @@ static int run_search(int argc, char **argv, const cli *c)
         } else if (c->resume_dir) {
             fprintf(stderr, "fmnist-grid: %s: nothing to resume (no journal.jsonl)\n", s.dir);
             exit_code = EXIT_INPUT;
-        } else if (!dir_is_unused(s.dir)) {
+        } else if (!c->n_shards && !dir_is_unused(s.dir)) {
             fprintf(stderr, "fmnist-grid: %s: already holds files of a search; give another --out DIR\n", s.dir);
             exit_code = EXIT_INPUT;
-        } else if (make_dirs(s.dir, &err) || copy_file(gt, tl, gp, &err) ||
+        } else if (c->n_shards && place_grid_copy_would_clash(gt, tl, gp)) {
+            fprintf(stderr, "fmnist-grid: %s: holds another grid file; this shard belongs to a different "
+                            "search (give another --out DIR)\n", gp);
+            exit_code = EXIT_INPUT;
+        } else if (make_dirs(s.dir, &err) || place_grid_copy(gt, tl, gp, c->n_shards > 0, &err) ||
                    jnl_create(s.journal_path, &h, &s.journal, &err)) {
             fprintf(stderr, "fmnist-grid: %s\n", err.msg);
             exit_code = EXIT_RUNTIME;
@@ -967,9 +1267,32 @@ static int run_search(int argc, char **argv, const cli *c)
                     s.best_mean = s.sum[i] / s.folds;
                     s.best_config = i;
                 }
-            for (int i = 0; i < s.n_tasks; i++)
+            int *shard_of = c->n_shards ? assign_shards(s.cost, s.n_tasks, c->n_shards) : NULL;
+            if (c->n_shards && !shard_of) {
+                fprintf(stderr, "fmnist-grid: out of memory\n");
+                exit_code = EXIT_RUNTIME;
+            }
+            int mine = 0;
+            for (int i = 0; i < s.n_tasks; i++) {
+                if (shard_of && shard_of[i] != c->shard)
+                    continue;
+                mine++;
                 if (!done_task[i])
                     order[s.n_pending++] = i;
+            }
+            free(shard_of);
+            s.n_shown = mine; /* progress counts this shard's tasks only */
+            if (c->n_shards) {
+                s.cost_total = s.cost_done = 0;
+                int *so = assign_shards(s.cost, s.n_tasks, c->n_shards);
+                for (int i = 0; so && i < s.n_tasks; i++)
+                    if (so[i] == c->shard) {
+                        s.cost_total += s.cost[i];
+                        if (done_task[i])
+                            s.cost_done += s.cost[i];
+                    }
+                free(so);
+            }
             g_cost_for_sort = s.cost;
             qsort(order, (size_t)s.n_pending, sizeof *order, by_cost_desc);
             if (!c->quiet) {
@@ -977,9 +1300,11 @@ static int run_search(int argc, char **argv, const cli *c)
                                 "%d images per fold; results in %s\n",
                         o->name, (long long)s.n_configs, o->folds, s.n_tasks, size, size > 1 ? "s" : "",
                         pd.n / o->folds, s.dir);
+                if (c->n_shards)
+                    fprintf(stderr, "fmnist-grid: shard %d of %d: %d tasks\n", c->shard, c->n_shards, mine);
                 if (resuming)
                     fprintf(stderr, "fmnist-grid: resuming: %d of %d tasks are in the journal, %d to run\n",
-                            s.done, s.n_tasks, s.n_pending);
+                            s.done, s.n_shown, s.n_pending);
             }
         }
         free(done_task);
@@ -1018,8 +1343,23 @@ static int run_search(int argc, char **argv, const cli *c)
         exit_code = go;
     }
 
+    /* A shard only records its tasks: `fmnist-grid report DIR` merges, refits and reports. */
+    if (rank == 0 && go < 0 && c->n_shards) {
+        if (s.tty && !c->quiet && s.done)
+            fputc('\n', stderr);
+        if (st.stopped || g_signal) {
+            fprintf(stderr, "fmnist-grid: shard %d/%d interrupted by signal %d; re-run the same command to "
+                            "continue it\n", c->shard, c->n_shards, (int)g_signal);
+            if (exit_code == EXIT_OK)
+                exit_code = EXIT_INTERRUPTED;
+        } else if (exit_code == EXIT_OK) {
+            fprintf(stderr, "fmnist-grid: shard %d/%d done (%d tasks, %d failed); when every shard is done: "
+                            "fmnist-grid report %s\n", c->shard, c->n_shards, s.done, s.failed, s.dir);
+            printf("%s\n", s.journal_path);
+        }
+    }
     /* Rank 0: refit the best configuration and write the reports, from the journal. */
-    if (rank == 0 && go < 0) {
+    if (rank == 0 && go < 0 && !c->n_shards) {
         if (s.tty && !c->quiet && s.done)
             fputc('\n', stderr);
         int interrupted = st.stopped || g_signal;
@@ -1143,7 +1483,7 @@ int main(int argc, char **argv)
     int rc = parse_cli(argc, argv, &c, rank);
     if (rc < 0) {
         if (c.report_dir)
-            rc = rank == 0 ? report_command(c.report_dir) : EXIT_OK;
+            rc = rank == 0 ? report_command(argc, argv, &c) : EXIT_OK;
         else
             rc = run_search(argc, argv, &c);
     }
