@@ -1323,7 +1323,9 @@ static int run_search(int argc, char **argv, const cli *c)
         plan.result_bytes = sizeof(jnl_record);
         plan.worker_ok = worker_ok;
         plan.worker_why = why;
-        plan.local_worker = 1;
+        /* With FG_FAULT=workerkill:N rank 0 only coordinates, so that the worker ranks are
+         * sure to run tasks and one of them reaches its N-th. */
+        plan.local_worker = g_workerkill == 0 || size == 1;
         plan.work = work_fn;
         plan.done = on_done;
         plan.stop = on_stop;

@@ -179,7 +179,8 @@ typedef struct {
     int has_task, quit, result_ready, busy;
     int32_t task;
     void *result;
-    const sched_plan *plan;
+    sched_work_fn work; /* copies: an abandoned thread may outlive the caller's plan */
+    void *ctx;
 } local_worker;
 
 static void *local_main(void *arg)
@@ -196,7 +197,7 @@ static void *local_main(void *arg)
         int32_t t = lw->task;
         lw->has_task = 0;
         pthread_mutex_unlock(&lw->mu);
-        lw->plan->work(lw->plan->ctx, t, lw->result);
+        lw->work(lw->ctx, t, lw->result);
         pthread_mutex_lock(&lw->mu);
         lw->result_ready = 1;
         pthread_mutex_unlock(&lw->mu);
@@ -226,7 +227,8 @@ static int coordinate(const sched_plan *p, sched_stats *st, fg_err *err)
         goto oom;
     if (have_local) {
         lw.result = malloc(p->result_bytes);
-        lw.plan = p;
+        lw.work = p->work;
+        lw.ctx = p->ctx;
         if (!lw.result)
             goto oom;
         pthread_mutex_init(&lw.mu, NULL);
