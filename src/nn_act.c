@@ -37,54 +37,66 @@ static void softmax_row(float *v, int cols)
         v[j] *= inv;
 }
 
-/* y is (rows, cols); bias is (cols) or NULL. */
+/* y is (rows, cols); bias is (cols) or NULL and does not overlap y. */
 void nn_act_forward(nn_act a, float alpha, float *y, const float *bias, int64_t rows, int cols)
 {
-    for (int64_t r = 0; r < rows; r++) {
-        float *v = y + r * cols;
-        if (bias)
-            for (int j = 0; j < cols; j++)
-                v[j] += bias[j];
-        switch (a) {
-        case NN_ACT_RELU:
-            for (int j = 0; j < cols; j++)
-                v[j] = v[j] > 0.0f ? v[j] : 0.0f;
-            break;
-        case NN_ACT_SIGMOID:
-            for (int j = 0; j < cols; j++)
-                v[j] = sigmoidf(v[j]);
-            break;
-        case NN_ACT_TANH:
-            for (int j = 0; j < cols; j++)
-                v[j] = tanhf(v[j]);
-            break;
-        case NN_ACT_SOFTMAX:
-            softmax_row(v, cols);
-            break;
-        case NN_ACT_LEAKY_RELU:
-            for (int j = 0; j < cols; j++)
-                v[j] = v[j] > 0.0f ? v[j] : alpha * v[j];
-            break;
-        case NN_ACT_ELU:
-            for (int j = 0; j < cols; j++)
-                v[j] = v[j] > 0.0f ? v[j] : alpha * expm1f(v[j]);
-            break;
-        case NN_ACT_LINEAR:
-        default:
-            break;
+    const float *restrict b = bias;
+    if (b || a == NN_ACT_SOFTMAX) {
+        for (int64_t r = 0; r < rows; r++) {
+            float *restrict v = y + r * cols;
+            if (b)
+                NN_SPLIT_LOOP(j, cols, v[j] += b[j]);
+            if (a == NN_ACT_SOFTMAX)
+                softmax_row(v, cols);
+            else if (a != NN_ACT_LINEAR)
+                nn_act_forward(a, alpha, v, NULL, 1, cols);
         }
+        return;
+    }
+    float *restrict v = y;
+    const int64_t n = rows * cols;
+    switch (a) {
+    case NN_ACT_RELU:
+        NN_SPLIT_LOOP(i, n, v[i] = v[i] > 0.0f ? v[i] : 0.0f);
+        break;
+    case NN_ACT_SIGMOID:
+        for (int64_t i = 0; i < n; i++)
+            v[i] = sigmoidf(v[i]);
+        break;
+    case NN_ACT_TANH:
+        for (int64_t i = 0; i < n; i++)
+            v[i] = tanhf(v[i]);
+        break;
+    case NN_ACT_LEAKY_RELU:
+        NN_SPLIT_LOOP(i, n, v[i] = v[i] > 0.0f ? v[i] : alpha * v[i]);
+        break;
+    case NN_ACT_ELU:
+        for (int64_t i = 0; i < n; i++)
+            v[i] = v[i] > 0.0f ? v[i] : alpha * expm1f(v[i]);
+        break;
+    case NN_ACT_LINEAR:
+    default:
+        break;
     }
 }
 
-/* G is the local derivative times dy, an expression of y[i] and dy[i]. */
+/* out = (acc ? out : 0) + G, G the local derivative times dy, an expression of yv = y[i]
+ * and dv = dy[i] (both loaded unconditionally, so a select needs no branch). out == dy (in
+ * place, acc 0) and out != dy get separate loops; y never overlaps dy or out. */
 #define ACT_GRAD_LOOP(G)                                                                    \
     do {                                                                                   \
-        if (acc)                                                                           \
-            for (int64_t i = 0; i < n; i++)                                                \
-                out[i] += (G);                                                             \
-        else                                                                               \
-            for (int64_t i = 0; i < n; i++)                                                \
-                out[i] = (G);                                                              \
+        const float *restrict yp_ = y;                                                     \
+        if (out == dy) {                                                                   \
+            float *restrict io_ = out;                                                     \
+            NN_SPLIT_LOOP(i, n, float yv = yp_[i]; float dv = io_[i]; io_[i] = (G));       \
+        } else {                                                                           \
+            const float *restrict dp_ = dy;                                                \
+            float *restrict op_ = out;                                                     \
+            if (acc)                                                                       \
+                NN_SPLIT_LOOP(i, n, float yv = yp_[i]; float dv = dp_[i]; op_[i] += (G));  \
+            else                                                                           \
+                NN_SPLIT_LOOP(i, n, float yv = yp_[i]; float dv = dp_[i]; op_[i] = (G));   \
+        }                                                                                  \
     } while (0)
 
 /* y, dy, out are (rows, cols). */
@@ -94,19 +106,19 @@ void nn_act_backward(nn_act a, float alpha, const float *y, const float *dy, flo
     int64_t n = rows * cols;
     switch (a) {
     case NN_ACT_RELU:
-        ACT_GRAD_LOOP(y[i] > 0.0f ? dy[i] : 0.0f);
+        ACT_GRAD_LOOP(yv > 0.0f ? dv : 0.0f);
         break;
     case NN_ACT_SIGMOID:
-        ACT_GRAD_LOOP(dy[i] * y[i] * (1.0f - y[i]));
+        ACT_GRAD_LOOP(dv * yv * (1.0f - yv));
         break;
     case NN_ACT_TANH:
-        ACT_GRAD_LOOP(dy[i] * (1.0f - y[i] * y[i]));
+        ACT_GRAD_LOOP(dv * (1.0f - yv * yv));
         break;
     case NN_ACT_LEAKY_RELU:
-        ACT_GRAD_LOOP(y[i] > 0.0f ? dy[i] : alpha * dy[i]);
+        ACT_GRAD_LOOP(yv > 0.0f ? dv : alpha * dv);
         break;
     case NN_ACT_ELU: /* x <= 0: d/dx alpha*(e^x - 1) = alpha*e^x = y + alpha */
-        ACT_GRAD_LOOP(y[i] > 0.0f ? dy[i] : dy[i] * (y[i] + alpha));
+        ACT_GRAD_LOOP(yv > 0.0f ? dv : dv * (yv + alpha));
         break;
     case NN_ACT_SOFTMAX: /* dx = y * (dy - sum(dy * y)) per row */
         for (int64_t r = 0; r < rows; r++) {
@@ -121,8 +133,14 @@ void nn_act_backward(nn_act a, float alpha, const float *y, const float *dy, flo
         break;
     case NN_ACT_LINEAR:
     default:
-        if (out != dy || acc)
-            ACT_GRAD_LOOP(dy[i]);
+        if (out != dy || acc) {
+            const float *restrict dp = dy;
+            float *restrict op = out;
+            if (acc)
+                NN_SPLIT_LOOP(i, n, op[i] += dp[i]);
+            else
+                NN_SPLIT_LOOP(i, n, op[i] = dp[i]);
+        }
         break;
     }
 }

@@ -1,7 +1,28 @@
-/* nn_layer_bn.c - batch_normalization over the last axis (c). Shape inference only for now
- * (forward is NULL: "not implemented yet"). Parameters as Keras: gamma and beta (c each,
- * trainable), then moving mean and moving variance (c each, non-trainable, stored after all
- * trainable parameters); Keras's total counts all 4*c. */
+/* nn_layer_bn.c - batch_normalization over the last axis (c), as Keras's
+ * BatchNormalization(axis=-1). Parameters: gamma (c, init ones) and beta (c, zeros),
+ * trainable; then moving_mean (c, zeros) and moving_variance (c, ones), non-trainable and
+ * stored after all trainable parameters (Keras's total counts all 4*c).
+ *
+ * Training (nn_step.training), over the n = B*h*w rows of each channel:
+ *   mean, var = the batch mean and the biased variance (divided by n), in double;
+ *   y = gamma * (x - mean) / sqrt(var + eps) + beta;
+ *   moving_mean = moving_mean * momentum + mean * (1 - momentum);
+ *   moving_var  = moving_var * momentum + var * corr * (1 - momentum),
+ * where corr = n / (n - 1) (Bessel's correction, 1 when n = 1) for image inputs and 1 for
+ * flat inputs. This is tf.keras 2.x's default: 4-D inputs with axis -1 take the fused
+ * kernel (tf.compat.v1.nn.fused_batch_norm), whose batch variance output, used for the
+ * moving average, is corrected; 2-D inputs take the non-fused path (tf.nn.moments), which
+ * is not (tensorflow/tensorflow#55545). The normalisation itself always uses the biased
+ * variance.
+ * Evaluation: y = gamma * (x - moving_mean) / sqrt(moving_var + eps) + beta.
+ * Backward (training statistics, xhat = (x - mean) / sqrt(var + eps)):
+ *   dgamma = sum dy * xhat,  dbeta = sum dy,
+ *   dx (+)= gamma / sqrt(var + eps) * (dy - dbeta / n - xhat * dgamma / n).
+ * Workspace (fixed): 2c doubles of sums, then the batch mean and 1/sqrt(var + eps) (c floats
+ * each) of the last training forward. */
+#include <math.h>
+#include <string.h>
+
 #include "nn_internal.h"
 
 static int bn_plan(const nn_layer_desc *d, const nn_shape *in, int n_in, nn_plan *p,
@@ -15,7 +36,107 @@ static int bn_plan(const nn_layer_desc *d, const nn_shape *in, int n_in, nn_plan
     p->n_train = 2 * (int64_t)in->c;
     p->n_fixed = 2 * (int64_t)in->c;
     p->flops = 2 * nn_shape_size(*in);
+    p->ws_fixed = 6 * (int64_t)in->c; /* 2c doubles, then 2c floats */
     return 0;
 }
 
-const nn_layer_ops nn_batch_norm_ops = {bn_plan, NULL, NULL, NULL, 0};
+static void bn_init(nn_layer *L, fg_rng *rng)
+{
+    const int c = L->in[0].c;
+    for (int k = 0; k < c; k++) {
+        L->w[k] = 1.0f;          /* gamma */
+        L->w[c + k] = 0.0f;      /* beta */
+        L->fixed[k] = 0.0f;      /* moving mean */
+        L->fixed[c + k] = 1.0f;  /* moving variance */
+    }
+}
+
+/* The workspace: sums (2c doubles), batch mean (c), inverse standard deviation (c). */
+static double *ws_sums(const nn_layer *L) { return (double *)(void *)L->ws; }
+static float *ws_mean(const nn_layer *L) { return L->ws + 4 * L->in[0].c; }
+static float *ws_istd(const nn_layer *L) { return L->ws + 5 * L->in[0].c; }
+
+static void bn_forward(nn_layer *L, const nn_step *s)
+{
+    const int c = L->in[0].c;
+    const int64_t rows = (int64_t)s->batch * L->in[0].h * L->in[0].w;
+    const float *x = L->x[0], *gamma = L->w, *beta = L->w + c;
+    const float eps = L->d->bn_epsilon;
+    float *mean = ws_mean(L), *istd = ws_istd(L), *y = L->y;
+    if (s->training) {
+        double *sum = ws_sums(L), *sq = sum + c;
+        memset(sum, 0, 2 * (size_t)c * sizeof *sum);
+        for (int64_t r = 0; r < rows; r++)
+            for (int k = 0; k < c; k++)
+                sum[k] += x[r * c + k];
+        for (int k = 0; k < c; k++)
+            mean[k] = (float)(sum[k] / (double)rows);
+        for (int64_t r = 0; r < rows; r++)
+            for (int k = 0; k < c; k++) {
+                double v = (double)x[r * c + k] - mean[k];
+                sq[k] += v * v;
+            }
+        const float mom = L->d->bn_momentum;
+        const double corr = !L->in[0].flat && rows > 1 ? (double)rows / (double)(rows - 1) : 1.0;
+        float *mm = L->fixed, *mv = L->fixed + c;
+        for (int k = 0; k < c; k++) {
+            double var = sq[k] / (double)rows;
+            istd[k] = (float)(1.0 / sqrt(var + (double)eps));
+            mm[k] = mm[k] * mom + mean[k] * (1.0f - mom);
+            mv[k] = mv[k] * mom + (float)(var * corr) * (1.0f - mom);
+        }
+        for (int64_t r = 0; r < rows; r++)
+            for (int k = 0; k < c; k++)
+                y[r * c + k] = (x[r * c + k] - mean[k]) * istd[k] * gamma[k] + beta[k];
+    } else {
+        const float *mm = L->fixed, *mv = L->fixed + c;
+        /* y = x * a + b with a = gamma / sqrt(mv + eps), b = beta - mm * a; the batch
+         * statistics of the last training step stay untouched for backward. */
+        float *a = L->ws, *b = a + c; /* over the sums, unused outside training */
+        for (int k = 0; k < c; k++) {
+            a[k] = (float)(gamma[k] / sqrt((double)mv[k] + eps));
+            b[k] = beta[k] - mm[k] * a[k];
+        }
+        for (int64_t r = 0; r < rows; r++)
+            for (int k = 0; k < c; k++)
+                y[r * c + k] = x[r * c + k] * a[k] + b[k];
+    }
+}
+
+static void bn_backward(nn_layer *L, const nn_step *s)
+{
+    const int c = L->in[0].c;
+    const int64_t rows = (int64_t)s->batch * L->in[0].h * L->in[0].w;
+    const float *x = L->x[0], *dy = L->dy, *gamma = L->w;
+    const float *mean = ws_mean(L), *istd = ws_istd(L);
+    double *dg = ws_sums(L), *db = dg + c;
+    memset(dg, 0, 2 * (size_t)c * sizeof *dg);
+    for (int64_t r = 0; r < rows; r++)
+        for (int k = 0; k < c; k++) {
+            float g = dy[r * c + k];
+            db[k] += g;
+            dg[k] += g * (x[r * c + k] - mean[k]) * istd[k];
+        }
+    float *dx = L->dx[0];
+    if (dx) {
+        const float inv_n = 1.0f / (float)rows;
+        const int acc = L->dx_acc[0];
+        for (int64_t r = 0; r < rows; r++)
+            for (int k = 0; k < c; k++) {
+                float xhat = (x[r * c + k] - mean[k]) * istd[k];
+                float v = gamma[k] * istd[k] *
+                          (dy[r * c + k] - (float)db[k] * inv_n - xhat * (float)dg[k] * inv_n);
+                dx[r * c + k] = acc ? dx[r * c + k] + v : v;
+            }
+    }
+    float *dw = L->dw;
+    for (int k = 0; k < c; k++) {
+        dw[k] = (float)dg[k];
+        dw[c + k] = (float)db[k];
+    }
+    if (s->sgd_fused) /* after dx, which needs the old gamma; no L2 on gamma/beta */
+        for (int k = 0; k < 2 * c; k++)
+            L->w[k] -= s->sgd_lr * dw[k];
+}
+
+const nn_layer_ops nn_batch_norm_ops = {bn_plan, bn_init, bn_forward, bn_backward, 1};

@@ -31,10 +31,13 @@
 #include "nn_gemm.h"
 #include "nn_internal.h"
 
-/* Floats of im2col buffer per layer above which images are processed in chunks. Chosen by
- * tests/bench/cnn_bench.c (images/s of convNN_1 and convNN_4 at batch size 500). */
+/* Floats of im2col buffer per layer (256 KiB): images are processed in chunks that fit it.
+ * tests/bench/cnn_bench.c found 16 Ki to 2 Mi floats within a few percent of each other for
+ * convNN_1 and convNN_4 at batch size 500 (smaller slightly ahead: the chunk's columns and
+ * outputs stay in L2 between the GEMM and the activation), and a small buffer keeps the
+ * residual network's workspace small (whole batches would need 225 MB in one layer). */
 #ifndef NN_CONV_COL_CAP
-#define NN_CONV_COL_CAP ((int64_t)1 << 21)
+#define NN_CONV_COL_CAP ((int64_t)1 << 16)
 #endif
 
 /* ---- geometry ---------------------------------------------------------------------------- */
@@ -173,18 +176,20 @@ static void plan_cols(nn_plan *p, int64_t cols_per_image)
 
 /* ---- shared pieces of backward ---------------------------------------------------------- */
 
-/* dz (rows, f) = dL/dz from dy in place, unless the loss already did it. */
-static float *act_grad(nn_layer *L, int64_t rows, int f)
+/* dz = dL/dz in place over dy, rows [off / f, off / f + rows) of (B, f), unless the loss
+ * already did it. Returns dz. */
+static float *act_grad(nn_layer *L, float *dz, int64_t off, int64_t rows, int f)
 {
     if (!L->fused_ce)
-        nn_act_backward(L->act, L->alpha, L->y, L->dy, L->dy, rows, f, 0);
-    return L->dy;
+        nn_act_backward(L->act, L->alpha, L->y + off, dz, dz, rows, f, 0);
+    return dz;
 }
 
-/* db (f) = column sums of dz (rows, f). */
-static void bias_grad(float *db, const float *dz, int64_t rows, int f)
+/* db (f) = (acc ? db : 0) + column sums of dz (rows, f). */
+static void bias_grad(float *db, const float *dz, int64_t rows, int f, int acc)
 {
-    memset(db, 0, (size_t)f * sizeof *db);
+    if (!acc)
+        memset(db, 0, (size_t)f * sizeof *db);
     for (int64_t r = 0; r < rows; r++) {
         const float *row = dz + r * f;
         for (int j = 0; j < f; j++)
@@ -346,9 +351,10 @@ static void conv2d_forward(nn_layer *L, const nn_step *s)
             im2col(&g, cols, nc, L->ws);
             cols = L->ws;
         }
-        nn_gemm(0, 0, (int)(nc * P), f, K, 1.0f, cols, K, W, f, 0.0f, L->y + n0 * P * f, f);
+        float *yc = L->y + n0 * P * f;
+        nn_gemm(0, 0, (int)(nc * P), f, K, 1.0f, cols, K, W, f, 0.0f, yc, f);
+        nn_act_forward(L->act, L->alpha, yc, bias, nc * P, f); /* while yc is in cache */
     }
-    nn_act_forward(L->act, L->alpha, L->y, bias, B * P, f);
 }
 
 static void conv2d_backward(nn_layer *L, const nn_step *s)
@@ -359,19 +365,21 @@ static void conv2d_backward(nn_layer *L, const nn_step *s)
     const int pw = geom_is_pointwise(&g);
     const int chunk = chunk_images(L, B, P);
     const int n_chunks = (B + chunk - 1) / chunk;
-    float *dz = act_grad(L, B * P, f), *dW = L->dw, *dx = L->dx[0];
+    float *dW = L->dw, *dx = L->dx[0];
     /* Last chunk first: its columns are still in the workspace from forward. */
     for (int ci = n_chunks - 1; ci >= 0; ci--) {
         int n0 = ci * chunk, nc = B - n0 < chunk ? B - n0 : chunk, rows = (int)(nc * P);
-        const float *x = L->x[0] + n0 * isz, *dzc = dz + n0 * P * f;
-        const float *cols = x;
+        const float *x = L->x[0] + n0 * isz, *cols = x;
+        float *dzc = act_grad(L, L->dy + n0 * P * f, n0 * P * f, rows, f);
         if (!pw) {
             if (ci != n_chunks - 1)
                 im2col(&g, x, nc, L->ws);
             cols = L->ws;
         }
-        nn_gemm(1, 0, K, f, rows, 1.0f, cols, K, dzc, f, ci == n_chunks - 1 ? 0.0f : 1.0f, dW,
-                f);
+        int first = ci == n_chunks - 1;
+        nn_gemm(1, 0, K, f, rows, 1.0f, cols, K, dzc, f, first ? 0.0f : 1.0f, dW, f);
+        if (L->d->use_bias)
+            bias_grad(dW + (int64_t)K * f, dzc, rows, f, !first);
         if (!dx)
             continue;
         float *dxc = dx + n0 * isz;
@@ -385,8 +393,6 @@ static void conv2d_backward(nn_layer *L, const nn_step *s)
             col2im(&g, L->ws, nc, dxc);
         }
     }
-    if (L->d->use_bias)
-        bias_grad(dW + (int64_t)K * f, dz, B * P, f);
     if (s->sgd_fused)
         sgd_apply(L, s);
 }
@@ -438,7 +444,8 @@ static void transpose_backward(nn_layer *L, const nn_step *s)
     const int64_t Pin = (int64_t)g.oh * g.ow, osz = L->out_size, isz = L->in_size[0];
     const int pw = geom_is_pointwise(&g);
     const int chunk = chunk_images(L, B, Pin);
-    float *dz = act_grad(L, B * L->p.out.h * L->p.out.w, f), *dW = L->dw, *dx = L->dx[0];
+    float *dz = act_grad(L, L->dy, 0, B * L->p.out.h * L->p.out.w, f), *dW = L->dw;
+    float *dx = L->dx[0];
     for (int n0 = 0; n0 < B; n0 += chunk) {
         int nc = B - n0 < chunk ? B - n0 : chunk, rows = (int)(nc * Pin);
         const float *x = L->x[0] + n0 * isz, *cols = dz + n0 * osz;
@@ -452,7 +459,7 @@ static void transpose_backward(nn_layer *L, const nn_step *s)
                     dx + n0 * isz, cin);
     }
     if (L->d->use_bias)
-        bias_grad(dW + (int64_t)K * cin, dz, B * L->p.out.h * L->p.out.w, f);
+        bias_grad(dW + (int64_t)K * cin, dz, B * L->p.out.h * L->p.out.w, f, 0);
     if (s->sgd_fused)
         sgd_apply(L, s);
 }
@@ -579,10 +586,10 @@ static void depthwise_backward(nn_layer *L, const nn_step *s)
     const conv_geom g = geom_of(L, L->in[0].c);
     const int dm = L->d->depth_multiplier, cm = g.ic * dm;
     const int64_t kk = (int64_t)g.kh * g.kw, rows = (int64_t)s->batch * g.oh * g.ow;
-    float *dz = act_grad(L, rows, cm);
+    float *dz = act_grad(L, L->dy, 0, rows, cm);
     depthwise_bwd(&g, dm, L->x[0], s->batch, L->w, dz, L->dw, L->dx[0], L->dx_acc[0]);
     if (L->d->use_bias)
-        bias_grad(L->dw + kk * cm, dz, rows, cm);
+        bias_grad(L->dw + kk * cm, dz, rows, cm, 0);
     if (s->sgd_fused)
         sgd_apply(L, s);
 }
@@ -622,7 +629,7 @@ static void separable_backward(nn_layer *L, const nn_step *s)
     const int B = s->batch, dm = L->d->depth_multiplier, cm = g.ic * dm, f = L->d->filters;
     const int64_t kk = (int64_t)g.kh * g.kw, P = (int64_t)g.oh * g.ow;
     const float *Wp = L->w + kk * cm;
-    float *dz = act_grad(L, B * P, f), *dWp = L->dw + kk * cm, *mid = L->ws;
+    float *dz = act_grad(L, L->dy, 0, B * P, f), *dWp = L->dw + kk * cm, *mid = L->ws;
     const int chunk = chunk_images(L, B, P);
     for (int n0 = 0; n0 < B; n0 += chunk) {
         int nc = B - n0 < chunk ? B - n0 : chunk, rows = (int)(nc * P);
@@ -633,7 +640,7 @@ static void separable_backward(nn_layer *L, const nn_step *s)
     }
     depthwise_bwd(&g, dm, L->x[0], B, L->w, mid, L->dw, L->dx[0], L->dx_acc[0]);
     if (L->d->use_bias)
-        bias_grad(dWp + (int64_t)cm * f, dz, B * P, f);
+        bias_grad(dWp + (int64_t)cm * f, dz, B * P, f, 0);
     if (s->sgd_fused)
         sgd_apply(L, s);
 }

@@ -70,35 +70,56 @@ static int max_pool_plan(const nn_layer_desc *d, const nn_shape *in, int n_in, n
 
 /* ---- max pooling ------------------------------------------------------------------------- */
 
+/* Vector kernels over the c channels of one cell. */
+NN_KERNEL cell_max(float *restrict y, const float *restrict x, int c)
+{
+    NN_SPLIT_LOOP(k, c, float v = x[k]; float m = y[k]; y[k] = v > m ? v : m);
+}
+
+/* arg[k] = off + k where x[k] == y[k] */
+NN_KERNEL cell_arg(int32_t *restrict arg, const float *restrict x, const float *restrict y,
+                     int32_t off, int c)
+{
+    NN_SPLIT_LOOP(k, c, int32_t a = arg[k]; int32_t o = off + (int32_t)k;
+                  arg[k] = x[k] == y[k] ? o : a);
+}
+
+NN_KERNEL cell_first(float *restrict y, int32_t *restrict arg, const float *restrict x,
+                       int32_t off, int c)
+{
+    for (int k = 0; k < c; k++) {
+        y[k] = x[k];
+        arg[k] = off + k;
+    }
+}
+
+/* Per output pixel, two vectorized passes over the window's cells: the maximum, then the
+ * argmax as the first cell holding it (cells visited last to first, each match
+ * overwriting; a window of NaNs keeps its first cell). */
 static void max_pool_forward(nn_layer *L, const nn_step *s)
 {
     const pool_geom g = pool_geom_of(L);
     const int c = g.c;
-    const int64_t isz = L->in_size[0];
-    int32_t *arg = (int32_t *)(void *)L->ws;
-    float *y = L->y;
+    const int64_t isz = L->in_size[0], osz = L->out_size;
     for (int n = 0; n < s->batch; n++) {
         const float *xi = L->x[0] + n * isz;
+        float *y = L->y + n * osz;
+        int32_t *arg = (int32_t *)(void *)L->ws + n * osz;
         for (int oy = 0; oy < g.oh; oy++) {
             int y0, y1;
             window(oy, g.sh, g.ph, g.kh, g.ih, &y0, &y1);
             for (int ox = 0; ox < g.ow; ox++, y += c, arg += c) {
                 int x0, x1;
                 window(ox, g.sw, g.pw, g.kw, g.iw, &x0, &x1);
-                int32_t first = (int32_t)(((int64_t)y0 * g.iw + x0) * c);
-                for (int k = 0; k < c; k++) {
-                    y[k] = xi[first + k];
-                    arg[k] = first + k;
-                }
+                const int32_t first = (int32_t)(((int64_t)y0 * g.iw + x0) * c);
+                cell_first(y, arg, xi + first, first, c);
                 for (int iy = y0; iy < y1; iy++)
-                    for (int ix = iy == y0 ? x0 + 1 : x0; ix < x1; ix++) {
-                        int32_t off = (int32_t)(((int64_t)iy * g.iw + ix) * c);
-                        const float *xr = xi + off;
-                        for (int k = 0; k < c; k++)
-                            if (xr[k] > y[k]) {
-                                y[k] = xr[k];
-                                arg[k] = off + k;
-                            }
+                    for (int ix = iy == y0 ? x0 + 1 : x0; ix < x1; ix++)
+                        cell_max(y, xi + ((int64_t)iy * g.iw + ix) * c, c);
+                for (int iy = y1 - 1; iy >= y0; iy--)
+                    for (int ix = x1 - 1; ix >= x0; ix--) {
+                        const int32_t off = (int32_t)(((int64_t)iy * g.iw + ix) * c);
+                        cell_arg(arg, xi + off, y, off, c);
                     }
             }
         }
