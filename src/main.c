@@ -74,6 +74,9 @@ static const char usage_text[] =
     "  -V, --version      version, git revision, MPI and BLAS libraries\n"
     "\n"
     "Commands:\n"
+    "  fit GRID           train one configuration (--config K, default 0) on all the\n"
+    "                     training images (or the grid's subset) without cross-\n"
+    "                     validation and score it on the test set; prints each epoch\n"
     "  report DIR         merge DIR's journals (journal*.jsonl), refit the best\n"
     "                     configuration if every task is done and it has not been\n"
     "                     refitted (unless --no-refit), and write cv_results.csv,\n"
@@ -94,6 +97,8 @@ typedef struct {
     double grace;           /* seconds running tasks may finish after a signal */
     int dry_run, quiet, no_refit;
     const char *report_dir; /* "report DIR" command */
+    int fit;                /* "fit GRID" command */
+    long long config;       /* --config K for fit */
     const char *resume_dir; /* --resume DIR */
     int shard, n_shards;    /* --shard I/N; n_shards = 0 without */
     char resume_grid[4200]; /* DIR/grid.yaml when --resume is given without a grid */
@@ -230,7 +235,7 @@ static int parse_cli(int argc, char **argv, cli *c, int rank)
         {"no-refit", no_argument, NULL, 'R'},    {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},        {"version", no_argument, NULL, 'V'},
         {"resume", required_argument, NULL, 'r'}, {"grace", required_argument, NULL, 'G'},
-        {"shard", required_argument, NULL, 'H'},
+        {"shard", required_argument, NULL, 'H'},  {"config", required_argument, NULL, 'C'},
         {NULL, 0, NULL, 0}};
     memset(c, 0, sizeof *c);
     c->subset = -1;
@@ -290,6 +295,14 @@ static int parse_cli(int argc, char **argv, cli *c, int rank)
             c->n_shards = nn;
             break;
         }
+        case 'C':
+            if (parse_ll(optarg, 0, INT32_MAX, &v)) {
+                if (!rank)
+                    fprintf(stderr, "fmnist-grid: --config: '%s' is not a configuration number >= 0\n", optarg);
+                return EXIT_INPUT;
+            }
+            c->config = v;
+            break;
         case 'n': c->dry_run = 1; break;
         case 'R': c->no_refit = 1; break;
         case 'q': c->quiet = 1; break;
@@ -317,6 +330,16 @@ static int parse_cli(int argc, char **argv, cli *c, int rank)
             return EXIT_INPUT;
         }
         c->report_dir = argv[optind + 1];
+        return -1;
+    }
+    if (rest >= 1 && !strcmp(argv[optind], "fit")) {
+        if (rest != 2) {
+            if (!rank)
+                fprintf(stderr, "fmnist-grid: usage: fmnist-grid fit GRID.yaml [--config K]\n");
+            return EXIT_INPUT;
+        }
+        c->fit = 1;
+        c->grid_path = argv[optind + 1];
         return -1;
     }
     if (c->resume_dir) {
@@ -750,6 +773,74 @@ static int place_grid_copy(const char *text, size_t len, const char *path, int s
     int same = buf && got == len && memcmp(buf, text, len) == 0;
     free(buf);
     return same ? 0 : fg_err_set(err, "%s: another grid file is already there; give another --out DIR", path);
+}
+
+/* ---- fit GRID --config K ---------------------------------------------------------------- */
+
+static int fit_command(const cli *c)
+{
+    fg_err err;
+    grid *g = NULL;
+    if (grid_load_file(c->grid_path, &g, &err)) {
+        fprintf(stderr, "fmnist-grid: %s\n", err.msg);
+        return EXIT_INPUT;
+    }
+    grid_options *o = grid_opts(g);
+    if (c->seed_set) {
+        o->seed = (uint64_t)c->seed;
+        if (!o->cv_seed_set)
+            o->cv_seed = o->seed;
+    }
+    if (c->subset >= 0)
+        o->subset = (int)c->subset;
+    if (c->config >= grid_n_configs(g)) {
+        fprintf(stderr, "fmnist-grid: --config %lld: %s has configurations 0..%lld\n", c->config,
+                c->grid_path, (long long)grid_n_configs(g) - 1);
+        grid_free(g);
+        return EXIT_INPUT;
+    }
+    prepared pd;
+    task_ctx tctx;
+    memset(&tctx, 0, sizeof tctx);
+    const char *data_dir = resolve_data_dir(c, o);
+    int rc = EXIT_OK;
+    jnl_record *rr = malloc(sizeof *rr);
+    if (!rr) {
+        fprintf(stderr, "fmnist-grid: out of memory\n");
+        rc = EXIT_RUNTIME;
+    } else if (prepare(o, data_dir, 1, &pd, &err)) {
+        fprintf(stderr, "fmnist-grid: %s\n", err.msg);
+        rc = EXIT_INPUT;
+    } else if (task_ctx_init(&tctx, g, &pd.train, pd.idx, pd.fold_of, pd.n, &err)) {
+        fprintf(stderr, "fmnist-grid: %s\n", err.msg);
+        rc = EXIT_RUNTIME;
+    } else {
+        nn_gemm_set_threads(c->threads);
+        gethostname(tctx.host, sizeof tctx.host - 1);
+        if (!c->quiet)
+            fprintf(stderr, "fmnist-grid: fitting configuration %lld (%s) of %s on %d images\n", c->config,
+                    grid_config_params(g, c->config), c->grid_path, pd.n);
+        task_refit(&tctx, c->config, &pd.test, rr, NULL);
+        const jnl_entry *e = &rr->e;
+        for (int i = 0; i < e->epochs_run; i++)
+            printf("epoch %d: loss %.4f accuracy %.4f lr %.3g %.1f s\n", i + 1, rr->hist[i].loss,
+                   rr->hist[i].acc, rr->hist[i].lr, rr->hist[i].seconds);
+        if (e->status == NN_STATUS_OK)
+            printf("config %d (%s): test accuracy %.4f, test loss %.4f on %d images; last-epoch training "
+                   "accuracy %.4f; fit %.1f s (%.0f images/s)\n",
+                   e->config, grid_config_params(g, c->config), e->test_acc, e->test_loss, pd.test.n,
+                   e->epochs_run ? rr->hist[e->epochs_run - 1].acc : NAN, e->fit_time,
+                   e->fit_time > 0 ? (double)pd.n * e->epochs_run / e->fit_time : 0.0);
+        else {
+            printf("config %d: %s: %s\n", e->config, nn_status_name((nn_status)e->status), e->msg);
+            rc = EXIT_RUNTIME;
+        }
+    }
+    free(rr);
+    task_ctx_free(&tctx);
+    prepared_free(&pd);
+    grid_free(g);
+    return rc;
 }
 
 /* ---- report DIR: merge journals, refit, write ------------------------------------------ */
@@ -1486,6 +1577,8 @@ int main(int argc, char **argv)
     if (rc < 0) {
         if (c.report_dir)
             rc = rank == 0 ? report_command(argc, argv, &c) : EXIT_OK;
+        else if (c.fit)
+            rc = rank == 0 ? fit_command(&c) : EXIT_OK;
         else
             rc = run_search(argc, argv, &c);
     }
