@@ -46,6 +46,17 @@ cp "$OUT/cv_results.csv" "$TMP/before.csv"
 rm "$OUT/cv_results.csv"
 expect_exit 0 "report DIR" -- "$BIN" report "$OUT"
 cmp -s "$OUT/cv_results.csv" "$TMP/before.csv" && pass || fail "report DIR gives a different cv_results.csv"
+# `fit --config B` retrains the best configuration alone: the same seed gives the refit's
+# test accuracy exactly.
+best=$(awk '/^refit:/ { r=1 } r && /^  config:/ { print $2; exit }' "$OUT/report.yaml")
+want=$(awk '/^refit:/ { r=1 } r && /test_accuracy:/ { print $2; exit }' "$OUT/report.yaml")
+expect_exit 0 "fit --config $best" -- "$BIN" fit --config "$best" "$SRC/tests/grids/tiny.yaml"
+got=$(sed -n 's/.*test accuracy \([0-9.]*\),.*/\1/p' "$TMP/out")
+awk -v a="$want" -v b="$got" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(a != "" && d < 5e-5) }' \
+  && pass || fail "fit --config $best: test accuracy $got, the refit recorded $want"
+expect_exit 2 "fit with a configuration out of range" -- "$BIN" fit --config 99 "$SRC/tests/grids/tiny.yaml"
+expect_in "$TMP/err" "configurations 0..3" "fit range message"
+
 # Re-running the finished search into the same directory resumes it: nothing is trained
 # again, nothing is counted twice, the scores stay.
 cp "$OUT/journal.jsonl" "$TMP/journal.before"
