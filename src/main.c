@@ -1566,11 +1566,13 @@ int main(int argc, char **argv)
 {
     fg_err err;
     /* Library output goes through our own buffers; stderr stays unbuffered. */
+    /* Before MPI starts: a signal (Slurm's USR1) that arrives during start-up must
+     * already be caught rather than kill the rank. */
+    install_signals();
     if (sched_init(&argc, &argv, &err)) {
         fprintf(stderr, "fmnist-grid: %s\n", err.msg);
         return EXIT_RUNTIME;
     }
-    install_signals();
     int rank = sched_rank();
     cli c;
     int rc = parse_cli(argc, argv, &c, rank);
