@@ -65,6 +65,7 @@ typedef struct node {
     node_type type;
     int line, col; /* 1-based */
     int plain;     /* plain (unquoted) scalar */
+    int height;    /* levels of collections below this node (0: scalar or empty), for MAX_DEPTH */
     char *s;       /* scalar text, NUL-terminated; NULL for collections */
     int n;         /* items (sequence) or pairs (mapping) */
     int cap;
@@ -76,6 +77,10 @@ typedef struct node {
 
 /* A cap on nodes, so aliases cannot expand a small file into a huge tree. */
 #define MAX_NODES 1000000
+/* A cap on nesting (counting what aliases copy in), so the recursive passes over the tree
+ * (check_tree, node_free, node_copy, ...) cannot overflow the stack; real grid files nest
+ * about 5 levels deep. */
+#define MAX_DEPTH 100
 
 static void node_free(node *n)
 {
@@ -108,6 +113,8 @@ static int kids_append(node *p, int *len, node *c)
     }
     p->k[(*len)++] = c;
     p->n = p->type == N_MAP ? *len / 2 : *len;
+    if (c->height + 1 > p->height) /* a collection's own height is final at its end event */
+        p->height = c->height + 1;
     return 0;
 }
 
@@ -123,6 +130,7 @@ static node *node_copy(const node *n, long *count)
     c->line = n->line;
     c->col = n->col;
     c->plain = n->plain;
+    c->height = n->height;
     if (n->s && !(c->s = strdup(n->s))) {
         free(c);
         return NULL;
@@ -380,6 +388,8 @@ static int parse_tree(grid *g, fg_err *err)
         case YAML_SEQUENCE_END_EVENT:
         case YAML_MAPPING_END_EVENT: {
             frame *f = &stack[--depth];
+            if (depth > 0 && f->n->height + 1 > stack[depth - 1].n->height)
+                stack[depth - 1].n->height = f->n->height + 1;
             if (f->anchor && add_anchor(&anchors, &n_anchors, f->anchor, f->n)) {
                 ok = 0;
                 fg_err_set(err, "%s: out of memory", g->opts.path);
@@ -389,6 +399,13 @@ static int parse_tree(grid *g, fg_err *err)
         }
         default:
             break;
+        }
+        if (ok && n && depth + n->height >= MAX_DEPTH) {
+            fg_err_set(err, "%s:%d:%d: nested more than %d levels deep", g->opts.path, line, col,
+                       MAX_DEPTH);
+            node_free(n); /* its own height is below MAX_DEPTH: bounded recursion */
+            n = NULL;
+            ok = 0;
         }
         if (ok && n) {
             /* attach the new node to its parent (or make it the root) */
@@ -432,8 +449,13 @@ static int parse_tree(grid *g, fg_err *err)
             goto done;
     }
 done:
-    for (int i = 0; i < depth; i++)
+    for (int i = depth - 1; i >= 0; i--) { /* innermost first: a key may be an open frame */
         free(stack[i].anchor);
+        /* after an error, a mapping's last key may still wait for its value: its n counts
+         * complete pairs only, so node_free(root) would not reach that key */
+        if (stack[i].n->type == N_MAP && stack[i].len % 2)
+            node_free(stack[i].n->k[stack[i].len - 1]);
+    }
     free(stack);
     for (int i = 0; i < n_anchors; i++)
         free(anchors[i].name);
