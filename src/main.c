@@ -104,6 +104,21 @@ typedef struct {
     char resume_grid[4200]; /* DIR/grid.yaml when --resume is given without a grid */
 } cli;
 
+/* Prints one error line on stderr. Messages can quote text from the user's files, so
+ * control characters (a newline, an escape sequence) are shown as \xNN: an error is always
+ * exactly one line and never drives the terminal. */
+static void print_error(const char *msg)
+{
+    fputs("fmnist-grid: ", stderr);
+    for (const unsigned char *p = (const unsigned char *)msg; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            fprintf(stderr, "\\x%02x", *p);
+        else
+            fputc(*p, stderr);
+    }
+    fputc('\n', stderr);
+}
+
 /* ---- small helpers -------------------------------------------------------------------- */
 
 static volatile sig_atomic_t g_signal;  /* the first signal received, read by the coordinator */
@@ -782,7 +797,7 @@ static int fit_command(const cli *c)
     fg_err err;
     grid *g = NULL;
     if (grid_load_file(c->grid_path, &g, &err)) {
-        fprintf(stderr, "fmnist-grid: %s\n", err.msg);
+        print_error(err.msg);
         return EXIT_INPUT;
     }
     grid_options *o = grid_opts(g);
@@ -809,10 +824,10 @@ static int fit_command(const cli *c)
         fprintf(stderr, "fmnist-grid: out of memory\n");
         rc = EXIT_RUNTIME;
     } else if (prepare(o, data_dir, 1, &pd, &err)) {
-        fprintf(stderr, "fmnist-grid: %s\n", err.msg);
+        print_error(err.msg);
         rc = EXIT_INPUT;
     } else if (task_ctx_init(&tctx, g, &pd.train, pd.idx, pd.fold_of, pd.n, &err)) {
-        fprintf(stderr, "fmnist-grid: %s\n", err.msg);
+        print_error(err.msg);
         rc = EXIT_RUNTIME;
     } else {
         nn_gemm_set_threads(c->threads);
@@ -968,14 +983,14 @@ static int report_command(int argc, char **argv, const cli *c)
     snprintf(gp, sizeof gp, "%s/grid.yaml", dir);
     grid *g = NULL;
     if (grid_load_file(gp, &g, &err)) {
-        fprintf(stderr, "fmnist-grid: %s\n", err.msg);
+        print_error(err.msg);
         return EXIT_INPUT;
     }
     jnl_header h;
     jnl_entry *e = NULL;
     int n = 0, nf = 0;
     if (read_journals(dir, &h, &e, &n, &nf, refit_path, sizeof refit_path, &err)) {
-        fprintf(stderr, "fmnist-grid: %s\n", err.msg);
+        print_error(err.msg);
         grid_free(g);
         return EXIT_INPUT;
     }
@@ -1019,7 +1034,7 @@ static int report_command(int argc, char **argv, const cli *c)
         char jp[4400];
         snprintf(jp, sizeof jp, "%s/journal.refit.jsonl", dir);
         if (prepare(o, data_dir, 1, &pd, &err)) {
-            fprintf(stderr, "fmnist-grid: %s\n", err.msg);
+            print_error(err.msg);
             exit_code = EXIT_INPUT;
         } else if (pd.folds_checksum != h.folds_checksum || pd.train.images_crc32 != h.train_images_crc32) {
             fprintf(stderr, "fmnist-grid: %s: the data in %s differ from the search's (checksums); give --data\n",
@@ -1027,7 +1042,7 @@ static int report_command(int argc, char **argv, const cli *c)
             exit_code = EXIT_INPUT;
         } else if (task_ctx_init(&tctx, g, &pd.train, pd.idx, pd.fold_of, pd.n, &err) ||
                    (access(jp, F_OK) == 0 ? jnl_open_append(jp, &j, &err) : jnl_create(jp, &h, &j, &err))) {
-            fprintf(stderr, "fmnist-grid: %s\n", err.msg);
+            print_error(err.msg);
             exit_code = EXIT_RUNTIME;
         } else {
             have_data = 1;
@@ -1052,7 +1067,7 @@ static int report_command(int argc, char **argv, const cli *c)
         free(e);
         e = NULL;
         if (read_journals(dir, &h, &e, &n, &nf, refit_path, sizeof refit_path, &err)) {
-            fprintf(stderr, "fmnist-grid: %s\n", err.msg);
+            print_error(err.msg);
             exit_code = EXIT_RUNTIME;
         }
     }
@@ -1066,7 +1081,7 @@ static int report_command(int argc, char **argv, const cli *c)
                  have_data ? &pd : NULL, &h);
         env.interrupted = done < total;
         if (rpt_write(dir, g, &h, e, n, &env, refit_path[0] ? refit_path : NULL, &err)) {
-            fprintf(stderr, "fmnist-grid: %s\n", err.msg);
+            print_error(err.msg);
             exit_code = EXIT_RUNTIME;
         } else {
             if (done < total && !c->quiet) {
@@ -1123,7 +1138,7 @@ static int run_search(int argc, char **argv, const cli *c)
     /* Rank 0 validates everything before anything is sent. */
     if (rank == 0) {
         if (grid_load_file(c->grid_path, &g, &err)) {
-            fprintf(stderr, "fmnist-grid: %s\n", err.msg);
+            print_error(err.msg);
             sm.status = EXIT_INPUT;
         } else {
             grid_options *o = grid_opts(g);
@@ -1143,7 +1158,7 @@ static int run_search(int argc, char **argv, const cli *c)
             const grid_options *o = grid_opts_c(g);
             snprintf(sm.data_dir, sizeof sm.data_dir, "%s", resolve_data_dir(c, o));
             if (prepare(o, sm.data_dir, o->refit, &pd, &err)) {
-                fprintf(stderr, "fmnist-grid: %s\n", err.msg);
+                print_error(err.msg);
                 sm.status = EXIT_INPUT;
             }
         }
@@ -1159,7 +1174,7 @@ static int run_search(int argc, char **argv, const cli *c)
                 int64_t np = 0;
                 if (grid_config_build(g, i, pd.train.h, pd.train.w, 1, DATA_N_CLASSES, d, &t, &err) ||
                     nn_desc_check(d, info, &np, NULL, &err)) {
-                    fprintf(stderr, "fmnist-grid: %s\n", err.msg);
+                    print_error(err.msg);
                     sm.status = EXIT_INPUT;
                     break;
                 }
@@ -1300,7 +1315,7 @@ static int run_search(int argc, char **argv, const cli *c)
                 fprintf(stderr, "fmnist-grid: %s: holds a different search, not resumed: %s\n", s.dir, why_not);
                 exit_code = EXIT_INPUT;
             } else if (jnl_open_append(s.journal_path, &s.journal, &err)) {
-                fprintf(stderr, "fmnist-grid: %s\n", err.msg);
+                print_error(err.msg);
                 exit_code = EXIT_RUNTIME;
             } else {
                 resuming = 1;
@@ -1338,7 +1353,7 @@ static int run_search(int argc, char **argv, const cli *c)
             exit_code = EXIT_INPUT;
         } else if (make_dirs(s.dir, &err) || place_grid_copy(gt, tl, gp, c->n_shards > 0, &err) ||
                    jnl_create(s.journal_path, &h, &s.journal, &err)) {
-            fprintf(stderr, "fmnist-grid: %s\n", err.msg);
+            print_error(err.msg);
             exit_code = EXIT_RUNTIME;
         }
         if (exit_code == EXIT_OK) {
@@ -1460,7 +1475,7 @@ static int run_search(int argc, char **argv, const cli *c)
         jnl_entry *e = NULL;
         int n = 0, bad = 0;
         if (jnl_read(s.journal_path, &h, &e, &n, &bad, &err)) {
-            fprintf(stderr, "fmnist-grid: %s\n", err.msg);
+            print_error(err.msg);
             exit_code = EXIT_RUNTIME;
         } else {
             rpt_config *agg = NULL;
@@ -1481,7 +1496,7 @@ static int run_search(int argc, char **argv, const cli *c)
                 if (rr && task_refit(&tctx, best, &pd.test, rr, NULL) == 0) {
                     rr->e.rank = 0;
                     if (jnl_append(s.journal, rr, grid_config_params(g, best), &err)) {
-                        fprintf(stderr, "fmnist-grid: %s\n", err.msg);
+                        print_error(err.msg);
                         exit_code = EXIT_RUNTIME;
                     } else if (!c->quiet) {
                         if (rr->e.status == NN_STATUS_OK)
@@ -1496,7 +1511,7 @@ static int run_search(int argc, char **argv, const cli *c)
                 free(e);
                 e = NULL;
                 if (jnl_read(s.journal_path, &h, &e, &n, &bad, &err)) {
-                    fprintf(stderr, "fmnist-grid: %s\n", err.msg);
+                    print_error(err.msg);
                     exit_code = EXIT_RUNTIME;
                 }
             }
@@ -1527,7 +1542,7 @@ static int run_search(int argc, char **argv, const cli *c)
                 env.n_test = pd.test.n;
                 env.interrupted = interrupted;
                 if (rpt_write(s.dir, g, &h, e, n, &env, s.journal_path, &err)) {
-                    fprintf(stderr, "fmnist-grid: %s\n", err.msg);
+                    print_error(err.msg);
                     exit_code = EXIT_RUNTIME;
                 }
             }
@@ -1570,7 +1585,7 @@ int main(int argc, char **argv)
      * already be caught rather than kill the rank. */
     install_signals();
     if (sched_init(&argc, &argv, &err)) {
-        fprintf(stderr, "fmnist-grid: %s\n", err.msg);
+        print_error(err.msg);
         return EXIT_RUNTIME;
     }
     int rank = sched_rank();

@@ -1,0 +1,214 @@
+#!/usr/bin/env bash
+# The bad-input corpus: every case must be refused with exit status 2 and exactly one line
+# on stderr containing the expected fragment, without a crash and without creating a
+# results directory.
+#
+#   run_bad.sh BIN SRCDIR
+#
+# Grid cases: tests/bad/grids/*.yaml, each starting with
+#   # expect: 2
+#   # message: NN-name.yaml:LINE:COL: fragment of the message
+# and optionally "# needs: data" (the case is refused only once the real training data is
+# loaded, so it is skipped without it). Each is run as `BIN --out TMP/o CASE`.
+# Generated grid cases (files that cannot carry a header: empty, a directory, binary ...)
+# and damaged data files are made here, in a temporary directory, with bash printf, head,
+# dd and gzip only; data cases run `BIN --data DIR --out TMP/o tests/grids/tiny.yaml`.
+#
+# Also refused: control characters (ESC ...) on stderr, which a terminal would obey.
+# Prints one line per failing (or skipped) case, then "N passed, M failed"; exits non-zero
+# if any case failed. A case that shows a bug not fixed yet belongs in tests/bad/pending/.
+set -u
+BIN=${1:?usage: run_bad.sh BIN SRCDIR}
+SRC=${2:?usage: run_bad.sh BIN SRCDIR}
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export OMPI_MCA_btl_vader_single_copy_mechanism=none OMPI_MCA_rmaps_base_oversubscribe=1
+LIMIT=${FG_BAD_TIMEOUT:-120} # seconds per case; a hang is a failure
+TMP=$(mktemp -d /tmp/fg-bad-XXXXXX)
+trap 'chmod -R u+rwx "$TMP" 2>/dev/null; rm -rf "$TMP"' EXIT
+PASSES=0 FAILS=0
+IS_ROOT=0
+[ "$(id -u)" -eq 0 ] && IS_ROOT=1
+REAL_DATA=${FMNIST_DATA:-/usr/share/datasets/fashion-mnist}
+have_data() { [ -f "$REAL_DATA/train-images-idx3-ubyte.gz" ] || [ -f "$REAL_DATA/train-images-idx3-ubyte" ]; }
+
+fail() { FAILS=$((FAILS + 1)); echo "FAIL $1: $2"; }
+skip() { echo "SKIP $1: $2"; }
+
+# check NAME WANT FRAGMENT -- COMMAND...: runs COMMAND (whose results directory, if any,
+# must be $TMP/o) and checks the exit status, the one-line stderr and the fragment.
+check() {
+  local name=$1 want=$2 frag=$3
+  shift 4
+  rm -rf "$TMP/o"
+  timeout "$LIMIT" "$@" >"$TMP/stdout" 2>"$TMP/stderr" </dev/null
+  local got=$? lines first
+  lines=$(wc -l <"$TMP/stderr")
+  first=$(head -c 300 "$TMP/stderr" | head -n 1)
+  [ -n "${FG_BAD_VERBOSE:-}" ] && echo "$name: exit $got: $first"
+  if [ "$got" -eq 124 ]; then
+    fail "$name" "timed out after ${LIMIT}s"
+  elif [ "$got" -ge 128 ]; then
+    fail "$name" "crashed: exit $got (signal $((got - 128))): $first"
+  elif [ "$got" -ne "$want" ]; then
+    fail "$name" "exit $got, expected $want: $first"
+  elif [ "$lines" -ne 1 ] || [ -n "$(tail -c 1 "$TMP/stderr" | tr -d '\n')" ]; then
+    fail "$name" "stderr is not exactly one line ($lines newlines): $first"
+  elif tr -d '\n' <"$TMP/stderr" | LC_ALL=C grep -aq '[[:cntrl:]]'; then
+    fail "$name" "stderr holds control characters: $(head -n 1 "$TMP/stderr" | cat -v | head -c 300)"
+  elif ! grep -aqF -- "$frag" "$TMP/stderr"; then
+    fail "$name" "expected '$frag' in: $first"
+  elif [ -e "$TMP/o" ]; then
+    fail "$name" "a results directory was created"
+  else
+    PASSES=$((PASSES + 1))
+  fi
+}
+
+# ---- grid files from the corpus ------------------------------------------------------------
+n_grid=0
+for f in "$SRC"/tests/bad/grids/*.yaml; do
+  name=$(basename "$f")
+  hdr=$(head -n 5 "$f" | tr -d '\0')
+  want=$(printf '%s\n' "$hdr" | sed -n 's/^# expect: *//p' | head -n 1)
+  frag=$(printf '%s\n' "$hdr" | sed -n 's/^# message: //p' | head -n 1)
+  if [ -z "$want" ] || [ -z "$frag" ]; then
+    fail "$name" "no '# expect:' and '# message:' header"
+    continue
+  fi
+  n_grid=$((n_grid + 1))
+  if printf '%s\n' "$hdr" | grep -q '^# needs: data' && ! have_data; then
+    skip "$name" "needs the training data in $REAL_DATA"
+    continue
+  fi
+  check "$name" "$want" "$frag" -- "$BIN" --out "$TMP/o" "$f"
+done
+
+# ---- generated grid files ------------------------------------------------------------------
+G=$TMP/g
+mkdir -p "$G"
+: >"$G/empty.yaml"
+check gen-empty-file 2 "empty.yaml:1:1: the grid file is empty" -- "$BIN" --out "$TMP/o" "$G/empty.yaml"
+printf '# nothing but a comment\n\n' >"$G/comment.yaml"
+check gen-comment-only 2 "comment.yaml:" -- "$BIN" --out "$TMP/o" "$G/comment.yaml"
+mkdir -p "$G/dir.yaml"
+check gen-directory 2 "dir.yaml: cannot read: Is a directory" -- "$BIN" --out "$TMP/o" "$G/dir.yaml"
+check gen-missing-file 2 "nope.yaml: cannot" -- "$BIN" --out "$TMP/o" "$G/nope.yaml"
+ln -s loop.yaml "$G/loop.yaml"
+check gen-symlink-loop 2 "loop.yaml: cannot" -- "$BIN" --out "$TMP/o" "$G/loop.yaml"
+# An ELF-like binary: NUL bytes and control characters.
+printf '\177ELF\002\001\001\000\000\000\000\000\000\000\000\000\003\000>\000' >"$G/binary.yaml"
+head -c 512 /dev/zero >>"$G/binary.yaml"
+check gen-binary-file 2 "binary.yaml:1:1: control characters are not allowed" -- "$BIN" --out "$TMP/o" "$G/binary.yaml"
+# UTF-16 with a byte-order mark (NUL bytes after every ASCII character).
+printf '\377\376n\000a\000m\000e\000:\000 \000x\000\n\000' >"$G/utf16.yaml"
+check gen-utf16 2 "utf16.yaml:" -- "$BIN" --out "$TMP/o" "$G/utf16.yaml"
+# A 2 MB name: refused as a name, in one line.
+{ printf 'name: '; head -c 2000000 /dev/zero | tr '\0' a; printf '\nmodel:\n  - {type: dense, units: 10, activation: softmax}\n'; } >"$G/longname.yaml"
+check gen-2mb-name 2 "longname.yaml:1:7: name 'aaaa" -- "$BIN" --out "$TMP/o" "$G/longname.yaml"
+# A million levels of nesting: no stack overflow.
+{ printf 'name: deep\nx: '; head -c 1000000 /dev/zero | tr '\0' '['; head -c 1000000 /dev/zero | tr '\0' ']'; echo; } >"$G/deep.yaml"
+check gen-million-levels 2 "deep.yaml:2:103: nested more than" -- "$BIN" --out "$TMP/o" "$G/deep.yaml"
+if [ "$IS_ROOT" -eq 1 ]; then
+  skip gen-unreadable-grid "running as root, which reads any file"
+else
+  printf 'name: x\n' >"$G/unreadable.yaml"
+  chmod 000 "$G/unreadable.yaml"
+  check gen-unreadable-grid 2 "unreadable.yaml: cannot" -- "$BIN" --out "$TMP/o" "$G/unreadable.yaml"
+fi
+n_gen=10
+
+# ---- damaged data files --------------------------------------------------------------------
+# be32 N: N as 4 big-endian bytes.
+be32() {
+  printf "$(printf '\\%03o\\%03o\\%03o\\%03o' $(($1 >> 24 & 255)) $(($1 >> 16 & 255)) $(($1 >> 8 & 255)) $(($1 & 255)))"
+}
+# images N [H W] / labels N [FIRST_LABEL]: a valid IDX file on stdout, N black images of
+# HxW (28x28) or N labels cycling through 0..9 (from FIRST_LABEL, default 0).
+images() { be32 2051; be32 "$1"; be32 "${2:-28}"; be32 "${3:-28}"; head -c $(($1 * ${2:-28} * ${3:-28})) /dev/zero; }
+labels() {
+  local i l=${2:-0}
+  be32 2049; be32 "$1"
+  for ((i = 0; i < $1; i++)); do printf "\\$(printf '%03o' $(((l + i) % 10)))"; done
+}
+TR=train-images-idx3-ubyte TL=train-labels-idx1-ubyte
+TE=t10k-images-idx3-ubyte TEL=t10k-labels-idx1-ubyte
+# newdata NAME: a fresh directory $D holding a valid gzipped train and test set of 30 images.
+newdata() {
+  D=$TMP/data/$1
+  mkdir -p "$D"
+  images 30 | gzip -c >"$D/$TR.gz"
+  labels 30 | gzip -c >"$D/$TL.gz"
+  images 30 | gzip -c >"$D/$TE.gz"
+  labels 30 | gzip -c >"$D/$TEL.gz"
+}
+TINY=$SRC/tests/grids/tiny.yaml
+n_data=0
+# data NAME FRAGMENT: runs the tiny grid on $D.
+data() {
+  n_data=$((n_data + 1))
+  check "data-$1" 2 "$2" -- "$BIN" --data "$D" --out "$TMP/o" "$TINY"
+}
+
+D=$TMP/data/does-not-exist
+data missing-directory "does-not-exist: cannot open data directory"
+mkdir -p "$TMP/data"
+printf 'x' >"$TMP/data/a-file"
+D=$TMP/data/a-file
+data directory-is-a-file "a-file: not a directory"
+newdata empty-directory && rm -f "$D"/*
+data empty-directory "empty-directory: no train image file"
+newdata labels-missing && rm "$D/$TL.gz"
+data labels-missing "labels-missing: no train label file"
+newdata test-labels-missing && rm "$D/$TEL.gz"
+data test-labels-missing "test-labels-missing: no t10k label file"
+if [ "$IS_ROOT" -eq 1 ]; then
+  skip data-unreadable "running as root, which reads any file"; n_data=$((n_data + 1))
+else
+  newdata unreadable && chmod 000 "$D/$TR.gz"
+  data unreadable "$TR.gz: cannot open: Permission denied"
+fi
+newdata empty-file && : >"$D/$TR.gz"
+data empty-file "$TR.gz: truncated: expected a 16-byte IDX header, file has 0 bytes"
+newdata short-header && images 30 | head -c 10 | gzip -c >"$D/$TR.gz"
+data short-header "$TR.gz: truncated: expected a 16-byte IDX header, file has 10 bytes"
+newdata truncated-pixels && images 30 | head -c $((16 + 20 * 784)) | gzip -c >"$D/$TR.gz"
+data truncated-pixels "$TR.gz: truncated: expected 30 images of 28x28, file has 20"
+newdata truncated-labels && labels 30 | head -c 20 | gzip -c >"$D/$TL.gz"
+data truncated-labels "$TL.gz: truncated: expected 30 labels, file has 12"
+newdata truncated-plain && rm "$D/$TR.gz" && images 30 | head -c 5000 >"$D/$TR"
+data truncated-plain "$TR: truncated: expected 30 images of 28x28"
+newdata swapped-files && labels 30 | gzip -c >"$D/$TR.gz" && images 30 | gzip -c >"$D/$TL.gz"
+data swapped-files "$TR.gz: wrong magic number 0x00000801 (2049) (a label file), expected 0x00000803"
+newdata wrong-magic && { printf 'GIF89a'; head -c 5000 /dev/zero; } | gzip -c >"$D/$TR.gz"
+data wrong-magic "$TR.gz: wrong magic number 0x47494638"
+newdata zero-images && images 0 | gzip -c >"$D/$TR.gz"
+data zero-images "$TR.gz: bad dimension 0 of 0 (must be 1..100000000)"
+newdata huge-side && { be32 2051; be32 1; be32 5000; be32 5000; } | gzip -c >"$D/$TR.gz"
+data huge-side "$TR.gz: bad dimension 1 of 5000 (must be 1..4096)"
+newdata huge-count && { be32 2051; be32 4000000000; be32 28; be32 28; } | gzip -c >"$D/$TR.gz"
+data huge-count "$TR.gz: bad dimension 0 of 4000000000 (must be 1..100000000)"
+newdata trailing-garbage && { images 30; printf 'extra'; } | gzip -c >"$D/$TR.gz"
+data trailing-garbage "$TR.gz: trailing garbage: 5 bytes after the 30 images"
+newdata count-mismatch && labels 29 | gzip -c >"$D/$TL.gz"
+data count-mismatch "$TL.gz: count mismatch: 29 labels, but"
+newdata label-10 && { be32 2049; be32 30; labels 29 | tail -c 29; printf '\012'; } | gzip -c >"$D/$TL.gz"
+data label-10 "$TL.gz: label 10 at index 29 is outside 0..9"
+newdata test-label-255 && { be32 2049; be32 30; labels 5 | tail -c 5; printf '\377'; labels 24 | tail -c 24; } | gzip -c >"$D/$TEL.gz"
+data test-label-255 "$TEL.gz: label 255 at index 5 is outside 0..9"
+newdata corrupt-gzip && { printf '\037\213\010\000\000\000\000\000\000\003'; head -c 3000 /dev/zero | tr '\0' '\377'; } >"$D/$TR.gz"
+data corrupt-gzip "$TR.gz: corrupt gzip data"
+newdata truncated-gzip && images 30 | gzip -c | head -c 40 >"$D/$TR.gz.part" && mv "$D/$TR.gz.part" "$D/$TR.gz"
+data truncated-gzip "$TR.gz: truncated"
+# A flipped byte in the gzip trailer's CRC-32 (the 8th byte from the end).
+newdata bad-gzip-crc && images 30 | gzip -c >"$D/x.gz" && size=$(wc -c <"$D/x.gz") &&
+  { head -c $((size - 8)) "$D/x.gz"; printf '\125\125\125\125'; tail -c 4 "$D/x.gz"; } >"$D/$TR.gz" && rm "$D/x.gz"
+data bad-gzip-crc "$TR.gz: corrupt gzip data"
+newdata image-file-is-directory && rm "$D/$TR.gz" && mkdir "$D/$TR.gz"
+data image-file-is-directory "$TR.gz: "
+# Data that is valid but holds one class only: stratified 3-fold CV cannot work.
+newdata one-image && images 1 | gzip -c >"$D/$TR.gz" && labels 1 | gzip -c >"$D/$TL.gz"
+data one-image "folds"
+
+echo "grid cases: $n_grid from files + $n_gen generated; data cases: $n_data"
+echo "$PASSES passed, $FAILS failed"
+[ "$FAILS" -eq 0 ]
