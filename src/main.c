@@ -383,20 +383,24 @@ static int parse_cli(int argc, char **argv, cli *c, int rank)
 
 /* Fault injection for the crash and signal tests: FG_FAULT=kill:N sends this process
  * SIGKILL right after the N-th journal record of this session is durable; FG_FAULT=signal:N
- * sends it SIGUSR1 at the same point. Read once at start-up; inert when unset. */
+ * sends it SIGUSR1 at the same point; FG_FAULT=kill:report kills it after the refit is
+ * journaled, just before the reports are written. Read once at start-up; inert when unset. */
 typedef struct {
     int kill_after, signal_after;
+    int kill_before_report;
 } fault_plan;
 
 static int g_workerkill, g_worker_tasks; /* FG_FAULT=workerkill:N, set once at start-up */
 
 static fault_plan fault_from_env(void)
 {
-    fault_plan f = {0, 0};
+    fault_plan f = {0, 0, 0};
     const char *v = getenv("FG_FAULT");
     if (v && !strncmp(v, "workerkill:", 11))
         g_workerkill = atoi(v + 11);
-    if (v && !strncmp(v, "kill:", 5))
+    if (v && !strcmp(v, "kill:report"))
+        f.kill_before_report = 1;
+    else if (v && !strncmp(v, "kill:", 5))
         f.kill_after = atoi(v + 5);
     else if (v && !strncmp(v, "signal:", 7))
         f.signal_after = atoi(v + 7);
@@ -1515,6 +1519,8 @@ static int run_search(int argc, char **argv, const cli *c)
                     exit_code = EXIT_RUNTIME;
                 }
             }
+            if (s.fault.kill_before_report)
+                raise(SIGKILL); /* FG_FAULT=kill:report: everything is journaled, no report yet */
             if (e || n == 0) {
                 rpt_env env;
                 memset(&env, 0, sizeof env);

@@ -57,6 +57,22 @@ awk -v a="$want" -v b="$got" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(a != 
 expect_exit 2 "fit with a configuration out of range" -- "$BIN" fit --config 99 "$SRC/tests/grids/tiny.yaml"
 expect_in "$TMP/err" "configurations 0..3" "fit range message"
 
+# A diverging configuration is recorded as such, ranked last with NaN scores, and the
+# search (and its refit of the good one) goes on.
+expect_exit 0 "search with a diverging configuration" -- "$BIN" -q --out "$TMP/fail" "$SRC/tests/grids/failing.yaml"
+sed 's/"[^"]*"//g' "$TMP/fail/cv_results.csv" > "$TMP/fail.csv"
+awk -F, 'NR==1 { for (i=1;i<=NF;i++) col[$i]=i; next }
+  { st[$col["config"]] = $col["status"]; rk[$col["config"]] = $col["rank_test_score"]; m[$col["config"]] = $col["mean_test_score"] }
+  END { exit !(st[0] == "ok" && st[1] == "diverged" && rk[0] == 1 && rk[1] == 2 && m[1] == "") }' "$TMP/fail.csv" \
+  && pass || { fail "diverged configuration not ranked last with an empty (NaN) score"; cat "$TMP/fail/cv_results.csv" >&2; }
+expect_in "$TMP/fail/report.md" "## Failed tasks" "report lists failed tasks"
+expect_in "$TMP/fail/report.md" "loss became NaN or infinite" "failure message in the report"
+expect_in "$TMP/fail/report.md" "test accuracy" "the good configuration is refitted"
+# A per-task time limit: every task stops at its first check and is recorded as timeout.
+sed 's/^seed: 3/seed: 3\ntask_timeout: 0.000001/' "$SRC/tests/grids/failing.yaml" > "$TMP/timeout.yaml"
+expect_exit 0 "search whose tasks time out" -- "$BIN" -q --out "$TMP/to" "$TMP/timeout.yaml"
+[ "$(grep -c '"status":"timeout"' "$TMP/to/journal.jsonl")" -ge 3 ] && pass || fail "no task recorded as timeout"
+
 # Re-running the finished search into the same directory resumes it: nothing is trained
 # again, nothing is counted twice, the scores stay.
 cp "$OUT/journal.jsonl" "$TMP/journal.before"

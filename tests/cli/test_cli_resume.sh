@@ -27,6 +27,16 @@ for k in 1 5 11 12; do
   cmp -s "$TMP/ref.scores" "$TMP/k$k.scores" && pass || { fail "kill:$k: resumed scores differ"; diff "$TMP/ref.scores" "$TMP/k$k.scores" >&2; }
 done
 
+# Killed after the refit is journaled, before any report is written: a resume writes the
+# reports without training anything again.
+expect_exit 137 "killed before the reports" -- env FG_FAULT=kill:report "$BIN" -q --out "$TMP/kr" "$GRID"
+[ ! -e "$TMP/kr/cv_results.csv" ] && pass || fail "kill:report: reports exist"
+expect_exit 0 "resume after kill:report" -- "$BIN" --resume "$TMP/kr"
+expect_in "$TMP/err" "12 of 12 tasks are in the journal, 0 to run" "nothing re-run"
+[ "$(records "$TMP/kr/journal.jsonl")" -eq 13 ] && pass || fail "kill:report: the refit ran twice"
+scores "$TMP/kr/cv_results.csv" > "$TMP/kr.scores"
+cmp -s "$TMP/ref.scores" "$TMP/kr.scores" && pass || fail "kill:report: resumed scores differ"
+
 # SIGUSR1 (what Slurm sends before a time limit): exit 3, a partial report, then resume.
 expect_exit 3 "SIGUSR1 mid-search" -- env FG_FAULT=signal:4 "$BIN" -q --out "$TMP/sig" "$GRID"
 expect_in "$TMP/err" "interrupted by signal" "interruption message"
