@@ -32,4 +32,11 @@ finish() {
   [ "$FAILS" -eq 0 ]
 }
 
+# scores CSV: the score columns of a cv_results.csv (parameters, split/mean/std scores,
+# rank, status; not timings), quoted fields (params) dropped first, for comparing runs.
+scores() {
+  awk -F, 'NR==1 { for (i=1;i<=NF;i++) if ($i ~ /^param_|split|mean_test|std_test|rank_test|status/) keep[i]=1 }
+           { line=""; for (i=1;i<=NF;i++) if (keep[i]) line=line $i ","; print line }' <(sed 's/"[^"]*"//g' "$1")
+}
+
 data_available() { [ -f "${FMNIST_DATA:-/usr/share/datasets/fashion-mnist}/train-images-idx3-ubyte.gz" ]; }

@@ -5,11 +5,8 @@ BIN=$1 SRC=$2 MPIEXEC=$3
 if ! data_available; then echo "SKIP: Fashion-MNIST not installed"; exit 77; fi
 expect_exit 0 "one process" -- "$BIN" -q --out "$TMP/one" "$SRC/tests/grids/tiny.yaml"
 expect_exit 0 "mpirun -np 3" -- "$MPIEXEC" --oversubscribe -np 3 "$BIN" -q --out "$TMP/three" "$SRC/tests/grids/tiny.yaml"
-# Columns from param_* to status: everything but the timings.
-strip() { awk -F, 'NR==1 { for (i=1;i<=NF;i++) if ($i ~ /^param_|params|split|mean_test|std_test|rank_test|status/) keep[i]=1 }
-                   { line=""; for (i=1;i<=NF;i++) if (keep[i]) line=line $i ","; print line }' <(sed 's/"[^"]*"//g' "$1"); }
-strip "$TMP/one/cv_results.csv" > "$TMP/a"
-strip "$TMP/three/cv_results.csv" > "$TMP/b"
+scores "$TMP/one/cv_results.csv" > "$TMP/a"
+scores "$TMP/three/cv_results.csv" > "$TMP/b"
 if cmp -s "$TMP/a" "$TMP/b"; then pass; else fail "scores differ between 1 and 3 ranks"; diff "$TMP/a" "$TMP/b" >&2; fi
 grep -q split0_test_score "$TMP/a" && pass || fail "no split scores compared"
 # Every rank joined as a worker (which tasks each got depends on timing, so not checked).

@@ -6,8 +6,6 @@ BIN=$1 SRC=$2
 . "$SRC/tests/cli/lib.sh"
 if ! data_available; then echo "SKIP: Fashion-MNIST not installed"; exit 77; fi
 GRID=$SRC/tests/grids/tiny.yaml
-scores() { awk -F, 'NR==1 { for (i=1;i<=NF;i++) if ($i ~ /^param_|split|mean_test|std_test|rank_test|status/) keep[i]=1 }
-                   { line=""; for (i=1;i<=NF;i++) if (keep[i]) line=line $i ","; print line }' <(sed 's/"[^"]*"//g' "$1"); }
 D=$TMP/shards
 expect_exit 0 "one run" -- "$BIN" -q --out "$TMP/one" "$GRID"
 # Shards 0 and 1 at the same time into the same directory.
