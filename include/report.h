@@ -50,4 +50,26 @@ typedef struct {
 int rpt_write(const char *dir, const grid *g, const jnl_header *h, const jnl_entry *e, int n,
               const rpt_env *env, const char *journal_path, fg_err *err);
 
+/* What `reproduce` needs from a report.yaml (read back with libyaml). */
+#define RPT_MAX_FOLDS 100
+typedef struct {
+    char *grid_text;          /* the grid file as searched (malloc'ed; rpt_summary_free) */
+    size_t grid_len;
+    char grid_path[4096];
+    uint64_t seed, cv_seed, folds_checksum;
+    int subset, folds;
+    uint32_t train_images_crc32, train_labels_crc32, test_images_crc32, test_labels_crc32;
+    int64_t best_config;      /* -1 when the report has none */
+    int64_t n_configs;
+    double *split;            /* n_configs x folds fold scores (NaN where none), malloc'ed */
+    int refit_config;         /* -1 when there was no refit */
+    double refit_test_accuracy;
+    char blas[256], git_revision[64];
+    int blas_threads;
+} rpt_summary;
+
+/* Reads the fields above from a report.yaml written by rpt_write. Returns 0 or -1. */
+int rpt_read_summary(const char *path, rpt_summary *out, fg_err *err);
+void rpt_summary_free(rpt_summary *s);
+
 #endif

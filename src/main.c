@@ -77,6 +77,9 @@ static const char usage_text[] =
     "  fit GRID           train one configuration (--config K, default 0) on all the\n"
     "                     training images (or the grid's subset) without cross-\n"
     "                     validation and score it on the test set; prints each epoch\n"
+    "  reproduce REPORT   re-run the best configuration (or --config K) of a search from\n"
+    "                     its report.yaml alone: every fold and the refit, compared with\n"
+    "                     the report; --verify exits 1 unless identical\n"
     "  report DIR         merge DIR's journals (journal*.jsonl), refit the best\n"
     "                     configuration if every task is done and it has not been\n"
     "                     refitted (unless --no-refit), and write cv_results.csv,\n"
@@ -98,6 +101,9 @@ typedef struct {
     int dry_run, quiet, no_refit;
     const char *report_dir; /* "report DIR" command */
     int fit;                /* "fit GRID" command */
+    const char *reproduce;  /* "reproduce REPORT.yaml" command */
+    int verify;             /* --verify */
+    int config_set;
     long long config;       /* --config K for fit */
     const char *resume_dir; /* --resume DIR */
     int shard, n_shards;    /* --shard I/N; n_shards = 0 without */
@@ -251,6 +257,7 @@ static int parse_cli(int argc, char **argv, cli *c, int rank)
         {"help", no_argument, NULL, 'h'},        {"version", no_argument, NULL, 'V'},
         {"resume", required_argument, NULL, 'r'}, {"grace", required_argument, NULL, 'G'},
         {"shard", required_argument, NULL, 'H'},  {"config", required_argument, NULL, 'C'},
+        {"verify", no_argument, NULL, 'Y'},
         {NULL, 0, NULL, 0}};
     memset(c, 0, sizeof *c);
     c->subset = -1;
@@ -317,7 +324,9 @@ static int parse_cli(int argc, char **argv, cli *c, int rank)
                 return EXIT_INPUT;
             }
             c->config = v;
+            c->config_set = 1;
             break;
+        case 'Y': c->verify = 1; break;
         case 'n': c->dry_run = 1; break;
         case 'R': c->no_refit = 1; break;
         case 'q': c->quiet = 1; break;
@@ -345,6 +354,15 @@ static int parse_cli(int argc, char **argv, cli *c, int rank)
             return EXIT_INPUT;
         }
         c->report_dir = argv[optind + 1];
+        return -1;
+    }
+    if (rest >= 1 && !strcmp(argv[optind], "reproduce")) {
+        if (rest != 2) {
+            if (!rank)
+                fprintf(stderr, "fmnist-grid: usage: fmnist-grid reproduce DIR/report.yaml [--config K] [--verify]\n");
+            return EXIT_INPUT;
+        }
+        c->reproduce = argv[optind + 1];
         return -1;
     }
     if (rest >= 1 && !strcmp(argv[optind], "fit")) {
@@ -859,6 +877,141 @@ static int fit_command(const cli *c)
     task_ctx_free(&tctx);
     prepared_free(&pd);
     grid_free(g);
+    return rc;
+}
+
+/* ---- reproduce REPORT.yaml ------------------------------------------------------------- */
+
+/* A float as written in a report (%.9g, exact for a float) against a reproduced one. */
+static int same_score(double reported, float got)
+{
+    if (isnan(reported) || isnan(got))
+        return isnan(reported) && isnan(got);
+    return (float)reported == got;
+}
+
+static int reproduce_command(const cli *c)
+{
+    fg_err err;
+    rpt_summary rs;
+    if (rpt_read_summary(c->reproduce, &rs, &err)) {
+        print_error(err.msg);
+        return EXIT_INPUT;
+    }
+    int rc = EXIT_OK;
+    grid *g = NULL;
+    prepared pd;
+    memset(&pd, 0, sizeof pd);
+    task_ctx tctx;
+    memset(&tctx, 0, sizeof tctx);
+    jnl_record *rr = malloc(sizeof *rr);
+    if (!rr || grid_load_string(rs.grid_text, rs.grid_len, rs.grid_path, &g, &err)) {
+        print_error(rr ? err.msg : "out of memory");
+        rc = EXIT_INPUT;
+        goto out;
+    }
+    grid_options *o = grid_opts(g);
+    o->seed = rs.seed;
+    o->cv_seed = rs.cv_seed;
+    o->subset = rs.subset;
+    int64_t k = c->config_set ? c->config : rs.best_config;
+    if (k < 0 || k >= grid_n_configs(g) || k >= rs.n_configs || o->folds != rs.folds) {
+        fprintf(stderr, "fmnist-grid: %s: no configuration %lld to reproduce (the report has 0..%lld)\n",
+                c->reproduce, (long long)k, (long long)rs.n_configs - 1);
+        rc = EXIT_INPUT;
+        goto out;
+    }
+    const char *data_dir = resolve_data_dir(c, o);
+    if (prepare(o, data_dir, 1, &pd, &err)) {
+        print_error(err.msg);
+        rc = EXIT_INPUT;
+        goto out;
+    }
+    if (pd.train.images_crc32 != rs.train_images_crc32 || pd.train.labels_crc32 != rs.train_labels_crc32 ||
+        pd.test.images_crc32 != rs.test_images_crc32 || pd.test.labels_crc32 != rs.test_labels_crc32) {
+        fprintf(stderr, "fmnist-grid: %s: the data differ from the report's: CRC-32 train %08lx/%08lx test "
+                        "%08lx/%08lx, the report has %08lx/%08lx and %08lx/%08lx (give --data DIR)\n",
+                data_dir, (unsigned long)pd.train.images_crc32, (unsigned long)pd.train.labels_crc32,
+                (unsigned long)pd.test.images_crc32, (unsigned long)pd.test.labels_crc32,
+                (unsigned long)rs.train_images_crc32, (unsigned long)rs.train_labels_crc32,
+                (unsigned long)rs.test_images_crc32, (unsigned long)rs.test_labels_crc32);
+        rc = EXIT_INPUT;
+        goto out;
+    }
+    if (pd.folds_checksum != rs.folds_checksum) {
+        fprintf(stderr, "fmnist-grid: %s: the fold assignment differs from the report's (checksum %016llx, "
+                        "report %016llx)\n", c->reproduce, (unsigned long long)pd.folds_checksum,
+                (unsigned long long)rs.folds_checksum);
+        rc = EXIT_INPUT;
+        goto out;
+    }
+    if (task_ctx_init(&tctx, g, &pd.train, pd.idx, pd.fold_of, pd.n, &err)) {
+        print_error(err.msg);
+        rc = EXIT_RUNTIME;
+        goto out;
+    }
+    nn_gemm_set_threads(c->threads);
+    gethostname(tctx.host, sizeof tctx.host - 1);
+    if (rs.blas_threads && rs.blas_threads != c->threads)
+        fprintf(stderr, "fmnist-grid: note: the search used %d BLAS thread(s), this run %d: results may "
+                        "differ in the last bits\n", rs.blas_threads, c->threads);
+    if (!c->quiet)
+        fprintf(stderr, "fmnist-grid: reproducing configuration %lld (%s): %d folds%s\n", (long long)k,
+                grid_config_params(g, k), rs.folds, k == rs.refit_config ? " and the refit" : "");
+    printf("configuration %lld: %s\n%-8s %-12s %-12s %s\n", (long long)k, grid_config_params(g, k), "",
+           "report", "reproduced", "difference");
+    double worst = 0;
+    const char *worst_at = NULL, *first_at = NULL;
+    char where[64], first_where[64] = "", worst_where[64] = "";
+    int identical = 1;
+    for (int f = 0; f < rs.folds; f++) {
+        task_run(&tctx, (int32_t)(k * rs.folds + f), rr);
+        double want = rs.split[k * rs.folds + f];
+        float got = rr->e.val_acc;
+        int same = same_score(want, got);
+        double d = isnan(want) || isnan(got) ? (same ? 0 : INFINITY) : fabs((double)got - (double)(float)want);
+        printf("fold %-3d %-12.9g %-12.9g %s\n", f, want, got, same ? "identical" : "");
+        snprintf(where, sizeof where, "fold %d", f);
+        if (!same && identical) {
+            snprintf(first_where, sizeof first_where, "%s", where);
+            first_at = first_where;
+        }
+        if (!same && d >= worst) {
+            worst = d;
+            snprintf(worst_where, sizeof worst_where, "%s", where);
+            worst_at = worst_where;
+        }
+        identical &= same;
+    }
+    if (k == rs.refit_config) {
+        task_refit(&tctx, k, &pd.test, rr, NULL);
+        int same = same_score(rs.refit_test_accuracy, rr->e.test_acc);
+        printf("%-8s %-12.9g %-12.9g %s\n", "refit", rs.refit_test_accuracy, rr->e.test_acc,
+               same ? "identical (test accuracy)" : "(test accuracy)");
+        if (!same) {
+            double d = fabs(rr->e.test_acc - rs.refit_test_accuracy);
+            if (identical)
+                first_at = "the refit";
+            if (d >= worst) {
+                worst = d;
+                worst_at = "the refit";
+            }
+            identical = 0;
+        }
+    }
+    if (identical)
+        printf("verdict: identical\n");
+    else
+        printf("verdict: different: largest difference %.3g at %s; first difference at %s\n", worst,
+               worst_at ? worst_at : "?", first_at ? first_at : "?");
+    if (!identical && c->verify)
+        rc = EXIT_RUNTIME;
+out:
+    free(rr);
+    task_ctx_free(&tctx);
+    prepared_free(&pd);
+    grid_free(g);
+    rpt_summary_free(&rs);
     return rc;
 }
 
@@ -1602,6 +1755,8 @@ int main(int argc, char **argv)
             rc = rank == 0 ? report_command(argc, argv, &c) : EXIT_OK;
         else if (c.fit)
             rc = rank == 0 ? fit_command(&c) : EXIT_OK;
+        else if (c.reproduce)
+            rc = rank == 0 ? reproduce_command(&c) : EXIT_OK;
         else
             rc = run_search(argc, argv, &c);
     }

@@ -670,6 +670,11 @@ static int write_yaml_file(const char *dir, const grid *g, const jnl_header *h, 
         y_str(&y, "mean_test_score"), y_num(&y, c[i].mean, "%.17g");
         y_str(&y, "std_test_score"), y_num(&y, c[i].std, "%.17g");
         y_str(&y, "rank"), y_int(&y, c[i].rank);
+        y_str(&y, "split_test_scores");
+        y_seq(&y, 1, 1);
+        for (int k = 0; k < folds; k++)
+            y_num(&y, sp[(size_t)i * (size_t)folds + (size_t)k], "%.9g");
+        y_seq(&y, 0, 1);
         y_str(&y, "status"), y_str(&y, status_text(c[i].status));
         y_map(&y, 0);
     }
@@ -715,5 +720,134 @@ int rpt_write(const char *dir, const grid *g, const jnl_header *h, const jnl_ent
     free(order);
     free(c);
     free(sp);
+    return rc;
+}
+
+/* ---- reading report.yaml back (for reproduce) --------------------------------------- */
+
+static yaml_node_t *y_get(yaml_document_t *d, yaml_node_t *map, const char *key)
+{
+    if (!map || map->type != YAML_MAPPING_NODE)
+        return NULL;
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = yaml_document_get_node(d, p->key);
+        if (k && k->type == YAML_SCALAR_NODE && !strcmp((const char *)k->data.scalar.value, key))
+            return yaml_document_get_node(d, p->value);
+    }
+    return NULL;
+}
+
+static const char *y_text(yaml_node_t *n)
+{
+    return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+}
+
+static double y_double(yaml_node_t *n)
+{
+    const char *t = y_text(n);
+    if (!t || !strcmp(t, ".nan") || !strcmp(t, "null"))
+        return NAN;
+    return strtod(t, NULL);
+}
+
+static uint64_t y_u64(yaml_node_t *n, int hex)
+{
+    const char *t = y_text(n);
+    return t ? (uint64_t)strtoull(t, NULL, hex ? 16 : 10) : 0;
+}
+
+void rpt_summary_free(rpt_summary *s)
+{
+    if (!s)
+        return;
+    free(s->grid_text);
+    free(s->split);
+    memset(s, 0, sizeof *s);
+}
+
+int rpt_read_summary(const char *path, rpt_summary *out, fg_err *err)
+{
+    memset(out, 0, sizeof *out);
+    out->best_config = -1;
+    out->refit_config = -1;
+    out->refit_test_accuracy = NAN;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return fg_err_set(err, "%s: cannot open: %s", path, strerror(errno));
+    yaml_parser_t parser;
+    yaml_document_t doc;
+    if (!yaml_parser_initialize(&parser)) {
+        fclose(f);
+        return fg_err_set(err, "%s: libyaml: cannot initialise", path);
+    }
+    yaml_parser_set_input_file(&parser, f);
+    int ok = yaml_parser_load(&parser, &doc);
+    if (!ok) {
+        fg_err_set(err, "%s:%zu:%zu: %s", path, parser.problem_mark.line + 1,
+                   parser.problem_mark.column + 1, parser.problem ? parser.problem : "YAML error");
+        yaml_parser_delete(&parser);
+        fclose(f);
+        return -1;
+    }
+    int rc = 0;
+    yaml_node_t *root = yaml_document_get_root_node(&doc);
+    yaml_node_t *gsec = y_get(&doc, root, "grid"), *cv = y_get(&doc, root, "cv");
+    yaml_node_t *data = y_get(&doc, root, "data"), *prog = y_get(&doc, root, "program");
+    const char *text = y_text(y_get(&doc, gsec, "text"));
+    if (!y_get(&doc, root, "fmnist_grid_report") || !text || !cv || !data) {
+        rc = fg_err_set(err, "%s: not a fmnist-grid report.yaml (no grid text, cv or data section)", path);
+        goto done;
+    }
+    out->grid_len = strlen(text);
+    out->grid_text = strdup(text);
+    snprintf(out->grid_path, sizeof out->grid_path, "%s", y_text(y_get(&doc, gsec, "path")) ? y_text(y_get(&doc, gsec, "path")) : "report.yaml");
+    out->seed = y_u64(y_get(&doc, root, "seed"), 0);
+    out->folds = (int)y_u64(y_get(&doc, cv, "folds"), 0);
+    out->cv_seed = y_u64(y_get(&doc, cv, "seed"), 0);
+    out->folds_checksum = y_u64(y_get(&doc, cv, "fold_assignment_checksum"), 1);
+    out->subset = (int)y_u64(y_get(&doc, data, "subset"), 0);
+    out->train_images_crc32 = (uint32_t)y_u64(y_get(&doc, data, "train_images_crc32"), 1);
+    out->train_labels_crc32 = (uint32_t)y_u64(y_get(&doc, data, "train_labels_crc32"), 1);
+    out->test_images_crc32 = (uint32_t)y_u64(y_get(&doc, data, "test_images_crc32"), 1);
+    out->test_labels_crc32 = (uint32_t)y_u64(y_get(&doc, data, "test_labels_crc32"), 1);
+    snprintf(out->blas, sizeof out->blas, "%s", y_text(y_get(&doc, prog, "blas")) ? y_text(y_get(&doc, prog, "blas")) : "");
+    snprintf(out->git_revision, sizeof out->git_revision, "%s",
+             y_text(y_get(&doc, prog, "git_revision")) ? y_text(y_get(&doc, prog, "git_revision")) : "");
+    out->blas_threads = (int)y_u64(y_get(&doc, prog, "blas_threads"), 0);
+    yaml_node_t *best = y_get(&doc, root, "best");
+    if (best && best->type == YAML_MAPPING_NODE)
+        out->best_config = (int64_t)y_u64(y_get(&doc, best, "config"), 0);
+    yaml_node_t *refit = y_get(&doc, root, "refit");
+    if (refit && refit->type == YAML_MAPPING_NODE) {
+        out->refit_config = (int)y_u64(y_get(&doc, refit, "config"), 0);
+        out->refit_test_accuracy = y_double(y_get(&doc, refit, "test_accuracy"));
+    }
+    yaml_node_t *cfgs = y_get(&doc, root, "configurations");
+    if (out->folds < 2 || out->folds > RPT_MAX_FOLDS || !cfgs || cfgs->type != YAML_SEQUENCE_NODE) {
+        rc = fg_err_set(err, "%s: no configurations or a bad fold count", path);
+        goto done;
+    }
+    out->n_configs = cfgs->data.sequence.items.top - cfgs->data.sequence.items.start;
+    out->split = malloc((size_t)(out->n_configs ? out->n_configs : 1) * (size_t)out->folds * sizeof *out->split);
+    if (!out->grid_text || !out->split) {
+        rc = fg_err_set(err, "%s: out of memory", path);
+        goto done;
+    }
+    for (int64_t i = 0; i < out->n_configs; i++) {
+        yaml_node_t *c = yaml_document_get_node(&doc, cfgs->data.sequence.items.start[i]);
+        yaml_node_t *sp = y_get(&doc, c, "split_test_scores");
+        for (int k = 0; k < out->folds; k++) {
+            double v = NAN;
+            if (sp && sp->type == YAML_SEQUENCE_NODE && sp->data.sequence.items.start + k < sp->data.sequence.items.top)
+                v = y_double(yaml_document_get_node(&doc, sp->data.sequence.items.start[k]));
+            out->split[i * out->folds + k] = v;
+        }
+    }
+done:
+    yaml_document_delete(&doc);
+    yaml_parser_delete(&parser);
+    fclose(f);
+    if (rc)
+        rpt_summary_free(out);
     return rc;
 }
