@@ -24,6 +24,7 @@
 #include "fg_util.h"
 #include "grid.h"
 #include "journal.h"
+#include "model.h"
 #include "nn.h"
 #include "nn_gemm.h"
 #include "report.h"
@@ -80,6 +81,10 @@ static const char usage_text[] =
     "  reproduce REPORT   re-run the best configuration (or --config K) of a search from\n"
     "                     its report.yaml alone: every fold and the refit, compared with\n"
     "                     the report; --verify exits 1 unless identical\n"
+    "  predict MODEL [IMAGES [LABELS]]\n"
+    "                     classify IDX images (default: the test set) with a model file\n"
+    "                     (DIR/model.fgm): accuracy, per-class accuracy, confusion\n"
+    "                     matrix; --output FILE writes one predicted label per line\n"
     "  report DIR         merge DIR's journals (journal*.jsonl), refit the best\n"
     "                     configuration if every task is done and it has not been\n"
     "                     refitted (unless --no-refit), and write cv_results.csv,\n"
@@ -102,6 +107,8 @@ typedef struct {
     const char *report_dir; /* "report DIR" command */
     int fit;                /* "fit GRID" command */
     const char *reproduce;  /* "reproduce REPORT.yaml" command */
+    const char *predict;    /* "predict MODEL" command */
+    const char *pred_images, *pred_labels, *pred_output;
     int verify;             /* --verify */
     int config_set;
     long long config;       /* --config K for fit */
@@ -257,7 +264,7 @@ static int parse_cli(int argc, char **argv, cli *c, int rank)
         {"help", no_argument, NULL, 'h'},        {"version", no_argument, NULL, 'V'},
         {"resume", required_argument, NULL, 'r'}, {"grace", required_argument, NULL, 'G'},
         {"shard", required_argument, NULL, 'H'},  {"config", required_argument, NULL, 'C'},
-        {"verify", no_argument, NULL, 'Y'},
+        {"verify", no_argument, NULL, 'Y'},      {"output", required_argument, NULL, 'P'},
         {NULL, 0, NULL, 0}};
     memset(c, 0, sizeof *c);
     c->subset = -1;
@@ -327,6 +334,7 @@ static int parse_cli(int argc, char **argv, cli *c, int rank)
             c->config_set = 1;
             break;
         case 'Y': c->verify = 1; break;
+        case 'P': c->pred_output = optarg; break;
         case 'n': c->dry_run = 1; break;
         case 'R': c->no_refit = 1; break;
         case 'q': c->quiet = 1; break;
@@ -354,6 +362,17 @@ static int parse_cli(int argc, char **argv, cli *c, int rank)
             return EXIT_INPUT;
         }
         c->report_dir = argv[optind + 1];
+        return -1;
+    }
+    if (rest >= 1 && !strcmp(argv[optind], "predict")) {
+        if (rest < 2 || rest > 4) {
+            if (!rank)
+                fprintf(stderr, "fmnist-grid: usage: fmnist-grid predict MODEL [IMAGES [LABELS]] [--output FILE]\n");
+            return EXIT_INPUT;
+        }
+        c->predict = argv[optind + 1];
+        c->pred_images = rest >= 3 ? argv[optind + 2] : NULL;
+        c->pred_labels = rest >= 4 ? argv[optind + 3] : NULL;
         return -1;
     }
     if (rest >= 1 && !strcmp(argv[optind], "reproduce")) {
@@ -812,6 +831,24 @@ static int place_grid_copy(const char *text, size_t len, const char *path, int s
     return same ? 0 : fg_err_set(err, "%s: another grid file is already there; give another --out DIR", path);
 }
 
+/* Saves the refitted network as DIR/model.fgm with what it is in its metadata. */
+static void save_model(const char *dir, const grid *g, int64_t config, nn_net *net,
+                       const jnl_record *rr)
+{
+    char path[4400], meta[2048];
+    fg_err err;
+    nn_net_desc *d = malloc(sizeof *d);
+    nn_train_desc t;
+    snprintf(path, sizeof path, "%s/model.fgm", dir);
+    snprintf(meta, sizeof meta, "grid=%s; config=%lld; params=%s; seed=%llu; n_train=%d; test_accuracy=%.9g",
+             grid_opts_c(g)->name, (long long)config, grid_config_params(g, config),
+             (unsigned long long)grid_opts_c(g)->seed, rr->e.n_train, rr->e.test_acc);
+    if (!d || grid_config_build(g, config, 28, 28, 1, DATA_N_CLASSES, d, &t, &err) ||
+        model_save(path, net, &t, meta, &err))
+        print_error(d ? err.msg : "out of memory saving the model");
+    free(d);
+}
+
 /* ---- fit GRID --config K ---------------------------------------------------------------- */
 
 static int fit_command(const cli *c)
@@ -877,6 +914,116 @@ static int fit_command(const cli *c)
     task_ctx_free(&tctx);
     prepared_free(&pd);
     grid_free(g);
+    return rc;
+}
+
+/* ---- predict MODEL [IMAGES [LABELS]] ----------------------------------------------------- */
+
+static const char *const class_names[DATA_N_CLASSES] = {
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
+
+static int predict_command(const cli *c)
+{
+    fg_err err;
+    char *meta = NULL;
+    nn_net *net = model_load(c->predict, 256, NULL, &meta, &err);
+    if (!net) {
+        print_error(err.msg);
+        return EXIT_INPUT;
+    }
+    nn_gemm_set_threads(c->threads);
+    data_set d;
+    memset(&d, 0, sizeof d);
+    int rc = EXIT_OK;
+    char labels[4200];
+    if (c->pred_images) {
+        /* The labels file: given, or the images file's name with labels-idx1 for images-idx3. */
+        const char *lp = c->pred_labels;
+        if (!lp) {
+            snprintf(labels, sizeof labels, "%s", c->pred_images);
+            char *m = strstr(labels, "images-idx3");
+            if (m)
+                memcpy(m, "labels-idx1", 11);
+            lp = m ? labels : NULL;
+        }
+        if (!lp) {
+            fprintf(stderr, "fmnist-grid: %s: give the labels file too (fmnist-grid predict MODEL IMAGES LABELS)\n",
+                    c->pred_images);
+            rc = EXIT_INPUT;
+        } else if (data_load_idx(c->pred_images, lp, &d, &err)) {
+            print_error(err.msg);
+            rc = EXIT_INPUT;
+        }
+    } else {
+        const char *dir = c->data_dir ? c->data_dir : getenv("FMNIST_DATA");
+        if (data_load_dir(dir && *dir ? dir : DATA_DEFAULT_DIR, DATA_TEST, &d, &err)) {
+            print_error(err.msg);
+            rc = EXIT_INPUT;
+        }
+    }
+    const nn_net_desc *nd = nn_net_desc_of(net);
+    if (rc == EXIT_OK && (d.h != nd->in_h || d.w != nd->in_w)) {
+        fprintf(stderr, "fmnist-grid: %s: images are %dx%d, the model takes %dx%d\n", d.images_path, d.h, d.w,
+                nd->in_h, nd->in_w);
+        rc = EXIT_INPUT;
+    }
+    int32_t *idx = rc == EXIT_OK ? malloc((size_t)d.n * sizeof *idx) : NULL;
+    uint8_t *pred = rc == EXIT_OK ? malloc((size_t)d.n) : NULL;
+    if (rc == EXIT_OK && (!idx || !pred)) {
+        print_error("out of memory");
+        rc = EXIT_RUNTIME;
+    }
+    if (rc == EXIT_OK) {
+        for (int i = 0; i < d.n; i++)
+            idx[i] = i;
+        nn_data nd2 = {d.images, d.labels, d.h, d.w, 1, DATA_N_CLASSES};
+        float loss = NAN, acc = NAN;
+        if (nn_evaluate(net, &nd2, idx, d.n, &loss, &acc, pred, &err)) {
+            print_error(err.msg);
+            rc = EXIT_RUNTIME;
+        } else {
+            int conf[DATA_N_CLASSES][DATA_N_CLASSES] = {{0}};
+            for (int i = 0; i < d.n; i++)
+                conf[d.labels[i]][pred[i]]++;
+            printf("model %s (%s)\nimages %s: %d\naccuracy %.4f (%.9g), loss %.4f\n\n", c->predict, meta ? meta : "",
+                   d.images_path, d.n, acc, acc, loss);
+            printf("%-12s %7s %9s\n", "class", "images", "accuracy");
+            for (int k = 0; k < DATA_N_CLASSES; k++) {
+                int tot = 0;
+                for (int j = 0; j < DATA_N_CLASSES; j++)
+                    tot += conf[k][j];
+                printf("%-12s %7d %9.4f\n", class_names[k], tot, tot ? (double)conf[k][k] / tot : NAN);
+            }
+            printf("\nconfusion matrix (rows: true class, columns: predicted)\n%-12s", "");
+            for (int j = 0; j < DATA_N_CLASSES; j++)
+                printf(" %5d", j);
+            printf("\n");
+            for (int k = 0; k < DATA_N_CLASSES; k++) {
+                printf("%d %-10s", k, class_names[k]);
+                for (int j = 0; j < DATA_N_CLASSES; j++)
+                    printf(" %5d", conf[k][j]);
+                printf("\n");
+            }
+            if (c->pred_output) {
+                FILE *f = fopen(c->pred_output, "w");
+                int bad = !f;
+                for (int i = 0; f && i < d.n; i++)
+                    bad |= fprintf(f, "%d\n", pred[i]) < 0;
+                if (f)
+                    bad |= fclose(f) != 0;
+                if (bad) {
+                    fprintf(stderr, "fmnist-grid: %s: cannot write: %s\n", c->pred_output, strerror(errno));
+                    rc = EXIT_RUNTIME;
+                }
+            }
+        }
+    }
+    free(idx);
+    free(pred);
+    data_free(&d);
+    free(meta);
+    nn_net_free(net);
     return rc;
 }
 
@@ -1209,7 +1356,8 @@ static int report_command(int argc, char **argv, const cli *c)
                 fprintf(stderr, "fmnist-grid: refitting configuration %lld (%s) on %d images\n",
                         (long long)best, grid_config_params(g, best), pd.n);
             jnl_record *rr = malloc(sizeof *rr);
-            if (!rr || task_refit(&tctx, best, &pd.test, rr, NULL) ||
+            nn_net *net = NULL;
+            if (!rr || task_refit(&tctx, best, &pd.test, rr, &net) ||
                 jnl_append(j, rr, grid_config_params(g, best), &err)) {
                 fprintf(stderr, "fmnist-grid: refit failed: %s\n", rr ? err.msg : "out of memory");
                 exit_code = EXIT_RUNTIME;
@@ -1217,6 +1365,9 @@ static int report_command(int argc, char **argv, const cli *c)
                 fprintf(stderr, "fmnist-grid: refit: test accuracy %.4f (%d images), %.1f s\n",
                         rr->e.test_acc, pd.test.n, rr->e.fit_time);
             }
+            if (net && rr)
+                save_model(dir, g, best, net, rr);
+            nn_net_free(net);
             free(rr);
             task_ctx_free(&tctx);
         }
@@ -1650,7 +1801,11 @@ static int run_search(int argc, char **argv, const cli *c)
                     fprintf(stderr, "fmnist-grid: refitting configuration %lld (%s) on %d images\n",
                             (long long)best, grid_config_params(g, best), pd.n);
                 jnl_record *rr = malloc(sizeof *rr);
-                if (rr && task_refit(&tctx, best, &pd.test, rr, NULL) == 0) {
+                nn_net *net = NULL;
+                if (rr && task_refit(&tctx, best, &pd.test, rr, &net) == 0) {
+                    if (net)
+                        save_model(s.dir, g, best, net, rr);
+                    nn_net_free(net);
                     rr->e.rank = 0;
                     if (jnl_append(s.journal, rr, grid_config_params(g, best), &err)) {
                         print_error(err.msg);
@@ -1757,6 +1912,8 @@ int main(int argc, char **argv)
             rc = rank == 0 ? fit_command(&c) : EXIT_OK;
         else if (c.reproduce)
             rc = rank == 0 ? reproduce_command(&c) : EXIT_OK;
+        else if (c.predict)
+            rc = rank == 0 ? predict_command(&c) : EXIT_OK;
         else
             rc = run_search(argc, argv, &c);
     }

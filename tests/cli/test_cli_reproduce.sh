@@ -11,6 +11,27 @@ expect_in "$TMP/out" "verdict: identical" "verdict"
 expect_in "$TMP/out" "refit" "the refit is reproduced too"
 expect_exit 0 "reproduce --config 3" -- "$BIN" reproduce --verify --config 3 "$TMP/run/report.yaml"
 expect_in "$TMP/out" "configuration 3:" "another configuration"
+# The refit is saved as model.fgm: loading it and predicting the test set gives the refit's
+# test accuracy to the last digit (the same network, saved and loaded).
+[ -s "$TMP/run/model.fgm" ] && pass || fail "no model.fgm"
+want=$(awk '/^refit:/ { r=1 } r && /test_accuracy:/ { print $2; exit }' "$TMP/run/report.yaml")
+expect_exit 0 "predict" -- "$BIN" predict "$TMP/run/model.fgm" --output "$TMP/pred.txt"
+expect_in "$TMP/out" "accuracy $(printf '%.4f' "$want") ($want)" "predict accuracy equals the refit's"
+expect_in "$TMP/out" "Ankle boot" "per-class table with class names"
+expect_in "$TMP/out" "confusion matrix" "confusion matrix"
+[ "$(wc -l < "$TMP/pred.txt")" -eq 10000 ] && pass || fail "--output does not hold 10000 labels"
+# One byte changed in the model file: refused with a clear message.
+cp "$TMP/run/model.fgm" "$TMP/bad.fgm"
+size=$(wc -c < "$TMP/bad.fgm")
+printf '\377' | dd of="$TMP/bad.fgm" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
+cmp -s "$TMP/run/model.fgm" "$TMP/bad.fgm" && printf '\001' | dd of="$TMP/bad.fgm" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
+expect_exit 2 "predict with a damaged model" -- "$BIN" predict "$TMP/bad.fgm"
+expect_in "$TMP/err" "bad.fgm" "damaged model named"
+expect_in "$TMP/err" "damaged" "damage reported"
+echo "not a model" > "$TMP/foreign.fgm"
+expect_exit 2 "predict with a foreign file" -- "$BIN" predict "$TMP/foreign.fgm"
+expect_in "$TMP/err" "not a fmnist-grid model file" "foreign file refused"
+
 # A report whose fold score was changed is not reproduced: --verify fails and says where.
 best=$(awk '/^best:/ { b=1 } b && /^  config:/ { print $2; exit }' "$TMP/run/report.yaml")
 awk -v best="$best" '/^configurations:/ { c=1 } c && $0 ~ "^- config: "best"$" { hit=1 }

@@ -1,0 +1,53 @@
+/* model.h - model files: a trained network's architecture, training recipe, free-form
+ * metadata and parameters in one zlib-compressed, checksummed, versioned file.
+ *
+ * Layout (all integers little-endian; floats are IEEE-754 binary32 bit patterns, LE):
+ *   header  16 bytes   "FMNGMDL\0", uint32 format version (MODEL_FORMAT_VERSION),
+ *                      uint32 flags (0)
+ *   body    C bytes    compress2(payload, level 6)
+ *   trailer 24 bytes   uint64 payload size U, uint64 compressed size C,
+ *                      uint32 CRC-32 of the payload, uint32 CRC-32 of every byte before it
+ * The payload (U bytes) holds, field by field in nn.h's declaration order (never raw
+ * structs, so the format depends on neither padding nor compiler):
+ *   net description  int32 in_h, in_w, in_c, n_classes, n_layers; then n_layers layers of
+ *                    152 bytes: int32 kind, char name[32] (NUL-terminated, zero-filled),
+ *                    int32 n_inputs, inputs[2], activation, float alpha, int32 units,
+ *                    filters, kernel[2], strides[2], pool[2], padding, depth_multiplier,
+ *                    use_bias, {int32 kind, float a, float b} x kernel_init, bias_init,
+ *                    depthwise_init, float l2, rate, bn_momentum, bn_epsilon
+ *   train recipe     int32 optimizer, float learning_rate, momentum, int32 nesterov,
+ *                    float beta_1, beta_2, epsilon, rho, initial_accumulator, int32
+ *                    batch_size, epochs, es_monitor, es_patience, float es_min_delta, int32
+ *                    restore_best, rlr_monitor, float rlr_factor, int32 rlr_patience,
+ *                    rlr_cooldown, float rlr_min_lr, rlr_min_delta (84 bytes)
+ *   metadata         uint32 length L, then L bytes of UTF-8 text (no NUL)
+ *   parameters       uint64 count N, then N float32: nn_net_params() in its order
+ * Optimizer state is not stored: a model file is for prediction and comparison, not for
+ * resuming training. */
+#ifndef MODEL_H
+#define MODEL_H
+
+#include "fg_util.h"
+#include "nn.h"
+
+#define MODEL_FORMAT_VERSION 1
+
+/* Writes net (its description and all nn_net_n_params parameters), the training recipe
+ * train and the metadata text meta (any UTF-8 the caller chooses, e.g. grid name,
+ * configuration, seeds, test accuracy; NULL means empty) to path. The file is written to
+ * "PATH.tmp", fsync'ed and renamed over path, so path holds either the old or the complete
+ * new file. Nothing is borrowed beyond the call. Returns 0, or -1 with err naming path. */
+int model_save(const char *path, const nn_net *net, const nn_train_desc *train,
+               const char *meta, fg_err *err);
+
+/* Reads and checks the model file at path (magic, format version, checksums, sizes, the
+ * description through nn_desc_check, the parameter count) and builds the network for
+ * batches of up to max_batch images with the stored parameters. The caller frees the
+ * result with nn_net_free. When train_out is not NULL it receives the training recipe;
+ * when meta_out is not NULL it receives the metadata as a malloc'ed NUL-terminated string
+ * that the caller frees (never NULL on success). Returns NULL with err (one line, starting
+ * with path) on any failure; *meta_out is then NULL. */
+nn_net *model_load(const char *path, int max_batch, nn_train_desc *train_out, char **meta_out,
+                   fg_err *err);
+
+#endif

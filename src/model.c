@@ -1,0 +1,708 @@
+/* model.c - model files (layout in model.h): the only module that writes or reads them.
+ * zlib is used here for compress2/uncompress/crc32 only. */
+#define _POSIX_C_SOURCE 200809L
+#include "model.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#define HEADER_SIZE 16
+#define TRAILER_SIZE 24
+#define LAYER_SIZE 152 /* bytes per serialised nn_layer_desc */
+#define NET_SIZE 20    /* nn_net_desc before its layers */
+#define TRAIN_SIZE 84
+#define MIN_PAYLOAD (NET_SIZE + TRAIN_SIZE + 4 + 8)
+#define ZLIB_MAX_RATIO 1032 /* deflate never expands data more than this on inflate */
+#define CRC_CHUNK (1u << 30)
+
+static const unsigned char MAGIC[8] = {'F', 'M', 'N', 'G', 'M', 'D', 'L', '\0'};
+
+/* A tripwire, not a format rule: the payload is written field by field, so these sizes do
+ * not define it. They change when a field is added to nn.h; then put_layer/get_layer (or
+ * put_train/get_train), LAYER_SIZE/TRAIN_SIZE, the layout in model.h and, if old files
+ * must still load, MODEL_FORMAT_VERSION need updating. (Compilers with short enums trip it
+ * too: check the fields, then adjust.) */
+_Static_assert(sizeof(nn_layer_desc) == LAYER_SIZE, "nn_layer_desc changed: update model.c");
+_Static_assert(sizeof(nn_train_desc) == TRAIN_SIZE, "nn_train_desc changed: update model.c");
+_Static_assert(sizeof(nn_net_desc) == NET_SIZE + NN_MAX_LAYERS * sizeof(nn_layer_desc),
+               "nn_net_desc changed: update model.c");
+
+/* ---- little-endian writer over a buffer sized in advance ---------------------------------- */
+
+typedef struct {
+    unsigned char *p;
+    size_t pos;
+} wbuf;
+
+static void put_u32(wbuf *w, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        w->p[w->pos++] = (unsigned char)(v >> (8 * i));
+}
+
+static void put_u64(wbuf *w, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        w->p[w->pos++] = (unsigned char)(v >> (8 * i));
+}
+
+static void put_i32(wbuf *w, int v) { put_u32(w, (uint32_t)(int32_t)v); }
+
+static void put_f32(wbuf *w, float f)
+{
+    uint32_t v;
+    memcpy(&v, &f, 4);
+    put_u32(w, v);
+}
+
+static void put_init(wbuf *w, const nn_init *in)
+{
+    put_i32(w, (int)in->kind);
+    put_f32(w, in->a);
+    put_f32(w, in->b);
+}
+
+/* Field order = declaration order in nn.h; LAYER_SIZE bytes. */
+static void put_layer(wbuf *w, const nn_layer_desc *l)
+{
+    put_i32(w, (int)l->kind);
+    /* the name up to its NUL, zero-filled: no stray bytes of the caller's buffer */
+    size_t n = strnlen(l->name, NN_NAME_MAX);
+    memset(w->p + w->pos, 0, NN_NAME_MAX);
+    memcpy(w->p + w->pos, l->name, n);
+    w->pos += NN_NAME_MAX;
+    put_i32(w, l->n_inputs);
+    put_i32(w, l->inputs[0]);
+    put_i32(w, l->inputs[1]);
+    put_i32(w, (int)l->activation);
+    put_f32(w, l->alpha);
+    put_i32(w, l->units);
+    put_i32(w, l->filters);
+    put_i32(w, l->kernel[0]);
+    put_i32(w, l->kernel[1]);
+    put_i32(w, l->strides[0]);
+    put_i32(w, l->strides[1]);
+    put_i32(w, l->pool[0]);
+    put_i32(w, l->pool[1]);
+    put_i32(w, (int)l->padding);
+    put_i32(w, l->depth_multiplier);
+    put_i32(w, l->use_bias);
+    put_init(w, &l->kernel_init);
+    put_init(w, &l->bias_init);
+    put_init(w, &l->depthwise_init);
+    put_f32(w, l->l2);
+    put_f32(w, l->rate);
+    put_f32(w, l->bn_momentum);
+    put_f32(w, l->bn_epsilon);
+}
+
+static void put_train(wbuf *w, const nn_train_desc *t)
+{
+    put_i32(w, (int)t->optimizer);
+    put_f32(w, t->learning_rate);
+    put_f32(w, t->momentum);
+    put_i32(w, t->nesterov);
+    put_f32(w, t->beta_1);
+    put_f32(w, t->beta_2);
+    put_f32(w, t->epsilon);
+    put_f32(w, t->rho);
+    put_f32(w, t->initial_accumulator);
+    put_i32(w, t->batch_size);
+    put_i32(w, t->epochs);
+    put_i32(w, (int)t->es_monitor);
+    put_i32(w, t->es_patience);
+    put_f32(w, t->es_min_delta);
+    put_i32(w, t->restore_best);
+    put_i32(w, (int)t->rlr_monitor);
+    put_f32(w, t->rlr_factor);
+    put_i32(w, t->rlr_patience);
+    put_i32(w, t->rlr_cooldown);
+    put_f32(w, t->rlr_min_lr);
+    put_f32(w, t->rlr_min_delta);
+}
+
+/* ---- bounded little-endian reader: reading past the end sets bad and yields zeros ---------- */
+
+typedef struct {
+    const unsigned char *p;
+    size_t len, pos;
+    int bad;
+} rbuf;
+
+static int take(rbuf *r, size_t n)
+{
+    if (r->bad || n > r->len - r->pos) {
+        r->bad = 1;
+        return 0;
+    }
+    return 1;
+}
+
+static uint32_t get_u32(rbuf *r)
+{
+    if (!take(r, 4))
+        return 0;
+    uint32_t v = 0;
+    for (int i = 0; i < 4; i++)
+        v |= (uint32_t)r->p[r->pos++] << (8 * i);
+    return v;
+}
+
+static uint64_t get_u64(rbuf *r)
+{
+    if (!take(r, 8))
+        return 0;
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v |= (uint64_t)r->p[r->pos++] << (8 * i);
+    return v;
+}
+
+static int get_i32(rbuf *r) { return (int)(int32_t)get_u32(r); }
+
+static float get_f32(rbuf *r)
+{
+    uint32_t v = get_u32(r);
+    float f;
+    memcpy(&f, &v, 4);
+    return f;
+}
+
+static void get_init(rbuf *r, nn_init *in)
+{
+    in->kind = (nn_init_kind)get_i32(r);
+    in->a = get_f32(r);
+    in->b = get_f32(r);
+}
+
+static void get_layer(rbuf *r, nn_layer_desc *l)
+{
+    l->kind = (nn_layer_kind)get_i32(r);
+    if (take(r, NN_NAME_MAX)) {
+        memcpy(l->name, r->p + r->pos, NN_NAME_MAX);
+        r->pos += NN_NAME_MAX;
+    }
+    l->n_inputs = get_i32(r);
+    l->inputs[0] = get_i32(r);
+    l->inputs[1] = get_i32(r);
+    l->activation = (nn_act)get_i32(r);
+    l->alpha = get_f32(r);
+    l->units = get_i32(r);
+    l->filters = get_i32(r);
+    l->kernel[0] = get_i32(r);
+    l->kernel[1] = get_i32(r);
+    l->strides[0] = get_i32(r);
+    l->strides[1] = get_i32(r);
+    l->pool[0] = get_i32(r);
+    l->pool[1] = get_i32(r);
+    l->padding = (nn_padding)get_i32(r);
+    l->depth_multiplier = get_i32(r);
+    l->use_bias = get_i32(r);
+    get_init(r, &l->kernel_init);
+    get_init(r, &l->bias_init);
+    get_init(r, &l->depthwise_init);
+    l->l2 = get_f32(r);
+    l->rate = get_f32(r);
+    l->bn_momentum = get_f32(r);
+    l->bn_epsilon = get_f32(r);
+}
+
+static void get_train(rbuf *r, nn_train_desc *t)
+{
+    t->optimizer = (nn_opt_kind)get_i32(r);
+    t->learning_rate = get_f32(r);
+    t->momentum = get_f32(r);
+    t->nesterov = get_i32(r);
+    t->beta_1 = get_f32(r);
+    t->beta_2 = get_f32(r);
+    t->epsilon = get_f32(r);
+    t->rho = get_f32(r);
+    t->initial_accumulator = get_f32(r);
+    t->batch_size = get_i32(r);
+    t->epochs = get_i32(r);
+    t->es_monitor = (nn_monitor)get_i32(r);
+    t->es_patience = get_i32(r);
+    t->es_min_delta = get_f32(r);
+    t->restore_best = get_i32(r);
+    t->rlr_monitor = (nn_monitor)get_i32(r);
+    t->rlr_factor = get_f32(r);
+    t->rlr_patience = get_i32(r);
+    t->rlr_cooldown = get_i32(r);
+    t->rlr_min_lr = get_f32(r);
+    t->rlr_min_delta = get_f32(r);
+}
+
+/* ---- checks shared by save and load, so that every saved file loads ------------------------- */
+
+static int in_range(int v, int n) { return v >= 0 && v < n; }
+
+/* Fills why and returns -1 when a count, name or enum of d or t is out of range: values a
+ * hostile file could use to index a table. The shapes are nn_desc_check's job. */
+static int check_fields(const nn_net_desc *d, const nn_train_desc *t, char *why, size_t n)
+{
+    if (d->n_layers < 1 || d->n_layers > NN_MAX_LAYERS) {
+        snprintf(why, n, "%d layers (must be 1..%d)", d->n_layers, NN_MAX_LAYERS);
+        return -1;
+    }
+    for (int i = 0; i < d->n_layers; i++) {
+        const nn_layer_desc *l = &d->layers[i];
+        const char *bad = NULL;
+        int v = 0;
+        if (!memchr(l->name, '\0', NN_NAME_MAX)) {
+            snprintf(why, n, "layer #%d: name is not NUL-terminated within %d bytes", i,
+                     NN_NAME_MAX);
+            return -1;
+        }
+        if (!in_range(v = (int)l->kind, NN_LAYER__COUNT))
+            bad = "kind";
+        else if (!in_range(v = (int)l->activation, NN_ACT__COUNT))
+            bad = "activation";
+        else if (!in_range(v = (int)l->padding, NN_PAD_SAME + 1))
+            bad = "padding";
+        else if (!in_range(v = (int)l->kernel_init.kind, NN_INIT__COUNT))
+            bad = "kernel initializer";
+        else if (!in_range(v = (int)l->bias_init.kind, NN_INIT__COUNT))
+            bad = "bias initializer";
+        else if (!in_range(v = (int)l->depthwise_init.kind, NN_INIT__COUNT))
+            bad = "depthwise initializer";
+        else if (!in_range(v = l->n_inputs, 3))
+            bad = "n_inputs";
+        if (bad) {
+            snprintf(why, n, "layer #%d: %s %d is out of range", i, bad, v);
+            return -1;
+        }
+    }
+    const char *bad = NULL;
+    int v = 0;
+    if (!in_range(v = (int)t->optimizer, NN_OPT__COUNT))
+        bad = "optimizer";
+    else if (!in_range(v = (int)t->es_monitor, NN_MON_ACC + 1))
+        bad = "early-stopping monitor";
+    else if (!in_range(v = (int)t->rlr_monitor, NN_MON_ACC + 1))
+        bad = "reduce-on-plateau monitor";
+    if (bad) {
+        snprintf(why, n, "training recipe: %s %d is out of range", bad, v);
+        return -1;
+    }
+    return 0;
+}
+
+static uint32_t crc_of(uint32_t crc, const unsigned char *p, size_t n)
+{
+    while (n > 0) {
+        uInt c = n > CRC_CHUNK ? CRC_CHUNK : (uInt)n;
+        crc = (uint32_t)crc32(crc, p, c);
+        p += c;
+        n -= c;
+    }
+    return crc;
+}
+
+/* ---- save -------------------------------------------------------------------------------- */
+
+static int write_all(int fd, const unsigned char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t k = write(fd, p, n > (1u << 30) ? (1u << 30) : n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return -1;
+        p += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+/* fsync the directory holding path, so that the rename survives a crash. Best effort. */
+static void sync_parent(const char *path)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir)
+        dir[1] = '\0';
+    else if (slash)
+        *slash = '\0';
+    else
+        snprintf(dir, sizeof dir, ".");
+    int dfd = open(dir, O_RDONLY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+}
+
+/* Writes the n bytes at p to path through path.tmp, fsync and rename. */
+static int write_atomically(const char *path, const unsigned char *p, size_t n, fg_err *err)
+{
+    size_t len = strlen(path);
+    char *tmp = malloc(len + 5);
+    if (!tmp)
+        return fg_err_set(err, "%s: out of memory", path);
+    memcpy(tmp, path, len);
+    memcpy(tmp + len, ".tmp", 5);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        fg_err_set(err, "%s: cannot create %s: %s", path, tmp, strerror(errno));
+        free(tmp);
+        return -1;
+    }
+    const char *what = NULL;
+    if (write_all(fd, p, n) != 0)
+        what = "write";
+    else if (fsync(fd) != 0)
+        what = "fsync";
+    int e = errno;
+    if (close(fd) != 0 && !what) {
+        what = "close";
+        e = errno;
+    }
+    if (!what && rename(tmp, path) != 0) {
+        what = "rename";
+        e = errno;
+    }
+    if (what) {
+        fg_err_set(err, "%s: %s of %s failed: %s", path, what, tmp, strerror(e));
+        unlink(tmp);
+        free(tmp);
+        return -1;
+    }
+    free(tmp);
+    sync_parent(path);
+    return 0;
+}
+
+int model_save(const char *path, const nn_net *net, const nn_train_desc *train,
+               const char *meta, fg_err *err)
+{
+    if (!path)
+        return fg_err_set(err, "model_save: no path");
+    if (!net || !train)
+        return fg_err_set(err, "%s: cannot save: no %s", path, net ? "training recipe" : "network");
+    const nn_net_desc *d = nn_net_desc_of(net);
+    char why[256];
+    if (check_fields(d, train, why, sizeof why))
+        return fg_err_set(err, "%s: cannot save: %s", path, why);
+    size_t meta_len = meta ? strlen(meta) : 0;
+    if (meta_len > UINT32_MAX)
+        return fg_err_set(err, "%s: cannot save: metadata longer than 4 GiB", path);
+    int64_t n_params = nn_net_n_params(net);
+    size_t fixed = NET_SIZE + (size_t)d->n_layers * LAYER_SIZE + TRAIN_SIZE + 4 + 8;
+    if (n_params < 0 || (uint64_t)n_params > (SIZE_MAX - fixed - meta_len) / 4 ||
+        (uint64_t)(fixed + meta_len + 4 * (size_t)n_params) > (uint64_t)(uLong)-1)
+        return fg_err_set(err, "%s: cannot save: %lld parameters do not fit in memory", path,
+                          (long long)n_params);
+    size_t usize = fixed + meta_len + 4 * (size_t)n_params;
+    /* nn_net_params takes a non-const net only because it also serves writers; the
+     * parameters are only read here. */
+    const float *params = nn_net_params((nn_net *)net);
+
+    unsigned char *payload = malloc(usize);
+    uLong bound = compressBound((uLong)usize);
+    unsigned char *file = NULL;
+    if (bound <= SIZE_MAX - HEADER_SIZE - TRAILER_SIZE)
+        file = malloc(HEADER_SIZE + (size_t)bound + TRAILER_SIZE);
+    if (!payload || !file) {
+        free(payload);
+        free(file);
+        return fg_err_set(err, "%s: out of memory serialising the model", path);
+    }
+    wbuf w = {payload, 0};
+    put_i32(&w, d->in_h);
+    put_i32(&w, d->in_w);
+    put_i32(&w, d->in_c);
+    put_i32(&w, d->n_classes);
+    put_i32(&w, d->n_layers);
+    for (int i = 0; i < d->n_layers; i++)
+        put_layer(&w, &d->layers[i]);
+    put_train(&w, train);
+    put_u32(&w, (uint32_t)meta_len);
+    if (meta_len)
+        memcpy(payload + w.pos, meta, meta_len);
+    w.pos += meta_len;
+    put_u64(&w, (uint64_t)n_params);
+    for (int64_t i = 0; i < n_params; i++)
+        put_f32(&w, params[i]);
+
+    uLong csize = bound;
+    int zrc = compress2(file + HEADER_SIZE, &csize, payload, (uLong)usize, 6);
+    uint32_t pcrc = crc_of(0, payload, usize);
+    free(payload);
+    if (zrc != Z_OK) {
+        free(file);
+        return fg_err_set(err, "%s: compression failed (zlib error %d)", path, zrc);
+    }
+    wbuf h = {file, 0};
+    memcpy(file, MAGIC, sizeof MAGIC);
+    h.pos = sizeof MAGIC;
+    put_u32(&h, MODEL_FORMAT_VERSION);
+    put_u32(&h, 0); /* flags */
+    wbuf t = {file, HEADER_SIZE + (size_t)csize};
+    put_u64(&t, (uint64_t)usize);
+    put_u64(&t, (uint64_t)csize);
+    put_u32(&t, pcrc);
+    put_u32(&t, crc_of(0, file, t.pos));
+    int rc = write_atomically(path, file, t.pos, err);
+    free(file);
+    return rc;
+}
+
+/* ---- load -------------------------------------------------------------------------------- */
+
+/* Reads the whole file at path into a malloc'ed buffer. */
+static int read_file(const char *path, unsigned char **out, size_t *size, fg_err *err)
+{
+    *out = NULL;
+    *size = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return fg_err_set(err, "%s: cannot open model file: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return fg_err_set(err, "%s: not a regular file", path);
+    }
+    if ((uintmax_t)st.st_size > SIZE_MAX - 1) {
+        close(fd);
+        return fg_err_set(err, "%s: too large to load", path);
+    }
+    size_t cap = (size_t)st.st_size, n = 0;
+    unsigned char *buf = malloc(cap ? cap : 1);
+    if (!buf) {
+        close(fd);
+        return fg_err_set(err, "%s: out of memory reading %zu bytes", path, cap);
+    }
+    while (n < cap) {
+        ssize_t k = read(fd, buf + n, cap - n > (1u << 30) ? (1u << 30) : cap - n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0) {
+            fg_err_set(err, "%s: read failed: %s", path, strerror(errno));
+            free(buf);
+            close(fd);
+            return -1;
+        }
+        if (k == 0)
+            break;
+        n += (size_t)k;
+    }
+    close(fd);
+    *out = buf;
+    *size = n;
+    return 0;
+}
+
+static uint32_t le32(const unsigned char *p)
+{
+    rbuf r = {p, 4, 0, 0};
+    return get_u32(&r);
+}
+
+static uint64_t le64(const unsigned char *p)
+{
+    rbuf r = {p, 8, 0, 0};
+    return get_u64(&r);
+}
+
+/* Checks the container (magic, version, flags, sizes, both CRCs) and returns the
+ * decompressed payload (malloc'ed) in *payload, *usize. */
+static int unpack(const char *path, const unsigned char *f, size_t size, unsigned char **payload,
+                  size_t *usize_out, fg_err *err)
+{
+    *payload = NULL;
+    if (size == 0)
+        return fg_err_set(err, "%s: empty file, not a fmnist-grid model file", path);
+    if (size < sizeof MAGIC) {
+        if (!memcmp(f, MAGIC, size))
+            return fg_err_set(err, "%s: truncated: %zu bytes, the header alone has %d", path,
+                              size, HEADER_SIZE);
+        return fg_err_set(err, "%s: not a fmnist-grid model file (too short, wrong magic)", path);
+    }
+    if (memcmp(f, MAGIC, sizeof MAGIC))
+        return fg_err_set(err, "%s: not a fmnist-grid model file (wrong magic)", path);
+    if (size < HEADER_SIZE)
+        return fg_err_set(err, "%s: truncated: %zu bytes, the header alone has %d", path, size,
+                          HEADER_SIZE);
+    /* The version comes before any checksum: a newer format may lay out its trailer
+     * differently, so its checksums cannot be checked with this program's rules. */
+    uint32_t version = le32(f + 8), flags = le32(f + 12);
+    if (version > MODEL_FORMAT_VERSION)
+        return fg_err_set(err, "%s: format version %u is newer than this program's %d", path,
+                          (unsigned)version, MODEL_FORMAT_VERSION);
+    if (version < 1)
+        return fg_err_set(err, "%s: format version %u is not valid (damaged file?)", path,
+                          (unsigned)version);
+    if (size < HEADER_SIZE + TRAILER_SIZE)
+        return fg_err_set(err, "%s: truncated: %zu bytes, a model file has at least %d", path,
+                          size, HEADER_SIZE + TRAILER_SIZE);
+    const unsigned char *t = f + size - TRAILER_SIZE;
+    uint64_t usize = le64(t), csize = le64(t + 8);
+    uint32_t pcrc = le32(t + 16), fcrc = le32(t + 20);
+    if (csize != (uint64_t)(size - HEADER_SIZE - TRAILER_SIZE))
+        return fg_err_set(err, "%s: truncated or damaged: %zu bytes, but the trailer records "
+                               "%llu compressed bytes",
+                          path, size, (unsigned long long)csize);
+    uint32_t got = crc_of(0, f, size - 4);
+    if (got != fcrc)
+        return fg_err_set(err, "%s: damaged: checksum mismatch (stored %08x, computed %08x)",
+                          path, (unsigned)fcrc, (unsigned)got);
+    if (flags != 0)
+        return fg_err_set(err, "%s: header flags 0x%x are not understood by this program", path,
+                          (unsigned)flags);
+    if (usize < MIN_PAYLOAD || usize / ZLIB_MAX_RATIO > csize || usize > SIZE_MAX ||
+        usize > (uint64_t)(uLong)-1)
+        return fg_err_set(err, "%s: damaged: implausible payload size %llu for %llu compressed "
+                               "bytes",
+                          path, (unsigned long long)usize, (unsigned long long)csize);
+    unsigned char *p = malloc((size_t)usize);
+    if (!p)
+        return fg_err_set(err, "%s: out of memory decompressing %llu bytes", path,
+                          (unsigned long long)usize);
+    uLong dlen = (uLong)usize;
+    int zrc = uncompress(p, &dlen, f + HEADER_SIZE, (uLong)csize);
+    if (zrc != Z_OK || dlen != (uLong)usize) {
+        free(p);
+        if (zrc == Z_MEM_ERROR)
+            return fg_err_set(err, "%s: out of memory decompressing", path);
+        if (zrc == Z_OK)
+            return fg_err_set(err, "%s: damaged: payload has %lu bytes, the trailer records %llu",
+                              path, (unsigned long)dlen, (unsigned long long)usize);
+        if (zrc == Z_BUF_ERROR)
+            return fg_err_set(err, "%s: damaged: compressed data is incomplete or larger than "
+                                   "the recorded %llu bytes",
+                              path, (unsigned long long)usize);
+        return fg_err_set(err, "%s: damaged: decompression failed (zlib error %d%s%s)", path, zrc,
+                          zrc == Z_DATA_ERROR ? ", " : "",
+                          zrc == Z_DATA_ERROR ? "corrupt data" : "");
+    }
+    got = crc_of(0, p, (size_t)usize);
+    if (got != pcrc) {
+        free(p);
+        return fg_err_set(err, "%s: damaged: payload checksum mismatch (stored %08x, computed "
+                               "%08x)",
+                          path, (unsigned)pcrc, (unsigned)got);
+    }
+    *payload = p;
+    *usize_out = (size_t)usize;
+    return 0;
+}
+
+nn_net *model_load(const char *path, int max_batch, nn_train_desc *train_out, char **meta_out,
+                   fg_err *err)
+{
+    if (meta_out)
+        *meta_out = NULL;
+    if (!path) {
+        fg_err_set(err, "model_load: no path");
+        return NULL;
+    }
+    unsigned char *f = NULL, *p = NULL;
+    size_t size = 0, usize = 0;
+    nn_net_desc *d = NULL;
+    char *meta = NULL;
+    nn_net *net = NULL;
+    fg_err e;
+    if (read_file(path, &f, &size, err) || unpack(path, f, size, &p, &usize, err))
+        goto done;
+    free(f);
+    f = NULL;
+
+    d = calloc(1, sizeof *d); /* ~19 kB: not on the stack */
+    if (!d) {
+        fg_err_set(err, "%s: out of memory", path);
+        goto done;
+    }
+    nn_train_desc t;
+    memset(&t, 0, sizeof t);
+    rbuf r = {p, usize, 0, 0};
+    d->in_h = get_i32(&r);
+    d->in_w = get_i32(&r);
+    d->in_c = get_i32(&r);
+    d->n_classes = get_i32(&r);
+    d->n_layers = get_i32(&r);
+    if (d->n_layers < 1 || d->n_layers > NN_MAX_LAYERS) {
+        fg_err_set(err, "%s: damaged: %d layers (must be 1..%d)", path, d->n_layers,
+                   NN_MAX_LAYERS);
+        goto done;
+    }
+    for (int i = 0; i < d->n_layers; i++)
+        get_layer(&r, &d->layers[i]);
+    get_train(&r, &t);
+    uint32_t meta_len = get_u32(&r);
+    if (r.bad || meta_len > r.len - r.pos) {
+        fg_err_set(err, "%s: damaged: payload ends inside the %s", path,
+                   r.bad ? "network description" : "metadata");
+        goto done;
+    }
+    const unsigned char *mp = p + r.pos;
+    r.pos += meta_len;
+    uint64_t n_params = get_u64(&r);
+    if (r.bad || n_params != (r.len - r.pos) / 4 || (r.len - r.pos) % 4 != 0) {
+        fg_err_set(err, "%s: damaged: the payload holds %zu bytes for %llu parameters", path,
+                   r.bad ? (size_t)0 : r.len - r.pos, (unsigned long long)n_params);
+        goto done;
+    }
+    if (memchr(mp, '\0', meta_len)) {
+        fg_err_set(err, "%s: damaged: the metadata contains a NUL byte", path);
+        goto done;
+    }
+    char why[256];
+    if (check_fields(d, &t, why, sizeof why)) {
+        fg_err_set(err, "%s: damaged: %s", path, why);
+        goto done;
+    }
+    int64_t total = 0;
+    if (nn_desc_check(d, NULL, &total, NULL, &e)) {
+        fg_err_set(err, "%s: invalid network description: %s", path, e.msg);
+        goto done;
+    }
+    if ((uint64_t)total != n_params) {
+        fg_err_set(err, "%s: damaged: stores %llu parameters, its architecture has %lld", path,
+                   (unsigned long long)n_params, (long long)total);
+        goto done;
+    }
+    if (meta_out) {
+        meta = malloc((size_t)meta_len + 1);
+        if (!meta) {
+            fg_err_set(err, "%s: out of memory", path);
+            goto done;
+        }
+        memcpy(meta, mp, meta_len);
+        meta[meta_len] = '\0';
+    }
+    net = nn_net_new(d, max_batch, 0, &e);
+    if (!net) {
+        fg_err_set(err, "%s: %s", path, e.msg);
+        goto done;
+    }
+    if ((uint64_t)nn_net_n_params(net) != n_params) { /* nn_desc_check and nn_net_new disagree */
+        fg_err_set(err, "%s: the engine built %lld parameters, the file has %llu", path,
+                   (long long)nn_net_n_params(net), (unsigned long long)n_params);
+        nn_net_free(net);
+        net = NULL;
+        goto done;
+    }
+    float *dst = nn_net_params(net);
+    for (uint64_t i = 0; i < n_params; i++)
+        dst[i] = get_f32(&r);
+    if (train_out)
+        *train_out = t;
+    if (meta_out) {
+        *meta_out = meta;
+        meta = NULL;
+    }
+done:
+    free(meta);
+    free(d);
+    free(p);
+    free(f);
+    return net;
+}
