@@ -9,6 +9,12 @@ scores "$TMP/one/cv_results.csv" > "$TMP/a"
 scores "$TMP/three/cv_results.csv" > "$TMP/b"
 if cmp -s "$TMP/a" "$TMP/b"; then pass; else fail "scores differ between 1 and 3 ranks"; diff "$TMP/a" "$TMP/b" >&2; fi
 grep -q split0_test_score "$TMP/a" && pass || fail "no split scores compared"
+# report.yaml: the same best configuration, parameters, fold scores and refit accuracy.
+section() { awk '/^best:/ { p=1 } /^configurations:/ { p=0 } p && !/fit_time_s/ { print }' "$1"; }
+section "$TMP/one/report.yaml" > "$TMP/ya"
+section "$TMP/three/report.yaml" > "$TMP/yb"
+grep -q "test_accuracy" "$TMP/ya" && pass || fail "report.yaml has no refit section"
+cmp -s "$TMP/ya" "$TMP/yb" && pass || { fail "report.yaml best/refit differ between 1 and 3 ranks"; diff "$TMP/ya" "$TMP/yb" >&2; }
 # Every rank joined as a worker (which tasks each got depends on timing, so not checked).
 expect_in "$TMP/three/report.md" "| ranks | 3 (3 training)" "report records 3 training ranks"
 finish
