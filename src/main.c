@@ -656,8 +656,8 @@ static int dry_run(grid *g)
         fprintf(stderr, "fmnist-grid: out of memory\n");
         return EXIT_RUNTIME;
     }
-    printf("grid %s (%s): %lld configurations x %d folds = %lld tasks%s\n", o->name, o->path,
-           (long long)nc, o->folds, (long long)nc * o->folds, o->refit ? ", then a refit of the best" : "");
+    printf("grid %s (%s): %lld configuration%s x %d folds = %lld tasks%s\n", o->name, o->path,
+           (long long)nc, nc == 1 ? "" : "s", o->folds, (long long)nc * o->folds, o->refit ? ", then a refit of the best" : "");
     printf("seed %llu, cv seed %llu, shuffle %s, %s\n\n", (unsigned long long)o->seed,
            (unsigned long long)o->cv_seed, o->shuffle ? "yes" : "no",
            o->subset ? "stratified subset" : "all training images");
@@ -1710,9 +1710,10 @@ static int run_search(int argc, char **argv, const cli *c)
             g_cost_for_sort = s.cost;
             qsort(order, (size_t)s.n_pending, sizeof *order, by_cost_desc);
             if (!c->quiet) {
-                fprintf(stderr, "fmnist-grid: %s: %lld configurations x %d folds = %d tasks on %d rank%s, "
+                fprintf(stderr, "fmnist-grid: %s: %lld configuration%s x %d folds = %d tasks on %d rank%s, "
                                 "%d images per fold; results in %s\n",
-                        o->name, (long long)s.n_configs, o->folds, s.n_tasks, size, size > 1 ? "s" : "",
+                        o->name, (long long)s.n_configs, s.n_configs == 1 ? "" : "s", o->folds, s.n_tasks, size,
+                        size > 1 ? "s" : "",
                         pd.n / o->folds, s.dir);
                 if (c->n_shards)
                     fprintf(stderr, "fmnist-grid: shard %d of %d: %d tasks\n", c->shard, c->n_shards, mine);
