@@ -166,6 +166,18 @@ static int parse_ll(const char *s, long long lo, long long hi, long long *out)
     return 0;
 }
 
+/* Parses an integer option value in [lo, hi]; on a bad value prints (rank 0 only) that
+ * OPTION's 'VALUE' is not WHAT and returns -1. */
+static int int_option(const char *option, const char *arg, long long lo, long long hi,
+                      const char *what, int rank, long long *out)
+{
+    if (parse_ll(arg, lo, hi, out) == 0)
+        return 0;
+    if (!rank)
+        fprintf(stderr, "fmnist-grid: %s: '%s' is not %s\n", option, arg, what);
+    return -1;
+}
+
 /* mkdir -p */
 static int make_dirs(const char *path, fg_err *err)
 {
@@ -280,36 +292,24 @@ static int parse_cli(int argc, char **argv, cli *c, int rank)
         case 'r': c->resume_dir = optarg; break;
         case 'd': c->data_dir = optarg; break;
         case 'S':
-            if (parse_ll(optarg, 0, 100000000, &v)) {
-                if (!rank)
-                    fprintf(stderr, "fmnist-grid: --subset: '%s' is not a count >= 0\n", optarg);
+            if (int_option("--subset", optarg, 0, 100000000, "a count >= 0", rank, &v))
                 return EXIT_INPUT;
-            }
             c->subset = v;
             break;
         case 's':
-            if (parse_ll(optarg, 0, INT64_MAX, &v)) {
-                if (!rank)
-                    fprintf(stderr, "fmnist-grid: --seed: '%s' is not an integer >= 0\n", optarg);
+            if (int_option("--seed", optarg, 0, INT64_MAX, "an integer >= 0", rank, &v))
                 return EXIT_INPUT;
-            }
             c->seed = v;
             c->seed_set = 1;
             break;
         case 't':
-            if (parse_ll(optarg, 1, 256, &v)) {
-                if (!rank)
-                    fprintf(stderr, "fmnist-grid: --threads: '%s' is not in 1..256\n", optarg);
+            if (int_option("--threads", optarg, 1, 256, "in 1..256", rank, &v))
                 return EXIT_INPUT;
-            }
             c->threads = (int)v;
             break;
         case 'G':
-            if (parse_ll(optarg, 0, 100000000, &v)) {
-                if (!rank)
-                    fprintf(stderr, "fmnist-grid: --grace: '%s' is not a number of seconds >= 0\n", optarg);
+            if (int_option("--grace", optarg, 0, 100000000, "a number of seconds >= 0", rank, &v))
                 return EXIT_INPUT;
-            }
             c->grace = (double)v;
             break;
         case 'H': {
@@ -325,11 +325,8 @@ static int parse_cli(int argc, char **argv, cli *c, int rank)
             break;
         }
         case 'C':
-            if (parse_ll(optarg, 0, INT32_MAX, &v)) {
-                if (!rank)
-                    fprintf(stderr, "fmnist-grid: --config: '%s' is not a configuration number >= 0\n", optarg);
+            if (int_option("--config", optarg, 0, INT32_MAX, "a configuration number >= 0", rank, &v))
                 return EXIT_INPUT;
-            }
             c->config = v;
             c->config_set = 1;
             break;
