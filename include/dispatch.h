@@ -36,4 +36,13 @@ void dsp_observe(dsp_queue *q, int32_t task, double seconds);
 double dsp_expected(const dsp_queue *q, int32_t task);
 int dsp_left(const dsp_queue *q);
 
+/* Replays tasks whose real durations are seconds[] (>= 0) on `workers` workers that each
+ * take the next task from a queue built as dsp_new(n, cost, group, n_groups, family, all
+ * tasks) whenever they are free, observing each duration when its task ends (earliest
+ * end first; ties to the lower worker). Writes the time the last task ends to *makespan.
+ * Returns 0, or -1 with err. */
+int dsp_simulate(int n, const double *cost, const int32_t *group, int n_groups,
+                 const int32_t *family, const double *seconds, int workers, double *makespan,
+                 fg_err *err);
+
 #endif

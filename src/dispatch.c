@@ -176,3 +176,49 @@ void dsp_observe(dsp_queue *q, int32_t task, double seconds)
     q->all_sec += seconds;
     q->all_cost += q->cost[task];
 }
+
+int dsp_simulate(int n, const double *cost, const int32_t *group, int n_groups,
+                 const int32_t *family, const double *seconds, int workers, double *makespan,
+                 fg_err *err)
+{
+    *makespan = 0;
+    if (workers < 1)
+        return fg_err_set(err, "simulation needs at least one worker, not %d", workers);
+    int32_t *all = malloc((size_t)(n > 0 ? n : 1) * sizeof *all);
+    double *end = malloc((size_t)workers * sizeof *end);
+    int32_t *task = malloc((size_t)workers * sizeof *task);
+    if (!all || !end || !task) {
+        free(all), free(end), free(task);
+        return fg_err_set(err, "out of memory simulating %d workers", workers);
+    }
+    for (int i = 0; i < n; i++)
+        all[i] = i;
+    dsp_queue *q = dsp_new(n, cost, group, n_groups, family, all, n, err);
+    free(all);
+    if (!q) {
+        free(end), free(task);
+        return -1;
+    }
+    for (int w = 0; w < workers; w++) {
+        task[w] = dsp_next(q);
+        end[w] = task[w] >= 0 ? seconds[task[w]] : 0;
+    }
+    for (;;) {
+        int w = -1;
+        for (int k = 0; k < workers; k++)
+            if (task[k] >= 0 && (w < 0 || end[k] < end[w]))
+                w = k;
+        if (w < 0)
+            break;
+        double now = end[w];
+        if (now > *makespan)
+            *makespan = now;
+        dsp_observe(q, task[w], seconds[task[w]]);
+        task[w] = dsp_next(q);
+        if (task[w] >= 0)
+            end[w] = now + seconds[task[w]];
+    }
+    dsp_free(q);
+    free(end), free(task);
+    return 0;
+}

@@ -86,6 +86,10 @@ static const char usage_text[] =
     "                     classify IDX images (default: the test set) with a model file\n"
     "                     (DIR/model.fgm): accuracy, per-class accuracy, confusion\n"
     "                     matrix; --output FILE writes one predicted label per line\n"
+    "  simulate DIR       replay a finished search's recorded task times through the\n"
+    "                     scheduler's dispatch for other rank counts (--ranks LIST,\n"
+    "                     default 1,2,4,...,1024; --csv): the wall time each would take\n"
+    "                     against the lower bound max(total work / ranks, longest task)\n"
     "  report DIR         merge DIR's journals (journal*.jsonl), refit the best\n"
     "                     configuration if every task is done and it has not been\n"
     "                     refitted (unless --no-refit), and write cv_results.csv,\n"
@@ -116,6 +120,9 @@ typedef struct {
     const char *resume_dir; /* --resume DIR */
     int shard, n_shards;    /* --shard I/N; n_shards = 0 without */
     char resume_grid[4200]; /* DIR/grid.yaml when --resume is given without a grid */
+    const char *simulate;   /* "simulate DIR" command */
+    const char *sim_ranks;  /* --ranks LIST */
+    int csv;                /* --csv */
 } cli;
 
 /* Prints one error line on stderr. Messages can quote text from the user's files, so
@@ -278,6 +285,7 @@ static int parse_cli(int argc, char **argv, cli *c, int rank)
         {"resume", required_argument, NULL, 'r'}, {"grace", required_argument, NULL, 'G'},
         {"shard", required_argument, NULL, 'H'},  {"config", required_argument, NULL, 'C'},
         {"verify", no_argument, NULL, 'Y'},      {"output", required_argument, NULL, 'P'},
+        {"ranks", required_argument, NULL, 'K'},  {"csv", no_argument, NULL, 'Z'},
         {NULL, 0, NULL, 0}};
     memset(c, 0, sizeof *c);
     c->subset = -1;
@@ -332,6 +340,8 @@ static int parse_cli(int argc, char **argv, cli *c, int rank)
             c->config_set = 1;
             break;
         case 'Y': c->verify = 1; break;
+        case 'K': c->sim_ranks = optarg; break;
+        case 'Z': c->csv = 1; break;
         case 'P': c->pred_output = optarg; break;
         case 'n': c->dry_run = 1; break;
         case 'R': c->no_refit = 1; break;
@@ -360,6 +370,15 @@ static int parse_cli(int argc, char **argv, cli *c, int rank)
             return EXIT_INPUT;
         }
         c->report_dir = argv[optind + 1];
+        return -1;
+    }
+    if (rest >= 1 && !strcmp(argv[optind], "simulate")) {
+        if (rest != 2) {
+            if (!rank)
+                fprintf(stderr, "fmnist-grid: usage: fmnist-grid simulate DIR [--ranks 16,64,256] [--csv]\n");
+            return EXIT_INPUT;
+        }
+        c->simulate = argv[optind + 1];
         return -1;
     }
     if (rest >= 1 && !strcmp(argv[optind], "predict")) {
@@ -727,6 +746,27 @@ static int by_cost_desc(const void *a, const void *b)
     if (cx != cy)
         return cx > cy ? -1 : 1;
     return (x > y) - (x < y);
+}
+
+/* Each configuration's architecture key for dispatch families: parameter count and layer
+ * count on 28x28 images. Returns 0, or -1 with err. */
+static int arch_keys(const grid *g, uint64_t *key, fg_err *err)
+{
+    nn_net_desc *d = malloc(sizeof *d);
+    nn_layer_info *info = malloc(NN_MAX_LAYERS * sizeof *info);
+    int rc = d && info ? 0 : fg_err_set(err, "out of memory checking the configurations");
+    for (int64_t i = 0; rc == 0 && i < grid_n_configs(g); i++) {
+        nn_train_desc t;
+        int64_t np = 0;
+        if (grid_config_build(g, i, 28, 28, 1, DATA_N_CLASSES, d, &t, err) ||
+            nn_desc_check(d, info, &np, NULL, err))
+            rc = -1;
+        else
+            key[i] = fg_hash_mix((uint64_t)np, (uint64_t)d->n_layers);
+    }
+    free(d);
+    free(info);
+    return rc;
 }
 
 /* Dispatch families: configurations with the same architecture key (parameter count and
@@ -1740,6 +1780,151 @@ typedef struct {
     char data_dir[4096];
 } setup_msg;
 
+/* ---- simulate DIR: the dispatch replayed on recorded task times ------------------------ */
+
+/* Parses "16,64,256" into ranks (up to max); returns the count, or -1. */
+static int parse_rank_list(const char *s, int *ranks, int max)
+{
+    int n = 0;
+    while (*s) {
+        char *end;
+        errno = 0;
+        long v = strtol(s, &end, 10);
+        if (end == s || errno || v < 1 || v > 1000000 || n == max || (*end && *end != ','))
+            return -1;
+        ranks[n++] = (int)v;
+        s = *end ? end + 1 : end;
+        if (*end && !*s)
+            return -1;
+    }
+    return n;
+}
+
+static int simulate_command(const cli *c)
+{
+    const char *dir = c->simulate;
+    int ranks[64], nr;
+    if (c->sim_ranks) {
+        nr = parse_rank_list(c->sim_ranks, ranks, 64);
+        if (nr <= 0) {
+            fprintf(stderr, "fmnist-grid: --ranks: '%s' is not a list like 16,64,256 (1..1000000, at most 64)\n",
+                    c->sim_ranks);
+            return EXIT_INPUT;
+        }
+    } else {
+        for (nr = 0; nr < 11; nr++)
+            ranks[nr] = 1 << nr;
+    }
+    fg_err err;
+    char gp[4200], refit_path[4400];
+    snprintf(gp, sizeof gp, "%s/grid.yaml", dir);
+    grid *g = NULL;
+    if (grid_load_file(gp, &g, &err)) {
+        print_error(err.msg);
+        return EXIT_INPUT;
+    }
+    jnl_header h;
+    jnl_entry *e = NULL;
+    int n = 0, nf = 0;
+    if (read_journals(dir, &h, &e, &n, &nf, refit_path, sizeof refit_path, &err)) {
+        print_error(err.msg);
+        grid_free(g);
+        return EXIT_INPUT;
+    }
+    int64_t nc = grid_n_configs(g);
+    int folds = grid_opts_c(g)->folds;
+    int64_t total = nc * folds;
+    int exit_code = EXIT_OK;
+    double *sec = malloc((size_t)total * sizeof *sec);
+    int64_t *cfg_of = malloc((size_t)total * sizeof *cfg_of);
+    uint64_t *key = malloc((size_t)nc * sizeof *key);
+    int n_train = 0;
+    double refit = NAN;
+    if (!sec || !cfg_of || !key) {
+        fprintf(stderr, "fmnist-grid: out of memory\n");
+        exit_code = EXIT_RUNTIME;
+        goto out;
+    }
+    for (int64_t t = 0; t < total; t++)
+        sec[t] = -1;
+    for (int i = 0; i < n; i++) {
+        if (e[i].config < 0 || e[i].config >= nc)
+            continue;
+        if (e[i].fold == JNL_REFIT) {
+            refit = e[i].fit_time + e[i].score_time;
+            continue;
+        }
+        if (e[i].fold < 0 || e[i].fold >= folds)
+            continue;
+        sec[(int64_t)e[i].config * folds + e[i].fold] = e[i].fit_time + e[i].score_time;
+        if (!n_train)
+            n_train = e[i].n_train;
+    }
+    /* Only recorded tasks take part; their ids are renumbered densely. */
+    int m = 0;
+    for (int64_t t = 0; t < total; t++)
+        if (sec[t] >= 0) {
+            sec[m] = sec[t];
+            cfg_of[m++] = t / folds;
+        }
+    if (m == 0) {
+        fprintf(stderr, "fmnist-grid: %s: the journal records no finished task to replay\n", dir);
+        exit_code = EXIT_INPUT;
+        goto out;
+    }
+    if (arch_keys(g, key, &err)) {
+        print_error(err.msg);
+        exit_code = EXIT_INPUT;
+        goto out;
+    }
+    {
+        int32_t *fam = families_of(key, (int32_t)nc);
+        double *cost = malloc((size_t)m * sizeof *cost);
+        int32_t *group = malloc((size_t)m * sizeof *group);
+        double sum = 0, longest = 0;
+        if (!fam || !cost || !group) {
+            fprintf(stderr, "fmnist-grid: out of memory\n");
+            exit_code = EXIT_RUNTIME;
+        }
+        for (int i = 0; exit_code == EXIT_OK && i < m; i++) {
+            cost[i] = task_cost(g, cfg_of[i], n_train > 0 ? n_train : 1);
+            group[i] = (int32_t)cfg_of[i];
+            sum += sec[i];
+            if (sec[i] > longest)
+                longest = sec[i];
+        }
+        if (exit_code == EXIT_OK) {
+            if (c->csv)
+                printf("ranks,makespan_s,bound_s,ratio\n");
+            else
+                printf("%s: %d of %lld tasks recorded, %.1f s of work, longest %.1f s%s\n"
+                       "%8s %12s %12s %8s\n", dir, m, (long long)total, sum, longest,
+                       m < total ? " (unrecorded tasks left out)" : "",
+                       "ranks", "makespan s", "bound s", "ratio");
+        }
+        for (int r = 0; exit_code == EXIT_OK && r < nr; r++) {
+            double ms = 0;
+            if (dsp_simulate(m, cost, group, (int)nc, fam, sec, ranks[r], &ms, &err)) {
+                print_error(err.msg);
+                exit_code = EXIT_RUNTIME;
+                break;
+            }
+            double bound = fmax(sum / ranks[r], longest);
+            if (c->csv)
+                printf("%d,%.3f,%.3f,%.4f\n", ranks[r], ms, bound, bound > 0 ? ms / bound : 1.0);
+            else
+                printf("%8d %12.1f %12.1f %8.3f\n", ranks[r], ms, bound, bound > 0 ? ms / bound : 1.0);
+        }
+        if (exit_code == EXIT_OK && !c->csv && !isnan(refit))
+            printf("refit: %.1f s more, less what runs early on ranks waiting for the last folds\n", refit);
+        free(fam), free(cost), free(group);
+    }
+out:
+    free(sec), free(cfg_of), free(key), free(e);
+    grid_free(g);
+    return exit_code;
+}
+
 static int run_search(int argc, char **argv, const cli *c)
 {
     int rank = sched_rank(), size = sched_size();
@@ -2287,6 +2472,8 @@ int main(int argc, char **argv)
             rc = rank == 0 ? reproduce_command(&c) : EXIT_OK;
         else if (c.predict)
             rc = rank == 0 ? predict_command(&c) : EXIT_OK;
+        else if (c.simulate)
+            rc = rank == 0 ? simulate_command(&c) : EXIT_OK;
         else
             rc = run_search(argc, argv, &c);
     }
