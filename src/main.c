@@ -1322,8 +1322,10 @@ static int report_command(int argc, char **argv, const cli *c)
     rpt_config *agg = NULL;
     double *sp = NULL;
     int64_t best = -1;
-    if (rpt_aggregate(e, n, nc, o->folds, &agg, &sp, &err) == 0)
+    if (rpt_aggregate(e, n, nc, o->folds, &agg, &sp, &err) == 0) {
+        rpt_costs(g, agg, nc); /* ties in the mean go to the cheaper network */
         best = rpt_best(agg, nc);
+    }
     free(agg);
     free(sp);
     int have_refit = 0;
@@ -1787,8 +1789,10 @@ static int run_search(int argc, char **argv, const cli *c)
             rpt_config *agg = NULL;
             double *sp = NULL;
             int64_t best = -1;
-            if (rpt_aggregate(e, n, s.n_configs, o->folds, &agg, &sp, &err) == 0)
+            if (rpt_aggregate(e, n, s.n_configs, o->folds, &agg, &sp, &err) == 0) {
+                rpt_costs(g, agg, s.n_configs); /* ties in the mean go to the cheaper network */
                 best = rpt_best(agg, s.n_configs);
+            }
             free(agg);
             free(sp);
             int have_refit = 0; /* a resumed search may have refitted already */

@@ -13,6 +13,7 @@
 #include <yaml.h>
 
 #include "nn.h"
+#include "stats.h"
 
 /* ---- aggregation ----------------------------------------------------------------------- */
 
@@ -91,10 +92,14 @@ int rpt_aggregate(const jnl_entry *e, int n, int64_t n_configs, int folds, rpt_c
             r->status = RPT_STATUS_PARTIAL;
         for (int f = 0; f < folds; f++)
             tmp[nf++] = sp[(size_t)ci * (size_t)folds + (size_t)f];
-        if (r->status == NN_STATUS_OK)
+        if (r->status == NN_STATUS_OK) {
             mean_std(tmp, nf, &r->mean, &r->std);
-        else
-            r->mean = r->std = NAN;
+            r->sem = st_sem(tmp, nf);
+        } else {
+            r->mean = r->std = r->sem = NAN;
+        }
+        r->n_params = -1;
+        r->cost = r->t_vs_best = r->p_vs_best = NAN;
         nf = 0;
         for (int f = 0; f < folds; f++) {
             double v = fit[(size_t)ci * (size_t)folds + (size_t)f];
@@ -148,13 +153,103 @@ int rpt_aggregate(const jnl_entry *e, int n, int64_t n_configs, int folds, rpt_c
     return 0;
 }
 
+void rpt_costs(const grid *g, rpt_config *c, int64_t n_configs)
+{
+    nn_net_desc *d = malloc(sizeof *d);
+    nn_layer_info *info = malloc(NN_MAX_LAYERS * sizeof *info);
+    for (int64_t i = 0; d && info && i < n_configs && i < grid_n_configs(g); i++) {
+        nn_train_desc t;
+        int64_t np = 0;
+        c[i].n_params = -1;
+        c[i].epochs = 0;
+        c[i].cost = NAN;
+        if (grid_config_build(g, i, 28, 28, 1, 10, d, &t, NULL) || nn_desc_check(d, info, &np, NULL, NULL))
+            continue;
+        c[i].n_params = np;
+        c[i].epochs = t.epochs;
+        c[i].cost = (double)np * t.epochs;
+    }
+    free(d);
+    free(info);
+}
+
+/* 1 when configuration a ranks before b: higher mean, then lower cost (an unknown cost
+ * last), then lower index; a NaN mean after every number. */
+static int ranks_before(const rpt_config *a, const rpt_config *b)
+{
+    if (isnan(a->mean) != isnan(b->mean))
+        return isnan(b->mean);
+    if (!isnan(a->mean) && a->mean != b->mean)
+        return a->mean > b->mean;
+    if (isnan(a->cost) != isnan(b->cost))
+        return isnan(b->cost);
+    if (!isnan(a->cost) && a->cost != b->cost)
+        return a->cost < b->cost;
+    return a->config < b->config;
+}
+
 int64_t rpt_best(const rpt_config *c, int64_t n_configs)
 {
     int64_t best = -1;
     for (int64_t i = 0; i < n_configs; i++)
-        if (!isnan(c[i].mean) && (best < 0 || c[i].rank < c[best].rank))
+        if (!isnan(c[i].mean) && (best < 0 || ranks_before(&c[i], &c[best])))
             best = i;
     return best;
+}
+
+double rpt_test_train_ratio(const jnl_entry *e, int n, int folds)
+{
+    double s = 0;
+    int cnt = 0;
+    for (int i = 0; i < n; i++)
+        if (e[i].fold >= 0 && e[i].n_train > 0 && e[i].n_val > 0) {
+            s += (double)e[i].n_val / e[i].n_train;
+            cnt++;
+        }
+    if (cnt)
+        return s / cnt;
+    return folds > 1 ? 1.0 / (folds - 1) : NAN;
+}
+
+int64_t rpt_compare(rpt_config *c, const double *splits, int64_t n_configs, int folds,
+                    double test_train)
+{
+    int64_t best = rpt_best(c, n_configs);
+    for (int64_t i = 0; i < n_configs; i++) {
+        c[i].t_vs_best = c[i].p_vs_best = NAN;
+        c[i].indistinguishable = 0;
+        if (best < 0 || isnan(c[i].mean))
+            continue;
+        /* d_j = best_j - config_j: t > 0 when the best is ahead */
+        c[i].p_vs_best = st_corrected_ttest(splits + (size_t)best * (size_t)folds,
+                                            splits + (size_t)i * (size_t)folds, folds, test_train,
+                                            &c[i].t_vs_best);
+        c[i].indistinguishable = i == best || (!isnan(c[i].p_vs_best) && c[i].p_vs_best >= RPT_ALPHA);
+        if (i == best)
+            c[i].p_vs_best = 1, c[i].t_vs_best = 0;
+    }
+    int64_t pick = -1;
+    for (int64_t i = 0; i < n_configs; i++) {
+        if (!c[i].indistinguishable)
+            continue;
+        if (pick < 0) {
+            pick = i;
+            continue;
+        }
+        const rpt_config *a = &c[i], *b = &c[pick];
+        int cheaper;
+        if (isnan(a->cost) != isnan(b->cost))
+            cheaper = isnan(b->cost);
+        else if (!isnan(a->cost) && a->cost != b->cost)
+            cheaper = a->cost < b->cost;
+        else if (a->mean != b->mean)
+            cheaper = a->mean > b->mean;
+        else
+            cheaper = a->config < b->config;
+        if (cheaper)
+            pick = i;
+    }
+    return pick;
 }
 
 /* ---- files ----------------------------------------------------------------------------- */
@@ -274,14 +369,12 @@ static int write_csv(const char *dir, const grid *g, const rpt_config *c, const 
     return afile_commit(&a, err);
 }
 
-/* Order of configurations by rank, then index. */
+/* Order of configurations as rpt_best ranks them (mean, cost, index). */
 static const rpt_config *g_sort_base;
 static int by_rank(const void *a, const void *b)
 {
     const rpt_config *x = &g_sort_base[*(const int64_t *)a], *y = &g_sort_base[*(const int64_t *)b];
-    if (x->rank != y->rank)
-        return x->rank < y->rank ? -1 : 1;
-    return (x->config > y->config) - (x->config < y->config);
+    return ranks_before(x, y) ? -1 : ranks_before(y, x) ? 1 : 0;
 }
 
 static void fmt_secs(char *buf, size_t n, double s)
@@ -703,6 +796,7 @@ int rpt_write(const char *dir, const grid *g, const jnl_header *h, const jnl_ent
     double *sp = NULL;
     if (rpt_aggregate(e, n, nc, folds, &c, &sp, err))
         return -1;
+    rpt_costs(g, c, nc);
     int64_t *order = malloc((size_t)nc * sizeof *order);
     if (!order) {
         free(c), free(sp);
