@@ -70,10 +70,14 @@ typedef struct {
     uint32_t train_images_crc32, train_labels_crc32, test_images_crc32, test_labels_crc32;
     int n_train_total, n_test;
     int interrupted;   /* the search stopped before every task was done */
+    fg_err *plot_warning; /* out, may be NULL: why the plots were not drawn, "" when they were */
 } rpt_env;
 
-/* Writes cv_results.csv, report.md and report.yaml into dir. journal_path is read again
- * for the refit's history. Returns 0 or -1. */
+/* Writes cv_results.csv, report.md, report.html (self-contained: the plots embedded),
+ * report.yaml and the figures (dir/plots/: CSV data, a gnuplot script, SVG and PNG when
+ * gnuplot runs) into dir. Histories (learning curves) are read again from every
+ * dir/journal*.jsonl, or journal_path when dir has none. Plots that cannot be drawn are
+ * not an error: report.md says why and env->plot_warning receives it. Returns 0 or -1. */
 int rpt_write(const char *dir, const grid *g, const jnl_header *h, const jnl_entry *e, int n,
               const rpt_env *env, const char *journal_path, fg_err *err);
 

@@ -1387,10 +1387,14 @@ static int report_command(int argc, char **argv, const cli *c)
         fill_env(&env, cmd, host, started, data_dir, 1, c->threads, 0, fg_now() - t0,
                  have_data ? &pd : NULL, &h);
         env.interrupted = done < total;
+        fg_err plot_warning;
+        env.plot_warning = &plot_warning;
         if (rpt_write(dir, g, &h, e, n, &env, refit_path[0] ? refit_path : NULL, &err)) {
             print_error(err.msg);
             exit_code = EXIT_RUNTIME;
         } else {
+            if (plot_warning.msg[0] && !c->quiet)
+                fprintf(stderr, "fmnist-grid: warning: %s\n", plot_warning.msg);
             if (done < total && !c->quiet) {
                 fprintf(stderr, "fmnist-grid: %lld of %lld tasks are missing; partial report. Missing:",
                         (long long)(total - done), (long long)total);
@@ -1857,9 +1861,13 @@ static int run_search(int argc, char **argv, const cli *c)
                 env.n_train_total = pd.train.n;
                 env.n_test = pd.test.n;
                 env.interrupted = interrupted;
+                fg_err plot_warning; /* plots that cannot be drawn never fail a search */
+                env.plot_warning = &plot_warning;
                 if (rpt_write(s.dir, g, &h, e, n, &env, s.journal_path, &err)) {
                     print_error(err.msg);
                     exit_code = EXIT_RUNTIME;
+                } else if (plot_warning.msg[0] && !c->quiet) {
+                    fprintf(stderr, "fmnist-grid: warning: %s\n", plot_warning.msg);
                 }
             }
             free(e);

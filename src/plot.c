@@ -234,7 +234,7 @@ int plot_params(plot_set *p, const char *stem, const char *title, const plot_pan
     tbuf b = {0};
     tb_printf(&b, "set multiplot layout %d,%d title ", rows, cols);
     tb_qstr(&b, title);
-    tb_printf(&b, "\nset ylabel 'mean CV accuracy'\nset grid ytics\nset key bottom right\n");
+    tb_printf(&b, "\nset ylabel 'mean CV accuracy'\nset grid ytics\nunset key\n");
     for (int k = 0; k < n; k++) {
         const plot_panel *pp = &panels[k];
         char pn[128];
@@ -249,12 +249,11 @@ int plot_params(plot_set *p, const char *stem, const char *title, const plot_pan
         }
         tb_printf(&b, ")\nplot '%s.csv' skip 1 using 2:(strcol(1) eq ", stem);
         tb_qstr(&b, pn);
-        tb_printf(&b, " ? $5 : NaN):6 with yerrorbars pt 7 ps 0.5 lc rgb '%s' title %s, \\\n"
+        tb_printf(&b, " ? $5 : NaN):6 with yerrorbars pt 7 ps 0.5 lc rgb '%s' notitle, \\\n"
                       "     '%s_best.csv' skip 1 using 2:(strcol(1) eq ",
-                  colors[0], k == 0 ? "'configurations (mean ± SE)'" : "''", stem);
+                  colors[0], stem);
         tb_qstr(&b, pn);
-        tb_printf(&b, " ? $5 : NaN) with linespoints lw 2 pt 7 ps 0.8 lc rgb '%s' title %s\n", colors[1],
-                  k == 0 ? "'best per value'" : "''");
+        tb_printf(&b, " ? $5 : NaN) with linespoints lw 2 pt 7 ps 0.8 lc rgb '%s' notitle\n", colors[1]);
     }
     tb_printf(&b, "unset multiplot\nunset xtics\nset xtics\nunset title\nset xrange [*:*]\n");
     return add_figure(p, stem, title, &b, 380 * cols, 320 * rows + 30, err);
@@ -356,7 +355,7 @@ int plot_confusion(plot_set *p, const char *stem, const char *title, const int32
         tb_printf(&b, " %d", k);
     }
     tb_printf(&b, ")\nset size ratio -1\nplot '%s.csv' skip 1 using 2:1:6 with image notitle, \\\n"
-                  "     '' skip 1 using 2:1:(sprintf('%%d', $5)):($6 > 0.5 ? 1 : 0) with labels tc variable "
+                  "     '' skip 1 using 2:1:(sprintf('%%d', $5)):($6 > 0.5 ? 0xffffff : 0x000000) with labels tc rgb variable "
                   "font ',9' notitle\n",
               stem);
     tb_printf(&b, "unset size\nset autoscale\nunset xtics\nunset ytics\nset xtics\nset ytics\nunset xlabel\n"
@@ -446,15 +445,17 @@ static int write_script(plot_set *p, fg_err *err)
           "# files beside it. Run in this directory: gnuplot plots.gp\n"
           "set datafile separator ','\nset encoding utf8\n",
           f);
+    /* Every figure starts from gnuplot's defaults (reset keeps the terminal and output). */
+    static const char reset[] = "reset\nset datafile separator ','\n";
     for (int i = 0; i < p->n; i++) {
         /* The same commands twice: once per terminal. */
         fprintf(f, "\n# ---- %s\n", p->stem[i]);
         fprintf(f, "set terminal svg size %d,%d noenhanced font 'DejaVu Sans,12' background rgb 'white'\n"
-                   "set output '%s.svg'\n%s",
-                p->w[i], p->h[i], p->stem[i], p->body[i]);
+                   "set output '%s.svg'\n%s%s",
+                p->w[i], p->h[i], p->stem[i], reset, p->body[i]);
         fprintf(f, "set terminal pngcairo size %d,%d noenhanced font 'DejaVu Sans,10' background rgb 'white'\n"
-                   "set output '%s.png'\n%s",
-                p->w[i], p->h[i], p->stem[i], p->body[i]);
+                   "set output '%s.png'\n%s%s",
+                p->w[i], p->h[i], p->stem[i], reset, p->body[i]);
         fputs("unset output\n", f);
     }
     int bad = ferror(f) != 0;
