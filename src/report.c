@@ -1211,7 +1211,8 @@ static const char html_head[] =
     "});\n</script>\n";
 
 /* Converts the report's Markdown (headings, paragraphs, lists, tables, images) to a
- * self-contained HTML page: images plots/X.svg are embedded as data: URIs of plots/X.png. */
+ * self-contained HTML page: images plots/X.svg are embedded as data: URIs of
+ * dir/plots/X.png. */
 static void html_from_md(FILE *f, const char *md, const char *dir, const char *title)
 {
     fputs(html_head, f);
@@ -1296,6 +1297,13 @@ static void html_from_md(FILE *f, const char *md, const char *dir, const char *t
             if (close && open && rp && rp - open > 5 && !memcmp(rp - 4, ".svg", 4)) {
                 char src[4400];
                 snprintf(src, sizeof src, "%s/%.*s.png", dir, (int)(rp - 4 - open - 1), open + 1);
+                if (access(src, R_OK) != 0) {
+                    fputs("<p>(figure missing: ", f);
+                    html_text(f, src, strlen(src));
+                    fputs(")</p>\n", f);
+                    p += len + (nl ? 1 : 0);
+                    continue;
+                }
                 fputs("<figure><img alt=\"", f);
                 html_text(f, p + 2, (size_t)(close - p - 2));
                 fputs("\" src=\"data:image/png;base64,", f);
@@ -1637,10 +1645,9 @@ int rpt_write(const char *dir, const grid *g, const jnl_header *h, const jnl_ent
             rc = -1;
         }
         if (!rc && !afile_open(&a, dir, "report.html", err)) {
-            char pdir[4300], title[160];
-            snprintf(pdir, sizeof pdir, "%s/plots", dir);
+            char title[160];
             snprintf(title, sizeof title, "fmnist-grid report: %s", grid_opts_c(g)->name);
-            html_from_md(a.f, md, pdir, title);
+            html_from_md(a.f, md, dir, title);
             rc = afile_commit(&a, err);
         } else if (!rc) {
             rc = -1;
