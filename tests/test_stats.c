@@ -83,6 +83,20 @@ static void test_corrected_ttest(void)
     CHECK(isnan(st_corrected_ttest(a, b, 3, 0, NULL)));
 }
 
+static char *slurp_dir(const char *dir, const char *name)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = calloc(1, 1 << 20);
+    if (buf)
+        fread(buf, 1, (1 << 20) - 1, f);
+    fclose(f);
+    return buf;
+}
+
 /* A search of 6 configurations x 3 folds written to a real journal and read back. Scores
  * are multiples of 1/16 so that every sum is exact. */
 static void test_report_statistics(const char *dir)
@@ -201,6 +215,41 @@ static void test_report_statistics(const char *dir)
         CHECK_INT(c[i].indistinguishable, want_ind[i]);
     /* the one-standard-error choice: the cheapest of {0, 1, 3} is 3 (8 units) */
     CHECK_INT(pick, 3);
+
+    /* The report files say the same (plots off: no gnuplot, so no figures to wait for). */
+    setenv("FG_GNUPLOT", "/nonexistent/gnuplot", 1);
+    CHECK(rpt_write(dir, g, &h, e, n, NULL, path, &err) == 0);
+    char *md = slurp_dir(dir, "report.md"), *csv = slurp_dir(dir, "cv_results.csv");
+    char *yml = slurp_dir(dir, "report.yaml");
+    CHECK(md && csv && yml);
+    if (md && csv && yml) {
+        CHECK_STR_CONTAINS(md, "Configuration 1: mean cross-validated accuracy **0.8125 ± 0.0361**");
+        CHECK_STR_CONTAINS(md, "Configuration 0 has the same mean score; the tie goes to the cheapest network");
+        CHECK_STR_CONTAINS(md, "**Not separated from the best** (p ≥ 0.05): 3 configurations.");
+        CHECK_STR_CONTAINS(md, "| 3 | 0.7500 ± 0.0361 | 0.6388 | 6370 × 4 | units=8 |");
+        CHECK_STR_CONTAINS(md, "**One-standard-error choice**: configuration 3 (units=8)");
+        /* the best's 16 units lie inside the grid's 4..128: nothing to extend */
+        CHECK_STR_CONTAINS(md, "no edge to extend");
+        CHECK_STR_CONTAINS(md, "plots not drawn: gnuplot not found (install gnuplot-nox)");
+        CHECK_STR_CONTAINS(md, "| Ankle boot | 25 |"); /* the refit's confusion row 9: 25 predicted as 0 */
+        /* cv_results.csv rows end: ...,config,SE,p,indistinguishable,n_params,epochs,cost */
+        CHECK_STR_CONTAINS(csv, ",3,0.036084391824351615,0.638842,true,6370,4,25480\n");
+        CHECK_STR_CONTAINS(csv, ",4,0.020833333333333332,0.0474207,false,101770,4,407080\n");
+        CHECK_STR_CONTAINS(csv, ",2,,,false,50890,4,203560\n"); /* the diverged one: NaN is empty */
+        CHECK_STR_CONTAINS(yml, "one_se_choice: 3");
+        CHECK_STR_CONTAINS(yml, "indistinguishable_from_best: [0, 1, 3]");
+    }
+    free(md);
+    free(csv);
+    free(yml);
+    const char *const made[] = {"report.md", "report.html", "report.yaml", "cv_results.csv", "plots/params.csv",
+                                "plots/params_best.csv", "plots/curves.csv", "plots/confusion.csv",
+                                "plots/cost.csv", "plots/plots.gp", "plots"};
+    for (size_t i = 0; i < sizeof made / sizeof made[0]; i++) {
+        char q[600];
+        snprintf(q, sizeof q, "%s/%s", dir, made[i]);
+        remove(q);
+    }
     free(c);
     free(sp);
     free(e);
