@@ -83,6 +83,7 @@ int rpt_write(const char *dir, const grid *g, const jnl_header *h, const jnl_ent
 
 /* What `reproduce` needs from a report.yaml (read back with libyaml). */
 #define RPT_MAX_FOLDS 100
+#define RPT_MAX_PARAMS 64
 typedef struct {
     char *grid_text;          /* the grid file as searched (malloc'ed; rpt_summary_free) */
     size_t grid_len;
@@ -97,6 +98,15 @@ typedef struct {
     double refit_test_accuracy;
     char blas[256], git_revision[64];
     int blas_threads;
+    /* For `compare` (NaN / -1 / empty when the report predates them): */
+    char grid_name[64];
+    double best_mean, best_std, best_sem;
+    int n_best_params;
+    char best_param_name[RPT_MAX_PARAMS][64], best_param_value[RPT_MAX_PARAMS][128];
+    int64_t tasks, tasks_done;
+    double training_time, wall_time;
+    int64_t one_se_choice;
+    int n_indistinguishable;  /* -1 when unknown */
 } rpt_summary;
 
 /* Reads the fields above from a report.yaml written by rpt_write. Returns 0 or -1. */

@@ -1710,6 +1710,9 @@ int rpt_read_summary(const char *path, rpt_summary *out, fg_err *err)
 {
     memset(out, 0, sizeof *out);
     out->best_config = -1;
+    out->best_mean = out->best_std = out->best_sem = out->training_time = out->wall_time = NAN;
+    out->one_se_choice = out->tasks = out->tasks_done = -1;
+    out->n_indistinguishable = -1;
     out->refit_config = -1;
     out->refit_test_accuracy = NAN;
     FILE *f = fopen(path, "rb");
@@ -1756,8 +1759,37 @@ int rpt_read_summary(const char *path, rpt_summary *out, fg_err *err)
              y_text(y_get(&doc, prog, "git_revision")) ? y_text(y_get(&doc, prog, "git_revision")) : "");
     out->blas_threads = (int)y_u64(y_get(&doc, prog, "blas_threads"), 0);
     yaml_node_t *best = y_get(&doc, root, "best");
-    if (best && best->type == YAML_MAPPING_NODE)
+    if (best && best->type == YAML_MAPPING_NODE) {
         out->best_config = (int64_t)y_u64(y_get(&doc, best, "config"), 0);
+        out->best_mean = y_double(y_get(&doc, best, "mean_test_score"));
+        out->best_std = y_double(y_get(&doc, best, "std_test_score"));
+        out->best_sem = y_double(y_get(&doc, best, "std_error_test_score"));
+        yaml_node_t *bp = y_get(&doc, best, "params");
+        if (bp && bp->type == YAML_MAPPING_NODE)
+            for (yaml_node_pair_t *q = bp->data.mapping.pairs.start;
+                 q < bp->data.mapping.pairs.top && out->n_best_params < RPT_MAX_PARAMS; q++) {
+                const char *k = y_text(yaml_document_get_node(&doc, q->key));
+                const char *v = y_text(yaml_document_get_node(&doc, q->value));
+                if (!k || !v)
+                    continue;
+                snprintf(out->best_param_name[out->n_best_params], sizeof out->best_param_name[0], "%s", k);
+                snprintf(out->best_param_value[out->n_best_params], sizeof out->best_param_value[0], "%s", v);
+                out->n_best_params++;
+            }
+    }
+    snprintf(out->grid_name, sizeof out->grid_name, "%s",
+             y_text(y_get(&doc, gsec, "name")) ? y_text(y_get(&doc, gsec, "name")) : "");
+    out->wall_time = y_double(y_get(&doc, prog, "wall_time_s"));
+    out->training_time = y_double(y_get(&doc, root, "training_time_s"));
+    out->tasks = y_text(y_get(&doc, root, "tasks")) ? (int64_t)y_u64(y_get(&doc, root, "tasks"), 0) : -1;
+    out->tasks_done = y_text(y_get(&doc, root, "tasks_done")) ? (int64_t)y_u64(y_get(&doc, root, "tasks_done"), 0) : -1;
+    yaml_node_t *stat = y_get(&doc, root, "statistics");
+    const char *ose = y_text(y_get(&doc, stat, "one_se_choice"));
+    out->one_se_choice = ose && strcmp(ose, "null") ? (int64_t)strtoll(ose, NULL, 10) : -1;
+    yaml_node_t *ind = y_get(&doc, stat, "indistinguishable_from_best");
+    out->n_indistinguishable = ind && ind->type == YAML_SEQUENCE_NODE
+                                   ? (int)(ind->data.sequence.items.top - ind->data.sequence.items.start)
+                                   : -1;
     yaml_node_t *refit = y_get(&doc, root, "refit");
     if (refit && refit->type == YAML_MAPPING_NODE) {
         out->refit_config = (int)y_u64(y_get(&doc, refit, "config"), 0);

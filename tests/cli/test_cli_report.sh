@@ -111,4 +111,22 @@ expect_in "$TMP/nognu/report.md" "plots not drawn: gnuplot failed (exit status 1
 FG_GNUPLOT=/nonexistent/gnuplot expect_exit 0 "search without gnuplot" -- "$BIN" --out "$TMP/run2" "$SRC/tests/grids/tiny.yaml"
 expect_in "$TMP/run2/report.md" "plots not drawn: gnuplot not found" "search report without gnuplot"
 expect_in "$TMP/run2/report.md" "test accuracy" "search without gnuplot refits"
+
+# compare: the best configurations side by side; a missing directory or report is one line
+# naming the directory, exit 2.
+expect_exit 0 "compare two searches" -- "$BIN" compare "$OUT" "$TMP/run2"
+expect_in "$TMP/out" "search" "compare table"
+[ "$(grep -c '^best configuration  *'"$best"'  *'"$best"' *$' "$TMP/out")" = 1 ] && pass || { fail "compare: best configuration row"; cat "$TMP/out" >&2; }
+mse=$(awk '/^best:/ { b=1 } b && /std_error_test_score:/ { print $2; exit }' "$OUT/report.yaml")
+mm=$(awk '/^best:/ { b=1 } b && /mean_test_score:/ { print $2; exit }' "$OUT/report.yaml")
+want=$(awk -v m="$mm" -v s="$mse" 'BEGIN { printf "%.4f ± %.4f (3 folds)", m, s }')
+expect_in "$TMP/out" "$want" "compare: mean ± SE"
+expect_in "$TMP/out" "  units  " "compare: parameter rows"
+expect_exit 2 "compare with a missing directory" -- "$BIN" compare "$OUT" "$TMP/nosuch"
+[ "$(wc -l < "$TMP/err")" -eq 1 ] && pass || fail "compare error is not one line"
+expect_in "$TMP/err" "compare: $TMP/nosuch: no such directory" "compare names the missing directory"
+mkdir -p "$TMP/empty"
+expect_exit 2 "compare a directory without a report" -- "$BIN" compare "$TMP/empty"
+expect_in "$TMP/err" "compare: $TMP/empty: no report.yaml" "compare names the directory without a report"
+expect_exit 2 "compare without directories" -- "$BIN" compare
 finish
