@@ -1473,6 +1473,17 @@ static int write_yaml_file(const char *dir, const grid *g, const jnl_header *h, 
     y_str(&y, "test_images_crc32"), y_hex(&y, env ? env->test_images_crc32 : 0, 8);
     y_str(&y, "test_labels_crc32"), y_hex(&y, env ? env->test_labels_crc32 : 0, 8);
     y_map(&y, 0);
+    /* timings before `best`: from `best` to `configurations` everything is deterministic */
+    double train_time = 0;
+    int64_t n_done = 0;
+    for (int i = 0; i < n; i++)
+        if (!isnan(e[i].fit_time))
+            train_time += e[i].fit_time;
+    for (int64_t i = 0; i < nc; i++)
+        n_done += c[i].n_done;
+    y_str(&y, "tasks"), y_int(&y, (long long)nc * folds);
+    y_str(&y, "tasks_done"), y_int(&y, n_done);
+    y_str(&y, "training_time_s"), y_num(&y, train_time, "%.3f");
     int64_t best = rpt_best(c, nc);
     y_str(&y, "best");
     if (best < 0) {
@@ -1518,16 +1529,6 @@ static int write_yaml_file(const char *dir, const grid *g, const jnl_header *h, 
     else
         y_int(&y, pick);
     y_map(&y, 0);
-    double train_time = 0;
-    int64_t n_done = 0;
-    for (int i = 0; i < n; i++)
-        if (!isnan(e[i].fit_time))
-            train_time += e[i].fit_time;
-    for (int64_t i = 0; i < nc; i++)
-        n_done += c[i].n_done;
-    y_str(&y, "tasks"), y_int(&y, (long long)nc * folds);
-    y_str(&y, "tasks_done"), y_int(&y, n_done);
-    y_str(&y, "training_time_s"), y_num(&y, train_time, "%.3f");
     const jnl_entry *rf = find_refit(e, n);
     y_str(&y, "refit");
     if (!rf) {
