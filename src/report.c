@@ -401,12 +401,14 @@ static void fmt_secs(char *buf, size_t n, double s)
         snprintf(buf, n, "%.2f h", s / 3600);
 }
 
-static const jnl_entry *find_refit(const jnl_entry *e, int n)
+/* The best configuration's refit (a search may also have refitted a configuration that led
+ * for a while: it refits the leader early, while ranks would otherwise wait). */
+static const jnl_entry *find_refit(const jnl_entry *e, int n, int64_t best)
 {
     const jnl_entry *r = NULL;
     for (int i = 0; i < n; i++)
-        if (e[i].fold == JNL_REFIT)
-            r = &e[i]; /* the last refit recorded */
+        if (e[i].fold == JNL_REFIT && e[i].config == best)
+            r = &e[i]; /* the last one recorded */
     return r;
 }
 
@@ -1529,7 +1531,7 @@ static int write_yaml_file(const char *dir, const grid *g, const jnl_header *h, 
     else
         y_int(&y, pick);
     y_map(&y, 0);
-    const jnl_entry *rf = find_refit(e, n);
+    const jnl_entry *rf = find_refit(e, n, best);
     y_str(&y, "refit");
     if (!rf) {
         y_scalar_style(&y, "null", YAML_PLAIN_SCALAR_STYLE);
@@ -1617,7 +1619,7 @@ int rpt_write(const char *dir, const grid *g, const jnl_header *h, const jnl_ent
     x->ratio = rpt_test_train_ratio(e, n, folds);
     x->pick = rpt_compare(c, sp, nc, folds, x->ratio);
     x->best = rpt_best(c, nc);
-    x->refit = find_refit(e, n);
+    x->refit = find_refit(e, n, x->best);
     for (int64_t k = 0; k < nc && x->n_top < TOP_CURVES; k++)
         if (!isnan(c[order[k]].mean))
             x->top[x->n_top++] = order[k];
