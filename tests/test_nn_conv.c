@@ -922,9 +922,53 @@ static void test_fit(void)
     free(pa);
 }
 
+/* The direct small-K conv2d kernels (K = 3*3*1 <= 16) against a naive convolution, with 20
+ * filters (a 16-wide block and a tail) and 3 images of 5x5 outputs (blocks of 4 rows and a
+ * tail); then the gradients of the same shape. */
+static void test_small_k_conv(void)
+{
+    nn_net_desc d;
+    desc_begin(&d, 7, 7, 1, 3);
+    push_conv(&d, NN_LAYER_CONV2D, 20, 3, 3, 1, 1, NN_PAD_VALID, NN_ACT_LINEAR);
+    push_head(&d);
+    nn_net *net = build(&d, 3, 0);
+    if (!net)
+        return;
+    fg_rng r;
+    fg_rng_seed(&r, 9);
+    float *w = net->layers[0].w; /* kernel (3, 3, 1, 20), bias (20) */
+    for (int i = 0; i < 9 * 20 + 20; i++)
+        w[i] = (float)fg_rng_uniform(&r) - 0.5f;
+    for (int i = 0; i < 3 * 49; i++)
+        net->x[i] = (float)fg_rng_uniform(&r);
+    nn_net_forward(net, 3, 0, NULL);
+    double worst = 0.0;
+    for (int n = 0; n < 3; n++)
+        for (int oy = 0; oy < 5; oy++)
+            for (int ox = 0; ox < 5; ox++)
+                for (int f = 0; f < 20; f++) {
+                    double want = w[9 * 20 + f];
+                    for (int a = 0; a < 3; a++)
+                        for (int b = 0; b < 3; b++)
+                            want += (double)net->x[n * 49 + (oy + a) * 7 + ox + b] *
+                                    w[(a * 3 + b) * 20 + f];
+                    double got = net->layers[0].y[((n * 5 + oy) * 5 + ox) * 20 + f];
+                    double e = fabs(got - want);
+                    worst = e > worst ? e : worst;
+                }
+    CHECK_MSG(worst < 1e-5, "small-K conv2d forward differs from the naive sum by %g", worst);
+    nn_net_free(net);
+
+    desc_begin(&d, 6, 5, 1, 3);
+    push_conv(&d, NN_LAYER_CONV2D, 20, 3, 3, 1, 1, NN_PAD_SAME, NN_ACT_TANH);
+    push_head(&d);
+    grad_check("conv2d small K, 20 filters", &d, 3, 0);
+}
+
 int main(void)
 {
     test_golden();
+    test_small_k_conv();
     test_batch_norm();
     test_gradients();
     test_gradient_check_catches_errors();
