@@ -197,6 +197,9 @@ static void plan_cols(nn_plan *p, int64_t cols_per_image)
 #define FB 16
 #if defined(__GNUC__)
 typedef float small_vec __attribute__((vector_size(FB * sizeof(float))));
+typedef int32_t small_ivec __attribute__((vector_size(FB * sizeof(int32_t))));
+/* v where y > 0, else +0 (y > 0 is false for NaN), like the scalar y > 0 ? v : 0. */
+#define VMASK_POS(v, y) ((small_vec)((small_ivec)(v) & ((y) > 0.0f)))
 /* Unaligned loads and stores as macros: a helper function taking or returning the vector
  * would not be compiled for the clone's vector width (and GCC warns about its ABI). */
 #define VLOAD(v, p) memcpy(&(v), (p), sizeof(small_vec))
@@ -213,11 +216,12 @@ static inline float small_k_one(const float *c, const float *W, const float *b, 
     return a;
 }
 
-/* y (rows, f) = cols (rows, K) . W (K, f) + b (f, or 0 when b is NULL): each output value
- * is the bias plus its K products added in order k = 0..K-1. */
+/* y (rows, f) = cols (rows, K) . W (K, f) + b (f, or 0 when b is NULL), then max(y, 0)
+ * when relu: each output value is the bias plus its K products added in order
+ * k = 0..K-1. */
 NN_CLONES static void small_k_forward(const float *restrict cols, int64_t rows, int K,
                                       const float *restrict W, const float *restrict b, int f,
-                                      float *restrict y)
+                                      int relu, float *restrict y)
 {
     int64_t r = 0;
 #if defined(__GNUC__)
@@ -236,26 +240,36 @@ NN_CLONES static void small_k_forward(const float *restrict cols, int64_t rows, 
                 a2 += c[2 * K + k] * w;
                 a3 += c[3 * K + k] * w;
             }
+            if (relu) {
+                a0 = VMASK_POS(a0, a0), a1 = VMASK_POS(a1, a1);
+                a2 = VMASK_POS(a2, a2), a3 = VMASK_POS(a3, a3);
+            }
             VSTORE(y + r * f + j0, a0);
             VSTORE(y + (r + 1) * f + j0, a1);
             VSTORE(y + (r + 2) * f + j0, a2);
             VSTORE(y + (r + 3) * f + j0, a3);
         }
         for (int q = 0; q < RB; q++)
-            for (int j = j0; j < f; j++)
-                y[(r + q) * f + j] = small_k_one(c + q * K, W, b, K, f, j);
+            for (int j = j0; j < f; j++) {
+                float v = small_k_one(c + q * K, W, b, K, f, j);
+                y[(r + q) * f + j] = relu ? (v > 0.0f ? v : 0.0f) : v;
+            }
     }
 #endif
     for (; r < rows; r++)
-        for (int j = 0; j < f; j++)
-            y[r * f + j] = small_k_one(cols + r * K, W, b, K, f, j);
+        for (int j = 0; j < f; j++) {
+            float v = small_k_one(cols + r * K, W, b, K, f, j);
+            y[r * f + j] = relu ? (v > 0.0f ? v : 0.0f) : v;
+        }
 }
 
 /* dW (K, f) += cols^T . dz and db (f) += column sums of dz (db may be NULL; K <= SMALL_K):
- * each value adds the sum over the rows, taken in order from 0, of its products. */
+ * each value adds the sum over the rows, taken in order from 0, of its products. When y is
+ * not NULL, dz is the gradient of a relu output y and the kernel applies relu's derivative
+ * itself (dz where y > 0, else 0). */
 NN_CLONES static void small_k_weight_grad(const float *restrict cols, const float *restrict dz,
-                                          int64_t rows, int K, int f, float *restrict dW,
-                                          float *restrict db)
+                                          const float *restrict y, int64_t rows, int K, int f,
+                                          float *restrict dW, float *restrict db)
 {
     int j0 = 0;
 #if defined(__GNUC__)
@@ -266,6 +280,11 @@ NN_CLONES static void small_k_weight_grad(const float *restrict cols, const floa
         for (int64_t r = 0; r < rows; r++) {
             small_vec d;
             VLOAD(d, dz + r * f + j0);
+            if (y) {
+                small_vec yv;
+                VLOAD(yv, y + r * f + j0);
+                d = VMASK_POS(d, yv);
+            }
             const float *c = cols + r * K;
             accb += d;
             for (int k = 0; k < K; k++)
@@ -289,13 +308,13 @@ NN_CLONES static void small_k_weight_grad(const float *restrict cols, const floa
         for (int k = 0; k < K; k++) {
             float a = 0.0f;
             for (int64_t r = 0; r < rows; r++)
-                a += cols[r * K + k] * dz[r * f + j];
+                a += cols[r * K + k] * (y && !(y[r * f + j] > 0.0f) ? 0.0f : dz[r * f + j]);
             dW[(int64_t)k * f + j] += a;
         }
         if (db) {
             float a = 0.0f;
             for (int64_t r = 0; r < rows; r++)
-                a += dz[r * f + j];
+                a += y && !(y[r * f + j] > 0.0f) ? 0.0f : dz[r * f + j];
             db[j] += a;
         }
     }
@@ -480,8 +499,10 @@ static void conv2d_forward(nn_layer *L, const nn_step *s)
         }
         float *yc = L->y + n0 * P * f;
         if (small) {
-            small_k_forward(cols, nc * P, K, W, bias, f, yc);
-            nn_act_forward(L->act, L->alpha, yc, NULL, nc * P, f);
+            int relu = L->act == NN_ACT_RELU;
+            small_k_forward(cols, nc * P, K, W, bias, f, relu, yc);
+            if (!relu)
+                nn_act_forward(L->act, L->alpha, yc, NULL, nc * P, f);
             continue;
         }
         nn_gemm(0, 0, (int)(nc * P), f, K, 1.0f, cols, K, W, f, 0.0f, yc, f);
@@ -498,11 +519,15 @@ static void conv2d_backward(nn_layer *L, const nn_step *s)
     const int chunk = chunk_images(L, B, P);
     const int n_chunks = (B + chunk - 1) / chunk;
     float *dW = L->dw, *dx = L->dx[0];
+    /* The small-K weight gradient applies relu's derivative itself when nothing else needs
+     * dz (no input gradient). */
+    const int fuse_relu = K <= SMALL_K && !dx && L->act == NN_ACT_RELU && !L->fused_ce;
     /* Last chunk first: its columns are still in the workspace from forward. */
     for (int ci = n_chunks - 1; ci >= 0; ci--) {
         int n0 = ci * chunk, nc = B - n0 < chunk ? B - n0 : chunk, rows = (int)(nc * P);
         const float *x = L->x[0] + n0 * isz, *cols = x;
-        float *dzc = act_grad(L, L->dy + n0 * P * f, n0 * P * f, rows, f);
+        float *dzc = fuse_relu ? L->dy + n0 * P * f
+                               : act_grad(L, L->dy + n0 * P * f, n0 * P * f, rows, f);
         if (!pw) {
             if (ci != n_chunks - 1)
                 im2col(&g, x, nc, L->ws);
@@ -513,7 +538,8 @@ static void conv2d_backward(nn_layer *L, const nn_step *s)
             float *db = L->d->use_bias ? dW + (int64_t)K * f : NULL;
             if (first)
                 memset(dW, 0, (size_t)(K + (db ? 1 : 0)) * f * sizeof *dW);
-            small_k_weight_grad(cols, dzc, rows, K, f, dW, db);
+            small_k_weight_grad(cols, dzc, fuse_relu ? L->y + n0 * P * f : NULL, rows, K, f,
+                                dW, db);
         } else {
             nn_gemm(1, 0, K, f, rows, 1.0f, cols, K, dzc, f, first ? 0.0f : 1.0f, dW, f);
             if (L->d->use_bias)
