@@ -204,6 +204,10 @@ void nn_act_forward(nn_act a, float alpha, float *y, const float *bias, int64_t 
 void nn_act_backward(nn_act a, float alpha, const float *y, const float *dy, float *out,
                      int64_t rows, int cols, int acc);
 
+/* db (cols) = (acc ? db : 0) + column sums of dz (rows, cols): a bias gradient. db and dz
+ * do not overlap. */
+void nn_col_sums(float *restrict db, const float *restrict dz, int64_t rows, int cols, int acc);
+
 /* ---- initialisers (nn_init.c) ---------------------------------------------------------- */
 /* Fills w[0..n) as Keras's initialiser `init` for a kernel with the given fans. NaN a/b mean
  * Keras's defaults (random_uniform [-0.05, 0.05), random_normal mean 0 stddev 0.05). */

@@ -334,13 +334,7 @@ static float *act_grad(nn_layer *L, float *dz, int64_t off, int64_t rows, int f)
 /* db (f) = (acc ? db : 0) + column sums of dz (rows, f). */
 static void bias_grad(float *db, const float *dz, int64_t rows, int f, int acc)
 {
-    if (!acc)
-        memset(db, 0, (size_t)f * sizeof *db);
-    for (int64_t r = 0; r < rows; r++) {
-        const float *row = dz + r * f;
-        for (int j = 0; j < f; j++)
-            db[j] += row[j];
-    }
+    nn_col_sums(db, dz, rows, f, acc);
 }
 
 /* Fused SGD: w -= lr * (dw + 2 * l2 * w) over the first n_reg values, w -= lr * dw after. */
