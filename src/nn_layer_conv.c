@@ -267,16 +267,18 @@ NN_CLONES static void small_k_forward(const float *restrict cols, int64_t rows, 
  * each value adds the sum over the rows, taken in order from 0, of its products. When y is
  * not NULL, dz is the gradient of a relu output y and the kernel applies relu's derivative
  * itself (dz where y > 0, else 0). */
-NN_CLONES static void small_k_weight_grad(const float *restrict cols, const float *restrict dz,
-                                          const float *restrict y, int64_t rows, int K, int f,
-                                          float *restrict dW, float *restrict db)
+#if defined(__GNUC__)
+/* The vector part of small_k_weight_grad for filters [0, f - f % FB). Always inlined, so
+ * that a call with a constant K (the 3x3 one-channel case) keeps the K accumulators in
+ * registers. Returns where the scalar tail starts. */
+__attribute__((always_inline)) static inline int
+small_k_weight_grad_vec(const float *restrict cols, const float *restrict dz,
+                        const float *restrict y, int64_t rows, int K, int f,
+                        float *restrict dW, float *restrict db)
 {
     int j0 = 0;
-#if defined(__GNUC__)
     for (; j0 + FB <= f; j0 += FB) {
-        small_vec acc[SMALL_K], accb = {0};
-        for (int k = 0; k < K; k++)
-            acc[k] = (small_vec){0};
+        small_vec acc[SMALL_K] = {{0}}, accb = {0};
         for (int64_t r = 0; r < rows; r++) {
             small_vec d;
             VLOAD(d, dz + r * f + j0);
@@ -287,9 +289,11 @@ NN_CLONES static void small_k_weight_grad(const float *restrict cols, const floa
             }
             const float *c = cols + r * K;
             accb += d;
+#pragma GCC unroll 16
             for (int k = 0; k < K; k++)
                 acc[k] += c[k] * d;
         }
+#pragma GCC unroll 16
         for (int k = 0; k < K; k++) {
             small_vec v;
             VLOAD(v, dW + (int64_t)k * f + j0);
@@ -303,6 +307,20 @@ NN_CLONES static void small_k_weight_grad(const float *restrict cols, const floa
             VSTORE(db + j0, v);
         }
     }
+    return j0;
+}
+#endif
+
+NN_CLONES static void small_k_weight_grad(const float *restrict cols, const float *restrict dz,
+                                          const float *restrict y, int64_t rows, int K, int f,
+                                          float *restrict dW, float *restrict db)
+{
+    int j0 = 0;
+#if defined(__GNUC__)
+    if (K == 9)
+        j0 = small_k_weight_grad_vec(cols, dz, y, rows, 9, f, dW, db);
+    else
+        j0 = small_k_weight_grad_vec(cols, dz, y, rows, K, f, dW, db);
 #endif
     for (int j = j0; j < f; j++) {
         for (int k = 0; k < K; k++) {
