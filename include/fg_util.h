@@ -29,6 +29,9 @@ typedef struct {
 
 void fg_rng_seed(fg_rng *r, uint64_t seed);
 uint64_t fg_rng_u64(fg_rng *r);
+/* out[0..n) = the low then the high half of each of ceil(n / 2) draws of fg_rng_u64 (the
+ * same stream, without a call per draw). */
+void fg_rng_fill_u32(fg_rng *r, uint32_t *out, size_t n);
 uint32_t fg_rng_below(fg_rng *r, uint32_t n); /* uniform in [0, n), unbiased; n > 0 */
 double fg_rng_uniform(fg_rng *r);             /* uniform in [0, 1), 53 bits */
 double fg_rng_normal(fg_rng *r);              /* standard normal (Box-Muller, no cached state) */

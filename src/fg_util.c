@@ -49,6 +49,25 @@ uint64_t fg_rng_u64(fg_rng *r)
     return result;
 }
 
+void fg_rng_fill_u32(fg_rng *r, uint32_t *out, size_t n)
+{
+    uint64_t s0 = r->s[0], s1 = r->s[1], s2 = r->s[2], s3 = r->s[3];
+    for (size_t i = 0; i < n; i += 2) {
+        uint64_t result = rotl(s1 * 5, 7) * 9;
+        uint64_t t = s1 << 17;
+        s2 ^= s0;
+        s3 ^= s1;
+        s1 ^= s2;
+        s0 ^= s3;
+        s2 ^= t;
+        s3 = rotl(s3, 45);
+        out[i] = (uint32_t)result;
+        if (i + 1 < n)
+            out[i + 1] = (uint32_t)(result >> 32);
+    }
+    r->s[0] = s0, r->s[1] = s1, r->s[2] = s2, r->s[3] = s3;
+}
+
 uint32_t fg_rng_below(fg_rng *r, uint32_t n)
 {
     /* Lemire's multiply-shift with rejection: unbiased. */

@@ -1,9 +1,19 @@
-/* nn_gemm.c - the one GEMM wrapper (OpenBLAS) and its naive reference twin. The only file
- * of the project that includes cblas.h. */
+/* nn_gemm.c - the one GEMM wrapper and its naive reference twin. The only file of the
+ * project that includes a BLAS header. The backend is chosen at build time (CMake FG_GEMM):
+ *   openblas (default)  cblas_sgemm
+ *   dnnl                oneDNN's dnnl_sgemm (row-major like ours). Debian's libdnnl runs on
+ *                       OpenMP; its thread count is the calling thread's OpenMP setting,
+ *                       which nn_gemm_set_threads sets (1 per rank unless --threads). */
 #include "nn_gemm.h"
 
-#include <cblas.h>
 #include <stdio.h>
+
+#if defined(FG_GEMM_DNNL)
+#include <omp.h>
+#include <oneapi/dnnl/dnnl.h>
+#else
+#include <cblas.h>
+#endif
 
 /* C (m, n) = alpha * op(A) (m, k) * op(B) (k, n) + beta * C, row-major, strides lda/ldb/ldc. */
 void nn_gemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
@@ -18,9 +28,15 @@ void nn_gemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const f
                 c[(size_t)i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[(size_t)i * ldc + j];
         return;
     }
+#if defined(FG_GEMM_DNNL)
+    /* Only invalid arguments fail, and the engine's shapes are checked when planned. */
+    (void)dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', m, n, k, alpha, a, lda, b, ldb,
+                     beta, c, ldc);
+#else
     cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
                 trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c,
                 ldc);
+#endif
 }
 
 void nn_gemm_ref(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a,
@@ -41,6 +57,23 @@ void nn_gemm_ref(int trans_a, int trans_b, int m, int n, int k, float alpha, con
     }
 }
 
+#if defined(FG_GEMM_DNNL)
+
+void nn_gemm_set_threads(int n) { omp_set_num_threads(n < 1 ? 1 : n); }
+
+/* The text is rebuilt on each call into a static buffer (always the same bytes for the same
+ * thread setting). Not meant for concurrent callers: the engine runs one thread per process. */
+const char *nn_gemm_backend(void)
+{
+    static char buf[256];
+    const dnnl_version_t *v = dnnl_version();
+    snprintf(buf, sizeof buf, "oneDNN %d.%d.%d dnnl_sgemm (OpenMP, %d thread%s)", v->major,
+             v->minor, v->patch, omp_get_max_threads(), omp_get_max_threads() == 1 ? "" : "s");
+    return buf;
+}
+
+#else
+
 void nn_gemm_set_threads(int n) { openblas_set_num_threads(n < 1 ? 1 : n); }
 
 /* The text is rebuilt on each call into a static buffer (always the same bytes). Not meant
@@ -54,3 +87,5 @@ const char *nn_gemm_backend(void)
              par == 0 ? "sequential" : par == 1 ? "pthreads" : par == 2 ? "openmp" : "?");
     return buf;
 }
+
+#endif

@@ -158,6 +158,20 @@ extern const nn_layer_ops nn_batch_norm_ops; /* nn_layer_bn.c */
         }                                                                                  \
     } while (0)
 
+/* The same with an int index, for loops that mix the index into 32-bit lanes (an int64_t
+ * index keeps GCC from vectorizing them). */
+#define NN_SPLIT_LOOP32(i, n, STMT)                                                         \
+    do {                                                                                   \
+        const int n_ = (n), n8_ = n_ & ~7;                                                 \
+        int i = 0;                                                                         \
+        for (; i < n8_; i++) {                                                             \
+            STMT;                                                                          \
+        }                                                                                  \
+        for (; i < n_; i++) {                                                              \
+            STMT;                                                                          \
+        }                                                                                  \
+    } while (0)
+
 /* A small vector kernel with restrict parameters, kept out of line: once inlined into a
  * caller GCC may lose the restrict guarantee and, needing a run-time alias check, leave the
  * loop scalar at -O2. */

@@ -7,7 +7,9 @@
  *     count_include_pad). Every window holds at least one real cell.
  * Max pooling keeps, for every output value, the index of its input value within the image
  * (int32, in the workspace) for backward; ties go to the first cell in row-major window
- * order. Backward scatters dy through those indices (adding when windows overlap).
+ * order. Backward: with windows that do not overlap (the usual strides = pool), each input
+ * cell takes dy where its window's index names it and 0 elsewhere, cell by cell (no zeroing
+ * pass, no scatter); overlapping windows scatter dy through the indices, adding.
  *   forward   y (B, oh, ow, c);  backward  dx (B, ih, iw, c) (+)= ... */
 #include <stdint.h>
 #include <string.h>
@@ -70,37 +72,44 @@ static int max_pool_plan(const nn_layer_desc *d, const nn_shape *in, int n_in, n
 
 /* ---- max pooling ------------------------------------------------------------------------- */
 
-/* Vector kernels over the c channels of one cell. */
-NN_KERNEL cell_max(float *restrict y, const float *restrict x, int c)
-{
-    NN_SPLIT_LOOP(k, c, float v = x[k]; float m = y[k]; y[k] = v > m ? v : m);
-}
-
-/* arg[k] = off + k where x[k] == y[k] */
-NN_KERNEL cell_arg(int32_t *restrict arg, const float *restrict x, const float *restrict y,
+/* Vector kernels over the c channels of one cell. Selects between int32 values are written
+ * as bit masks (gt = 0 or -1), which GCC -O2 vectorizes; a ?: on them stays a branch. */
+NN_KERNEL cell_first(float *restrict y, int32_t *restrict arg, const float *restrict x,
                      int32_t off, int c)
 {
-    NN_SPLIT_LOOP(k, c, int32_t a = arg[k]; int32_t o = off + (int32_t)k;
-                  arg[k] = x[k] == y[k] ? o : a);
+    NN_SPLIT_LOOP32(k, c, y[k] = x[k]; arg[k] = off + k);
 }
 
-NN_KERNEL cell_first(float *restrict y, int32_t *restrict arg, const float *restrict x,
-                       int32_t off, int c)
+/* The running maximum and its first cell in one pass: a later cell wins only when strictly
+ * greater (a NaN never wins; a NaN first cell keeps the window). */
+NN_KERNEL cell_maxarg(float *restrict y, int32_t *restrict arg, const float *restrict x,
+                      int32_t off, int c)
 {
-    for (int k = 0; k < c; k++) {
-        y[k] = x[k];
-        arg[k] = off + k;
-    }
+    NN_SPLIT_LOOP32(k, c, float v = x[k]; float m = y[k]; int32_t gt = -(int32_t)(v > m);
+                    arg[k] = ((off + k) & gt) | (arg[k] & ~gt); y[k] = v > m ? v : m);
 }
 
-/* Per output pixel, two vectorized passes over the window's cells: the maximum, then the
- * argmax as the first cell holding it (cells visited last to first, each match
- * overwriting; a window of NaNs keeps its first cell). */
+/* A full 2x2 window (cells at off, off + c, off + row, off + row + c; x0 points at the
+ * first, x1 at the third) in one pass: the comparisons of cell_first + cell_maxarg. */
+NN_KERNEL cell_max2x2(float *restrict y, int32_t *restrict arg, const float *restrict x0,
+                      const float *restrict x1, int32_t off, int32_t row, int c)
+{
+    NN_SPLIT_LOOP32(k, c, float m = x0[k]; int32_t a = off + k; float v = x0[c + k];
+                    int32_t gt = -(int32_t)(v > m); a = ((off + c + k) & gt) | (a & ~gt);
+                    m = v > m ? v : m; v = x1[k]; gt = -(int32_t)(v > m);
+                    a = ((off + row + k) & gt) | (a & ~gt); m = v > m ? v : m; v = x1[c + k];
+                    gt = -(int32_t)(v > m); a = ((off + row + c + k) & gt) | (a & ~gt);
+                    m = v > m ? v : m; y[k] = m; arg[k] = a);
+}
+
+/* Per output pixel, one vectorized pass per window cell in row-major order (strictly
+ * greater wins, so ties go to the first cell); full 2x2 windows in a single pass. */
 static void max_pool_forward(nn_layer *L, const nn_step *s)
 {
     const pool_geom g = pool_geom_of(L);
     const int c = g.c;
     const int64_t isz = L->in_size[0], osz = L->out_size;
+    const int32_t row = (int32_t)((int64_t)g.iw * c);
     for (int n = 0; n < s->batch; n++) {
         const float *xi = L->x[0] + n * isz;
         float *y = L->y + n * osz;
@@ -112,14 +121,73 @@ static void max_pool_forward(nn_layer *L, const nn_step *s)
                 int x0, x1;
                 window(ox, g.sw, g.pw, g.kw, g.iw, &x0, &x1);
                 const int32_t first = (int32_t)(((int64_t)y0 * g.iw + x0) * c);
+                if (y1 - y0 == 2 && x1 - x0 == 2) {
+                    cell_max2x2(y, arg, xi + first, xi + first + row, first, row, c);
+                    continue;
+                }
                 cell_first(y, arg, xi + first, first, c);
                 for (int iy = y0; iy < y1; iy++)
-                    for (int ix = iy == y0 ? x0 + 1 : x0; ix < x1; ix++)
-                        cell_max(y, xi + ((int64_t)iy * g.iw + ix) * c, c);
-                for (int iy = y1 - 1; iy >= y0; iy--)
-                    for (int ix = x1 - 1; ix >= x0; ix--) {
+                    for (int ix = iy == y0 ? x0 + 1 : x0; ix < x1; ix++) {
                         const int32_t off = (int32_t)(((int64_t)iy * g.iw + ix) * c);
-                        cell_arg(arg, xi + off, y, off, c);
+                        cell_maxarg(y, arg, xi + off, off, c);
+                    }
+            }
+        }
+    }
+}
+
+/* dx (c) (+)= dy where arg picks this cell (arg[k] == off + k), else (+) 0: dy's bits
+ * under a mask, so that a 0 is +0 and the loop vectorizes. */
+static inline float pick(float v, int32_t a, int32_t o)
+{
+    uint32_t b;
+    memcpy(&b, &v, sizeof b);
+    b &= -(uint32_t)(a == o);
+    memcpy(&v, &b, sizeof v);
+    return v;
+}
+
+NN_KERNEL cell_grad_set(float *restrict dx, const float *restrict dy, const int32_t *restrict arg,
+                        int32_t off, int c)
+{
+    NN_SPLIT_LOOP32(k, c, dx[k] = pick(dy[k], arg[k], off + k));
+}
+
+NN_KERNEL cell_grad_add(float *restrict dx, const float *restrict dy, const int32_t *restrict arg,
+                        int32_t off, int c)
+{
+    NN_SPLIT_LOOP32(k, c, dx[k] += pick(dy[k], arg[k], off + k));
+}
+
+/* Windows that do not overlap (strides >= pool): every input cell gets the gradient of the
+ * one window holding it, written cell by cell without a scatter (and without zeroing the
+ * cells of windows first). Cells outside every window are zeroed (or left, when adding). */
+static void max_pool_backward_tiled(nn_layer *L, const nn_step *s, const pool_geom *g)
+{
+    const int c = g->c, acc = L->dx_acc[0];
+    const int64_t isz = L->in_size[0], osz = L->out_size;
+    const int covers = g->oh * g->sh == g->ih && g->ow * g->sw == g->iw && g->kh == g->sh &&
+                       g->kw == g->sw && g->ph == 0 && g->pw == 0;
+    for (int n = 0; n < s->batch; n++) {
+        float *dxi = L->dx[0] + n * isz;
+        const float *dy = L->dy + n * osz;
+        const int32_t *arg = (const int32_t *)(const void *)L->ws + n * osz;
+        const int add = acc || !covers;
+        if (!acc && !covers)
+            memset(dxi, 0, (size_t)isz * sizeof *dxi);
+        for (int oy = 0; oy < g->oh; oy++) {
+            int y0, y1;
+            window(oy, g->sh, g->ph, g->kh, g->ih, &y0, &y1);
+            for (int ox = 0; ox < g->ow; ox++, dy += c, arg += c) {
+                int x0, x1;
+                window(ox, g->sw, g->pw, g->kw, g->iw, &x0, &x1);
+                for (int iy = y0; iy < y1; iy++)
+                    for (int ix = x0; ix < x1; ix++) {
+                        const int32_t off = (int32_t)(((int64_t)iy * g->iw + ix) * c);
+                        if (add)
+                            cell_grad_add(dxi + off, dy, arg, off, c);
+                        else
+                            cell_grad_set(dxi + off, dy, arg, off, c);
                     }
             }
         }
@@ -131,6 +199,11 @@ static void max_pool_backward(nn_layer *L, const nn_step *s)
     float *dx = L->dx[0];
     if (!dx)
         return;
+    const pool_geom g = pool_geom_of(L);
+    if (g.sh >= g.kh && g.sw >= g.kw) {
+        max_pool_backward_tiled(L, s, &g);
+        return;
+    }
     const int64_t isz = L->in_size[0], osz = L->out_size;
     const int32_t *arg = (const int32_t *)(const void *)L->ws;
     if (!L->dx_acc[0])

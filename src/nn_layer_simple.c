@@ -28,6 +28,28 @@ static int dropout_plan(const nn_layer_desc *d, const nn_shape *in, int n_in, nn
     return 0;
 }
 
+/* m[i] = (bits of m[i] as a uint32) >= thr ? scale : 0; y[i] = x[i] * m[i]. The mask
+ * buffer first holds the random integers, then (in place, element by element) the mask. */
+NN_KERNEL dropout_apply(float *restrict m, float *restrict y, const float *restrict x,
+                        uint32_t thr, float scale, int64_t n)
+{
+    NN_SPLIT_LOOP(i, n, uint32_t u; memcpy(&u, &m[i], sizeof u); float k = u >= thr ? scale
+                                                                                    : 0.0f;
+                  m[i] = k; y[i] = x[i] * k);
+}
+
+NN_KERNEL mask_mul(float *restrict dx, const float *restrict dy, const float *restrict m,
+                   int64_t n)
+{
+    NN_SPLIT_LOOP(i, n, dx[i] = dy[i] * m[i]);
+}
+
+NN_KERNEL mask_mul_add(float *restrict dx, const float *restrict dy, const float *restrict m,
+                       int64_t n)
+{
+    NN_SPLIT_LOOP(i, n, dx[i] += dy[i] * m[i]);
+}
+
 static void dropout_forward(nn_layer *L, const nn_step *s)
 {
     int64_t n = (int64_t)s->batch * L->out_size;
@@ -36,20 +58,13 @@ static void dropout_forward(nn_layer *L, const nn_step *s)
         memcpy(L->y, L->x[0], (size_t)n * sizeof *L->y);
         return;
     }
-    /* Keep iff a 32-bit uniform integer u >= rate * 2^32: probability 1 - rate. */
+    /* Keep iff a 32-bit uniform integer u >= rate * 2^32: probability 1 - rate. The integers
+     * are the low and high halves of successive 64-bit draws. */
     double t = (double)rate * 4294967296.0;
     uint32_t thr = t >= 4294967295.0 ? 4294967295u : (uint32_t)t;
-    float scale = 1.0f / (1.0f - rate);
-    float *mask = L->ws, *y = L->y;
-    const float *x = L->x[0];
-    for (int64_t i = 0; i < n; i += 2) {
-        uint64_t u = fg_rng_u64(s->rng);
-        mask[i] = (uint32_t)u >= thr ? scale : 0.0f;
-        if (i + 1 < n)
-            mask[i + 1] = (uint32_t)(u >> 32) >= thr ? scale : 0.0f;
-    }
-    for (int64_t i = 0; i < n; i++)
-        y[i] = x[i] * mask[i];
+    _Static_assert(sizeof(float) == sizeof(uint32_t), "the mask holds the integers first");
+    fg_rng_fill_u32(s->rng, (uint32_t *)(void *)L->ws, (size_t)n);
+    dropout_apply(L->ws, L->y, L->x[0], thr, 1.0f / (1.0f - rate), n);
 }
 
 static void dropout_backward(nn_layer *L, const nn_step *s)
@@ -62,13 +77,10 @@ static void dropout_backward(nn_layer *L, const nn_step *s)
         grad_pass(dx, L->dy, n, L->dx_acc[0]);
         return;
     }
-    const float *m = L->ws, *dy = L->dy;
     if (L->dx_acc[0])
-        for (int64_t i = 0; i < n; i++)
-            dx[i] += dy[i] * m[i];
+        mask_mul_add(dx, L->dy, L->ws, n);
     else
-        for (int64_t i = 0; i < n; i++)
-            dx[i] = dy[i] * m[i];
+        mask_mul(dx, L->dy, L->ws, n);
 }
 
 const nn_layer_ops nn_dropout_ops = {dropout_plan, NULL, dropout_forward, dropout_backward,

@@ -116,6 +116,10 @@ int main(void)
     CHECK_NEAR(e[1], 2.0, 1e-7);
 
     const char *be = nn_gemm_backend();
+#if defined(FG_GEMM_DNNL)
+    CHECK_STR_CONTAINS(be, "oneDNN");
+#else
     CHECK_STR_CONTAINS(be, "OpenBLAS");
+#endif
     return check_report("test_gemm");
 }

@@ -550,6 +550,17 @@ static void test_gradients(void)
     push_head(&d);
     grad_check("max pool stride 1 same", &d, 2, GC_DISTINCT);
 
+    /* windows that do not overlap but leave a row uncovered (valid) or are cut (same) */
+    desc_begin(&d, 5, 4, 2, 3);
+    push_pool(&d, NN_LAYER_MAX_POOL2D, 2, 2, 0, 0, NN_PAD_VALID);
+    push_head(&d);
+    grad_check("max pool 2 valid, odd rows", &d, 2, GC_DISTINCT);
+
+    desc_begin(&d, 5, 5, 2, 3);
+    push_pool(&d, NN_LAYER_MAX_POOL2D, 2, 2, 0, 0, NN_PAD_SAME);
+    push_head(&d);
+    grad_check("max pool 2 same, cut windows", &d, 2, GC_DISTINCT);
+
     desc_begin(&d, 5, 5, 2, 3);
     push_pool(&d, NN_LAYER_AVG_POOL2D, 3, 3, 2, 2, NN_PAD_SAME);
     push_head(&d);

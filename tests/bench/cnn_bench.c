@@ -8,6 +8,9 @@
  *       tests/bench/cnn_bench.c src/nn*.c src/fg_util.c -lopenblas -lm -o /tmp/cnn_bench
  *   OPENBLAS_NUM_THREADS=1 /tmp/cnn_bench [n_images (10000)] [batch (500)] [resnet (0)]
  *
+ * or `cmake --build build --target fg_bench_cnn` (binary build/tests/bench/cnn_bench). Besides
+ * the human-readable lines it prints key=value lines: backend=..., and per model
+ *   convNN_1_images_per_second=<float>  (training at the batch size, best of 3 epochs)
  * Add -DNN_CONV_COL_CAP=<floats> to try another im2col chunk size (see nn_layer_conv.c). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,6 +150,8 @@ static int bench(const char *name, const nn_net_desc *d, const nn_data *data, co
            "(%.1f GFLOP/s counting 3x forward), evaluate %.0f images/s\n",
            name, (long long)params, flops / 1e6, bs, n / best, 3.0 * flops * n / best / 1e9,
            n / te);
+    printf("%s_images_per_second=%.1f\n", name, n / best);
+    fflush(stdout);
 
     /* per layer, one training step at a time (forward, then backward in reverse), summed over
      * a few steps; the fused SGD backward as nn_fit runs it */
@@ -203,6 +208,7 @@ int main(int argc, char **argv)
         lab[i] = (uint8_t)fg_rng_below(&r, 10), idx[i] = i;
     nn_data data = {img, lab, 28, 28, 1, 10};
     printf("backend: %s\n", nn_gemm_backend());
+    printf("backend=%s\n", nn_gemm_backend());
     nn_net_desc d;
     int rc = 0;
     conv_nn(&d, 0);

@@ -5,7 +5,11 @@
  *
  *   gcc -std=c11 -O2 -Iinclude -I/usr/include/x86_64-linux-gnu/openblas-pthread \
  *       tests/bench/nn_bench.c src/nn*.c src/fg_util.c -lopenblas -lm -o /tmp/nn_bench
- *   OPENBLAS_NUM_THREADS=1 /tmp/nn_bench [hidden_layers (3)] [n_images (20000)] */
+ *   OPENBLAS_NUM_THREADS=1 /tmp/nn_bench [hidden_layers (3)] [n_images (20000)] [batch (all)]
+ *
+ * or `cmake --build build --target fg_bench_nn` (binary build/tests/bench/nn_bench). Besides
+ * the human-readable lines it prints key=value lines: backend=..., and per batch size B
+ *   mlp_bB_images_per_second=<float>  mlp_bB_gflops=<float>  (training, best of 3 epochs) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +37,7 @@ int main(int argc, char **argv)
 {
     int n_hidden = argc > 1 ? atoi(argv[1]) : 3;
     int n = argc > 2 ? atoi(argv[2]) : 20000;
+    int only = argc > 3 ? atoi(argv[3]) : 0;
     nn_gemm_set_threads(1);
     uint8_t *img = malloc((size_t)n * 784), *lab = malloc((size_t)n);
     int32_t *idx = malloc(sizeof(int32_t) * (size_t)n);
@@ -52,12 +57,15 @@ int main(int argc, char **argv)
         return 1;
     }
     printf("backend: %s\n", nn_gemm_backend());
+    printf("backend=%s\n", nn_gemm_backend());
     printf("model: 784-%d x 500-10 relu, %lld parameters, %.2f MFLOP forward per image\n",
            n_hidden, (long long)params, flops / 1e6);
     static nn_fit_result res;
     const int batches[] = {10, 100, 500};
     for (int b = 0; b < 3; b++) {
         int bs = batches[b];
+        if (only > 0 && bs != only)
+            continue;
         nn_net *net = nn_net_new(&d, bs, 1, &err);
         if (!net) {
             fprintf(stderr, "%s\n", err.msg);
@@ -103,6 +111,9 @@ int main(int argc, char **argv)
         printf("batch %3d: train %7.0f images/s (%4.1f GFLOP/s), evaluate %7.0f images/s; "
                "per image: gather %.2f us, forward+loss %.2f us, backward+update %.2f us\n",
                bs, n / best, train_flops * n / best / 1e9, n / te, tg * per, tf * per, tb * per);
+        printf("mlp_b%d_images_per_second=%.1f\nmlp_b%d_gflops=%.2f\n", bs, n / best, bs,
+               train_flops * n / best / 1e9);
+        fflush(stdout);
         nn_net_free(net);
     }
     free(img), free(lab), free(idx);
