@@ -27,6 +27,19 @@ const char *sched_mpi_version(void);
 /* Number of ranks sharing this rank's node. */
 int sched_node_size(void);
 
+/* Memory shared by the ranks of a node (MPI-3 shared memory windows), so that read-only
+ * data such as the images is held once per node, not once per rank. */
+/* 1 on the first rank of each node (and without MPI). */
+int sched_node_leader(void);
+/* Collective over the node: broadcasts len bytes of buf from the node's leader. */
+int sched_node_bcast(void *buf, size_t len, fg_err *err);
+/* Collective over the node: the leader allocates n bytes that every rank of its node can
+ * read and write (other ranks' n is ignored: they must pass the leader's, e.g. learnt by
+ * sched_node_bcast). The leader fills it, then a sched_node_bcast orders the filling
+ * before anyone reads. Without MPI this is malloc. Freed by sched_finalize; at most 8.
+ * Returns NULL with err. */
+void *sched_node_alloc(size_t n, fg_err *err);
+
 /* Broadcasts n bytes from rank 0 (collective). */
 int sched_bcast(void *buf, size_t n, fg_err *err);
 /* Broadcasts a variable-length buffer from rank 0: on other ranks *buf is malloc'ed (the
@@ -35,12 +48,29 @@ int sched_bcast_blob(char **buf, size_t *n, fg_err *err);
 /* Logical AND of ok over all ranks (collective): 1 when every rank passed 1. */
 int sched_all_ok(int ok);
 
-/* Runs one task on this rank, writing result_bytes bytes into result. Returns 0; a task
- * that fails records its failure inside the result. */
-typedef int (*sched_work_fn)(void *ctx, int32_t task, void *result);
-/* Rank 0 only: called in the main thread for every finished task, in arrival order.
- * A non-zero return stops the search (fatal error). */
-typedef int (*sched_done_fn)(void *ctx, int32_t task, const void *result, int rank);
+/* Bytes a task hands back besides its fixed-size result (e.g. a refitted model's
+ * parameters): data must stay valid until the next call of the work function on that
+ * rank. len 0 means none. At most INT32_MAX bytes. */
+typedef struct {
+    const void *data;
+    size_t len;
+} sched_blob;
+
+/* Runs one task on this rank, writing result_bytes bytes into result and optionally
+ * setting *blob. Returns 0; a task that fails records its failure inside the result. */
+typedef int (*sched_work_fn)(void *ctx, int32_t task, void *result, sched_blob *blob);
+/* Rank 0 only: called in the main thread for every finished task, in arrival order, with
+ * the task's blob (len 0 if none; valid during the call only). A non-zero return stops the
+ * search (fatal error). */
+typedef int (*sched_done_fn)(void *ctx, int32_t task, const void *result, const sched_blob *blob,
+                             int rank);
+/* Rank 0 only: the task for an idle worker, or -1 when there is none now (more may come
+ * as results arrive: an idle worker waits). The run ends when no task is running and next
+ * returns -1. */
+typedef int32_t (*sched_next_fn)(void *ctx);
+/* Rank 0 only: how many tasks are still to be handed out (for the error when every worker
+ * is gone). */
+typedef int (*sched_count_fn)(void *ctx);
 /* Rank 0 only: polled between messages; non-zero stops handing out tasks (tasks already
  * running are still collected). May be NULL. */
 typedef int (*sched_stop_fn)(void *ctx);
@@ -48,8 +78,8 @@ typedef int (*sched_stop_fn)(void *ctx);
 typedef void (*sched_lost_fn)(void *ctx, int rank, const char *why);
 
 typedef struct {
-    const int32_t *order; /* rank 0: tasks in dispatch order */
-    int n_tasks;          /* rank 0 */
+    sched_next_fn next;   /* rank 0: what to hand out (dispatch order is its business) */
+    sched_count_fn left;  /* rank 0 */
     size_t result_bytes;  /* all ranks: size of one result */
     int worker_ok;        /* all ranks: 0 if this rank cannot work (why in worker_why) */
     const char *worker_why;
@@ -74,9 +104,9 @@ typedef struct {
     int64_t msgs_sent, msgs_recv;
 } sched_stats;
 
-/* Collective: rank 0 dispatches plan->order dynamically (a worker gets the next task when it
- * reports its previous result) until every task is done or stop() says so; other ranks
- * work until told to finish. Returns 0, or -1 with err. */
+/* Collective: rank 0 dispatches tasks from next() dynamically (a worker gets a task when
+ * it reports its previous result) until next() has none and none is running, or stop()
+ * says so; other ranks work until told to finish. Returns 0, or -1 with err. */
 int sched_run(const sched_plan *plan, sched_stats *stats, fg_err *err);
 
 #endif

@@ -21,6 +21,7 @@
 
 #include "cv.h"
 #include "data.h"
+#include "dispatch.h"
 #include "fg_util.h"
 #include "grid.h"
 #include "journal.h"
@@ -85,6 +86,10 @@ static const char usage_text[] =
     "                     classify IDX images (default: the test set) with a model file\n"
     "                     (DIR/model.fgm): accuracy, per-class accuracy, confusion\n"
     "                     matrix; --output FILE writes one predicted label per line\n"
+    "  simulate DIR       replay a finished search's recorded task times through the\n"
+    "                     scheduler's dispatch for other rank counts (--ranks LIST,\n"
+    "                     default 1,2,4,...,1024; --csv): the wall time each would take\n"
+    "                     against the lower bound max(total work / ranks, longest task)\n"
     "  report DIR         merge DIR's journals (journal*.jsonl), refit the best\n"
     "                     configuration if every task is done and it has not been\n"
     "                     refitted (unless --no-refit), and write cv_results.csv,\n"
@@ -115,6 +120,9 @@ typedef struct {
     const char *resume_dir; /* --resume DIR */
     int shard, n_shards;    /* --shard I/N; n_shards = 0 without */
     char resume_grid[4200]; /* DIR/grid.yaml when --resume is given without a grid */
+    const char *simulate;   /* "simulate DIR" command */
+    const char *sim_ranks;  /* --ranks LIST */
+    int csv;                /* --csv */
 } cli;
 
 /* Prints one error line on stderr. Messages can quote text from the user's files, so
@@ -277,6 +285,7 @@ static int parse_cli(int argc, char **argv, cli *c, int rank)
         {"resume", required_argument, NULL, 'r'}, {"grace", required_argument, NULL, 'G'},
         {"shard", required_argument, NULL, 'H'},  {"config", required_argument, NULL, 'C'},
         {"verify", no_argument, NULL, 'Y'},      {"output", required_argument, NULL, 'P'},
+        {"ranks", required_argument, NULL, 'K'},  {"csv", no_argument, NULL, 'Z'},
         {NULL, 0, NULL, 0}};
     memset(c, 0, sizeof *c);
     c->subset = -1;
@@ -331,6 +340,8 @@ static int parse_cli(int argc, char **argv, cli *c, int rank)
             c->config_set = 1;
             break;
         case 'Y': c->verify = 1; break;
+        case 'K': c->sim_ranks = optarg; break;
+        case 'Z': c->csv = 1; break;
         case 'P': c->pred_output = optarg; break;
         case 'n': c->dry_run = 1; break;
         case 'R': c->no_refit = 1; break;
@@ -359,6 +370,15 @@ static int parse_cli(int argc, char **argv, cli *c, int rank)
             return EXIT_INPUT;
         }
         c->report_dir = argv[optind + 1];
+        return -1;
+    }
+    if (rest >= 1 && !strcmp(argv[optind], "simulate")) {
+        if (rest != 2) {
+            if (!rank)
+                fprintf(stderr, "fmnist-grid: usage: fmnist-grid simulate DIR [--ranks 16,64,256] [--csv]\n");
+            return EXIT_INPUT;
+        }
+        c->simulate = argv[optind + 1];
         return -1;
     }
     if (rest >= 1 && !strcmp(argv[optind], "predict")) {
@@ -467,22 +487,172 @@ typedef struct {
     int tty;
     int fatal;
     fg_err err;
+    /* dispatch */
+    dsp_queue *queue;      /* fold tasks still to hand out, longest expected first */
+    int in_flight;         /* fold tasks handed out whose results have not arrived */
+    /* the refit, run by the scheduler as task n_tasks + config: early (speculatively) for
+     * the configuration leading when ranks would otherwise wait, then for the best */
+    int refit_in_sched;    /* 0: after the search, on rank 0 (shards, no refit, resumed done) */
+    char *refit_state;     /* per configuration: 0 none, 1 running, 2 journaled */
+    int refits_running;
+    int64_t final_best;    /* -2 until every fold result is in */
+    int64_t model_config;  /* the configuration whose parameters are in model_params, or -1 */
+    float *model_params;
+    int64_t model_n;
+    const data_set *test;
+    int n_searched;        /* images searched over (all, or the subset) */
 } search;
+
+/* What a worker needs: its task context, the test set (for a refit) and the network of its
+ * last refit, kept until the next task so that the scheduler can send its parameters. */
+typedef struct {
+    task_ctx *t;
+    const data_set *test;
+    int n_tasks;
+    nn_net *net;
+} worker;
 
 /* The worker function, with FG_FAULT=workerkill:N: a worker rank (not rank 0) dies by
  * SIGKILL when it starts its N-th task, as a node failure or the OOM killer would do. */
-static int work_fn(void *ctx, int32_t task, void *result)
+static int work_fn(void *ctx, int32_t task, void *result, sched_blob *blob)
 {
-    const task_ctx *t = ctx;
-    if (g_workerkill && t->rank != 0 && ++g_worker_tasks == g_workerkill)
+    worker *w = ctx;
+    nn_net_free(w->net);
+    w->net = NULL;
+    if (g_workerkill && w->t->rank != 0 && ++g_worker_tasks == g_workerkill)
         raise(SIGKILL);
-    return task_run(ctx, task, result);
+    if (task < w->n_tasks)
+        return task_run(w->t, task, result);
+    jnl_record *r = result;
+    task_refit(w->t, task - w->n_tasks, w->test, r, &w->net);
+    r->e.task = task;
+    if (w->net) {
+        blob->data = nn_net_params(w->net);
+        blob->len = (size_t)nn_net_n_params(w->net) * sizeof(float);
+    }
+    return 0;
 }
 
-static int on_done(void *p, int32_t task, const void *result, int rank)
+/* The best configuration as the reports will name it, from the journal. */
+static int64_t journal_best(search *s)
+{
+    jnl_header h;
+    jnl_entry *e = NULL;
+    int n = 0, bad = 0;
+    fg_err err;
+    int64_t best = -1;
+    if (jnl_read(s->journal_path, &h, &e, &n, &bad, &err) == 0) {
+        rpt_config *agg = NULL;
+        double *sp = NULL;
+        if (rpt_aggregate(e, n, s->n_configs, s->folds, &agg, &sp, &err) == 0)
+            best = rpt_best(agg, s->n_configs);
+        free(agg);
+        free(sp);
+    }
+    free(e);
+    return best;
+}
+
+static int32_t on_next(void *p)
+{
+    search *s = p;
+    if (dsp_left(s->queue) > 0) {
+        s->in_flight++;
+        return dsp_next(s->queue);
+    }
+    if (!s->refit_in_sched)
+        return -1;
+    int64_t c = -1;
+    if (s->in_flight == 0) {
+        /* Every fold result is in: the best is known. */
+        if (s->final_best == -2)
+            s->final_best = journal_best(s);
+        if (s->final_best >= 0 && !s->refit_state[s->final_best])
+            c = s->final_best;
+    } else if (!s->refits_running && s->best_config >= 0 && !s->refit_state[s->best_config]) {
+        /* Ranks would wait for the last folds: refit the configuration leading so far.
+         * Results do not depend on which rank trains, so it is the same refit. */
+        c = s->best_config;
+    }
+    if (c < 0)
+        return -1;
+    s->refit_state[c] = 1;
+    s->refits_running++;
+    if (!s->c->quiet) {
+        if (s->tty)
+            fputc('\n', stderr);
+        fprintf(stderr, "fmnist-grid: refitting configuration %lld (%s) on all %d searched images%s\n",
+                (long long)c, grid_config_params(s->g, c), s->n_searched,
+                s->in_flight ? ", early: it leads while the last folds run" : "");
+    }
+    return (int32_t)(s->n_tasks + c);
+}
+
+static int on_left(void *p)
+{
+    search *s = p;
+    return dsp_left(s->queue);
+}
+
+/* A refit's result: journal it; keep the parameters of the model to save. */
+static int refit_done(search *s, const jnl_record *r, const sched_blob *blob, int rank)
+{
+    int64_t c = r->e.config;
+    if (c < 0 || c >= s->n_configs || r->e.fold != JNL_REFIT) {
+        fg_err_set(&s->err, "a refit result names configuration %lld, fold %d", (long long)c, r->e.fold);
+        s->fatal = 1;
+        return -1;
+    }
+    jnl_record *copy = malloc(sizeof *copy);
+    if (!copy) {
+        fg_err_set(&s->err, "out of memory recording a refit");
+        s->fatal = 1;
+        return -1;
+    }
+    memcpy(copy, r, sizeof *copy);
+    copy->e.rank = rank;
+    copy->e.task = -1;
+    int rc = jnl_append(s->journal, copy, grid_config_params(s->g, c), &s->err);
+    free(copy);
+    if (rc) {
+        s->fatal = 1;
+        return -1;
+    }
+    s->appended++;
+    s->refit_state[c] = 2;
+    s->refits_running--;
+    if (s->fault.kill_after && s->appended == s->fault.kill_after)
+        raise(SIGKILL);
+    if (blob->len > 0 && blob->len % sizeof(float) == 0) {
+        float *keep = malloc(blob->len);
+        if (keep) {
+            memcpy(keep, blob->data, blob->len);
+            free(s->model_params);
+            s->model_params = keep;
+            s->model_n = (int64_t)(blob->len / sizeof(float));
+            s->model_config = c;
+        }
+    }
+    if (!s->c->quiet) {
+        if (r->e.status == NN_STATUS_OK)
+            fprintf(stderr, "%sfmnist-grid: refit of configuration %lld: test accuracy %.4f (%d images), %.1f s on rank %d\n",
+                    s->tty ? "\r\033[K" : "", (long long)c, r->e.test_acc, s->test ? s->test->n : 0,
+                    r->e.fit_time, rank);
+        else
+            fprintf(stderr, "%sfmnist-grid: refit of configuration %lld %s: %s\n", s->tty ? "\r\033[K" : "",
+                    (long long)c, nn_status_name((nn_status)r->e.status), r->e.msg);
+    }
+    return 0;
+}
+
+static int on_done(void *p, int32_t task, const void *result, const sched_blob *blob, int rank)
 {
     search *s = p;
     const jnl_record *r = result;
+    if (task >= s->n_tasks)
+        return refit_done(s, r, blob, rank);
+    s->in_flight--;
+    dsp_observe(s->queue, task, r->e.fit_time + r->e.score_time);
     jnl_record copy;
     const jnl_record *rec = r;
     if (r->e.rank != rank) { /* the rank is the coordinator's knowledge, not the worker's */
@@ -567,7 +737,7 @@ static void on_lost(void *p, int rank, const char *why)
     fprintf(stderr, "fmnist-grid: rank %d cannot work and is left out: %s\n", rank, why);
 }
 
-/* Longest expected tasks first (then by id), so the many short ones fill the gaps at the end. */
+/* Longest expected tasks first (then by id): the shards' balance. */
 static const double *g_cost_for_sort;
 static int by_cost_desc(const void *a, const void *b)
 {
@@ -578,6 +748,73 @@ static int by_cost_desc(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Each configuration's architecture key for dispatch families: parameter count and layer
+ * count on 28x28 images. Returns 0, or -1 with err. */
+static int arch_keys(const grid *g, uint64_t *key, fg_err *err)
+{
+    nn_net_desc *d = malloc(sizeof *d);
+    nn_layer_info *info = malloc(NN_MAX_LAYERS * sizeof *info);
+    int rc = d && info ? 0 : fg_err_set(err, "out of memory checking the configurations");
+    for (int64_t i = 0; rc == 0 && i < grid_n_configs(g); i++) {
+        nn_train_desc t;
+        int64_t np = 0;
+        if (grid_config_build(g, i, 28, 28, 1, DATA_N_CLASSES, d, &t, err) ||
+            nn_desc_check(d, info, &np, NULL, err))
+            rc = -1;
+        else
+            key[i] = fg_hash_mix((uint64_t)np, (uint64_t)d->n_layers);
+    }
+    free(d);
+    free(info);
+    return rc;
+}
+
+/* Dispatch families: configurations with the same architecture key (parameter count and
+ * layer count) share one, numbered by the first configuration that has it. */
+static const uint64_t *g_key_for_sort;
+static int by_key(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    uint64_t kx = g_key_for_sort[x], ky = g_key_for_sort[y];
+    if (kx != ky)
+        return kx < ky ? -1 : 1;
+    return (x > y) - (x < y);
+}
+
+static int32_t *families_of(const uint64_t *key, int32_t n)
+{
+    int32_t *fam = malloc((size_t)(n > 0 ? n : 1) * sizeof *fam);
+    int32_t *ix = malloc((size_t)(n > 0 ? n : 1) * sizeof *ix);
+    if (!fam || !ix) {
+        free(fam), free(ix);
+        return NULL;
+    }
+    for (int32_t i = 0; i < n; i++)
+        ix[i] = i;
+    g_key_for_sort = key;
+    qsort(ix, (size_t)n, sizeof *ix, by_key);
+    for (int32_t i = 0; i < n; i++)
+        fam[ix[i]] = i > 0 && key[ix[i]] == key[ix[i - 1]] ? fam[ix[i - 1]] : ix[i];
+    free(ix);
+    return fam;
+}
+
+/* The dispatch queue of a search: task t belongs to group (configuration) t / folds. */
+static dsp_queue *make_queue(const double *cost, int n_tasks, int folds, const int32_t *family,
+                             int32_t n_configs, const int32_t *pending, int n_pending, fg_err *err)
+{
+    int32_t *group = malloc((size_t)(n_tasks > 0 ? n_tasks : 1) * sizeof *group);
+    if (!group) {
+        fg_err_set(err, "out of memory for %d tasks", n_tasks);
+        return NULL;
+    }
+    for (int i = 0; i < n_tasks; i++)
+        group[i] = i / folds;
+    dsp_queue *q = dsp_new(n_tasks, cost, group, n_configs, family, pending, n_pending, err);
+    free(group);
+    return q;
+}
+
 /* ---- shared setup: data, subset and folds, identical on every rank ------------------ */
 
 typedef struct {
@@ -586,10 +823,15 @@ typedef struct {
     int *fold_of;
     int n;
     uint64_t folds_checksum;
+    int shared; /* the images and labels live in the node's shared memory, not ours */
 } prepared;
 
 static void prepared_free(prepared *p)
 {
+    if (p->shared) { /* freed with the shared memory window by sched_finalize */
+        p->train.images = p->train.labels = NULL;
+        p->test.images = p->test.labels = NULL;
+    }
     data_free(&p->train);
     data_free(&p->test);
     free(p->idx);
@@ -597,13 +839,9 @@ static void prepared_free(prepared *p)
     memset(p, 0, sizeof *p);
 }
 
-static int prepare(const grid_options *o, const char *data_dir, int want_test, prepared *p, fg_err *err)
+/* The subset searched over and its folds, from the loaded training labels. */
+static int derive_folds(const grid_options *o, prepared *p, fg_err *err)
 {
-    memset(p, 0, sizeof *p);
-    if (data_load_dir(data_dir, DATA_TRAIN, &p->train, err))
-        return -1;
-    if (want_test && data_load_dir(data_dir, DATA_TEST, &p->test, err))
-        return -1;
     int n = p->train.n;
     if (o->subset > 0 && o->subset < n)
         n = o->subset;
@@ -624,6 +862,96 @@ static int prepare(const grid_options *o, const char *data_dir, int want_test, p
         return -1;
     p->folds_checksum = cv_folds_checksum(p->idx, p->fold_of, n);
     return 0;
+}
+
+static int prepare(const grid_options *o, const char *data_dir, int want_test, prepared *p, fg_err *err)
+{
+    memset(p, 0, sizeof *p);
+    if (data_load_dir(data_dir, DATA_TRAIN, &p->train, err))
+        return -1;
+    if (want_test && data_load_dir(data_dir, DATA_TEST, &p->test, err))
+        return -1;
+    return derive_folds(o, p, err);
+}
+
+/* What a node's first rank tells the others about the data it put in shared memory. */
+typedef struct {
+    int32_t status;
+    char why[FG_ERR_MAX];
+    data_set set[2]; /* pointers not meaningful: offsets follow */
+} node_meta;
+
+/* Collective over every rank: the images and labels are held once per node. The node's
+ * first rank loads them (rank 0 has already: it checked the grid against them), copies
+ * them into memory the node's ranks share and frees its own copy; the others read the
+ * shared copy. Each rank of a node gets the same error if its leader cannot load. */
+static int share_data(prepared *p, const char *dir, int want_test, fg_err *err)
+{
+    if (sched_node_size() == 1) { /* alone on the node: nothing to share */
+        if (!p->train.images && data_load_dir(dir, DATA_TRAIN, &p->train, err))
+            return -1;
+        if (want_test && !p->test.images && data_load_dir(dir, DATA_TEST, &p->test, err))
+            return -1;
+        return 0;
+    }
+    node_meta *m = calloc(1, sizeof *m);
+    if (!m)
+        return fg_err_set(err, "out of memory sharing the data");
+    if (sched_node_leader()) {
+        fg_err le;
+        if ((!p->train.images && data_load_dir(dir, DATA_TRAIN, &p->train, &le)) ||
+            (want_test && !p->test.images && data_load_dir(dir, DATA_TEST, &p->test, &le))) {
+            m->status = -1;
+            snprintf(m->why, sizeof m->why, "%s", le.msg);
+        }
+        m->set[0] = p->train;
+        m->set[1] = p->test;
+    }
+    if (sched_node_bcast(m, sizeof *m, err)) {
+        free(m);
+        return -1;
+    }
+    if (m->status) {
+        fg_err_set(err, "%s", m->why);
+        free(m);
+        return -1;
+    }
+    size_t bytes[2][2], total = 0;
+    for (int k = 0; k < 2; k++) {
+        bytes[k][0] = (size_t)m->set[k].n * (size_t)m->set[k].h * (size_t)m->set[k].w;
+        bytes[k][1] = (size_t)m->set[k].n;
+        total += bytes[k][0] + bytes[k][1];
+    }
+    uint8_t *base = sched_node_alloc(total, err);
+    if (!base) {
+        free(m);
+        return -1;
+    }
+    if (sched_node_leader()) {
+        size_t off = 0;
+        data_set *own[2] = {&p->train, &p->test};
+        for (int k = 0; k < 2; k++) {
+            if (bytes[k][0])
+                memcpy(base + off, own[k]->images, bytes[k][0]);
+            if (bytes[k][1])
+                memcpy(base + off + bytes[k][0], own[k]->labels, bytes[k][1]);
+            off += bytes[k][0] + bytes[k][1];
+            data_free(own[k]);
+        }
+    }
+    int32_t filled = 1; /* the leader's copy is complete before anyone reads it */
+    int rc = sched_node_bcast(&filled, sizeof filled, err);
+    size_t off = 0;
+    data_set *own[2] = {&p->train, &p->test};
+    for (int k = 0; k < 2; k++) {
+        *own[k] = m->set[k];
+        own[k]->images = bytes[k][0] ? base + off : NULL;
+        own[k]->labels = bytes[k][1] ? base + off + bytes[k][0] : NULL;
+        off += bytes[k][0] + bytes[k][1];
+    }
+    p->shared = 1;
+    free(m);
+    return rc;
 }
 
 static const char *resolve_data_dir(const cli *c, const grid_options *o)
@@ -843,6 +1171,33 @@ static void save_model(const char *dir, const grid *g, int64_t config, nn_net *n
     if (!d || grid_config_build(g, config, 28, 28, 1, DATA_N_CLASSES, d, &t, &err) ||
         model_save(path, net, &t, meta, &err))
         print_error(d ? err.msg : "out of memory saving the model");
+    free(d);
+}
+
+/* Saves a model from parameters a worker rank sent (its refit of config). */
+static void save_model_params(const char *dir, const grid *g, int64_t config, const float *params,
+                              int64_t n_params, const jnl_entry *refit)
+{
+    fg_err err;
+    nn_net_desc *d = malloc(sizeof *d);
+    nn_train_desc t;
+    nn_net *net = NULL;
+    if (!d || grid_config_build(g, config, 28, 28, 1, DATA_N_CLASSES, d, &t, &err) ||
+        !(net = nn_net_new(d, 1, 0, &err))) {
+        print_error(d ? err.msg : "out of memory saving the model");
+    } else if (nn_net_n_params(net) != n_params) {
+        fprintf(stderr, "fmnist-grid: the refitted model has %lld parameters, expected %lld; no model.fgm\n",
+                (long long)n_params, (long long)nn_net_n_params(net));
+    } else {
+        memcpy(nn_net_params(net), params, (size_t)n_params * sizeof *params);
+        jnl_record *rr = malloc(sizeof *rr);
+        if (rr) {
+            rr->e = *refit;
+            save_model(dir, g, config, net, rr);
+        }
+        free(rr);
+    }
+    nn_net_free(net);
     free(d);
 }
 
@@ -1425,6 +1780,151 @@ typedef struct {
     char data_dir[4096];
 } setup_msg;
 
+/* ---- simulate DIR: the dispatch replayed on recorded task times ------------------------ */
+
+/* Parses "16,64,256" into ranks (up to max); returns the count, or -1. */
+static int parse_rank_list(const char *s, int *ranks, int max)
+{
+    int n = 0;
+    while (*s) {
+        char *end;
+        errno = 0;
+        long v = strtol(s, &end, 10);
+        if (end == s || errno || v < 1 || v > 1000000 || n == max || (*end && *end != ','))
+            return -1;
+        ranks[n++] = (int)v;
+        s = *end ? end + 1 : end;
+        if (*end && !*s)
+            return -1;
+    }
+    return n;
+}
+
+static int simulate_command(const cli *c)
+{
+    const char *dir = c->simulate;
+    int ranks[64], nr;
+    if (c->sim_ranks) {
+        nr = parse_rank_list(c->sim_ranks, ranks, 64);
+        if (nr <= 0) {
+            fprintf(stderr, "fmnist-grid: --ranks: '%s' is not a list like 16,64,256 (1..1000000, at most 64)\n",
+                    c->sim_ranks);
+            return EXIT_INPUT;
+        }
+    } else {
+        for (nr = 0; nr < 11; nr++)
+            ranks[nr] = 1 << nr;
+    }
+    fg_err err;
+    char gp[4200], refit_path[4400];
+    snprintf(gp, sizeof gp, "%s/grid.yaml", dir);
+    grid *g = NULL;
+    if (grid_load_file(gp, &g, &err)) {
+        print_error(err.msg);
+        return EXIT_INPUT;
+    }
+    jnl_header h;
+    jnl_entry *e = NULL;
+    int n = 0, nf = 0;
+    if (read_journals(dir, &h, &e, &n, &nf, refit_path, sizeof refit_path, &err)) {
+        print_error(err.msg);
+        grid_free(g);
+        return EXIT_INPUT;
+    }
+    int64_t nc = grid_n_configs(g);
+    int folds = grid_opts_c(g)->folds;
+    int64_t total = nc * folds;
+    int exit_code = EXIT_OK;
+    double *sec = malloc((size_t)total * sizeof *sec);
+    int64_t *cfg_of = malloc((size_t)total * sizeof *cfg_of);
+    uint64_t *key = malloc((size_t)nc * sizeof *key);
+    int n_train = 0;
+    double refit = NAN;
+    if (!sec || !cfg_of || !key) {
+        fprintf(stderr, "fmnist-grid: out of memory\n");
+        exit_code = EXIT_RUNTIME;
+        goto out;
+    }
+    for (int64_t t = 0; t < total; t++)
+        sec[t] = -1;
+    for (int i = 0; i < n; i++) {
+        if (e[i].config < 0 || e[i].config >= nc)
+            continue;
+        if (e[i].fold == JNL_REFIT) {
+            refit = e[i].fit_time + e[i].score_time;
+            continue;
+        }
+        if (e[i].fold < 0 || e[i].fold >= folds)
+            continue;
+        sec[(int64_t)e[i].config * folds + e[i].fold] = e[i].fit_time + e[i].score_time;
+        if (!n_train)
+            n_train = e[i].n_train;
+    }
+    /* Only recorded tasks take part; their ids are renumbered densely. */
+    int m = 0;
+    for (int64_t t = 0; t < total; t++)
+        if (sec[t] >= 0) {
+            sec[m] = sec[t];
+            cfg_of[m++] = t / folds;
+        }
+    if (m == 0) {
+        fprintf(stderr, "fmnist-grid: %s: the journal records no finished task to replay\n", dir);
+        exit_code = EXIT_INPUT;
+        goto out;
+    }
+    if (arch_keys(g, key, &err)) {
+        print_error(err.msg);
+        exit_code = EXIT_INPUT;
+        goto out;
+    }
+    {
+        int32_t *fam = families_of(key, (int32_t)nc);
+        double *cost = malloc((size_t)m * sizeof *cost);
+        int32_t *group = malloc((size_t)m * sizeof *group);
+        double sum = 0, longest = 0;
+        if (!fam || !cost || !group) {
+            fprintf(stderr, "fmnist-grid: out of memory\n");
+            exit_code = EXIT_RUNTIME;
+        }
+        for (int i = 0; exit_code == EXIT_OK && i < m; i++) {
+            cost[i] = task_cost(g, cfg_of[i], n_train > 0 ? n_train : 1);
+            group[i] = (int32_t)cfg_of[i];
+            sum += sec[i];
+            if (sec[i] > longest)
+                longest = sec[i];
+        }
+        if (exit_code == EXIT_OK) {
+            if (c->csv)
+                printf("ranks,makespan_s,bound_s,ratio\n");
+            else
+                printf("%s: %d of %lld tasks recorded, %.1f s of work, longest %.1f s%s\n"
+                       "%8s %12s %12s %8s\n", dir, m, (long long)total, sum, longest,
+                       m < total ? " (unrecorded tasks left out)" : "",
+                       "ranks", "makespan s", "bound s", "ratio");
+        }
+        for (int r = 0; exit_code == EXIT_OK && r < nr; r++) {
+            double ms = 0;
+            if (dsp_simulate(m, cost, group, (int)nc, fam, sec, ranks[r], &ms, &err)) {
+                print_error(err.msg);
+                exit_code = EXIT_RUNTIME;
+                break;
+            }
+            double bound = fmax(sum / ranks[r], longest);
+            if (c->csv)
+                printf("%d,%.3f,%.3f,%.4f\n", ranks[r], ms, bound, bound > 0 ? ms / bound : 1.0);
+            else
+                printf("%8d %12.1f %12.1f %8.3f\n", ranks[r], ms, bound, bound > 0 ? ms / bound : 1.0);
+        }
+        if (exit_code == EXIT_OK && !c->csv && !isnan(refit))
+            printf("refit: %.1f s more, less what runs early on ranks waiting for the last folds\n", refit);
+        free(fam), free(cost), free(group);
+    }
+out:
+    free(sec), free(cfg_of), free(key), free(e);
+    grid_free(g);
+    return exit_code;
+}
+
 static int run_search(int argc, char **argv, const cli *c)
 {
     int rank = sched_rank(), size = sched_size();
@@ -1439,6 +1939,7 @@ static int run_search(int argc, char **argv, const cli *c)
     size_t text_len = 0;
     double t_start = fg_now();
     fault_plan faults = fault_from_env();
+    uint64_t *arch_key = NULL; /* rank 0: per configuration, its architecture's key */
 
     /* Rank 0 validates everything before anything is sent. */
     if (rank == 0) {
@@ -1473,8 +1974,13 @@ static int run_search(int argc, char **argv, const cli *c)
              * whose memory need is absurd for this machine before any work starts. */
             nn_net_desc *d = malloc(sizeof *d);
             nn_layer_info *info = malloc(NN_MAX_LAYERS * sizeof *info);
+            arch_key = malloc((size_t)grid_n_configs(g) * sizeof *arch_key);
             double phys = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
-            for (int64_t i = 0; d && info && i < grid_n_configs(g) && sm.status < 0; i++) {
+            if (!d || !info || !arch_key) {
+                fprintf(stderr, "fmnist-grid: out of memory checking the configurations\n");
+                sm.status = EXIT_RUNTIME;
+            }
+            for (int64_t i = 0; d && info && arch_key && i < grid_n_configs(g) && sm.status < 0; i++) {
                 nn_train_desc t;
                 int64_t np = 0;
                 if (grid_config_build(g, i, pd.train.h, pd.train.w, 1, DATA_N_CLASSES, d, &t, &err) ||
@@ -1483,6 +1989,7 @@ static int run_search(int argc, char **argv, const cli *c)
                     sm.status = EXIT_INPUT;
                     break;
                 }
+                arch_key[i] = fg_hash_mix((uint64_t)np, (uint64_t)d->n_layers);
                 double need = task_memory(d, info, np, &t);
                 if (phys > 0 && need > phys) {
                     fprintf(stderr, "fmnist-grid: %s: configuration %lld (%s) needs about %.1f GiB per rank "
@@ -1510,35 +2017,51 @@ static int run_search(int argc, char **argv, const cli *c)
     if (sm.status >= 0) {
         grid_free(g);
         prepared_free(&pd);
+        free(arch_key);
         return sm.status;
     }
     if (sched_bcast_blob(&text, &text_len, &err))
         return EXIT_RUNTIME;
     nn_gemm_set_threads(sm.threads);
 
-    /* Workers rebuild the same grid, data, subset and folds, and check they agree. */
+    /* Workers rebuild the same grid, data, subset and folds, and check they agree. The
+     * images are held once per node (every rank takes part, even one that failed). */
     int worker_ok = 1;
     char why[FG_ERR_MAX + 4200] = "";
+    int grid_ok = 1;
     if (rank != 0) {
         if (grid_load_string(text, text_len, c->grid_path, &g, &err)) {
-            worker_ok = 0;
+            worker_ok = grid_ok = 0;
             snprintf(why, sizeof why, "%s", err.msg);
         } else {
             grid_options *o = grid_opts(g);
             o->seed = sm.seed;
             o->cv_seed = sm.cv_seed;
             o->subset = sm.subset;
-            if (prepare(o, sm.data_dir, 0, &pd, &err)) {
-                worker_ok = 0;
-                snprintf(why, sizeof why, "%s", err.msg);
-            } else if (pd.folds_checksum != sm.folds_checksum || pd.train.images_crc32 != sm.crc_images ||
-                       pd.train.labels_crc32 != sm.crc_labels) {
-                worker_ok = 0;
-                snprintf(why, sizeof why, "its data in %s differ from rank 0's (checksums)", sm.data_dir);
-            }
+            if (c->no_refit)
+                o->refit = 0;
         }
         free(text);
         text = NULL;
+    }
+    int want_test = grid_ok && grid_opts_c(g)->refit;
+    if (sched_bcast(&want_test, sizeof want_test, &err)) /* rank 0's word */
+        return EXIT_RUNTIME;
+    if (share_data(&pd, sm.data_dir, want_test, &err)) {
+        worker_ok = 0;
+        snprintf(why, sizeof why, "%s", err.msg);
+    } else if (rank != 0 && grid_ok) {
+        if (derive_folds(grid_opts_c(g), &pd, &err)) {
+            worker_ok = 0;
+            snprintf(why, sizeof why, "%s", err.msg);
+        } else if (pd.folds_checksum != sm.folds_checksum || pd.train.images_crc32 != sm.crc_images ||
+                   pd.train.labels_crc32 != sm.crc_labels) {
+            worker_ok = 0;
+            snprintf(why, sizeof why, "its data in %s differ from rank 0's (checksums)", sm.data_dir);
+        }
+    }
+    if (!grid_ok) { /* cannot go on without a grid: say so to rank 0 and stop */
+        worker_ok = 0;
     }
     const grid_options *o = grid_opts_c(g);
 
@@ -1602,9 +2125,14 @@ static int run_search(int argc, char **argv, const cli *c)
         s.cnt = calloc((size_t)s.n_configs, sizeof *s.cnt);
         s.bad = calloc((size_t)s.n_configs, sizeof *s.bad);
         char *done_task = calloc((size_t)s.n_tasks, 1);
+        s.refit_state = calloc((size_t)s.n_configs, 1);
+        s.final_best = -2;
+        s.model_config = -1;
+        s.test = &pd.test;
+        s.n_searched = pd.n;
         int resuming = 0;
         struct stat jst;
-        if (!s.cost || !order || !s.sum || !s.cnt || !s.bad || !done_task) {
+        if (!s.cost || !order || !s.sum || !s.cnt || !s.bad || !done_task || !s.refit_state) {
             fprintf(stderr, "fmnist-grid: out of memory\n");
             exit_code = EXIT_RUNTIME;
         } else if (stat(s.journal_path, &jst) == 0) {
@@ -1626,6 +2154,8 @@ static int run_search(int argc, char **argv, const cli *c)
                 resuming = 1;
                 for (int i = 0; i < n; i++) {
                     const jnl_entry *x = &e[i];
+                    if (x->fold == JNL_REFIT && x->config >= 0 && x->config < s.n_configs)
+                        s.refit_state[x->config] = 2; /* refitted before: not again */
                     if (x->fold < 0 || x->config < 0 || x->config >= s.n_configs || x->fold >= o->folds)
                         continue;
                     int t = x->config * o->folds + x->fold;
@@ -1704,8 +2234,18 @@ static int run_search(int argc, char **argv, const cli *c)
                     }
                 free(so);
             }
-            g_cost_for_sort = s.cost;
-            qsort(order, (size_t)s.n_pending, sizeof *order, by_cost_desc);
+            int32_t *fam = families_of(arch_key, (int32_t)s.n_configs);
+            s.queue = fam ? make_queue(s.cost, s.n_tasks, o->folds, fam, (int32_t)s.n_configs, order,
+                                       s.n_pending, &err)
+                          : NULL;
+            if (!s.queue) {
+                print_error(fam ? err.msg : "out of memory for the dispatch queue");
+                exit_code = EXIT_RUNTIME;
+            }
+            free(fam);
+            /* The refit runs inside the scheduler (early on a waiting rank when it can)
+             * unless this is a shard (the report command refits) or ids would overflow. */
+            s.refit_in_sched = o->refit && !c->n_shards && s.n_tasks + s.n_configs <= INT32_MAX;
             if (!c->quiet) {
                 fprintf(stderr, "fmnist-grid: %s: %lld configuration%s x %d folds = %d tasks on %d rank%s, "
                                 "%d images per fold; results in %s\n",
@@ -1727,11 +2267,16 @@ static int run_search(int argc, char **argv, const cli *c)
         go = EXIT_RUNTIME;
     sched_stats st;
     memset(&st, 0, sizeof st);
+    /* Every rank learns how many tasks there are: refit tasks are numbered after them. */
+    int32_t n_tasks_all = rank == 0 ? s.n_tasks : 0;
+    if (go < 0 && sched_bcast(&n_tasks_all, sizeof n_tasks_all, &err))
+        go = EXIT_RUNTIME;
+    worker wk = {&tctx, &pd.test, n_tasks_all, NULL};
     if (go < 0) {
         sched_plan plan;
         memset(&plan, 0, sizeof plan);
-        plan.order = order;
-        plan.n_tasks = s.n_pending;
+        plan.next = on_next;
+        plan.left = on_left;
         plan.result_bytes = sizeof(jnl_record);
         plan.worker_ok = worker_ok;
         plan.worker_why = why;
@@ -1743,7 +2288,7 @@ static int run_search(int argc, char **argv, const cli *c)
         plan.stop = on_stop;
         plan.abandon = on_abandon;
         plan.lost = on_lost;
-        plan.ctx = &tctx;
+        plan.ctx = &wk;
         plan.ctx0 = &s;
         if (sched_run(&plan, &st, &err)) {
             if (rank == 0) {
@@ -1791,9 +2336,20 @@ static int run_search(int argc, char **argv, const cli *c)
                 best = rpt_best(agg, s.n_configs);
             free(agg);
             free(sp);
-            int have_refit = 0; /* a resumed search may have refitted already */
+            int have_refit = 0; /* done by the scheduler, or before a resume */
+            const jnl_entry *refit_entry = NULL;
             for (int i = 0; i < n; i++)
-                have_refit |= e[i].fold == JNL_REFIT && e[i].config == best;
+                if (e[i].fold == JNL_REFIT && e[i].config == best) {
+                    have_refit = 1;
+                    refit_entry = &e[i];
+                }
+            if (have_refit && best == s.model_config && s.model_params && refit_entry &&
+                refit_entry->status == NN_STATUS_OK)
+                save_model_params(s.dir, g, best, s.model_params, s.model_n, refit_entry);
+            else if (have_refit && s.refit_state[best] == 2 && !s.model_params && refit_entry &&
+                     refit_entry->status == NN_STATUS_OK && s.refit_in_sched)
+                fprintf(stderr, "fmnist-grid: warning: the refitted model's parameters did not reach rank 0; "
+                                "no model.fgm (rebuild it with: fmnist-grid reproduce %s/report.yaml)\n", s.dir);
             if (!interrupted && exit_code == EXIT_OK && o->refit && best >= 0 && worker_ok && !have_refit) {
                 if (!c->quiet)
                     fprintf(stderr, "fmnist-grid: refitting configuration %lld (%s) on %d images\n",
@@ -1882,7 +2438,11 @@ static int run_search(int argc, char **argv, const cli *c)
             sched_abort(exit_code);
         _exit(exit_code);
     }
-    free(s.cost), free(order), free(s.sum), free(s.cnt), free(s.bad);
+    nn_net_free(wk.net);
+    dsp_free(s.queue);
+    free(s.cost), free(order), free(s.sum), free(s.cnt), free(s.bad), free(s.refit_state);
+    free(s.model_params);
+    free(arch_key);
     task_ctx_free(&tctx);
     prepared_free(&pd);
     grid_free(g);
@@ -1912,6 +2472,8 @@ int main(int argc, char **argv)
             rc = rank == 0 ? reproduce_command(&c) : EXIT_OK;
         else if (c.predict)
             rc = rank == 0 ? predict_command(&c) : EXIT_OK;
+        else if (c.simulate)
+            rc = rank == 0 ? simulate_command(&c) : EXIT_OK;
         else
             rc = run_search(argc, argv, &c);
     }

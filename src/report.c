@@ -304,12 +304,14 @@ static void md_score(FILE *f, double m, double s)
         fprintf(f, "%.4f ± %.4f", m, s);
 }
 
-static const jnl_entry *find_refit(const jnl_entry *e, int n)
+/* The best configuration's refit (a search may also have refitted a configuration that led
+ * for a while: it refits the leader early, while ranks would otherwise wait). */
+static const jnl_entry *find_refit(const jnl_entry *e, int n, int64_t best)
 {
     const jnl_entry *r = NULL;
     for (int i = 0; i < n; i++)
-        if (e[i].fold == JNL_REFIT)
-            r = &e[i]; /* the last refit recorded */
+        if (e[i].fold == JNL_REFIT && e[i].config == best)
+            r = &e[i]; /* the last one recorded */
     return r;
 }
 
@@ -354,7 +356,7 @@ static int write_md(const char *dir, const grid *g, const jnl_header *h, const r
         fputc('\n', f);
     }
     /* Refit */
-    const jnl_entry *rf = find_refit(e, n);
+    const jnl_entry *rf = find_refit(e, n, best);
     if (rf) {
         fputs("## Refit on all training images\n\n", f);
         fprintf(f, "Configuration %d trained on %d images", rf->config, rf->n_train);
@@ -646,7 +648,7 @@ static int write_yaml_file(const char *dir, const grid *g, const jnl_header *h, 
         y_seq(&y, 0, 1);
         y_map(&y, 0);
     }
-    const jnl_entry *rf = find_refit(e, n);
+    const jnl_entry *rf = find_refit(e, n, best);
     y_str(&y, "refit");
     if (!rf) {
         y_scalar_style(&y, "null", YAML_PLAIN_SCALAR_STYLE);

@@ -3,6 +3,7 @@
  * Messages (all to or from rank 0, on a duplicated communicator):
  *   TAG_HELLO   worker -> 0   hello_msg: can this rank work, and if not why
  *   TAG_TASK    0 -> worker   int32 task id
+ *   TAG_BLOB    worker -> 0   a task's extra bytes (optional, just before its TAG_RESULT)
  *   TAG_RESULT  worker -> 0   result_bytes bytes
  *   TAG_STOP    0 -> worker   int32 (unused): no more tasks
  * Every wait polls MPI_Test/MPI_Iprobe with a short sleep that backs off to 1 ms, so a
@@ -17,7 +18,7 @@
 #include <string.h>
 #include <time.h>
 
-enum { TAG_HELLO = 101, TAG_TASK, TAG_RESULT, TAG_STOP };
+enum { TAG_HELLO = 101, TAG_TASK, TAG_RESULT, TAG_STOP, TAG_BLOB };
 
 typedef struct {
     int32_t ok;
@@ -25,7 +26,12 @@ typedef struct {
 } hello_msg;
 
 static MPI_Comm g_comm = MPI_COMM_NULL; /* set once by sched_init, read-only after */
-static int g_rank, g_size = 1;
+static MPI_Comm g_node = MPI_COMM_NULL; /* the ranks of this node */
+static int g_rank, g_size = 1, g_node_rank;
+enum { MAX_SHARED = 8 };
+static MPI_Win g_win[MAX_SHARED];
+static void *g_plain[MAX_SHARED]; /* without MPI: malloc'ed */
+static int g_n_win, g_n_plain;
 static int g_mpi; /* 0: started without a launcher, one process, MPI never initialised */
 
 /* Did mpirun, srun or another MPI launcher start us? Without one there are no peers, and
@@ -81,17 +87,28 @@ int sched_init(int *argc, char ***argv, fg_err *err)
     MPI_Comm_set_errhandler(g_comm, MPI_ERRORS_RETURN);
     MPI_Comm_rank(g_comm, &g_rank);
     MPI_Comm_size(g_comm, &g_size);
+    if (MPI_Comm_split_type(g_comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &g_node) != MPI_SUCCESS)
+        return fg_err_set(err, "MPI_Comm_split_type failed");
+    MPI_Comm_rank(g_node, &g_node_rank);
     return 0;
 }
 
 void sched_finalize(void)
 {
+    for (int i = 0; i < g_n_plain; i++)
+        free(g_plain[i]);
+    g_n_plain = 0;
     if (!g_mpi)
         return;
     if (g_comm != MPI_COMM_NULL) {
         MPI_Request req;
         MPI_Ibarrier(g_comm, &req);
         wait_req(&req);
+        for (int i = 0; i < g_n_win; i++)
+            MPI_Win_free(&g_win[i]); /* collective over the node: everyone is past the barrier */
+        g_n_win = 0;
+        if (g_node != MPI_COMM_NULL)
+            MPI_Comm_free(&g_node);
         MPI_Comm_free(&g_comm);
     }
     MPI_Finalize();
@@ -123,13 +140,61 @@ const char *sched_mpi_version(void)
 
 int sched_node_size(void)
 {
-    MPI_Comm node;
     int n = 1;
-    if (g_mpi && MPI_Comm_split_type(g_comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) == MPI_SUCCESS) {
-        MPI_Comm_size(node, &n);
-        MPI_Comm_free(&node);
-    }
+    if (g_mpi)
+        MPI_Comm_size(g_node, &n);
     return n;
+}
+
+int sched_node_leader(void) { return !g_mpi || g_node_rank == 0; }
+
+int sched_node_bcast(void *buf, size_t len, fg_err *err)
+{
+    if (!g_mpi)
+        return 0;
+    if (len > (size_t)INT32_MAX)
+        return fg_err_set(err, "node broadcast of %zu bytes is too large", len);
+    MPI_Request req;
+    if (MPI_Ibcast(buf, (int)len, MPI_BYTE, 0, g_node, &req) != MPI_SUCCESS)
+        return fg_err_set(err, "MPI_Ibcast on the node failed");
+    wait_req(&req);
+    return 0;
+}
+
+void *sched_node_alloc(size_t n, fg_err *err)
+{
+    if (!g_mpi) {
+        if (g_n_plain == MAX_SHARED) {
+            fg_err_set(err, "too many shared allocations");
+            return NULL;
+        }
+        void *p = malloc(n ? n : 1);
+        if (!p)
+            fg_err_set(err, "out of memory for %zu bytes", n);
+        else
+            g_plain[g_n_plain++] = p;
+        return p;
+    }
+    if (g_n_win == MAX_SHARED) {
+        fg_err_set(err, "too many shared memory windows");
+        return NULL;
+    }
+    void *base = NULL;
+    MPI_Win win;
+    MPI_Aint mine = g_node_rank == 0 ? (MPI_Aint)n : 0;
+    if (MPI_Win_allocate_shared(mine, 1, MPI_INFO_NULL, g_node, &base, &win) != MPI_SUCCESS) {
+        fg_err_set(err, "MPI_Win_allocate_shared of %zu bytes failed", n);
+        return NULL;
+    }
+    MPI_Aint size = 0;
+    int disp = 0;
+    if (MPI_Win_shared_query(win, 0, &size, &disp, &base) != MPI_SUCCESS || (size_t)size < n) {
+        MPI_Win_free(&win);
+        fg_err_set(err, "MPI_Win_shared_query failed for %zu bytes", n);
+        return NULL;
+    }
+    g_win[g_n_win++] = win;
+    return base;
 }
 
 int sched_bcast(void *buf, size_t n, fg_err *err)
@@ -179,6 +244,7 @@ typedef struct {
     int has_task, quit, result_ready, busy;
     int32_t task;
     void *result;
+    sched_blob blob;
     sched_work_fn work; /* copies: an abandoned thread may outlive the caller's plan */
     void *ctx;
 } local_worker;
@@ -197,8 +263,10 @@ static void *local_main(void *arg)
         int32_t t = lw->task;
         lw->has_task = 0;
         pthread_mutex_unlock(&lw->mu);
-        lw->work(lw->ctx, t, lw->result);
+        sched_blob b = {NULL, 0};
+        lw->work(lw->ctx, t, lw->result, &b);
         pthread_mutex_lock(&lw->mu);
+        lw->blob = b;
         lw->result_ready = 1;
         pthread_mutex_unlock(&lw->mu);
     }
@@ -212,25 +280,26 @@ static int coordinate(const sched_plan *p, sched_stats *st, fg_err *err)
 {
     int nw = g_size;
     int *state = calloc((size_t)nw, sizeof *state);
+    sched_blob *blobs = calloc((size_t)nw, sizeof *blobs); /* a rank's blob before its result */
     void *rbuf = malloc(p->result_bytes);
     /* On the heap: an abandoned worker thread may outlive this call. */
     local_worker *lwp = calloc(1, sizeof *lwp);
-    if (!lwp) {
-        free(state), free(rbuf);
+    if (!lwp || !state || !blobs || !rbuf) {
+        free(lwp), free(state), free(blobs), free(rbuf);
         return fg_err_set(err, "out of memory in the coordinator");
     }
 #define lw (*lwp)
     int have_local = p->local_worker && p->worker_ok;
-    int fatal = 0, stopping = 0, next = 0;
+    int fatal = 0, stopping = 0;
     pthread_t th;
-    if (!state || !rbuf)
-        goto oom;
     if (have_local) {
         lw.result = malloc(p->result_bytes);
         lw.work = p->work;
         lw.ctx = p->ctx;
-        if (!lw.result)
-            goto oom;
+        if (!lw.result) {
+            free(lwp), free(state), free(blobs), free(rbuf);
+            return fg_err_set(err, "out of memory in the coordinator");
+        }
         pthread_mutex_init(&lw.mu, NULL);
         pthread_cond_init(&lw.cv, NULL);
         if (pthread_create(&th, NULL, local_main, &lw) != 0) {
@@ -243,7 +312,7 @@ static int coordinate(const sched_plan *p, sched_stats *st, fg_err *err)
     state[0] = W_DONE;
     long ns = 50000;
     for (;;) {
-        int progressed = 0;
+        int progressed = 0, exhausted = 0, idle = 0;
         if (!stopping && p->stop && p->stop(p->ctx0)) {
             stopping = 1;
             st->stopped = 1;
@@ -254,8 +323,9 @@ static int coordinate(const sched_plan *p, sched_stats *st, fg_err *err)
             st->abandoned = 1;
             if (have_local)
                 pthread_detach(th);
-            free(state);
-            free(rbuf);
+            for (int r = 0; r < nw; r++)
+                free((void *)blobs[r].data);
+            free(state), free(blobs), free(rbuf);
             return 0;
         }
         /* The local worker. */
@@ -265,7 +335,7 @@ static int coordinate(const sched_plan *p, sched_stats *st, fg_err *err)
             int32_t t = lw.task;
             pthread_mutex_unlock(&lw.mu);
             if (ready) {
-                if (!fatal && p->done(p->ctx0, t, lw.result, 0) != 0)
+                if (!fatal && p->done(p->ctx0, t, lw.result, &lw.blob, 0) != 0)
                     fatal = stopping = 1;
                 st->completed++;
                 pthread_mutex_lock(&lw.mu);
@@ -274,15 +344,20 @@ static int coordinate(const sched_plan *p, sched_stats *st, fg_err *err)
                 pthread_mutex_unlock(&lw.mu);
                 progressed = 1;
             }
-            if (!lw.busy && !stopping && next < p->n_tasks) {
-                pthread_mutex_lock(&lw.mu);
-                lw.task = p->order[next++];
-                lw.has_task = 1;
-                lw.busy = 1;
-                pthread_cond_signal(&lw.cv);
-                pthread_mutex_unlock(&lw.mu);
-                st->dispatched++;
-                progressed = 1;
+            if (!lw.busy && !stopping) {
+                int32_t nt = p->next(p->ctx0);
+                if (nt < 0) {
+                    exhausted = 1;
+                } else {
+                    pthread_mutex_lock(&lw.mu);
+                    lw.task = nt;
+                    lw.has_task = 1;
+                    lw.busy = 1;
+                    pthread_cond_signal(&lw.cv);
+                    pthread_mutex_unlock(&lw.mu);
+                    st->dispatched++;
+                    progressed = 1;
+                }
             }
         }
         /* Messages from worker ranks. */
@@ -310,13 +385,24 @@ static int coordinate(const sched_plan *p, sched_stats *st, fg_err *err)
                     st->msgs_sent++;
                     state[src] = W_DONE;
                 }
+            } else if (ms.MPI_TAG == TAG_BLOB) {
+                int count = 0;
+                MPI_Get_count(&ms, MPI_BYTE, &count);
+                void *b = malloc(count > 0 ? (size_t)count : 1);
+                MPI_Recv(b ? b : rbuf, b ? count : 0, MPI_BYTE, src, TAG_BLOB, g_comm, MPI_STATUS_IGNORE);
+                free((void *)blobs[src].data);
+                blobs[src].data = b;
+                blobs[src].len = b ? (size_t)count : 0; /* no memory: as if none was sent */
             } else if (ms.MPI_TAG == TAG_RESULT) {
                 MPI_Recv(rbuf, (int)p->result_bytes, MPI_BYTE, src, TAG_RESULT, g_comm,
                          MPI_STATUS_IGNORE);
                 int32_t t;
                 memcpy(&t, rbuf, sizeof t); /* results start with their task id */
-                if (!fatal && p->done(p->ctx0, t, rbuf, src) != 0)
+                if (!fatal && p->done(p->ctx0, t, rbuf, &blobs[src], src) != 0)
                     fatal = stopping = 1;
+                free((void *)blobs[src].data);
+                blobs[src].data = NULL;
+                blobs[src].len = 0;
                 st->completed++;
                 state[src] = W_IDLE;
             } else {
@@ -328,32 +414,29 @@ static int coordinate(const sched_plan *p, sched_stats *st, fg_err *err)
                 free(junk);
             }
         }
-        /* Hand out work, or tell idle ranks to finish. */
-        int remote_open = 0;
+        /* Hand out work. An idle rank with nothing to do waits: a task may still come
+         * from a result that is yet to arrive. */
+        int busy = have_local && lw.busy;
         for (int r = 1; r < nw; r++) {
-            if (state[r] == W_IDLE) {
-                if (!stopping && next < p->n_tasks) {
-                    int32_t t = p->order[next++];
+            if (state[r] == W_IDLE && !stopping && !exhausted) {
+                int32_t t = p->next(p->ctx0);
+                if (t < 0) {
+                    exhausted = 1;
+                } else {
                     MPI_Send(&t, 1, MPI_INT32_T, r, TAG_TASK, g_comm);
                     state[r] = W_BUSY;
                     st->dispatched++;
-                } else {
-                    int32_t z = 0;
-                    MPI_Send(&z, 1, MPI_INT32_T, r, TAG_STOP, g_comm);
-                    state[r] = W_DONE;
+                    st->msgs_sent++;
+                    progressed = 1;
                 }
-                st->msgs_sent++;
-                progressed = 1;
             }
-            if (state[r] != W_DONE)
-                remote_open++;
+            busy += state[r] == W_BUSY || state[r] == W_NEW;
+            idle += state[r] == W_IDLE;
         }
-        int local_open = have_local && lw.busy;
-        if (!remote_open && !local_open && (stopping || next >= p->n_tasks)) {
-            if (next < p->n_tasks && !stopping && !have_local) {
-                /* Every worker is gone but tasks remain: nothing can run them. */
-                fatal = 1;
-            }
+        idle += have_local && !lw.busy;
+        if (!busy && (stopping || exhausted || !idle)) {
+            if (!stopping && !idle && p->left(p->ctx0) > 0)
+                fatal = 1; /* every worker is gone but tasks remain: nothing can run them */
             break;
         }
         if (progressed)
@@ -361,6 +444,14 @@ static int coordinate(const sched_plan *p, sched_stats *st, fg_err *err)
         else
             idle_wait(&ns);
     }
+    /* Tell the waiting ranks to finish. */
+    for (int r = 1; r < nw; r++)
+        if (state[r] == W_IDLE) {
+            int32_t z = 0;
+            MPI_Send(&z, 1, MPI_INT32_T, r, TAG_STOP, g_comm);
+            st->msgs_sent++;
+        }
+    int left = p->left(p->ctx0);
     if (have_local) {
         pthread_mutex_lock(&lw.mu);
         lw.quit = 1;
@@ -373,18 +464,14 @@ static int coordinate(const sched_plan *p, sched_stats *st, fg_err *err)
     }
     free(lwp);
 #undef lw
-    free(state);
-    free(rbuf);
+    for (int r = 0; r < nw; r++)
+        free((void *)blobs[r].data);
+    free(state), free(blobs), free(rbuf);
     if (fatal)
-        return fg_err_set(err, next < p->n_tasks && !stopping
+        return fg_err_set(err, left > 0 && !stopping
                                    ? "no rank could work: every worker failed to start"
                                    : "the search stopped after a failure recording a result");
     return 0;
-oom:
-    free(lwp);
-    free(state);
-    free(rbuf);
-    return fg_err_set(err, "out of memory in the coordinator");
 }
 
 /* ---- ranks > 0 ----------------------------------------------------------------------- */
@@ -417,7 +504,12 @@ static int serve(const sched_plan *p, sched_stats *st, fg_err *err)
         if (ms.MPI_TAG != TAG_TASK)
             break;
         memset(res, 0, p->result_bytes);
-        p->work(p->ctx, t, res);
+        sched_blob b = {NULL, 0};
+        p->work(p->ctx, t, res, &b);
+        if (b.len > 0 && b.len <= (size_t)INT32_MAX) { /* a larger one is dropped: the caller copes */
+            MPI_Isend(b.data, (int)b.len, MPI_BYTE, 0, TAG_BLOB, g_comm, &req);
+            wait_req(&req);
+        }
         MPI_Isend(res, (int)p->result_bytes, MPI_BYTE, 0, TAG_RESULT, g_comm, &req);
         wait_req(&req);
         st->completed++;
@@ -434,5 +526,7 @@ int sched_run(const sched_plan *plan, sched_stats *stats, fg_err *err)
     memset(stats, 0, sizeof *stats);
     if (plan->result_bytes < sizeof(int32_t) || plan->result_bytes > (size_t)INT32_MAX)
         return fg_err_set(err, "bad result size %zu", plan->result_bytes);
+    if (g_rank == 0 && (!plan->next || !plan->left || !plan->done))
+        return fg_err_set(err, "the plan has no next, left or done function");
     return g_rank == 0 ? coordinate(plan, stats, err) : serve(plan, stats, err);
 }

@@ -85,6 +85,20 @@ expect_exit 2 "different search in the same directory" -- "$BIN" -q --seed 7 --o
 expect_in "$TMP/err" "holds a different search" "refusal message"
 expect_in "$TMP/err" "seed 7, recorded 1" "refusal says what differs"
 cmp -s "$OUT/journal.jsonl" "$TMP/journal.before" && pass || fail "a refused run changed the journal"
+# simulate: the recorded task times replayed. One rank takes the sum of the fold tasks'
+# times, as many ranks as tasks the longest one; the bound column is max(sum / ranks, longest).
+expect_exit 0 "simulate" -- "$BIN" simulate "$OUT" --ranks 1,12,64 --csv
+grep -v '"fold":-1' "$OUT/journal.jsonl" | tail -n +2 |
+  sed 's/.*"fit_time":\([^,]*\),"score_time":\([^,]*\),.*/\1 \2/' |
+  awk '{ t = $1 + $2; s += t; if (t > m) m = t } END { printf "%.3f %.3f\n", s, m }' > "$TMP/sums"
+read -r sum longest < "$TMP/sums"
+awk -F, -v s="$sum" -v m="$longest" 'function near(a, b) { d = a - b; return d < 0.0015 && d > -0.0015 }
+  NR == 1 { ok = ($0 == "ranks,makespan_s,bound_s,ratio"); next }
+  $1 == 1 { ok = ok && near($2, s) && near($3, s) }
+  $1 == 12 || $1 == 64 { ok = ok && near($2, m) && near($3, m) && $4 == "1.0000" }
+  END { exit !(ok && NR == 4) }' "$TMP/out" && pass || { fail "simulate: sum $sum longest $longest"; cat "$TMP/out" >&2; }
+expect_exit 2 "simulate bad --ranks" -- "$BIN" simulate "$OUT" --ranks 4,x
+expect_exit 2 "simulate no results" -- "$BIN" simulate "$TMP/nothing-here"
 # Files of something else in the directory: refused, not overwritten.
 mkdir -p "$TMP/other" && echo keep > "$TMP/other/report.md"
 expect_exit 2 "directory with foreign files" -- "$BIN" -q --out "$TMP/other" "$SRC/tests/grids/tiny.yaml"

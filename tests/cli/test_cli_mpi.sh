@@ -15,6 +15,16 @@ section "$TMP/one/report.yaml" > "$TMP/ya"
 section "$TMP/three/report.yaml" > "$TMP/yb"
 grep -q "test_accuracy" "$TMP/ya" && pass || fail "report.yaml has no refit section"
 cmp -s "$TMP/ya" "$TMP/yb" && pass || { fail "report.yaml best/refit differ between 1 and 3 ranks"; diff "$TMP/ya" "$TMP/yb" >&2; }
+# The refitted model is the same file whichever rank trained it. With FG_FAULT=workerkill:N
+# (N never reached) rank 0 only coordinates, so the refit runs on a worker rank and its
+# parameters travel back to rank 0, which writes model.fgm.
+cmp -s "$TMP/one/model.fgm" "$TMP/three/model.fgm" && pass || fail "model.fgm differs between 1 and 3 ranks"
+FG_FAULT=workerkill:1000000 expect_exit 0 "mpirun -np 3, rank 0 coordinating only" -- \
+  "$MPIEXEC" --oversubscribe -np 3 "$BIN" -q --out "$TMP/remote" "$SRC/tests/grids/tiny.yaml"
+cmp -s "$TMP/one/model.fgm" "$TMP/remote/model.fgm" && pass || fail "model.fgm of a refit on a worker rank differs"
+scores "$TMP/remote/cv_results.csv" > "$TMP/c"
+cmp -s "$TMP/a" "$TMP/c" && pass || fail "scores differ when rank 0 only coordinates"
+grep -q '"fold":-1.*"rank":[12],' "$TMP/remote/journal.jsonl" && pass || fail "the refit did not run on a worker rank"
 # Every rank joined as a worker (which tasks each got depends on timing, so not checked).
 expect_in "$TMP/three/report.md" "| ranks | 3 (3 training)" "report records 3 training ranks"
 finish
