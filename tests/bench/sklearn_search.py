@@ -5,11 +5,14 @@ and folds that export_folds printed for fmnist-grid (PredefinedSplit), with the 
 epochs, batch sizes, optimizers and learning rates: alpha=0 (no L2), SGD without momentum,
 Adam's epsilon 1e-8, no early stopping (n_iter_no_change above the epoch count), pixels
 scaled by 1/255, float32. refit=True, as fmnist-grid refits the best configuration on the
-whole subset. Prints key=value lines: fit_s, best_score, best_params, fits.
+whole subset. Prints key=value lines: fit_s, best_score, best_params, fits; --cv-results
+writes each configuration's parameters, fold scores and mean (as fmnist-grid's
+cv_results.csv) for a side-by-side look.
 
-  python3 sklearn_search.py GRID FOLDS_FILE DATA_DIR [--epochs N] [--n-jobs 2]
+  python3 sklearn_search.py GRID FOLDS_FILE DATA_DIR [--epochs N] [--n-jobs 2] [--cv-results CSV]
 """
 import argparse
+import csv
 import gzip
 import os
 import time
@@ -55,6 +58,7 @@ def main():
     ap.add_argument("data")
     ap.add_argument("--epochs", type=int, default=0)
     ap.add_argument("--n-jobs", type=int, default=2)
+    ap.add_argument("--cv-results")
     a = ap.parse_args()
     with open(a.grid) as f:
         grid = yaml.safe_load(f)
@@ -79,6 +83,15 @@ def main():
     print("best_params=" + ";".join(f"{k}={v}" for k, v in sorted(search.best_params_.items())))
     print(f"fits={len(search.cv_results_['params']) * len(set(fold.tolist()))}")
     print(f"dtype={search.best_estimator_.coefs_[0].dtype}")
+    if a.cv_results:
+        r = search.cv_results_
+        splits = sorted(k for k in r if k.startswith("split") and k.endswith("_test_score"))
+        with open(a.cv_results, "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["params", "mean_fit_time"] + splits + ["mean_test_score", "rank_test_score"])
+            for i, p in enumerate(r["params"]):
+                w.writerow([";".join(f"{k}={v}" for k, v in sorted(p.items())), r["mean_fit_time"][i]]
+                           + [r[k][i] for k in splits] + [r["mean_test_score"][i], r["rank_test_score"][i]])
 
 
 if __name__ == "__main__":
