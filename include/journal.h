@@ -12,6 +12,7 @@
 #define JNL_REFIT (-1) /* fold value of the refit record */
 #define JNL_HOST_MAX 64
 #define JNL_MSG_MAX 1024
+#define JNL_CLASSES 10 /* rows and columns of a refit's confusion matrix */
 
 /* What a journal is about; written as its first line, checked on resume. */
 typedef struct {
@@ -39,6 +40,9 @@ typedef struct {
     float test_acc, test_loss; /* refit only, NaN otherwise */
     char host[JNL_HOST_MAX];
     char msg[JNL_MSG_MAX];
+    /* Refit only: the test set's confusion counts, [true class * JNL_CLASSES + predicted];
+     * all zero when not recorded (failed refits, journals older than this field). */
+    int32_t confusion[JNL_CLASSES * JNL_CLASSES];
 } jnl_entry;
 
 /* A task's full result as it travels from a worker and is appended: fixed size, no
@@ -69,5 +73,11 @@ int jnl_read(const char *path, jnl_header *h, jnl_entry **entries, int *n, int *
  * epochs). Returns the number of epochs, or -1 when there is no such record. */
 int jnl_read_history(const char *path, int config, int fold, nn_epoch *hist, int max,
                      fg_err *err);
+
+/* Calls fn once for every intact record of path, in file order, with the record (its
+ * history in r->hist, r->e.epochs_run entries). fn returns 0 to go on, non-zero to stop.
+ * Returns 0, or -1 when the file cannot be read. */
+typedef int (*jnl_record_fn)(void *ctx, const jnl_record *r);
+int jnl_each_record(const char *path, jnl_record_fn fn, void *ctx, fg_err *err);
 
 #endif

@@ -12,6 +12,7 @@
 #include "journal.h"
 
 #define RPT_STATUS_PARTIAL (-2) /* some folds not done yet, none failed */
+#define RPT_ALPHA 0.05 /* significance level of the comparisons with the best configuration */
 
 typedef struct {
     int64_t config;
@@ -22,6 +23,12 @@ typedef struct {
     int n_done;               /* folds with a record */
     int status;               /* nn_status of the first failed fold, RPT_STATUS_PARTIAL, or OK */
     int failed_fold;          /* fold whose status is reported, -1 */
+    double sem;               /* standard error of the mean score: sample std / sqrt(folds) */
+    int64_t n_params;         /* trainable parameters; -1 when unknown (rpt_costs fills it) */
+    int epochs;               /* configured (maximum) epochs; 0 when unknown */
+    double cost;              /* n_params x epochs; NaN when unknown */
+    double t_vs_best, p_vs_best; /* corrected resampled t-test against the best (rpt_compare) */
+    int indistinguishable;    /* p_vs_best >= RPT_ALPHA (the best itself included); 0 for NaN */
 } rpt_config;
 
 /* Aggregates CV entries (fold >= 0; the first record of a (config, fold) wins) into one
@@ -30,9 +37,29 @@ typedef struct {
 int rpt_aggregate(const jnl_entry *e, int n, int64_t n_configs, int folds, rpt_config **out,
                   double **splits, fg_err *err);
 
-/* Index of the best configuration (rank 1, the lowest index among ties), -1 if none has
- * a score. */
+/* Fills n_params, epochs and cost of every configuration from the grid (the network built
+ * for 28x28x1 images and 10 classes, as the search builds it). A configuration that cannot
+ * be built keeps cost NaN. */
+void rpt_costs(const grid *g, rpt_config *c, int64_t n_configs);
+
+/* Index of the best configuration, -1 if none has a score: the highest mean score; ties
+ * in the mean are broken by the lower cost (parameters x epochs; an unknown cost loses),
+ * then by the lower index. Call rpt_costs first for the cost rule to apply. The search,
+ * `report DIR` and `reproduce` all refit and report this configuration. */
 int64_t rpt_best(const rpt_config *c, int64_t n_configs);
+
+/* n_test / n_train of one fold, averaged over the CV records that have both sizes; the
+ * k-fold value 1/(folds-1) when none has. */
+double rpt_test_train_ratio(const jnl_entry *e, int n, int folds);
+
+/* Compares every configuration with the best one (rpt_best) by Nadeau and Bengio's
+ * corrected resampled paired t-test over the folds (splits: n_configs x folds, as from
+ * rpt_aggregate), filling t_vs_best, p_vs_best and indistinguishable. Returns the
+ * one-standard-error choice: among the configurations not separated from the best
+ * (p >= RPT_ALPHA), the cheapest (lowest cost, then higher mean, then lower index); -1
+ * when there is no best. */
+int64_t rpt_compare(rpt_config *c, const double *splits, int64_t n_configs, int folds,
+                    double test_train);
 
 /* Everything about the run that is not in the journal. Strings may be NULL. */
 typedef struct {
@@ -43,15 +70,20 @@ typedef struct {
     uint32_t train_images_crc32, train_labels_crc32, test_images_crc32, test_labels_crc32;
     int n_train_total, n_test;
     int interrupted;   /* the search stopped before every task was done */
+    fg_err *plot_warning; /* out, may be NULL: why the plots were not drawn, "" when they were */
 } rpt_env;
 
-/* Writes cv_results.csv, report.md and report.yaml into dir. journal_path is read again
- * for the refit's history. Returns 0 or -1. */
+/* Writes cv_results.csv, report.md, report.html (self-contained: the plots embedded),
+ * report.yaml and the figures (dir/plots/: CSV data, a gnuplot script, SVG and PNG when
+ * gnuplot runs) into dir. Histories (learning curves) are read again from every
+ * dir/journal*.jsonl, or journal_path when dir has none. Plots that cannot be drawn are
+ * not an error: report.md says why and env->plot_warning receives it. Returns 0 or -1. */
 int rpt_write(const char *dir, const grid *g, const jnl_header *h, const jnl_entry *e, int n,
               const rpt_env *env, const char *journal_path, fg_err *err);
 
 /* What `reproduce` needs from a report.yaml (read back with libyaml). */
 #define RPT_MAX_FOLDS 100
+#define RPT_MAX_PARAMS 64
 typedef struct {
     char *grid_text;          /* the grid file as searched (malloc'ed; rpt_summary_free) */
     size_t grid_len;
@@ -66,6 +98,15 @@ typedef struct {
     double refit_test_accuracy;
     char blas[256], git_revision[64];
     int blas_threads;
+    /* For `compare` (NaN / -1 / empty when the report predates them): */
+    char grid_name[64];
+    double best_mean, best_std, best_sem;
+    int n_best_params;
+    char best_param_name[RPT_MAX_PARAMS][64], best_param_value[RPT_MAX_PARAMS][128];
+    int64_t tasks, tasks_done;
+    double training_time, wall_time;
+    int64_t one_se_choice;
+    int n_indistinguishable;  /* -1 when unknown */
 } rpt_summary;
 
 /* Reads the fields above from a report.yaml written by rpt_write. Returns 0 or -1. */

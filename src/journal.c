@@ -141,7 +141,7 @@ static jnl *jnl_alloc(const char *path, int fd)
         return NULL;
     j->fd = fd;
     snprintf(j->path, sizeof j->path, "%s", path);
-    j->cap = 64 + (size_t)NN_MAX_EPOCHS * 6 * 26 + 4096;
+    j->cap = 64 + (size_t)NN_MAX_EPOCHS * 6 * 26 + 4096 + JNL_CLASSES * JNL_CLASSES * 12;
     j->buf = malloc(j->cap);
     if (!j->buf) {
         free(j);
@@ -270,6 +270,15 @@ int jnl_append(jnl *j, const jnl_record *r, const char *params, fg_err *err)
         sb_put(&b, "]", 1);
     }
     sb_put(&b, "]", 1);
+    int any = 0;
+    for (int i = 0; i < JNL_CLASSES * JNL_CLASSES; i++)
+        any |= e->confusion[i] != 0;
+    if (any) {
+        sb_key(&b, "confusion");
+        for (int i = 0; i < JNL_CLASSES * JNL_CLASSES; i++)
+            sb_printf(&b, "%s%d", i ? "," : "[", (int)e->confusion[i]);
+        sb_put(&b, "]", 1);
+    }
     sb_finish(&b);
     if (b.overflow)
         return fg_err_set(err, "%s: record too long", j->path);
@@ -543,6 +552,26 @@ static int parse_history(cur *c, entry_ctx *x)
     }
 }
 
+/* "confusion":[n0,n1,...]: JNL_CLASSES^2 counts; a shorter or longer array is refused. */
+static int parse_confusion(cur *c, jnl_entry *e)
+{
+    skip_ws(c);
+    if (c->p >= c->end || *c->p != '[')
+        return -1;
+    c->p++;
+    for (int i = 0; i < JNL_CLASSES * JNL_CLASSES; i++) {
+        double v;
+        if (parse_num(c, &v) || isnan(v) || v < 0 || v > INT32_MAX)
+            return -1;
+        e->confusion[i] = (int32_t)v;
+        skip_ws(c);
+        if (c->p >= c->end || *c->p != (i + 1 < JNL_CLASSES * JNL_CLASSES ? ',' : ']'))
+            return -1;
+        c->p++;
+    }
+    return 0;
+}
+
 static int entry_field(void *obj, const char *k, cur *c)
 {
     entry_ctx *x = obj;
@@ -554,6 +583,8 @@ static int entry_field(void *obj, const char *k, cur *c)
             return skip_value(c);
         return parse_history(c, x);
     }
+    if (!strcmp(k, "confusion"))
+        return parse_confusion(c, e);
     if (!strcmp(k, "host"))
         return parse_str(c, e->host, sizeof e->host);
     if (!strcmp(k, "msg"))
@@ -733,6 +764,42 @@ int jnl_read_history(const char *path, int config, int fold, nn_epoch *hist, int
     if (found < 0)
         fg_err_set(err, "%s: no record for configuration %d fold %d", path, config, fold);
     return found;
+}
+
+int jnl_each_record(const char *path, jnl_record_fn fn, void *ctx, fg_err *err)
+{
+    size_t len;
+    char *buf = slurp(path, &len, err);
+    if (!buf)
+        return -1;
+    jnl_record *r = malloc(sizeof *r);
+    if (!r) {
+        free(buf);
+        return fg_err_set(err, "%s: out of memory", path);
+    }
+    char *p = buf, *end = buf + len;
+    int first = 1;
+    while (p < end) {
+        char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t ll = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        if (nl && line_intact(p, ll)) {
+            if (!first) {
+                memset(&r->e, 0, sizeof r->e);
+                r->e.val_acc = r->e.val_loss = r->e.test_acc = r->e.test_loss = NAN;
+                entry_ctx x = {&r->e, r->hist, NN_MAX_EPOCHS, 0};
+                if (walk_object(p, ll, entry_field, &x) == 0) {
+                    r->e.epochs_run = x.n_hist < NN_MAX_EPOCHS ? x.n_hist : NN_MAX_EPOCHS;
+                    if (fn(ctx, r))
+                        break;
+                }
+            }
+            first = 0;
+        }
+        p += ll + (nl ? 1 : 0);
+    }
+    free(r);
+    free(buf);
+    return 0;
 }
 
 int jnl_open_append(const char *path, jnl **out, fg_err *err)

@@ -2,6 +2,7 @@
  *
  *   fmnist-grid [options] GRID.yaml     run a search (under mpirun or as one process)
  *   fmnist-grid report DIR              rewrite DIR's reports from its journal
+ *   fmnist-grid compare DIR...          the best configurations of several searches
  *
  * Exit status: 0 success, 1 runtime failure, 2 bad usage or bad input, 3 interrupted by a
  * signal (resumable). Only rank 0 prints and writes files. */
@@ -47,6 +48,7 @@ enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_INPUT = 2, EXIT_INTERRUPTED = 3 };
 static const char usage_text[] =
     "Usage: fmnist-grid [options] GRID.yaml\n"
     "       fmnist-grid report DIR\n"
+    "       fmnist-grid compare DIR [DIR...]\n"
     "\n"
     "Grid search with k-fold cross-validation over small image classifiers on\n"
     "Fashion-MNIST. Run it as one process or under mpirun/srun: rank 0 hands out\n"
@@ -86,6 +88,10 @@ static const char usage_text[] =
     "                     classify IDX images (default: the test set) with a model file\n"
     "                     (DIR/model.fgm): accuracy, per-class accuracy, confusion\n"
     "                     matrix; --output FILE writes one predicted label per line\n"
+    "  compare DIR...     the best configurations of several searches side by side\n"
+    "                     (from each DIR/report.yaml): parameters, mean ± standard\n"
+    "                     error, configurations not separated from the best, the\n"
+    "                     one-standard-error choice, refit test accuracy, tasks, time\n"
     "  simulate DIR       replay a finished search's recorded task times through the\n"
     "                     scheduler's dispatch for other rank counts (--ranks LIST,\n"
     "                     default 1,2,4,...,1024; --csv): the wall time each would take\n"
@@ -93,8 +99,9 @@ static const char usage_text[] =
     "  report DIR         merge DIR's journals (journal*.jsonl), refit the best\n"
     "                     configuration if every task is done and it has not been\n"
     "                     refitted (unless --no-refit), and write cv_results.csv,\n"
-    "                     report.md and report.yaml; on an unfinished search, a partial\n"
-    "                     report that lists what is missing\n"
+    "                     report.md, report.html, report.yaml and the plots (DIR/plots:\n"
+    "                     CSV, and SVG/PNG drawn by gnuplot, $FG_GNUPLOT); on an\n"
+    "                     unfinished search, a partial report that lists what is missing\n"
     "\n"
     "Exit status: 0 done, 1 runtime failure, 2 bad usage or input, 3 interrupted\n"
     "(resumable with --resume DIR).\n";
@@ -110,6 +117,8 @@ typedef struct {
     double grace;           /* seconds running tasks may finish after a signal */
     int dry_run, quiet, no_refit;
     const char *report_dir; /* "report DIR" command */
+    char **compare;         /* "compare DIR..." command: n_compare directories */
+    int n_compare;
     int fit;                /* "fit GRID" command */
     const char *reproduce;  /* "reproduce REPORT.yaml" command */
     const char *predict;    /* "predict MODEL" command */
@@ -372,6 +381,16 @@ static int parse_cli(int argc, char **argv, cli *c, int rank)
         c->report_dir = argv[optind + 1];
         return -1;
     }
+    if (rest >= 1 && !strcmp(argv[optind], "compare")) {
+        if (rest < 2) {
+            if (!rank)
+                fprintf(stderr, "fmnist-grid: usage: fmnist-grid compare DIR [DIR...]\n");
+            return EXIT_INPUT;
+        }
+        c->compare = argv + optind + 1;
+        c->n_compare = rest - 1;
+        return -1;
+    }
     if (rest >= 1 && !strcmp(argv[optind], "simulate")) {
         if (rest != 2) {
             if (!rank)
@@ -544,8 +563,10 @@ static int64_t journal_best(search *s)
     if (jnl_read(s->journal_path, &h, &e, &n, &bad, &err) == 0) {
         rpt_config *agg = NULL;
         double *sp = NULL;
-        if (rpt_aggregate(e, n, s->n_configs, s->folds, &agg, &sp, &err) == 0)
+        if (rpt_aggregate(e, n, s->n_configs, s->folds, &agg, &sp, &err) == 0) {
+            rpt_costs(s->g, agg, s->n_configs); /* ties in the mean go to the cheaper network */
             best = rpt_best(agg, s->n_configs);
+        }
         free(agg);
         free(sp);
     }
@@ -1677,8 +1698,10 @@ static int report_command(int argc, char **argv, const cli *c)
     rpt_config *agg = NULL;
     double *sp = NULL;
     int64_t best = -1;
-    if (rpt_aggregate(e, n, nc, o->folds, &agg, &sp, &err) == 0)
+    if (rpt_aggregate(e, n, nc, o->folds, &agg, &sp, &err) == 0) {
+        rpt_costs(g, agg, nc); /* ties in the mean go to the cheaper network */
         best = rpt_best(agg, nc);
+    }
     free(agg);
     free(sp);
     int have_refit = 0;
@@ -1740,10 +1763,14 @@ static int report_command(int argc, char **argv, const cli *c)
         fill_env(&env, cmd, host, started, data_dir, 1, c->threads, 0, fg_now() - t0,
                  have_data ? &pd : NULL, &h);
         env.interrupted = done < total;
+        fg_err plot_warning;
+        env.plot_warning = &plot_warning;
         if (rpt_write(dir, g, &h, e, n, &env, refit_path[0] ? refit_path : NULL, &err)) {
             print_error(err.msg);
             exit_code = EXIT_RUNTIME;
         } else {
+            if (plot_warning.msg[0] && !c->quiet)
+                fprintf(stderr, "fmnist-grid: warning: %s\n", plot_warning.msg);
             if (done < total && !c->quiet) {
                 fprintf(stderr, "fmnist-grid: %lld of %lld tasks are missing; partial report. Missing:",
                         (long long)(total - done), (long long)total);
@@ -1768,6 +1795,163 @@ static int report_command(int argc, char **argv, const cli *c)
     prepared_free(&pd);
     grid_free(g);
     return exit_code;
+}
+
+/* ---- compare DIR... ----------------------------------------------------------------- */
+
+/* Characters (not bytes) of a UTF-8 string, for aligning columns that hold "±". */
+static int utf8_chars(const char *s)
+{
+    int n = 0;
+    for (const unsigned char *u = (const unsigned char *)s; *u; u++)
+        n += (*u & 0xc0) != 0x80;
+    return n;
+}
+
+/* Prints the best configuration of each search (from DIR/report.yaml) side by side: one
+ * column per search, one row per field and per parameter of the best configurations. */
+static int compare_command(const cli *c)
+{
+    int n = c->n_compare;
+    rpt_summary *rs = calloc((size_t)n, sizeof *rs);
+    if (!rs) {
+        print_error("out of memory");
+        return EXIT_RUNTIME;
+    }
+    int rc = EXIT_OK;
+    for (int i = 0; i < n && rc == EXIT_OK; i++) {
+        const char *dir = c->compare[i];
+        struct stat st;
+        char path[4200];
+        fg_err err;
+        snprintf(path, sizeof path, "%s/report.yaml", dir);
+        if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+            fprintf(stderr, "fmnist-grid: compare: %s: no such directory\n", dir);
+            rc = EXIT_INPUT;
+        } else if (access(path, F_OK) != 0) {
+            fprintf(stderr, "fmnist-grid: compare: %s: no report.yaml (write one with: fmnist-grid report %s)\n",
+                    dir, dir);
+            rc = EXIT_INPUT;
+        } else if (rpt_read_summary(path, &rs[i], &err)) {
+            char msg[FG_ERR_MAX + 64];
+            snprintf(msg, sizeof msg, "compare: %s", err.msg);
+            print_error(msg);
+            rc = EXIT_INPUT;
+        }
+    }
+    /* The parameters of the best configurations: the union of the names, in order of first
+     * appearance. */
+    const char *names[RPT_MAX_PARAMS];
+    int nn = 0;
+    for (int i = 0; rc == EXIT_OK && i < n; i++)
+        for (int k = 0; k < rs[i].n_best_params; k++) {
+            int seen = 0;
+            for (int m = 0; m < nn && !seen; m++)
+                seen = !strcmp(names[m], rs[i].best_param_name[k]);
+            if (!seen && nn < RPT_MAX_PARAMS)
+                names[nn++] = rs[i].best_param_name[k];
+        }
+    enum { CELL = 96 };
+    int rows = 11 + nn;
+    char *label = calloc((size_t)rows, 80);
+    char *cell = calloc((size_t)rows * (size_t)n, CELL);
+    if (rc == EXIT_OK && (!label || !cell)) {
+        print_error("out of memory");
+        rc = EXIT_RUNTIME;
+    }
+    if (rc == EXIT_OK) {
+        int r = 0;
+#define CMP_CELL(row, i) (cell + ((size_t)(row) * (size_t)n + (size_t)(i)) * CELL)
+        snprintf(label + 80 * r, 80, "directory");
+        for (int i = 0; i < n; i++)
+            snprintf(CMP_CELL(r, i), CELL, "%s", c->compare[i]);
+        snprintf(label + 80 * ++r, 80, "search");
+        for (int i = 0; i < n; i++)
+            snprintf(CMP_CELL(r, i), CELL, "%s", rs[i].grid_name[0] ? rs[i].grid_name : "?");
+        snprintf(label + 80 * ++r, 80, "best configuration");
+        for (int i = 0; i < n; i++)
+            if (rs[i].best_config >= 0)
+                snprintf(CMP_CELL(r, i), CELL, "%lld", (long long)rs[i].best_config);
+            else
+                snprintf(CMP_CELL(r, i), CELL, "none");
+        for (int m = 0; m < nn; m++) {
+            snprintf(label + 80 * ++r, 80, "  %s", names[m]);
+            for (int i = 0; i < n; i++) {
+                snprintf(CMP_CELL(r, i), CELL, "-");
+                for (int k = 0; k < rs[i].n_best_params; k++)
+                    if (!strcmp(rs[i].best_param_name[k], names[m]))
+                        snprintf(CMP_CELL(r, i), CELL, "%s", rs[i].best_param_value[k]);
+            }
+        }
+        snprintf(label + 80 * ++r, 80, "mean ± SE (CV)");
+        for (int i = 0; i < n; i++) {
+            const rpt_summary *q = &rs[i];
+            if (isnan(q->best_mean))
+                snprintf(CMP_CELL(r, i), CELL, "-");
+            else if (isnan(q->best_sem))
+                snprintf(CMP_CELL(r, i), CELL, "%.4f (%d folds)", q->best_mean, q->folds);
+            else
+                snprintf(CMP_CELL(r, i), CELL, "%.4f ± %.4f (%d folds)", q->best_mean, q->best_sem, q->folds);
+        }
+        snprintf(label + 80 * ++r, 80, "not separated (p >= %.2f)", RPT_ALPHA);
+        for (int i = 0; i < n; i++)
+            if (rs[i].n_indistinguishable >= 0)
+                snprintf(CMP_CELL(r, i), CELL, "%d of %lld", rs[i].n_indistinguishable, (long long)rs[i].n_configs);
+            else
+                snprintf(CMP_CELL(r, i), CELL, "-");
+        snprintf(label + 80 * ++r, 80, "one-SE choice");
+        for (int i = 0; i < n; i++)
+            if (rs[i].one_se_choice >= 0)
+                snprintf(CMP_CELL(r, i), CELL, "%lld", (long long)rs[i].one_se_choice);
+            else
+                snprintf(CMP_CELL(r, i), CELL, "-");
+        snprintf(label + 80 * ++r, 80, "refit test accuracy");
+        for (int i = 0; i < n; i++)
+            if (rs[i].refit_config >= 0 && !isnan(rs[i].refit_test_accuracy))
+                snprintf(CMP_CELL(r, i), CELL, "%.4f (config %d)", rs[i].refit_test_accuracy, rs[i].refit_config);
+            else
+                snprintf(CMP_CELL(r, i), CELL, "-");
+        snprintf(label + 80 * ++r, 80, "tasks done");
+        for (int i = 0; i < n; i++)
+            if (rs[i].tasks >= 0)
+                snprintf(CMP_CELL(r, i), CELL, "%lld of %lld", (long long)rs[i].tasks_done, (long long)rs[i].tasks);
+            else
+                snprintf(CMP_CELL(r, i), CELL, "%lld configurations", (long long)rs[i].n_configs);
+        snprintf(label + 80 * ++r, 80, "training time (tasks)");
+        for (int i = 0; i < n; i++)
+            if (rs[i].training_time < 120)
+                snprintf(CMP_CELL(r, i), CELL, "%.1f s", rs[i].training_time);
+            else
+                fmt_hms(CMP_CELL(r, i), CELL, rs[i].training_time);
+        snprintf(label + 80 * ++r, 80, "subset");
+        for (int i = 0; i < n; i++)
+            snprintf(CMP_CELL(r, i), CELL, rs[i].subset ? "%d images" : "all images", rs[i].subset);
+        rows = r + 1;
+        int lw = 0;
+        for (int k = 0; k < rows; k++)
+            if (utf8_chars(label + 80 * k) > lw)
+                lw = utf8_chars(label + 80 * k);
+        for (int k = 0; k < rows; k++) {
+            printf("%s%*s", label + 80 * k, lw - utf8_chars(label + 80 * k), "");
+            for (int i = 0; i < n; i++) {
+                /* column width in characters: "±" is two bytes, one character */
+                int w = 0;
+                for (int k2 = 0; k2 < rows; k2++)
+                    if (utf8_chars(CMP_CELL(k2, i)) > w)
+                        w = utf8_chars(CMP_CELL(k2, i));
+                const char *t = CMP_CELL(k, i);
+                printf("  %s%*s", t, i + 1 < n ? w - utf8_chars(t) : 0, "");
+            }
+            printf("\n");
+        }
+#undef CMP_CELL
+    }
+    free(label);
+    free(cell);
+    for (int i = 0; i < n; i++)
+        rpt_summary_free(&rs[i]);
+    free(rs);
+    return rc;
 }
 
 /* Settings rank 0 decides and every rank needs, broadcast as plain bytes. */
@@ -2332,8 +2516,10 @@ static int run_search(int argc, char **argv, const cli *c)
             rpt_config *agg = NULL;
             double *sp = NULL;
             int64_t best = -1;
-            if (rpt_aggregate(e, n, s.n_configs, o->folds, &agg, &sp, &err) == 0)
+            if (rpt_aggregate(e, n, s.n_configs, o->folds, &agg, &sp, &err) == 0) {
+                rpt_costs(g, agg, s.n_configs); /* ties in the mean go to the cheaper network */
                 best = rpt_best(agg, s.n_configs);
+            }
             free(agg);
             free(sp);
             int have_refit = 0; /* done by the scheduler, or before a resume */
@@ -2409,9 +2595,13 @@ static int run_search(int argc, char **argv, const cli *c)
                 env.n_train_total = pd.train.n;
                 env.n_test = pd.test.n;
                 env.interrupted = interrupted;
+                fg_err plot_warning; /* plots that cannot be drawn never fail a search */
+                env.plot_warning = &plot_warning;
                 if (rpt_write(s.dir, g, &h, e, n, &env, s.journal_path, &err)) {
                     print_error(err.msg);
                     exit_code = EXIT_RUNTIME;
+                } else if (plot_warning.msg[0] && !c->quiet) {
+                    fprintf(stderr, "fmnist-grid: warning: %s\n", plot_warning.msg);
                 }
             }
             free(e);
@@ -2466,6 +2656,8 @@ int main(int argc, char **argv)
     if (rc < 0) {
         if (c.report_dir)
             rc = rank == 0 ? report_command(argc, argv, &c) : EXIT_OK;
+        else if (c.compare)
+            rc = rank == 0 ? compare_command(&c) : EXIT_OK;
         else if (c.fit)
             rc = rank == 0 ? fit_command(&c) : EXIT_OK;
         else if (c.reproduce)

@@ -190,10 +190,16 @@ int task_refit(task_ctx *ctx, int64_t config, const data_set *test, jnl_record *
     for (int i = 0; i < test->n; i++)
         ti[i] = i;
     fg_err err;
+    uint8_t *pred = malloc(test->n > 0 ? (size_t)test->n : 1);
     double t0 = fg_now();
-    if (nn_evaluate(net, &td, ti, test->n, &out->e.test_loss, &out->e.test_acc, NULL, &err) != 0)
+    if (nn_evaluate(net, &td, ti, test->n, &out->e.test_loss, &out->e.test_acc, pred, &err) != 0)
         fail(out, NN_STATUS_FAILED, err.msg);
+    else if (pred) /* the test set's confusion counts, journaled with the refit */
+        for (int i = 0; i < test->n; i++)
+            if (test->labels[i] < JNL_CLASSES && pred[i] < JNL_CLASSES)
+                out->e.confusion[test->labels[i] * JNL_CLASSES + pred[i]]++;
     out->e.score_time = fg_now() - t0;
+    free(pred);
     free(ti);
     if (net_out)
         *net_out = net;
