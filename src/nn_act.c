@@ -3,6 +3,7 @@
  * y = f(x), so no pre-activation buffer is kept. That needs alpha >= 0 for leaky_relu and
  * elu (checked when the network is planned). */
 #include <math.h>
+#include <string.h>
 
 #include "nn_internal.h"
 
@@ -143,4 +144,20 @@ void nn_act_backward(nn_act a, float alpha, const float *y, const float *dy, flo
         }
         break;
     }
+}
+
+/* db (n) += row (n); a kernel of its own: the same loop nested in the row loop below is left
+ * scalar by GCC -O2. */
+NN_KERNEL add_row(float *restrict db, const float *restrict row, int n)
+{
+    NN_SPLIT_LOOP32(j, n, db[j] += row[j]);
+}
+
+/* db (cols) = (acc ? db : 0) + the column sums of dz (rows, cols), row by row in order. */
+void nn_col_sums(float *restrict db, const float *restrict dz, int64_t rows, int cols, int acc)
+{
+    if (!acc)
+        memset(db, 0, (size_t)cols * sizeof *db);
+    for (int64_t r = 0; r < rows; r++)
+        add_row(db, dz + r * cols, cols);
 }

@@ -181,6 +181,19 @@ extern const nn_layer_ops nn_batch_norm_ops; /* nn_layer_bn.c */
 #define NN_KERNEL static void
 #endif
 
+/* A kernel compiled for several x86-64 vector widths, picked at run time by the CPU it runs
+ * on (GCC function multi-versioning through an ifunc), so that a portable build still uses
+ * AVX2 / AVX-512 where the node has them. Results do not depend on the version picked: the
+ * project compiles as ISO C11, where GCC does not contract a * b + c into an FMA
+ * (-ffp-contract=off), and such kernels only vectorize element-wise work and sums whose
+ * order does not change with the vector width. */
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 8 && defined(__x86_64__) &&       \
+    defined(__linux__) && !defined(NN_NO_CLONES)
+#define NN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define NN_CLONES
+#endif
+
 /* ---- activations (nn_act.c) ------------------------------------------------------------ */
 /* alpha as given, or Keras's default for the activation when alpha is NaN. */
 float nn_act_alpha(nn_act a, float alpha);
@@ -190,6 +203,10 @@ void nn_act_forward(nn_act a, float alpha, float *y, const float *bias, int64_t 
  * Jacobian row by row. out may be dy itself (then acc must be 0). */
 void nn_act_backward(nn_act a, float alpha, const float *y, const float *dy, float *out,
                      int64_t rows, int cols, int acc);
+
+/* db (cols) = (acc ? db : 0) + column sums of dz (rows, cols): a bias gradient. db and dz
+ * do not overlap. */
+void nn_col_sums(float *restrict db, const float *restrict dz, int64_t rows, int cols, int acc);
 
 /* ---- initialisers (nn_init.c) ---------------------------------------------------------- */
 /* Fills w[0..n) as Keras's initialiser `init` for a kernel with the given fans. NaN a/b mean

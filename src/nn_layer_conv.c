@@ -11,7 +11,8 @@
  * How each kind runs (B images, P output pixels, K = kh*kw*cin, all GEMMs through nn_gemm):
  *   conv2d     forward   cols (B*P, K) = im2col(X); Y (B*P, f) = f(cols . W (K, f) + b)
  *              backward  dW (K, f) = cols^T . dZ;  dcols = dZ . W^T;  dX (+)= col2im(dcols)
- *              A 1x1 stride-1 kernel needs no im2col: cols is X itself.
+ *              A 1x1 stride-1 kernel needs no im2col: cols is X itself. With few values
+ *              per window (K <= SMALL_K) direct loops replace the forward and dW GEMMs.
  *   transpose  the adjoint of a conv2d from the output (O, f) to the input grid (in, cin)
  *              with W seen as (kh*kw*f, cin):
  *              forward   cols (B*in, kh*kw*f) = X . W^T;  Y = f(col2im(cols) + b)
@@ -180,6 +181,145 @@ static void plan_cols(nn_plan *p, int64_t cols_per_image)
     }
 }
 
+/* ---- small kernels: direct loops instead of a GEMM ------------------------------------- */
+
+/* A convolution with few values per window (K <= SMALL_K, e.g. 3x3 on one input channel)
+ * makes a GEMM with a tiny inner dimension, where BLAS spends its time on packing and on
+ * C: direct loops over the output row (f filters, a vector) do better. */
+#define SMALL_K 16
+
+/* The small-K kernels work on register blocks of RB rows by FB filters. With GCC or clang
+ * a block row is a vector-extension value (FB floats: one AVX-512 register, two AVX2 or four
+ * SSE ones, whichever NN_CLONES picked), so the accumulators stay in registers with RB
+ * independent addition chains; other compilers get the plain loops below. Either way each
+ * output value is the same sum in the same order, whatever the block. */
+#define RB 4
+#define FB 16
+#if defined(__GNUC__)
+typedef float small_vec __attribute__((vector_size(FB * sizeof(float))));
+typedef int32_t small_ivec __attribute__((vector_size(FB * sizeof(int32_t))));
+/* v where y > 0, else +0 (y > 0 is false for NaN), like the scalar y > 0 ? v : 0. */
+#define VMASK_POS(v, y) ((small_vec)((small_ivec)(v) & ((y) > 0.0f)))
+/* Unaligned loads and stores as macros: a helper function taking or returning the vector
+ * would not be compiled for the clone's vector width (and GCC warns about its ABI). */
+#define VLOAD(v, p) memcpy(&(v), (p), sizeof(small_vec))
+#define VSTORE(p, v) memcpy((p), &(v), sizeof(small_vec))
+#endif
+
+/* One output value: y = b (or 0) + sum over k of c[k] * W[k][j], in order. */
+static inline float small_k_one(const float *c, const float *W, const float *b, int K, int f,
+                                int j)
+{
+    float a = b ? b[j] : 0.0f;
+    for (int k = 0; k < K; k++)
+        a += c[k] * W[(int64_t)k * f + j];
+    return a;
+}
+
+/* y (rows, f) = cols (rows, K) . W (K, f) + b (f, or 0 when b is NULL), then max(y, 0)
+ * when relu: each output value is the bias plus its K products added in order
+ * k = 0..K-1. */
+NN_CLONES static void small_k_forward(const float *restrict cols, int64_t rows, int K,
+                                      const float *restrict W, const float *restrict b, int f,
+                                      int relu, float *restrict y)
+{
+    int64_t r = 0;
+#if defined(__GNUC__)
+    for (; r + RB <= rows; r += RB) {
+        const float *c = cols + r * K;
+        int j0 = 0;
+        for (; j0 + FB <= f; j0 += FB) {
+            small_vec init = {0}, w;
+            if (b)
+                VLOAD(init, b + j0);
+            small_vec a0 = init, a1 = init, a2 = init, a3 = init;
+            for (int k = 0; k < K; k++) {
+                VLOAD(w, W + (int64_t)k * f + j0);
+                a0 += c[k] * w;
+                a1 += c[K + k] * w;
+                a2 += c[2 * K + k] * w;
+                a3 += c[3 * K + k] * w;
+            }
+            if (relu) {
+                a0 = VMASK_POS(a0, a0), a1 = VMASK_POS(a1, a1);
+                a2 = VMASK_POS(a2, a2), a3 = VMASK_POS(a3, a3);
+            }
+            VSTORE(y + r * f + j0, a0);
+            VSTORE(y + (r + 1) * f + j0, a1);
+            VSTORE(y + (r + 2) * f + j0, a2);
+            VSTORE(y + (r + 3) * f + j0, a3);
+        }
+        for (int q = 0; q < RB; q++)
+            for (int j = j0; j < f; j++) {
+                float v = small_k_one(c + q * K, W, b, K, f, j);
+                y[(r + q) * f + j] = relu ? (v > 0.0f ? v : 0.0f) : v;
+            }
+    }
+#endif
+    for (; r < rows; r++)
+        for (int j = 0; j < f; j++) {
+            float v = small_k_one(cols + r * K, W, b, K, f, j);
+            y[r * f + j] = relu ? (v > 0.0f ? v : 0.0f) : v;
+        }
+}
+
+/* dW (K, f) += cols^T . dz and db (f) += column sums of dz (db may be NULL; K <= SMALL_K):
+ * each value adds the sum over the rows, taken in order from 0, of its products. When y is
+ * not NULL, dz is the gradient of a relu output y and the kernel applies relu's derivative
+ * itself (dz where y > 0, else 0). */
+NN_CLONES static void small_k_weight_grad(const float *restrict cols, const float *restrict dz,
+                                          const float *restrict y, int64_t rows, int K, int f,
+                                          float *restrict dW, float *restrict db)
+{
+    int j0 = 0;
+#if defined(__GNUC__)
+    for (; j0 + FB <= f; j0 += FB) {
+        small_vec acc[SMALL_K], accb = {0};
+        for (int k = 0; k < K; k++)
+            acc[k] = (small_vec){0};
+        for (int64_t r = 0; r < rows; r++) {
+            small_vec d;
+            VLOAD(d, dz + r * f + j0);
+            if (y) {
+                small_vec yv;
+                VLOAD(yv, y + r * f + j0);
+                d = VMASK_POS(d, yv);
+            }
+            const float *c = cols + r * K;
+            accb += d;
+            for (int k = 0; k < K; k++)
+                acc[k] += c[k] * d;
+        }
+        for (int k = 0; k < K; k++) {
+            small_vec v;
+            VLOAD(v, dW + (int64_t)k * f + j0);
+            v += acc[k];
+            VSTORE(dW + (int64_t)k * f + j0, v);
+        }
+        if (db) {
+            small_vec v;
+            VLOAD(v, db + j0);
+            v += accb;
+            VSTORE(db + j0, v);
+        }
+    }
+#endif
+    for (int j = j0; j < f; j++) {
+        for (int k = 0; k < K; k++) {
+            float a = 0.0f;
+            for (int64_t r = 0; r < rows; r++)
+                a += cols[r * K + k] * (y && !(y[r * f + j] > 0.0f) ? 0.0f : dz[r * f + j]);
+            dW[(int64_t)k * f + j] += a;
+        }
+        if (db) {
+            float a = 0.0f;
+            for (int64_t r = 0; r < rows; r++)
+                a += y && !(y[r * f + j] > 0.0f) ? 0.0f : dz[r * f + j];
+            db[j] += a;
+        }
+    }
+}
+
 /* ---- shared pieces of backward ---------------------------------------------------------- */
 
 /* dz = dL/dz in place over dy, rows [off / f, off / f + rows) of (B, f), unless the loss
@@ -194,13 +334,7 @@ static float *act_grad(nn_layer *L, float *dz, int64_t off, int64_t rows, int f)
 /* db (f) = (acc ? db : 0) + column sums of dz (rows, f). */
 static void bias_grad(float *db, const float *dz, int64_t rows, int f, int acc)
 {
-    if (!acc)
-        memset(db, 0, (size_t)f * sizeof *db);
-    for (int64_t r = 0; r < rows; r++) {
-        const float *row = dz + r * f;
-        for (int j = 0; j < f; j++)
-            db[j] += row[j];
-    }
+    nn_col_sums(db, dz, rows, f, acc);
 }
 
 /* Fused SGD: w -= lr * (dw + 2 * l2 * w) over the first n_reg values, w -= lr * dw after. */
@@ -348,7 +482,7 @@ static void conv2d_forward(nn_layer *L, const nn_step *s)
     const int B = s->batch, f = L->d->filters, K = g.kh * g.kw * g.ic;
     const int64_t P = (int64_t)g.oh * g.ow, isz = L->in_size[0];
     const float *W = L->w, *bias = L->d->use_bias ? L->w + (int64_t)K * f : NULL;
-    const int pw = geom_is_pointwise(&g);
+    const int pw = geom_is_pointwise(&g), small = K <= SMALL_K;
     const int chunk = chunk_images(L, B, P);
     for (int n0 = 0; n0 < B; n0 += chunk) {
         int nc = B - n0 < chunk ? B - n0 : chunk;
@@ -358,6 +492,13 @@ static void conv2d_forward(nn_layer *L, const nn_step *s)
             cols = L->ws;
         }
         float *yc = L->y + n0 * P * f;
+        if (small) {
+            int relu = L->act == NN_ACT_RELU;
+            small_k_forward(cols, nc * P, K, W, bias, f, relu, yc);
+            if (!relu)
+                nn_act_forward(L->act, L->alpha, yc, NULL, nc * P, f);
+            continue;
+        }
         nn_gemm(0, 0, (int)(nc * P), f, K, 1.0f, cols, K, W, f, 0.0f, yc, f);
         nn_act_forward(L->act, L->alpha, yc, bias, nc * P, f); /* while yc is in cache */
     }
@@ -372,20 +513,32 @@ static void conv2d_backward(nn_layer *L, const nn_step *s)
     const int chunk = chunk_images(L, B, P);
     const int n_chunks = (B + chunk - 1) / chunk;
     float *dW = L->dw, *dx = L->dx[0];
+    /* The small-K weight gradient applies relu's derivative itself when nothing else needs
+     * dz (no input gradient). */
+    const int fuse_relu = K <= SMALL_K && !dx && L->act == NN_ACT_RELU && !L->fused_ce;
     /* Last chunk first: its columns are still in the workspace from forward. */
     for (int ci = n_chunks - 1; ci >= 0; ci--) {
         int n0 = ci * chunk, nc = B - n0 < chunk ? B - n0 : chunk, rows = (int)(nc * P);
         const float *x = L->x[0] + n0 * isz, *cols = x;
-        float *dzc = act_grad(L, L->dy + n0 * P * f, n0 * P * f, rows, f);
+        float *dzc = fuse_relu ? L->dy + n0 * P * f
+                               : act_grad(L, L->dy + n0 * P * f, n0 * P * f, rows, f);
         if (!pw) {
             if (ci != n_chunks - 1)
                 im2col(&g, x, nc, L->ws);
             cols = L->ws;
         }
         int first = ci == n_chunks - 1;
-        nn_gemm(1, 0, K, f, rows, 1.0f, cols, K, dzc, f, first ? 0.0f : 1.0f, dW, f);
-        if (L->d->use_bias)
-            bias_grad(dW + (int64_t)K * f, dzc, rows, f, !first);
+        if (K <= SMALL_K) {
+            float *db = L->d->use_bias ? dW + (int64_t)K * f : NULL;
+            if (first)
+                memset(dW, 0, (size_t)(K + (db ? 1 : 0)) * f * sizeof *dW);
+            small_k_weight_grad(cols, dzc, fuse_relu ? L->y + n0 * P * f : NULL, rows, K, f,
+                                dW, db);
+        } else {
+            nn_gemm(1, 0, K, f, rows, 1.0f, cols, K, dzc, f, first ? 0.0f : 1.0f, dW, f);
+            if (L->d->use_bias)
+                bias_grad(dW + (int64_t)K * f, dzc, rows, f, !first);
+        }
         if (!dx)
             continue;
         float *dxc = dx + n0 * isz;

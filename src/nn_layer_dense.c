@@ -59,12 +59,7 @@ static void dense_backward(nn_layer *L, const nn_step *s)
         nn_gemm(1, 0, in, out, B, 1.0f, L->x[0], in, dz, out, 0.0f, L->dw, out);
     if (L->d->use_bias) {
         float *db = L->dw + (int64_t)in * out; /* scratch when fused */
-        memcpy(db, dz, (size_t)out * sizeof *db);
-        for (int r = 1; r < B; r++) {
-            const float *row = dz + (int64_t)r * out;
-            for (int j = 0; j < out; j++)
-                db[j] += row[j];
-        }
+        nn_col_sums(db, dz, B, out, 0);
         if (s->sgd_fused) {
             float *b = L->w + (int64_t)in * out;
             for (int j = 0; j < out; j++)

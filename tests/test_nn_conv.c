@@ -922,9 +922,103 @@ static void test_fit(void)
     free(pa);
 }
 
+/* The direct small-K conv2d kernels (K = 3*3*1 <= 16) against a naive convolution, with 20
+ * filters (a 16-wide block and a tail) and 3 images of 5x5 outputs (blocks of 4 rows and a
+ * tail); then the gradients of the same shape. */
+static void test_small_k_conv(void)
+{
+    nn_net_desc d;
+    desc_begin(&d, 7, 7, 1, 3);
+    push_conv(&d, NN_LAYER_CONV2D, 20, 3, 3, 1, 1, NN_PAD_VALID, NN_ACT_LINEAR);
+    push_head(&d);
+    nn_net *net = build(&d, 3, 0);
+    if (!net)
+        return;
+    fg_rng r;
+    fg_rng_seed(&r, 9);
+    float *w = net->layers[0].w; /* kernel (3, 3, 1, 20), bias (20) */
+    for (int i = 0; i < 9 * 20 + 20; i++)
+        w[i] = (float)fg_rng_uniform(&r) - 0.5f;
+    for (int i = 0; i < 3 * 49; i++)
+        net->x[i] = (float)fg_rng_uniform(&r);
+    nn_net_forward(net, 3, 0, NULL);
+    double worst = 0.0;
+    for (int n = 0; n < 3; n++)
+        for (int oy = 0; oy < 5; oy++)
+            for (int ox = 0; ox < 5; ox++)
+                for (int f = 0; f < 20; f++) {
+                    double want = w[9 * 20 + f];
+                    for (int a = 0; a < 3; a++)
+                        for (int b = 0; b < 3; b++)
+                            want += (double)net->x[n * 49 + (oy + a) * 7 + ox + b] *
+                                    w[(a * 3 + b) * 20 + f];
+                    double got = net->layers[0].y[((n * 5 + oy) * 5 + ox) * 20 + f];
+                    double e = fabs(got - want);
+                    worst = e > worst ? e : worst;
+                }
+    CHECK_MSG(worst < 1e-5, "small-K conv2d forward differs from the naive sum by %g", worst);
+    nn_net_free(net);
+
+    desc_begin(&d, 6, 5, 1, 3);
+    push_conv(&d, NN_LAYER_CONV2D, 20, 3, 3, 1, 1, NN_PAD_SAME, NN_ACT_TANH);
+    push_head(&d);
+    grad_check("conv2d small K, 20 filters", &d, 3, 0);
+
+    /* relu as the first layer (no input gradient): the forward applies relu itself and the
+     * weight gradient relu's derivative; both against naive sums over the layer's own x, y
+     * and dy (which the fused path leaves as the output gradient) */
+    desc_begin(&d, 7, 7, 1, 3);
+    push_conv(&d, NN_LAYER_CONV2D, 20, 3, 3, 1, 1, NN_PAD_VALID, NN_ACT_RELU);
+    push_head(&d);
+    if (!(net = build(&d, 3, 0)))
+        return;
+    const nn_layer *L = &net->layers[0];
+    for (int i = 0; i < 3 * 49; i++)
+        net->x[i] = (float)fg_rng_uniform(&r) - 0.5f;
+    for (int b = 0; b < 3; b++)
+        net->labels[b] = (uint8_t)b;
+    nn_net_forward(net, 3, 1, &r);
+    nn_net_loss(net, 3, 1, NULL, NULL);
+    nn_net_backward(net, 3);
+    double worst_y = 0.0, worst_dw = 0.0, scale = 0.0;
+    int positive = 0;
+    for (int f = 0; f < 20; f++) {
+        double db = 0.0, dw[9] = {0};
+        for (int n = 0; n < 3; n++)
+            for (int oy = 0; oy < 5; oy++)
+                for (int ox = 0; ox < 5; ox++) {
+                    int64_t o = ((n * 5 + oy) * 5 + ox) * 20 + f;
+                    double z = L->w[9 * 20 + f];
+                    for (int k = 0; k < 9; k++)
+                        z += (double)net->x[n * 49 + (oy + k / 3) * 7 + ox + k % 3] *
+                             L->w[k * 20 + f];
+                    double want = z > 0.0 ? z : 0.0;
+                    worst_y = fmax(worst_y, fabs(L->y[o] - want));
+                    positive += L->y[o] > 0.0f;
+                    double g = L->y[o] > 0.0f ? L->dy[o] : 0.0;
+                    db += g;
+                    for (int k = 0; k < 9; k++)
+                        dw[k] += g * net->x[n * 49 + (oy + k / 3) * 7 + ox + k % 3];
+                }
+        worst_dw = fmax(worst_dw, fabs(L->dw[9 * 20 + f] - db));
+        scale = fmax(scale, fabs(db));
+        for (int k = 0; k < 9; k++) {
+            worst_dw = fmax(worst_dw, fabs(L->dw[k * 20 + f] - dw[k]));
+            scale = fmax(scale, fabs(dw[k]));
+        }
+    }
+    CHECK_MSG(positive > 100 && positive < 1400, "relu test: %d of 1500 outputs positive",
+              positive);
+    CHECK_MSG(worst_y < 1e-5, "small-K conv2d relu forward differs by %g", worst_y);
+    CHECK_MSG(worst_dw < 1e-5 * (1.0 + scale), "small-K conv2d relu weight gradient differs "
+              "by %g (scale %g)", worst_dw, scale);
+    nn_net_free(net);
+}
+
 int main(void)
 {
     test_golden();
+    test_small_k_conv();
     test_batch_norm();
     test_gradients();
     test_gradient_check_catches_errors();
