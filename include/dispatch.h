@@ -35,6 +35,9 @@ void dsp_observe(dsp_queue *q, int32_t task, double seconds);
 /* The expected seconds of task now, or its cost when nothing has been measured. */
 double dsp_expected(const dsp_queue *q, int32_t task);
 int dsp_left(const dsp_queue *q);
+/* The pending tasks' total cost times the overall measured seconds per cost (their cost
+ * while nothing is measured): a cheap estimate of the work left to hand out. */
+double dsp_work_left(const dsp_queue *q);
 
 /* Replays tasks whose real durations are seconds[] (>= 0) on `workers` workers that each
  * take the next task from a queue built as dsp_new(n, cost, group, n_groups, family, all

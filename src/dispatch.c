@@ -18,6 +18,7 @@ struct dsp_queue {
     int *g_cnt;
     double *f_sec, *f_cost;    /* per family: measured seconds and their tasks' cost */
     double all_sec, all_cost;
+    double pending_cost;       /* sum of the pending tasks' cost */
 };
 
 static const dsp_queue *g_sort_q; /* qsort has no context argument in C11 */
@@ -105,6 +106,7 @@ dsp_queue *dsp_new(int n, const double *cost, const int32_t *group, int n_groups
         }
         seen[t] = 1;
         q->tasks[q->left++] = t;
+        q->pending_cost += cost[t];
     }
     free(seen);
     g_sort_q = q;
@@ -140,6 +142,12 @@ double dsp_expected(const dsp_queue *q, int32_t task)
 
 int dsp_left(const dsp_queue *q) { return q->left; }
 
+double dsp_work_left(const dsp_queue *q)
+{
+    double rate = q->all_cost > 0 ? q->all_sec / q->all_cost : 1.0;
+    return q->left > 0 ? q->pending_cost * rate : 0.0;
+}
+
 int32_t dsp_next(dsp_queue *q)
 {
     int best = -1;
@@ -161,6 +169,7 @@ int32_t dsp_next(dsp_queue *q)
     if (++q->head[g] == q->end[g])
         q->active[best] = q->active[--q->n_active];
     q->left--;
+    q->pending_cost -= q->cost[bt];
     return bt;
 }
 

@@ -520,6 +520,7 @@ typedef struct {
     int64_t model_n;
     const data_set *test;
     int n_searched;        /* images searched over (all, or the subset) */
+    int n_workers;         /* ranks that train (rank 0's thread included) */
 } search;
 
 /* What a worker needs: its task context, the test set (for a refit) and the network of its
@@ -577,14 +578,27 @@ static int64_t journal_best(search *s)
 static int32_t on_next(void *p)
 {
     search *s = p;
-    if (dsp_left(s->queue) > 0) {
-        s->in_flight++;
-        return dsp_next(s->queue);
-    }
-    if (!s->refit_in_sched)
-        return -1;
     int64_t c = -1;
-    if (s->in_flight == 0) {
+    if (dsp_left(s->queue) > 0) {
+        /* The refit of the configuration leading so far is the longest task left once the
+         * work still queued would keep every worker busy for less than it: start it then,
+         * so that short folds fill the end instead of ranks waiting for a refit. Only with
+         * several workers (alone, an early refit can only add work). */
+        int64_t b = s->best_config;
+        if (s->refit_in_sched && s->n_workers > 1 && !s->refits_running && b >= 0 && !s->refit_state[b]) {
+            int n_fold_train = s->n_searched - s->n_searched / s->folds;
+            double refit_s = dsp_expected(s->queue, (int32_t)(b * s->folds)) * s->n_searched /
+                             (n_fold_train > 0 ? n_fold_train : 1);
+            if (dsp_work_left(s->queue) / s->n_workers <= refit_s)
+                c = b;
+        }
+        if (c < 0) {
+            s->in_flight++;
+            return dsp_next(s->queue);
+        }
+    } else if (!s->refit_in_sched) {
+        return -1;
+    } else if (s->in_flight == 0) {
         /* Every fold result is in: the best is known. */
         if (s->final_best == -2)
             s->final_best = journal_best(s);
@@ -604,7 +618,7 @@ static int32_t on_next(void *p)
             fputc('\n', stderr);
         fprintf(stderr, "fmnist-grid: refitting configuration %lld (%s) on all %d searched images%s\n",
                 (long long)c, grid_config_params(s->g, c), s->n_searched,
-                s->in_flight ? ", early: it leads while the last folds run" : "");
+                s->in_flight || dsp_left(s->queue) ? ", early: it leads while the last folds run" : "");
     }
     return (int32_t)(s->n_tasks + c);
 }
@@ -2314,6 +2328,7 @@ static int run_search(int argc, char **argv, const cli *c)
         s.model_config = -1;
         s.test = &pd.test;
         s.n_searched = pd.n;
+        s.n_workers = g_workerkill && size > 1 ? size - 1 : size;
         int resuming = 0;
         struct stat jst;
         if (!s.cost || !order || !s.sum || !s.cnt || !s.bad || !done_task || !s.refit_state) {

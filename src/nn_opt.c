@@ -99,7 +99,7 @@ void nn_opt_init(nn_opt *o, const nn_train_desc *t, int64_t n, float *state)
 }
 
 /* w, g and the state slots never overlap: restrict lets the compiler vectorise at -O2. */
-void nn_opt_step(nn_opt *o, float *restrict w, const float *restrict g, float lr)
+NN_CLONES void nn_opt_step(nn_opt *o, float *restrict w, const float *restrict g, float lr)
 {
     const int64_t n = o->n;
     const double t = (double)++o->t;

@@ -22,10 +22,16 @@ static void test_cost_order(void)
     CHECK(q != NULL);
     if (!q)
         return;
-    /* Nothing measured: by cost, ties to the lower id: 0 1 (X) 4 5 (Z) 2 3 (Y). */
+    /* Nothing measured: by cost, ties to the lower id: 0 1 (X) 4 5 (Z) 2 3 (Y). The work
+     * left is the pending cost: 54, then 44 and 34 after X's folds. */
+    CHECK_NEAR(dsp_work_left(q), 54.0, 1e-12);
     const int32_t want[6] = {0, 1, 4, 5, 2, 3};
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < 6; i++) {
         CHECK_INT(dsp_next(q), want[i]);
+        if (i == 1)
+            CHECK_NEAR(dsp_work_left(q), 34.0, 1e-12);
+    }
+    CHECK_NEAR(dsp_work_left(q), 0.0, 1e-12);
     CHECK_INT(dsp_next(q), -1);
     CHECK_INT(dsp_left(q), 0);
     dsp_free(q);
@@ -46,6 +52,7 @@ static void test_correction(void)
      * rate, also 0.1: Z 0.9 s > Y 0.8 s. */
     dsp_observe(q, 0, 1.0);
     CHECK_NEAR(dsp_expected(q, 5), 0.9, 1e-12);
+    CHECK_NEAR(dsp_work_left(q), (9 + 8 + 8) * 0.1, 1e-12); /* tasks 5, 2, 3 at 0.1 s/unit */
     CHECK_NEAR(dsp_expected(q, 2), 0.8, 1e-12);
     CHECK_NEAR(dsp_expected(q, 1), 1.0, 1e-12); /* X's own mean */
     /* Y's first fold took 5 s (it was handed out from another queue in this test's story;
