@@ -1665,26 +1665,39 @@ static void fill_env(rpt_env *env, const char *cmd, const char *host, const char
     }
 }
 
+/* A results directory: its grid.yaml and every journal in it. Prints the error and returns
+ * -1 (nothing to free) on failure. */
+static int open_results(const char *dir, grid **g, jnl_header *h, jnl_entry **e, int *n, int *nf,
+                        char *refit_path, size_t rp_len)
+{
+    fg_err err;
+    char gp[4200];
+    snprintf(gp, sizeof gp, "%s/grid.yaml", dir);
+    if (grid_load_file(gp, g, &err)) {
+        print_error(err.msg);
+        return -1;
+    }
+    if (read_journals(dir, h, e, n, nf, refit_path, rp_len, &err)) {
+        print_error(err.msg);
+        grid_free(*g);
+        *g = NULL;
+        return -1;
+    }
+    return 0;
+}
+
 static int report_command(int argc, char **argv, const cli *c)
 {
     const char *dir = c->report_dir;
     double t0 = fg_now();
     fg_err err;
-    char gp[4200], refit_path[4400];
-    snprintf(gp, sizeof gp, "%s/grid.yaml", dir);
+    char refit_path[4400];
     grid *g = NULL;
-    if (grid_load_file(gp, &g, &err)) {
-        print_error(err.msg);
-        return EXIT_INPUT;
-    }
     jnl_header h;
     jnl_entry *e = NULL;
     int n = 0, nf = 0;
-    if (read_journals(dir, &h, &e, &n, &nf, refit_path, sizeof refit_path, &err)) {
-        print_error(err.msg);
-        grid_free(g);
+    if (open_results(dir, &g, &h, &e, &n, &nf, refit_path, sizeof refit_path))
         return EXIT_INPUT;
-    }
     grid_options *o = grid_opts(g);
     o->seed = h.seed;
     o->cv_seed = h.cv_seed;
@@ -2014,21 +2027,13 @@ static int simulate_command(const cli *c)
             ranks[nr] = 1 << nr;
     }
     fg_err err;
-    char gp[4200], refit_path[4400];
-    snprintf(gp, sizeof gp, "%s/grid.yaml", dir);
+    char refit_path[4400];
     grid *g = NULL;
-    if (grid_load_file(gp, &g, &err)) {
-        print_error(err.msg);
-        return EXIT_INPUT;
-    }
     jnl_header h;
     jnl_entry *e = NULL;
     int n = 0, nf = 0;
-    if (read_journals(dir, &h, &e, &n, &nf, refit_path, sizeof refit_path, &err)) {
-        print_error(err.msg);
-        grid_free(g);
+    if (open_results(dir, &g, &h, &e, &n, &nf, refit_path, sizeof refit_path))
         return EXIT_INPUT;
-    }
     int64_t nc = grid_n_configs(g);
     int folds = grid_opts_c(g)->folds;
     int64_t total = nc * folds;
