@@ -15,38 +15,7 @@
 #include "nn_gradcheck.h"
 #include "nn.h"
 
-/* ---- building descriptions --------------------------------------------------------------- */
-
-static void desc_begin(nn_net_desc *d, int h, int w, int c, int n_classes)
-{
-    memset(d, 0, sizeof *d);
-    d->in_h = h, d->in_w = w, d->in_c = c;
-    d->n_classes = n_classes;
-}
-
-/* Appends a layer reading `input` (a layer index or NN_INPUT), named KIND_INDEX. */
-static nn_layer_desc *push_from(nn_net_desc *d, nn_layer_kind k, int input)
-{
-    nn_layer_desc *l = &d->layers[d->n_layers];
-    nn_layer_desc_init(l, k);
-    snprintf(l->name, NN_NAME_MAX, "%s_%d", nn_layer_kind_name(k), d->n_layers);
-    l->inputs[0] = input;
-    d->n_layers++;
-    return l;
-}
-
-static nn_layer_desc *push(nn_net_desc *d, nn_layer_kind k)
-{
-    return push_from(d, k, d->n_layers - 1);
-}
-
-static nn_layer_desc *push_dense(nn_net_desc *d, int units, nn_act act)
-{
-    nn_layer_desc *l = push(d, NN_LAYER_DENSE);
-    l->units = units;
-    l->activation = act;
-    return l;
-}
+#include "nn_testnet.h"
 
 static nn_layer_desc *push_conv(nn_net_desc *d, nn_layer_kind k, int filters, int kh, int kw,
                                 int sh, int sw, nn_padding pad, nn_act act)
