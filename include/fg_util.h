@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define FG_ERR_MAX 1024
 
@@ -46,5 +47,15 @@ uint64_t fg_hash_mix(uint64_t a, uint64_t b); /* combine two hashes, order-sensi
 
 /* Wall clock in seconds (CLOCK_MONOTONIC). */
 double fg_now(void);
+
+/* Writes s as one CSV field (RFC 4180): quoted, with quotes doubled, when it holds a comma,
+ * a quote or a line break; one_line turns line breaks into spaces (for readers such as
+ * gnuplot that take a record per line). */
+void fg_csv_field(FILE *f, const char *s, int one_line);
+
+/* Writes s as one CSV field (RFC 4180): quoted, with quotes doubled, when it holds a comma,
+ * a quote or a line break; one_line turns line breaks into spaces (for readers such as
+ * gnuplot that take a record per line). */
+void fg_csv_field(FILE *f, const char *s, int one_line);
 
 #endif

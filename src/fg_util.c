@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 int fg_err_set(fg_err *e, const char *fmt, ...)
@@ -142,4 +143,19 @@ double fg_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void fg_csv_field(FILE *f, const char *s, int one_line)
+{
+    if (!strpbrk(s, ",\"\n\r")) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(one_line && (*s == '\n' || *s == '\r') ? ' ' : *s, f);
+    }
+    fputc('"', f);
 }

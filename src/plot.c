@@ -109,22 +109,6 @@ static void tb_qstr(tbuf *b, const char *s)
     tb_printf(b, "'");
 }
 
-/* A CSV field: quoted when it holds a comma, quote or line break. */
-static void csv_str(FILE *f, const char *s)
-{
-    if (!strpbrk(s, ",\"\n\r")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', f);
-        fputc(*s == '\n' || *s == '\r' ? ' ' : *s, f);
-    }
-    fputc('"', f);
-}
-
 /* For gnuplot's strcol(): the parameter name as written to the CSV must compare equal to
  * the quoted name in the script, so names are written without commas or quotes. */
 static void plain_name(char *out, size_t n, const char *s)
@@ -214,7 +198,7 @@ int plot_params(plot_set *p, const char *stem, const char *title, const plot_pan
                         continue;
                     FILE *o = which ? fb : f;
                     fprintf(o, "%s,%d,", pn, v);
-                    csv_str(o, pp->values[v]);
+                    fg_csv_field(o, pp->values[v], 1);
                     fprintf(o, ",%d,", pp->config[i]);
                     csv_num(o, pp->mean[i]);
                     fputc(',', o);
@@ -271,7 +255,7 @@ int plot_curves(plot_set *p, const char *stem, const char *title, const plot_cur
     for (int s = 0; s < n; s++)
         for (int e = 0; e < c[s].n_epochs; e++) {
             fprintf(f, "%d,", s);
-            csv_str(f, c[s].label);
+            fg_csv_field(f, c[s].label, 1);
             fprintf(f, ",%d,", e + 1);
             csv_num(f, c[s].loss[e]);
             fputc(',', f);
@@ -326,9 +310,9 @@ int plot_confusion(plot_set *p, const char *stem, const char *title, const int32
             row += counts[t * n + q];
         for (int q = 0; q < n; q++) {
             fprintf(f, "%d,%d,", t, q);
-            csv_str(f, names[t]);
+            fg_csv_field(f, names[t], 1);
             fputc(',', f);
-            csv_str(f, names[q]);
+            fg_csv_field(f, names[q], 1);
             fprintf(f, ",%d,", (int)counts[t * n + q]);
             csv_num(f, row ? (double)counts[t * n + q] / (double)row : NAN);
             fputc('\n', f);

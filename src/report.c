@@ -297,21 +297,6 @@ static void afile_abort(afile *a)
     unlink(a->tmp);
 }
 
-static void csv_field(FILE *f, const char *s)
-{
-    if (!strpbrk(s, ",\"\n\r")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 static void csv_num(FILE *f, double v, const char *fmt)
 {
     if (isnan(v))
@@ -355,10 +340,10 @@ static int write_csv(const char *dir, const grid *g, const rpt_config *c, const 
             fputc(',', f);
             const char *v = grid_config_value(g, i, p);
             if (v)
-                csv_field(f, v);
+                fg_csv_field(f, v, 0);
         }
         fputc(',', f);
-        csv_field(f, grid_config_params(g, i));
+        fg_csv_field(f, grid_config_params(g, i), 0);
         for (int k = 0; k < folds; k++) {
             fputc(',', f);
             csv_num(f, sp[(size_t)i * (size_t)folds + (size_t)k], "%.9g");
