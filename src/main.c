@@ -372,62 +372,38 @@ static int parse_cli(int argc, char **argv, cli *c, int rank)
         }
     }
     int rest = argc - optind;
-    if (rest >= 1 && !strcmp(argv[optind], "report")) {
-        if (rest != 2) {
+    /* Commands: a name, its argument count and usage; the first argument is argv[optind+1]. */
+    static const struct {
+        const char *name;
+        int lo, hi;
+        const char *usage;
+    } cmds[] = {{"report", 1, 1, "DIR"},
+                {"compare", 1, INT32_MAX, "DIR [DIR...]"},
+                {"simulate", 1, 1, "DIR [--ranks 16,64,256] [--csv]"},
+                {"predict", 1, 3, "MODEL [IMAGES [LABELS]] [--output FILE]"},
+                {"reproduce", 1, 1, "DIR/report.yaml [--config K] [--verify]"},
+                {"fit", 1, 1, "GRID.yaml [--config K]"}};
+    for (size_t k = 0; rest >= 1 && k < sizeof cmds / sizeof cmds[0]; k++) {
+        if (strcmp(argv[optind], cmds[k].name))
+            continue;
+        if (rest - 1 < cmds[k].lo || rest - 1 > cmds[k].hi) {
             if (!rank)
-                fprintf(stderr, "fmnist-grid: usage: fmnist-grid report DIR\n");
+                fprintf(stderr, "fmnist-grid: usage: fmnist-grid %s %s\n", cmds[k].name, cmds[k].usage);
             return EXIT_INPUT;
         }
-        c->report_dir = argv[optind + 1];
-        return -1;
-    }
-    if (rest >= 1 && !strcmp(argv[optind], "compare")) {
-        if (rest < 2) {
-            if (!rank)
-                fprintf(stderr, "fmnist-grid: usage: fmnist-grid compare DIR [DIR...]\n");
-            return EXIT_INPUT;
+        char **arg = argv + optind + 1;
+        switch (k) {
+        case 0: c->report_dir = arg[0]; break;
+        case 1: c->compare = arg, c->n_compare = rest - 1; break;
+        case 2: c->simulate = arg[0]; break;
+        case 3:
+            c->predict = arg[0];
+            c->pred_images = rest >= 3 ? arg[1] : NULL;
+            c->pred_labels = rest >= 4 ? arg[2] : NULL;
+            break;
+        case 4: c->reproduce = arg[0]; break;
+        default: c->fit = 1, c->grid_path = arg[0]; break;
         }
-        c->compare = argv + optind + 1;
-        c->n_compare = rest - 1;
-        return -1;
-    }
-    if (rest >= 1 && !strcmp(argv[optind], "simulate")) {
-        if (rest != 2) {
-            if (!rank)
-                fprintf(stderr, "fmnist-grid: usage: fmnist-grid simulate DIR [--ranks 16,64,256] [--csv]\n");
-            return EXIT_INPUT;
-        }
-        c->simulate = argv[optind + 1];
-        return -1;
-    }
-    if (rest >= 1 && !strcmp(argv[optind], "predict")) {
-        if (rest < 2 || rest > 4) {
-            if (!rank)
-                fprintf(stderr, "fmnist-grid: usage: fmnist-grid predict MODEL [IMAGES [LABELS]] [--output FILE]\n");
-            return EXIT_INPUT;
-        }
-        c->predict = argv[optind + 1];
-        c->pred_images = rest >= 3 ? argv[optind + 2] : NULL;
-        c->pred_labels = rest >= 4 ? argv[optind + 3] : NULL;
-        return -1;
-    }
-    if (rest >= 1 && !strcmp(argv[optind], "reproduce")) {
-        if (rest != 2) {
-            if (!rank)
-                fprintf(stderr, "fmnist-grid: usage: fmnist-grid reproduce DIR/report.yaml [--config K] [--verify]\n");
-            return EXIT_INPUT;
-        }
-        c->reproduce = argv[optind + 1];
-        return -1;
-    }
-    if (rest >= 1 && !strcmp(argv[optind], "fit")) {
-        if (rest != 2) {
-            if (!rank)
-                fprintf(stderr, "fmnist-grid: usage: fmnist-grid fit GRID.yaml [--config K]\n");
-            return EXIT_INPUT;
-        }
-        c->fit = 1;
-        c->grid_path = argv[optind + 1];
         return -1;
     }
     if (c->resume_dir) {
