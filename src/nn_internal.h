@@ -146,10 +146,11 @@ extern const nn_layer_ops nn_batch_norm_ops; /* nn_layer_bn.c */
  * "very cheap" cost model) only takes loops whose trip count it knows to be a multiple of
  * the vector width, so the bulk is vectorized and the tail runs the same statement. Make
  * the pointers STMT uses restrict-qualified, so that no run-time alias check is needed. */
-#define NN_SPLIT_LOOP(i, n, STMT)                                                           \
+#define NN_SPLIT_LOOP(i, n, STMT) NN_SPLIT_LOOP_T(int64_t, i, n, STMT)
+#define NN_SPLIT_LOOP_T(T, i, n, STMT)                                                      \
     do {                                                                                   \
-        const int64_t n_ = (n), n8_ = n_ & ~(int64_t)7;                                    \
-        int64_t i = 0;                                                                     \
+        const T n_ = (n), n8_ = n_ & ~(T)7;                                                \
+        T i = 0;                                                                           \
         for (; i < n8_; i++) {                                                             \
             STMT;                                                                          \
         }                                                                                  \
@@ -160,17 +161,7 @@ extern const nn_layer_ops nn_batch_norm_ops; /* nn_layer_bn.c */
 
 /* The same with an int index, for loops that mix the index into 32-bit lanes (an int64_t
  * index keeps GCC from vectorizing them). */
-#define NN_SPLIT_LOOP32(i, n, STMT)                                                         \
-    do {                                                                                   \
-        const int n_ = (n), n8_ = n_ & ~7;                                                 \
-        int i = 0;                                                                         \
-        for (; i < n8_; i++) {                                                             \
-            STMT;                                                                          \
-        }                                                                                  \
-        for (; i < n_; i++) {                                                              \
-            STMT;                                                                          \
-        }                                                                                  \
-    } while (0)
+#define NN_SPLIT_LOOP32(i, n, STMT) NN_SPLIT_LOOP_T(int, i, n, STMT)
 
 /* A small vector kernel with restrict parameters, kept out of line: once inlined into a
  * caller GCC may lose the restrict guarantee and, needing a run-time alias check, leave the
