@@ -1589,7 +1589,7 @@ static int load_layers(grid *g, model *m, const node *layers, const char *what, 
  * freeze_until: LAYER}. */
 static int load_model(grid *g, model *m, const node *v, const char *what, fg_err *err)
 {
-    if (v->type != N_MAP)
+    if (v->type != N_MAP || !map_get(v, "layers", NULL)) /* a list, or "expected a list" */
         return load_layers(g, m, v, what, err);
     const node *layers = NULL;
     for (int i = 0; i < v->n; i++) {
@@ -1608,8 +1608,6 @@ static int load_model(grid *g, model *m, const node *v, const char *what, fg_err
                                      "freeze_until)",
                           what, k->s);
     }
-    if (!layers)
-        return err_at(g, v, err, "%s: a model written as a mapping needs 'layers'", what);
     return load_layers(g, m, layers, what, err);
 }
 
