@@ -163,6 +163,10 @@ static int read_attr_strs(hid_t obj, const char *name, strlist *l)
     int rc = -1;
     hid_t a = H5Aopen(obj, name, H5P_DEFAULT), t = H5Aget_type(a), sp = H5Aget_space(a);
     hssize_t n = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
+    if (a >= 0 && n == 0) { /* Keras writes a layer without weights as an empty array */
+        rc = 1;
+        goto done;
+    }
     if (a < 0 || t < 0 || n < 0 || H5Tget_class(t) != H5T_STRING)
         goto done;
     if (H5Tis_variable_str(t) > 0) {
