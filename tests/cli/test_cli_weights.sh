@@ -53,9 +53,15 @@ expect_in "$TMP/out" "weights of configuration 0: match" "weights checked"
 # b1c1 224 + b1c2 584 + b2c1 1168 + bn 64 + b3c1 2320 = 4360 frozen; fc 780 + out 130
 expect_in "$TMP/out" "Trainable params: 910" "trainable count"
 expect_in "$TMP/out" "Non-trainable params: 4360" "non-trainable count"
-expect_exit 0 "search with a frozen base" -- "$BIN" -q --subset 300 --no-refit -o "$TMP/run" "$TMP/g.yaml"
+expect_exit 0 "search with a frozen base" -- "$BIN" -q --subset 300 -o "$TMP/run" "$TMP/g.yaml"
 n_ok=$(grep -c '"status":"ok"' "$TMP/run/journal.jsonl")
-if [ "$n_ok" -eq 2 ]; then pass; else fail "expected 2 ok tasks, journal has $n_ok"; fi
+if [ "$n_ok" -eq 3 ]; then pass; else fail "expected 2 ok folds and the refit, journal has $n_ok ok"; fi
+# the refitted model (preprocessing and frozen layers: model file format 2) loads and predicts
+expect_exit 0 "predict with the refitted model" -- "$BIN" predict "$TMP/run/model.fgm"
+expect_in "$TMP/out" "accuracy" "predict output"
+# reproduce: the same scores from report.yaml (the weights file read again)
+expect_exit 0 "reproduce --verify" -- "$BIN" reproduce --verify "$TMP/run/report.yaml"
+expect_in "$TMP/out" "verdict: identical" "reproduced identically"
 
 # refused: exit 2, one line, naming the file and the layer, before any results directory
 refused() { # refused WHAT FRAGMENT GRID
