@@ -10,7 +10,9 @@
  * both fixed-length and variable-length strings are read. The arrays come back as plain
  * float32, matched to a network's layers by name with every shape checked.
  * Built without libhdf5 (FG_HAVE_HDF5 undefined), h5w_read refuses every file with a
- * message saying so, and everything else still works. */
+ * message saying so, and everything else still works. Debian's libhdf5 is not built
+ * thread-safe: call h5w_read from one thread at a time (rank 0 checks the files before its
+ * worker thread starts; the worker thread then reads them alone). */
 #ifndef H5W_H
 #define H5W_H
 
