@@ -66,4 +66,18 @@ uint64_t grid_config_hash(const grid *g, int64_t c);
 int grid_config_build(const grid *g, int64_t c, int h, int w, int ch, int n_classes,
                       nn_net_desc *net, nn_train_desc *train, fg_err *err);
 
+/* A Keras HDF5 weights file named by a configuration's model: the model's `weights`
+ * (layer -1: every layer of the file goes to the model's layer of the same name) or a
+ * layer's (its index: that layer's arrays). path is owned by g, as written in the file
+ * (relative paths are relative to the current directory); line:col locate it in the grid. */
+typedef struct {
+    const char *path;
+    int layer;
+    int line, col;
+} grid_weights;
+
+/* The weights files of configuration c in out[0..max): the model's first, then the layers'
+ * in order. Returns their count (0 for none or an invalid c). */
+int grid_config_weights(const grid *g, int64_t c, grid_weights *out, int max);
+
 #endif

@@ -14,7 +14,9 @@
  *                    int32 n_inputs, inputs[2], activation, float alpha, int32 units,
  *                    filters, kernel[2], strides[2], pool[2], padding, depth_multiplier,
  *                    use_bias, {int32 kind, float a, float b} x kernel_init, bias_init,
- *                    depthwise_init, float l2, rate, bn_momentum, bn_epsilon
+ *                    depthwise_init, float l2, rate, bn_momentum, bn_epsilon; from format
+ *                    version 2 (176 bytes): int32 size[2], interpolation, float scale,
+ *                    offset, int32 frozen
  *   train recipe     int32 optimizer, float learning_rate, momentum, int32 nesterov,
  *                    float beta_1, beta_2, epsilon, rho, initial_accumulator, int32
  *                    batch_size, epochs, es_monitor, es_patience, float es_min_delta, int32
@@ -30,7 +32,8 @@
 #include "fg_util.h"
 #include "nn.h"
 
-#define MODEL_FORMAT_VERSION 1
+#define MODEL_FORMAT_VERSION 2 /* 2: layers gained size[2], interpolation, scale, offset,
+                                * frozen (176 bytes); version 1 files still load */
 
 /* Writes net (its description and all nn_net_n_params parameters), the training recipe
  * train and the metadata text meta (any UTF-8 the caller chooses, e.g. grid name,

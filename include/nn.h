@@ -62,10 +62,17 @@ typedef enum {
     NN_LAYER_GLOBAL_AVG_POOL2D,
     NN_LAYER_BATCH_NORM,
     NN_LAYER_ADD,
+    /* input preprocessing, without parameters (nn_layer_pre.c) */
+    NN_LAYER_RESIZING,         /* Keras Resizing: size (h, w), interpolation */
+    NN_LAYER_GRAYSCALE_TO_RGB, /* one channel repeated into three (tf.image.grayscale_to_rgb) */
+    NN_LAYER_RESCALING,        /* Keras Rescaling: y = x * scale + offset */
+    NN_LAYER_VGG16_PREPROCESS, /* keras.applications.vgg16.preprocess_input ("caffe") */
     NN_LAYER__COUNT
 } nn_layer_kind;
 
 typedef enum { NN_PAD_VALID = 0, NN_PAD_SAME } nn_padding;
+
+typedef enum { NN_INTERP_BILINEAR = 0, NN_INTERP_NEAREST, NN_INTERP__COUNT } nn_interp;
 
 typedef enum {
     NN_OPT_SGD = 0,
@@ -104,6 +111,12 @@ typedef struct {
     float rate;              /* dropout rate in [0, 1) */
     float bn_momentum;       /* batch norm, Keras default 0.99 */
     float bn_epsilon;        /* batch norm, Keras default 1e-3 */
+    int size[2];             /* resizing: output (height, width) */
+    nn_interp interpolation; /* resizing, Keras default bilinear */
+    float scale, offset;     /* rescaling, Keras defaults 1 and 0 */
+    int frozen;              /* Keras's trainable = False: parameters never change (no
+                              * gradient step, no weight decay); batch norm runs in inference
+                              * mode. Its parameters count as non-trainable. */
 } nn_layer_desc;
 
 typedef struct {
@@ -178,6 +191,7 @@ typedef struct {
     nn_layer_kind kind;
     int out_h, out_w, out_c; /* flat outputs have out_h = out_w = 1 */
     int64_t n_params;
+    int64_t n_trainable;     /* of n_params: those the optimizer updates */
     int64_t flops;           /* forward multiply-adds x 2 per image */
 } nn_layer_info;
 
@@ -196,6 +210,8 @@ int nn_opt_from_name(const char *s);
 const char *nn_monitor_name(nn_monitor m);
 int nn_monitor_from_name(const char *s);
 const char *nn_status_name(nn_status s);
+const char *nn_interp_name(nn_interp i);
+int nn_interp_from_name(const char *s);
 
 void nn_layer_desc_init(nn_layer_desc *l, nn_layer_kind kind);
 void nn_train_desc_init(nn_train_desc *t, nn_opt_kind opt);
@@ -223,6 +239,28 @@ const nn_net_desc *nn_net_desc_of(const nn_net *net);
 int nn_fit(nn_net *net, const nn_train_desc *t, const nn_data *data, const int32_t *train_idx,
            int n_train, const int32_t *val_idx, int n_val, uint64_t seed, nn_hook hook,
            void *hook_ctx, nn_fit_result *res, fg_err *err);
+
+/* One parameter array of a layer, in Keras's get_weights() order: kernel, bias (dense,
+ * conv2d, conv2d_transpose); depthwise_kernel, bias (depthwise_conv2d); depthwise_kernel,
+ * pointwise_kernel, bias (separable_conv2d); gamma, beta, moving_mean, moving_variance
+ * (batch_normalization). Shapes and layouts are Keras's (conv kernels HWIO). */
+#define NN_WEIGHTS_MAX 4
+typedef struct {
+    const char *name; /* "kernel", "bias", "gamma" ... (static) */
+    int ndim;
+    int shape[4];
+    int64_t n;        /* product of the shape */
+    float *data;      /* a view into the network's parameters */
+} nn_weight_view;
+
+/* Index of the layer named name in net, or -1. */
+int nn_net_layer_index(const nn_net *net, const char *name);
+/* The parameter arrays of layer i (see nn_weight_view): fills v[0..n) and returns n (0 for
+ * a layer without parameters). The views stay valid until nn_net_free. */
+int nn_net_layer_weights(nn_net *net, int i, nn_weight_view v[NN_WEIGHTS_MAX]);
+/* The same shapes from a description alone (data NULL), without building: the count, or -1
+ * when d does not pass nn_desc_check or i is out of range. */
+int nn_desc_layer_weights(const nn_net_desc *d, int i, nn_weight_view v[NN_WEIGHTS_MAX]);
 
 /* Evaluates on idx[0..n): mean categorical cross-entropy (plus the L2 penalty, as Keras
  * reports it) and accuracy; writes the

@@ -11,6 +11,11 @@
 #include "journal.h"
 #include "nn.h"
 
+/* Keras weights files read so far, each once (task.c); NULL-safe. */
+typedef struct task_wcache task_wcache;
+task_wcache *task_wcache_new(void);
+void task_wcache_free(task_wcache *wc); /* NULL is a no-op */
+
 typedef struct {
     const grid *g;
     nn_data train;           /* borrowed images and labels of the training set */
@@ -26,6 +31,7 @@ typedef struct {
     int32_t *train_idx, *val_idx;
     nn_net_desc *net;
     nn_fit_result *fit;
+    task_wcache *wcache;     /* the weights files configurations name, read on first use */
 } task_ctx;
 
 /* Sets up ctx for a grid and fold assignment; everything passed is borrowed. Returns 0/-1. */
@@ -46,6 +52,14 @@ double task_cost(const grid *g, int64_t config, int n_train);
  * largest batch (info from nn_desc_check). */
 double task_memory(const nn_net_desc *d, const nn_layer_info *info, int64_t n_params,
                    const nn_train_desc *t);
+
+/* Checks the Keras weights files configuration c names (grid_config_weights) against its
+ * description d (built by grid_config_build): each file is read once into wc; layer names,
+ * array counts and shapes must match. Returns 0, or -1 with err, one line
+ * "GRID:LINE:COL: FILE: what is wrong" (missing file, not HDF5, wrong layer or shape, no
+ * libhdf5 in this build). */
+int task_check_weights(task_wcache *wc, const grid *g, int64_t c, const nn_net_desc *d,
+                       fg_err *err);
 
 /* sched_work_fn: trains task (config, fold) and fills *(jnl_record *)result. */
 int task_run(void *ctx, int32_t task, void *result);

@@ -174,6 +174,8 @@ typedef struct {
     const node *layers;
     int n_refs;
     const node **refs; /* $references in the layers */
+    const node *weights;      /* the model's `weights: FILE.h5`, or NULL */
+    const node *freeze_until; /* `freeze_until: LAYER`: that layer and all before it frozen */
 } model;
 
 struct grid {
@@ -792,12 +794,17 @@ static const char *const KIND_NAME[NN_LAYER__COUNT] = {
     [NN_LAYER_GLOBAL_AVG_POOL2D] = "global_average_pooling2d",
     [NN_LAYER_BATCH_NORM] = "batch_normalization",
     [NN_LAYER_ADD] = "add",
+    [NN_LAYER_RESIZING] = "resizing",
+    [NN_LAYER_GRAYSCALE_TO_RGB] = "grayscale_to_rgb",
+    [NN_LAYER_RESCALING] = "rescaling",
+    [NN_LAYER_VGG16_PREPROCESS] = "vgg16_preprocess",
 };
 
 #define KINDS_TEXT                                                                         \
     "dense, dropout, flatten, activation, conv2d, separable_conv2d, depthwise_conv2d, "    \
     "conv2d_transpose, max_pooling2d, average_pooling2d, global_average_pooling2d, "       \
-    "batch_normalization, add"
+    "batch_normalization, add, resizing, grayscale_to_rgb, rescaling, vgg16_preprocess, "    \
+    "leaky_relu"
 #define ACTS_TEXT "linear, relu, sigmoid, tanh, softmax, leaky_relu, elu"
 #define INITS_TEXT                                                                         \
     "zeros, ones, glorot_uniform, glorot_normal, he_uniform, he_normal, lecun_uniform, "   \
@@ -833,6 +840,13 @@ static int kind_lookup(const char *s)
         {"batchnormalization", NN_LAYER_BATCH_NORM},
         {"batchnorm", NN_LAYER_BATCH_NORM},
         {"add", NN_LAYER_ADD},
+        {"resizing", NN_LAYER_RESIZING},
+        {"grayscaletorgb", NN_LAYER_GRAYSCALE_TO_RGB},
+        {"repeatchannels", NN_LAYER_GRAYSCALE_TO_RGB},
+        {"rescaling", NN_LAYER_RESCALING},
+        {"vgg16preprocess", NN_LAYER_VGG16_PREPROCESS},
+        {"vgg16preprocessinput", NN_LAYER_VGG16_PREPROCESS},
+        {"leakyrelu", NN_LAYER_ACTIVATION}, /* Keras's LeakyReLU layer: see is_leaky_type */
     };
     int k = nn_layer_kind_from_name(s);
     if (k >= 0 && k < NN_LAYER__COUNT)
@@ -847,6 +861,24 @@ static int kind_lookup(const char *s)
         if (!strcmp(sq, alias[i].squashed))
             return (int)alias[i].kind;
     return -1;
+}
+
+/* The type LeakyReLU / leaky_relu: an activation layer with activation leaky_relu. */
+static int is_leaky_type(const char *s)
+{
+    char sq[16];
+    size_t n = 0;
+    for (const char *p = s; *p && n + 1 < sizeof sq; p++)
+        if (*p != '_')
+            sq[n++] = (char)tolower((unsigned char)*p);
+    sq[n] = '\0';
+    return !strcmp(sq, "leakyrelu");
+}
+
+static int interp_lookup(const char *s)
+{
+    int k = nn_interp_from_name(s);
+    return k >= 0 && k < NN_INTERP__COUNT ? k : -1;
 }
 
 static int act_lookup(const char *s)
@@ -887,7 +919,8 @@ static int padding_lookup(const char *s)
 enum {
     F_TYPE, F_NAME, F_INPUTS, F_UNITS, F_ACTIVATION, F_ALPHA, F_FILTERS, F_KERNEL_SIZE,
     F_STRIDES, F_POOL_SIZE, F_PADDING, F_DEPTH_MULTIPLIER, F_USE_BIAS, F_KERNEL_INIT,
-    F_BIAS_INIT, F_DEPTHWISE_INIT, F_L2, F_RATE, F_MOMENTUM, F_EPSILON, F__COUNT
+    F_BIAS_INIT, F_DEPTHWISE_INIT, F_L2, F_RATE, F_MOMENTUM, F_EPSILON, F_HEIGHT, F_WIDTH,
+    F_INTERPOLATION, F_SCALE, F_OFFSET, F_TRAINABLE, F_WEIGHTS, F__COUNT
 };
 
 #define KB(x) (1u << NN_LAYER_##x)
@@ -921,6 +954,13 @@ static const struct {
     [F_RATE] = {"rate", KB(DROPOUT)},
     [F_MOMENTUM] = {"momentum", KB(BATCH_NORM)},
     [F_EPSILON] = {"epsilon", KB(BATCH_NORM)},
+    [F_HEIGHT] = {"height", KB(RESIZING)},
+    [F_WIDTH] = {"width", KB(RESIZING)},
+    [F_INTERPOLATION] = {"interpolation", KB(RESIZING)},
+    [F_SCALE] = {"scale", KB(RESCALING)},
+    [F_OFFSET] = {"offset", KB(RESCALING)},
+    [F_TRAINABLE] = {"trainable", K_ALL},
+    [F_WEIGHTS] = {"weights", K_WEIGHTS | KB(BATCH_NORM)},
 };
 
 static const char *article(int kind)
@@ -1139,6 +1179,18 @@ static int resolve_input(const bctx *b, const node *n, const nn_net_desc *net, i
     return val_fail(b, v, "inputs", 1, "is not the name of an earlier layer or 'input'");
 }
 
+/* A weights file name: a plain string (no $reference), not empty. */
+static int check_weights_path(const bctx *b, const node *v, const char *what)
+{
+    if (v->type != N_SCALAR)
+        return expect(b->g, v, N_SCALAR, what, b->err);
+    if (!v->s[0] || v->s[0] == '$' || strlen(v->s) >= GRID_PATH_MAX)
+        return err_at(b->g, v, b->err, "%s: expected the path of a Keras HDF5 weights file "
+                                       "(not empty, no grid parameter)%s",
+                      what, b->where);
+    return 0;
+}
+
 static int build_layer_fields(bctx *b, const model *m, nn_net_desc *net, int i)
 {
     const node *L = m->layers->k[i];
@@ -1222,6 +1274,19 @@ static int build_layer_fields(bctx *b, const model *m, nn_net_desc *net, int i)
         case F_RATE: rc = get_f(b, v, what, 0, 0, 1, 1, &d->rate); break;
         case F_MOMENTUM: rc = get_f(b, v, what, 0, 0, 1, 1, &d->bn_momentum); break;
         case F_EPSILON: rc = get_f(b, v, what, 0, 1, INFINITY, 0, &d->bn_epsilon); break;
+        case F_HEIGHT: rc = get_i(b, v, what, 1, 100000, &d->size[0]); break;
+        case F_WIDTH: rc = get_i(b, v, what, 1, 100000, &d->size[1]); break;
+        case F_INTERPOLATION:
+            if (!(rc = get_enum(b, v, "interpolation", interp_lookup, "bilinear, nearest", &k)))
+                d->interpolation = (nn_interp)k;
+            break;
+        case F_SCALE: rc = get_f(b, v, what, -INFINITY, 0, INFINITY, 0, &d->scale); break;
+        case F_OFFSET: rc = get_f(b, v, what, -INFINITY, 0, INFINITY, 0, &d->offset); break;
+        case F_TRAINABLE:
+            if (!(rc = get_bool(b, v, what, &k)))
+                d->frozen = !k;
+            break;
+        case F_WEIGHTS: rc = check_weights_path(b, v, what); break;
         default: break;
         }
         if (rc)
@@ -1251,10 +1316,31 @@ static int build_layer_fields(bctx *b, const model *m, nn_net_desc *net, int i)
         missing = "filters";
     else if ((FIELDS[F_KERNEL_SIZE].kinds >> kind & 1u) && (d->kernel[0] < 1 || d->kernel[1] < 1))
         missing = "kernel_size";
+    else if (kind == NN_LAYER_RESIZING && d->size[0] < 1)
+        missing = "height";
+    else if (kind == NN_LAYER_RESIZING && d->size[1] < 1)
+        missing = "width";
     if (missing)
         return err_at(b->g, L, b->err, "%s %s layer needs '%s'%s", article(kind), KIND_NAME[kind],
                       missing, b->where);
     return 0;
+}
+
+/* freeze_until: the named layer and every layer before it get frozen = 1. */
+static int apply_freeze(bctx *b, const model *m, nn_net_desc *net)
+{
+    if (!m->freeze_until)
+        return 0;
+    for (int i = 0; i < net->n_layers; i++) {
+        net->layers[i].frozen = 1;
+        if (!strcmp(net->layers[i].name, m->freeze_until->s))
+            return 0;
+    }
+    for (int i = 0; i < net->n_layers; i++)
+        net->layers[i].frozen = 0;
+    return err_at(b->g, m->freeze_until, b->err, "freeze_until: '%s' is not the name of a layer "
+                                                 "of this model",
+                  m->freeze_until->s);
 }
 
 static int build_net(bctx *b, const model *m, nn_net_desc *net)
@@ -1275,6 +1361,8 @@ static int build_net(bctx *b, const model *m, nn_net_desc *net)
             return -1;
         nn_layer_desc_init(d, (nn_layer_kind)kind);
         d->kind = (nn_layer_kind)kind;
+        if (tn->type == N_SCALAR && tn->s[0] != '$' && is_leaky_type(tn->s))
+            d->activation = NN_ACT_LEAKY_RELU; /* alpha: Keras's 0.3 unless given */
         if (nn) {
             val v;
             if (resolve(b, nn, "layer name", &v))
@@ -1297,7 +1385,7 @@ static int build_net(bctx *b, const model *m, nn_net_desc *net)
         if (build_layer_fields(b, m, net, i))
             return -1;
     b->where[0] = '\0';
-    return 0;
+    return apply_freeze(b, m, net);
 }
 
 /* The layer whose name appears (as a whole word, longest first) in an engine message. */
@@ -1497,6 +1585,32 @@ static int load_layers(grid *g, model *m, const node *layers, const char *what, 
     return collect_refs(g, layers, (const node ***)&m->refs, &m->n_refs, err);
 }
 
+/* A model: a list of layers, or a mapping {layers: [...], weights: FILE.h5,
+ * freeze_until: LAYER}. */
+static int load_model(grid *g, model *m, const node *v, const char *what, fg_err *err)
+{
+    if (v->type != N_MAP || !map_get(v, "layers", NULL)) /* a list, or "expected a list" */
+        return load_layers(g, m, v, what, err);
+    const node *layers = NULL;
+    for (int i = 0; i < v->n; i++) {
+        const node *k = MAP_KEY(v, i), *x = MAP_VAL(v, i);
+        if (!strcmp(k->s, "layers"))
+            layers = x;
+        else if (!strcmp(k->s, "weights") || !strcmp(k->s, "freeze_until")) {
+            if (x->type != N_SCALAR || !x->s[0] || x->s[0] == '$' ||
+                strlen(x->s) >= GRID_PATH_MAX)
+                return err_at(g, x, err, "%s: %s: expected %s (a plain string)", what, k->s,
+                              k->s[0] == 'w' ? "the path of a Keras HDF5 weights file"
+                                             : "the name of one of its layers");
+            *(k->s[0] == 'w' ? &m->weights : &m->freeze_until) = x;
+        } else
+            return err_at(g, k, err, "%s: unknown key '%s' (valid: layers, weights, "
+                                     "freeze_until)",
+                          what, k->s);
+    }
+    return load_layers(g, m, layers, what, err);
+}
+
 static int load_models(grid *g, const node *key, const node *v, int multi, fg_err *err)
 {
     g->multi = multi;
@@ -1507,7 +1621,7 @@ static int load_models(grid *g, const node *key, const node *v, int multi, fg_er
         g->n_models = 1;
         g->models[0].name = "";
         g->models[0].key = key;
-        return load_layers(g, &g->models[0], v, "model", err);
+        return load_model(g, &g->models[0], v, "model", err);
     }
     if (expect(g, v, N_MAP, "models", err))
         return -1;
@@ -1527,7 +1641,7 @@ static int load_models(grid *g, const node *key, const node *v, int multi, fg_er
                                           "%d characters)",
                           m->name, GRID_NAME_MAX - 1);
         snprintf(what, sizeof what, "model '%s'", m->name);
-        if (load_layers(g, m, MAP_VAL(v, i), what, err))
+        if (load_model(g, m, MAP_VAL(v, i), what, err))
             return -1;
     }
     return 0;
@@ -2129,4 +2243,23 @@ const char *grid_config_params(const grid *g, int64_t c)
 uint64_t grid_config_hash(const grid *g, int64_t c)
 {
     return c >= 0 && c < g->n_configs ? g->hash[c] : 0;
+}
+
+int grid_config_weights(const grid *g, int64_t c, grid_weights *out, int max)
+{
+    int s, n = 0;
+    int64_t r;
+    if (locate(g, c, &s, &r))
+        return 0;
+    const model *m = config_model(g, s, r);
+    if (!m)
+        return 0;
+    if (m->weights && n < max)
+        out[n++] = (grid_weights){m->weights->s, -1, m->weights->line, m->weights->col};
+    for (int i = 0; i < m->layers->n && n < max; i++) {
+        const node *w = map_get(m->layers->k[i], "weights", NULL);
+        if (w && w->type == N_SCALAR)
+            out[n++] = (grid_weights){w->s, i, w->line, w->col};
+    }
+    return n;
 }

@@ -979,6 +979,50 @@ static const char *resolve_data_dir(const cli *c, const grid_options *o)
 
 /* ---- dry run -------------------------------------------------------------------------- */
 
+/* Keras's summary lines: the parameters split into trainable and non-trainable (frozen
+ * layers, batch norm's moving statistics). */
+static void print_trainable(const nn_net_desc *d, const nn_layer_info *info)
+{
+    int64_t tr = 0, all = 0;
+    for (int l = 0; l < d->n_layers; l++) {
+        tr += info[l].n_trainable;
+        all += info[l].n_params;
+    }
+    printf("  Trainable params: %lld\n  Non-trainable params: %lld\n", (long long)tr,
+           (long long)(all - tr));
+}
+
+/* The weights files of every configuration, checked (a missing file is reported, not
+ * fatal: a dry run needs no weights). */
+static void dry_run_weights(const grid *g, nn_net_desc *d)
+{
+    task_wcache *wc = task_wcache_new();
+    char last[FG_ERR_MAX] = "";
+    for (int64_t i = 0; wc && i < grid_n_configs(g); i++) {
+        grid_weights w[1];
+        nn_train_desc t;
+        fg_err err;
+        if (grid_config_weights(g, i, w, 1) == 0 ||
+            grid_config_build(g, i, 28, 28, 1, DATA_N_CLASSES, d, &t, NULL))
+            continue;
+        if (task_check_weights(wc, g, i, d, &err) == 0)
+            snprintf(err.msg, sizeof err.msg, "weights of configuration %lld: match", (long long)i);
+        if (strcmp(err.msg, last))
+            printf("\n%s\n", err.msg);
+        snprintf(last, sizeof last, "%s", err.msg);
+    }
+    task_wcache_free(wc);
+}
+
+/* The check's weights cache, made on first use (NULL when out of memory: the check then
+ * reports it). */
+static task_wcache *tctx_check_wc(task_wcache **wc)
+{
+    if (!*wc)
+        *wc = task_wcache_new();
+    return *wc;
+}
+
 static int dry_run(grid *g)
 {
     const grid_options *o = grid_opts_c(g);
@@ -1053,7 +1097,9 @@ static int dry_run(grid *g)
                    shape, (long long)info[l].n_params);
         }
         printf("  Total params: %lld\n", (long long)np);
+        print_trainable(d, info);
     }
+    dry_run_weights(g, d);
     free(d), free(info), free(shown);
     return EXIT_OK;
 }
@@ -2155,6 +2201,7 @@ static int run_search(int argc, char **argv, const cli *c)
             nn_layer_info *info = malloc(NN_MAX_LAYERS * sizeof *info);
             arch_key = malloc((size_t)grid_n_configs(g) * sizeof *arch_key);
             double phys = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+            task_wcache *wcheck = NULL; /* the weights files, read once for the check */
             if (!d || !info || !arch_key) {
                 fprintf(stderr, "fmnist-grid: out of memory checking the configurations\n");
                 sm.status = EXIT_RUNTIME;
@@ -2163,7 +2210,8 @@ static int run_search(int argc, char **argv, const cli *c)
                 nn_train_desc t;
                 int64_t np = 0;
                 if (grid_config_build(g, i, pd.train.h, pd.train.w, 1, DATA_N_CLASSES, d, &t, &err) ||
-                    nn_desc_check(d, info, &np, NULL, &err)) {
+                    nn_desc_check(d, info, &np, NULL, &err) ||
+                    task_check_weights(tctx_check_wc(&wcheck), g, i, d, &err)) {
                     print_error(err.msg);
                     sm.status = EXIT_INPUT;
                     break;
@@ -2180,6 +2228,7 @@ static int run_search(int argc, char **argv, const cli *c)
             }
             free(d);
             free(info);
+            task_wcache_free(wcheck);
             sm.subset = o->subset;
             sm.seed = o->seed;
             sm.cv_seed = o->cv_seed;

@@ -15,7 +15,7 @@
 
 #define HEADER_SIZE 16
 #define TRAILER_SIZE 24
-#define LAYER_SIZE 152 /* bytes per serialised nn_layer_desc */
+#define LAYER_SIZE 176 /* bytes per serialised nn_layer_desc (152 in format version 1) */
 #define NET_SIZE 20    /* nn_net_desc before its layers */
 #define TRAIN_SIZE 84
 #define MIN_PAYLOAD (NET_SIZE + TRAIN_SIZE + 4 + 8)
@@ -101,6 +101,12 @@ static void put_layer(wbuf *w, const nn_layer_desc *l)
     put_f32(w, l->rate);
     put_f32(w, l->bn_momentum);
     put_f32(w, l->bn_epsilon);
+    put_i32(w, l->size[0]); /* format version 2 */
+    put_i32(w, l->size[1]);
+    put_i32(w, (int)l->interpolation);
+    put_f32(w, l->scale);
+    put_f32(w, l->offset);
+    put_i32(w, l->frozen);
 }
 
 static void put_train(wbuf *w, const nn_train_desc *t)
@@ -182,7 +188,7 @@ static void get_init(rbuf *r, nn_init *in)
     in->b = get_f32(r);
 }
 
-static void get_layer(rbuf *r, nn_layer_desc *l)
+static void get_layer(rbuf *r, nn_layer_desc *l, uint32_t version)
 {
     l->kind = (nn_layer_kind)get_i32(r);
     if (take(r, NN_NAME_MAX)) {
@@ -212,6 +218,17 @@ static void get_layer(rbuf *r, nn_layer_desc *l)
     l->rate = get_f32(r);
     l->bn_momentum = get_f32(r);
     l->bn_epsilon = get_f32(r);
+    if (version < 2) { /* fields added in version 2, with nn_layer_desc_init's defaults */
+        l->interpolation = NN_INTERP_BILINEAR;
+        l->scale = 1.0f;
+        return;
+    }
+    l->size[0] = get_i32(r);
+    l->size[1] = get_i32(r);
+    l->interpolation = (nn_interp)get_i32(r);
+    l->scale = get_f32(r);
+    l->offset = get_f32(r);
+    l->frozen = get_i32(r);
 }
 
 static void get_train(rbuf *r, nn_train_desc *t)
@@ -274,6 +291,10 @@ static int check_fields(const nn_net_desc *d, const nn_train_desc *t, char *why,
             bad = "depthwise initializer";
         else if (!in_range(v = l->n_inputs, 3))
             bad = "n_inputs";
+        else if (!in_range(v = (int)l->interpolation, NN_INTERP__COUNT))
+            bad = "interpolation";
+        else if (!in_range(v = l->frozen, 2))
+            bad = "frozen";
         if (bad) {
             snprintf(why, n, "layer #%d: %s %d is out of range", i, bad, v);
             return -1;
@@ -612,6 +633,8 @@ nn_net *model_load(const char *path, int max_batch, nn_train_desc *train_out, ch
     fg_err e;
     if (read_file(path, &f, &size, err) || unpack(path, f, size, &p, &usize, err))
         goto done;
+    uint32_t version = (uint32_t)f[8] | (uint32_t)f[9] << 8 | (uint32_t)f[10] << 16 |
+                       (uint32_t)f[11] << 24; /* unpack checked it */
     free(f);
     f = NULL;
 
@@ -634,7 +657,7 @@ nn_net *model_load(const char *path, int max_batch, nn_train_desc *train_out, ch
         goto done;
     }
     for (int i = 0; i < d->n_layers; i++)
-        get_layer(&r, &d->layers[i]);
+        get_layer(&r, &d->layers[i], version);
     get_train(&r, &t);
     uint32_t meta_len = get_u32(&r);
     if (r.bad || meta_len > r.len - r.pos) {

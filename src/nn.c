@@ -24,6 +24,10 @@ static const nn_layer_ops *const LAYER_OPS[NN_LAYER__COUNT] = {
     [NN_LAYER_GLOBAL_AVG_POOL2D] = &nn_global_avg_pool_ops,
     [NN_LAYER_BATCH_NORM] = &nn_batch_norm_ops,
     [NN_LAYER_ADD] = &nn_add_ops,
+    [NN_LAYER_RESIZING] = &nn_resizing_ops,
+    [NN_LAYER_GRAYSCALE_TO_RGB] = &nn_grayscale_to_rgb_ops,
+    [NN_LAYER_RESCALING] = &nn_rescaling_ops,
+    [NN_LAYER_VGG16_PREPROCESS] = &nn_vgg16_preprocess_ops,
 };
 
 /* Largest number of floats one image may have in one layer (GEMM dimensions are int). */
@@ -124,6 +128,11 @@ static int plan_layer(const nn_net_desc *nd, int i, const nn_shape *outs, nn_sha
     e.msg[0] = '\0';
     if (LAYER_OPS[d->kind]->plan(d, in, want, p, &e))
         return layer_err(err, d, i, "%s", e.msg);
+    if (d->frozen) { /* Keras's trainable = False: the parameters become non-trainable */
+        p->n_frozen = p->n_train;
+        p->n_fixed += p->n_train;
+        p->n_train = 0;
+    }
     int64_t size = nn_shape_size(p->out);
     if (p->out.h < 1 || p->out.w < 1 || p->out.c < 1)
         return layer_err(err, d, i, "empty output %dx%dx%d", p->out.h, p->out.w, p->out.c);
@@ -173,6 +182,7 @@ int nn_desc_check(const nn_net_desc *d, nn_layer_info *info, int64_t *total_para
             info[i].out_w = p.out.w;
             info[i].out_c = p.out.c;
             info[i].n_params = p.n_train + p.n_fixed;
+            info[i].n_trainable = p.n_train;
             info[i].flops = p.flops;
         }
     }
@@ -223,6 +233,7 @@ nn_net *nn_net_build(const nn_net_desc *d, int max_batch, uint64_t seed, unsigne
     /* Pass 1: plans, parameter offsets, which layers run backward. */
     nn_shape outs[NN_MAX_LAYERS];
     int64_t w_off[NN_MAX_LAYERS], f_off[NN_MAX_LAYERS], n_train = 0, n_fixed = 0;
+    int64_t frozen_scratch = 0; /* dw of frozen layers that run backward (shared scratch) */
     int can_fuse = 1;
     for (int i = 0; i < net->n_layers; i++) {
         nn_layer *L = &net->layers[i];
@@ -248,6 +259,8 @@ nn_net *nn_net_build(const nn_net_desc *d, int max_batch, uint64_t seed, unsigne
             if (s == NN_INPUT ? input_grad : net->layers[s].needs_backward)
                 L->needs_backward = 1;
         }
+        if (L->needs_backward && L->p.n_frozen > frozen_scratch)
+            frozen_scratch = L->p.n_frozen;
         w_off[i] = n_train;
         f_off[i] = n_fixed;
         n_train += L->p.n_train;
@@ -263,7 +276,8 @@ nn_net *nn_net_build(const nn_net_desc *d, int max_batch, uint64_t seed, unsigne
 
     /* Parameters and gradients: one block each. */
     net->params = malloc((size_t)(net->n_params > 0 ? net->n_params : 1) * sizeof(float));
-    net->grads = calloc((size_t)(n_train > 0 ? n_train : 1), sizeof(float));
+    net->grads = calloc((size_t)(n_train + frozen_scratch > 0 ? n_train + frozen_scratch : 1),
+                        sizeof(float));
     if (!net->params || !net->grads) {
         fg_err_set(err, "out of memory (%lld parameters)", (long long)net->n_params);
         goto fail;
@@ -307,6 +321,11 @@ nn_net *nn_net_build(const nn_net_desc *d, int max_batch, uint64_t seed, unsigne
         L->w = net->params + w_off[i];
         L->dw = net->grads + w_off[i];
         L->fixed = net->params + n_train + f_off[i];
+        if (L->p.n_frozen > 0) { /* frozen: kernel, bias ... lead its fixed values */
+            L->w = L->fixed;
+            L->fixed += L->p.n_frozen;
+            L->dw = net->grads + n_train;
+        }
         for (int j = 0; j < L->n_in; j++) {
             int s = L->in_idx[j];
             float *src = s == NN_INPUT ? net->x : net->layers[s].y;
@@ -428,9 +447,12 @@ double nn_net_loss(nn_net *net, int batch, int grad, int *n_correct, uint8_t *pr
 
 static void backward(nn_net *net, const nn_step *s)
 {
+    nn_step plain = *s; /* frozen layers: input gradients only, never an SGD step */
+    plain.sgd_fused = 0;
     for (int i = net->n_layers - 1; i >= 0; i--)
         if (net->layers[i].needs_backward)
-            net->layers[i].ops->backward(&net->layers[i], s);
+            net->layers[i].ops->backward(&net->layers[i],
+                                         net->layers[i].p.n_frozen > 0 ? &plain : s);
 }
 
 void nn_net_backward(nn_net *net, int batch)
@@ -461,7 +483,7 @@ double nn_net_l2(nn_net *net, int add_grad)
         for (int64_t k = 0; k < L->p.n_reg; k++)
             s += (double)w[k] * w[k];
         pen += (double)l2 * s;
-        if (add_grad) {
+        if (add_grad && L->p.n_frozen == 0) { /* frozen: the penalty, no decay (Keras) */
             float c = 2.0f * l2;
             for (int64_t k = 0; k < L->p.n_reg; k++)
                 dw[k] += c * w[k];

@@ -52,6 +52,8 @@ typedef struct {
                             * im2col); the layer uses chunks of min(batch, ws_max_images) */
     int64_t ws_fixed;      /* workspace floats independent of the batch size */
     int out_alias;         /* output is input 0's buffer (no copy, e.g. flatten) */
+    int64_t n_frozen;      /* a frozen layer (nn_layer_desc.frozen): its n_train parameters,
+                            * moved to the front of its n_fixed ones (n_train is then 0) */
 } nn_plan;
 
 /* One step's context, passed to forward and backward. */
@@ -92,8 +94,10 @@ struct nn_layer {
     nn_act act;           /* resolved activation (dense, conv*, activation layer) */
     float alpha;          /* resolved alpha (Keras default when the description has NaN) */
     /* Parameters: views into the net's blocks. */
-    float *w, *dw;        /* p.n_train trainable values and their gradients (kernel first) */
-    float *fixed;         /* p.n_fixed non-trainable values */
+    float *w, *dw;        /* p.n_train trainable values and their gradients (kernel first);
+                           * a frozen layer's w is the start of its fixed values (its
+                           * p.n_frozen parameters) and dw scratch that nothing reads */
+    float *fixed;         /* p.n_fixed non-trainable values (after w when frozen) */
     /* Activations: views into the activation block, each max_batch rows. */
     const float *x[2];    /* inputs */
     float *dx[2];         /* input gradients; NULL where none is needed (network input) */
@@ -140,6 +144,10 @@ extern const nn_layer_ops nn_max_pool_ops;   /* nn_layer_pool.c */
 extern const nn_layer_ops nn_avg_pool_ops;
 extern const nn_layer_ops nn_global_avg_pool_ops;
 extern const nn_layer_ops nn_batch_norm_ops; /* nn_layer_bn.c */
+extern const nn_layer_ops nn_resizing_ops;   /* nn_layer_pre.c */
+extern const nn_layer_ops nn_grayscale_to_rgb_ops;
+extern const nn_layer_ops nn_rescaling_ops;
+extern const nn_layer_ops nn_vgg16_preprocess_ops;
 
 /* ---- loops the compiler vectorizes ---------------------------------------------------- */
 /* Runs STMT for i in [0, n) as two loops split at a multiple of 8: GCC's -O2 vectorizer (the

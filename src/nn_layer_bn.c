@@ -15,6 +15,8 @@
  * is not (tensorflow/tensorflow#55545). The normalisation itself always uses the biased
  * variance.
  * Evaluation: y = gamma * (x - moving_mean) / sqrt(moving_var + eps) + beta.
+ * Frozen (nn_layer_desc.frozen, Keras's trainable = False): always the evaluation form,
+ * the moving statistics never change, and backward is dx (+)= dy * gamma / sqrt(mv + eps).
  * Backward (training statistics, xhat = (x - mean) / sqrt(var + eps)):
  *   dgamma = sum dy * xhat,  dbeta = sum dy,
  *   dx (+)= gamma / sqrt(var + eps) * (dy - dbeta / n - xhat * dgamma / n).
@@ -63,7 +65,7 @@ static void bn_forward(nn_layer *L, const nn_step *s)
     const float *x = L->x[0], *gamma = L->w, *beta = L->w + c;
     const float eps = L->d->bn_epsilon;
     float *mean = ws_mean(L), *istd = ws_istd(L), *y = L->y;
-    if (s->training) {
+    if (s->training && !L->d->frozen) {
         double *sum = ws_sums(L), *sq = sum + c;
         memset(sum, 0, 2 * (size_t)c * sizeof *sum);
         for (int64_t r = 0; r < rows; r++)
@@ -103,8 +105,28 @@ static void bn_forward(nn_layer *L, const nn_step *s)
     }
 }
 
+/* Frozen: y = x * a + b is linear in x, a = gamma / sqrt(moving_var + eps). */
+static void bn_backward_frozen(nn_layer *L, const nn_step *s)
+{
+    const int c = L->in[0].c;
+    const int64_t rows = (int64_t)s->batch * L->in[0].h * L->in[0].w;
+    const float *dy = L->dy, *gamma = L->w, *mv = L->fixed + c;
+    float *dx = L->dx[0], *a = L->ws;
+    if (!dx)
+        return;
+    for (int k = 0; k < c; k++)
+        a[k] = (float)(gamma[k] / sqrt((double)mv[k] + L->d->bn_epsilon));
+    for (int64_t r = 0; r < rows; r++)
+        for (int k = 0; k < c; k++)
+            dx[r * c + k] = (L->dx_acc[0] ? dx[r * c + k] : 0.0f) + dy[r * c + k] * a[k];
+}
+
 static void bn_backward(nn_layer *L, const nn_step *s)
 {
+    if (L->d->frozen) {
+        bn_backward_frozen(L, s);
+        return;
+    }
     const int c = L->in[0].c;
     const int64_t rows = (int64_t)s->batch * L->in[0].h * L->in[0].w;
     const float *x = L->x[0], *dy = L->dy, *gamma = L->w;

@@ -24,7 +24,9 @@ static const char *const KIND_NAMES[NN_LAYER__COUNT] = {
     "activation",      "conv2d",           "separable_conv2d",
     "depthwise_conv2d", "conv2d_transpose", "max_pooling2d",
     "average_pooling2d", "global_average_pooling2d", "batch_normalization",
-    "add"};
+    "add",             "resizing",         "grayscale_to_rgb",
+    "rescaling",       "vgg16_preprocess"};
+static const char *const INTERP_NAMES[NN_INTERP__COUNT] = {"bilinear", "nearest"};
 static const char *const OPT_NAMES[NN_OPT__COUNT] = {
     "sgd", "adam", "rmsprop", "adagrad", "adadelta", "adamax", "nadam"};
 static const char *const MON_NAMES[] = {"val_loss", "val_accuracy", "loss", "accuracy"};
@@ -50,7 +52,9 @@ static const alias KIND_ALIASES[] = {
     {"global_avg_pool2d", NN_LAYER_GLOBAL_AVG_POOL2D},
     {"global_average_pool2d", NN_LAYER_GLOBAL_AVG_POOL2D},
     {"batch_norm", NN_LAYER_BATCH_NORM},
-    {"batchnorm", NN_LAYER_BATCH_NORM}};
+    {"batchnorm", NN_LAYER_BATCH_NORM},
+    {"repeat_channels", NN_LAYER_GRAYSCALE_TO_RGB},
+    {"vgg16_preprocess_input", NN_LAYER_VGG16_PREPROCESS}};
 static const alias MON_ALIASES[] = {{"val_acc", NN_MON_VAL_ACC}, {"acc", NN_MON_ACC}};
 
 /* Compares ignoring case and '_'. */
@@ -108,6 +112,11 @@ int nn_monitor_from_name(const char *s)
     return lookup(s, MON_NAMES, COUNT(MON_NAMES), MON_ALIASES, COUNT(MON_ALIASES));
 }
 const char *nn_status_name(nn_status s) { return NAME_OF(STATUS_NAMES, s); }
+const char *nn_interp_name(nn_interp i) { return NAME_OF(INTERP_NAMES, i); }
+int nn_interp_from_name(const char *s)
+{
+    return lookup(s, INTERP_NAMES, COUNT(INTERP_NAMES), NULL, 0);
+}
 
 /* Keras's defaults. Conventions beyond Keras (so that a parser only overrides what the user
  * wrote):
@@ -138,6 +147,9 @@ void nn_layer_desc_init(nn_layer_desc *l, nn_layer_kind kind)
     l->rate = 0.0f;
     l->bn_momentum = 0.99f;
     l->bn_epsilon = 1e-3f;
+    l->interpolation = NN_INTERP_BILINEAR;
+    l->scale = 1.0f;
+    l->offset = 0.0f;
 }
 
 /* tf.keras 2.x defaults (optimizer_v2): learning rates, betas, rho, epsilon 1e-7; the

@@ -8,6 +8,78 @@
 #include <string.h>
 
 #include "cv.h"
+#include "h5w.h"
+
+#define WCACHE_MAX 16 /* distinct weights files one search may name */
+
+struct task_wcache {
+    int n;
+    char *path[WCACHE_MAX];
+    h5w_file *file[WCACHE_MAX];
+};
+
+task_wcache *task_wcache_new(void) { return calloc(1, sizeof(task_wcache)); }
+
+void task_wcache_free(task_wcache *wc)
+{
+    if (!wc)
+        return;
+    for (int i = 0; i < wc->n; i++) {
+        free(wc->path[i]);
+        h5w_free(wc->file[i]);
+    }
+    free(wc);
+}
+
+/* The weights file at path, read on first use. NULL with err. */
+static const h5w_file *wcache_get(task_wcache *wc, const char *path, fg_err *err)
+{
+    for (int i = 0; i < wc->n; i++)
+        if (!strcmp(wc->path[i], path))
+            return wc->file[i];
+    if (wc->n == WCACHE_MAX) {
+        fg_err_set(err, "%s: more than %d distinct weights files", path, WCACHE_MAX);
+        return NULL;
+    }
+    h5w_file *f = NULL;
+    char *p = strdup(path);
+    if (!p) {
+        fg_err_set(err, "%s: out of memory", path);
+        return NULL;
+    }
+    if (h5w_read(path, &f, err)) {
+        free(p);
+        return NULL;
+    }
+    wc->path[wc->n] = p;
+    wc->file[wc->n++] = f;
+    return f;
+}
+
+/* Checks (net NULL) or loads the weights files of configuration c into its description d /
+ * network net. */
+static int apply_weights(task_wcache *wc, const grid *g, int64_t c, const nn_net_desc *d,
+                         nn_net *net, fg_err *err)
+{
+    grid_weights w[NN_MAX_LAYERS + 1];
+    int n = grid_config_weights(g, c, w, NN_MAX_LAYERS + 1);
+    for (int k = 0; k < n; k++) {
+        fg_err e;
+        const h5w_file *f = wc ? wcache_get(wc, w[k].path, &e) : NULL;
+        if (!wc)
+            fg_err_set(&e, "%s: out of memory", w[k].path);
+        if (!f || h5w_apply(f, w[k].path, d, net, w[k].layer, &e))
+            return fg_err_set(err, "%s:%d:%d: %s", grid_opts_c(g)->path, w[k].line, w[k].col,
+                              e.msg);
+    }
+    return 0;
+}
+
+int task_check_weights(task_wcache *wc, const grid *g, int64_t c, const nn_net_desc *d,
+                       fg_err *err)
+{
+    return apply_weights(wc, g, c, d, NULL, err);
+}
 
 int task_ctx_init(task_ctx *ctx, const grid *g, const data_set *train, const int32_t *idx,
                   const int *fold_of, int n, fg_err *err)
@@ -31,7 +103,8 @@ int task_ctx_init(task_ctx *ctx, const grid *g, const data_set *train, const int
     ctx->val_idx = malloc((size_t)n * sizeof *ctx->val_idx);
     ctx->net = malloc(sizeof *ctx->net);
     ctx->fit = malloc(sizeof *ctx->fit);
-    if (!ctx->train_idx || !ctx->val_idx || !ctx->net || !ctx->fit) {
+    ctx->wcache = task_wcache_new();
+    if (!ctx->train_idx || !ctx->val_idx || !ctx->net || !ctx->fit || !ctx->wcache) {
         task_ctx_free(ctx);
         return fg_err_set(err, "out of memory setting up a worker");
     }
@@ -44,6 +117,8 @@ void task_ctx_free(task_ctx *ctx)
     free(ctx->val_idx);
     free(ctx->net);
     free(ctx->fit);
+    task_wcache_free(ctx->wcache);
+    ctx->wcache = NULL;
     ctx->train_idx = ctx->val_idx = NULL;
     ctx->net = NULL;
     ctx->fit = NULL;
@@ -122,8 +197,9 @@ static void train_one(task_ctx *ctx, int64_t config, int fold, const int32_t *tr
     uint64_t seed = task_seed(ctx->seed, e->config_hash, fold);
     int max_batch = t.batch_size > 256 ? t.batch_size : 256;
     nn_net *net = nn_net_new(ctx->net, max_batch, fg_hash_mix(seed, 1), &err);
-    if (!net) {
+    if (!net || apply_weights(ctx->wcache, ctx->g, config, ctx->net, net, &err)) {
         fail(r, NN_STATUS_INVALID, err.msg);
+        nn_net_free(net);
         return;
     }
     timeout_ctx tc = {fg_now() + ctx->timeout};

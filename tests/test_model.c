@@ -440,9 +440,9 @@ static void test_damaged(void)
     /* the version is checked before the checksum, which a newer format may define otherwise:
      * the CRC is not recomputed here */
     memcpy(g, f, n);
-    g[8] = 2;
+    g[8] = 3;
     spit(bad, g, n);
-    expect_refused(bad, "format version 2 is newer than this program's 1");
+    expect_refused(bad, "format version 3 is newer than this program's 2");
     g[8] = 0;
     spit(bad, g, n);
     expect_refused(bad, "format version 0 is not valid");
