@@ -440,13 +440,16 @@ static int parse_cli(int argc, char **argv, cli *c, int rank)
 /* Fault injection for the crash and signal tests: FG_FAULT=kill:N sends this process
  * SIGKILL right after the N-th journal record of this session is durable; FG_FAULT=signal:N
  * sends it SIGUSR1 at the same point; FG_FAULT=kill:report kills it after the refit is
- * journaled, just before the reports are written; FG_FAULT=hold:N:FIFO holds it at the same
- * point as kill:N (the results directory locked) until a test lets it go: it writes "held
- * PID" into the FIFO (blocking until the test reads), then reads the FIFO until end of file.
+ * journaled, just before the reports are written; FG_FAULT=kill:refit kills it right after
+ * the refit's record is durable, before model.fgm is written; FG_FAULT=hold:N:FIFO holds it
+ * at the same point as kill:N (the results directory locked) until a test lets it go: it
+ * writes "held PID" into the FIFO (blocking until the test reads), then reads the FIFO until
+ * end of file.
  * Read once at start-up; inert when unset. */
 typedef struct {
     int kill_after, signal_after;
     int kill_before_report;
+    int kill_after_refit; /* FG_FAULT=kill:refit: right after a refit's record, whatever its number */
     int hold_after;
     const char *hold_fifo;
 } fault_plan;
@@ -474,7 +477,7 @@ static int g_workerkill, g_worker_tasks; /* FG_FAULT=workerkill:N, set once at s
 
 static fault_plan fault_from_env(void)
 {
-    fault_plan f = {0, 0, 0, 0, NULL};
+    fault_plan f = {0, 0, 0, 0, 0, NULL};
     const char *v = getenv("FG_FAULT");
     if (v && !strncmp(v, "hold:", 5) && strchr(v + 5, ':')) {
         f.hold_after = atoi(v + 5);
@@ -484,6 +487,8 @@ static fault_plan fault_from_env(void)
         g_workerkill = atoi(v + 11);
     if (v && !strcmp(v, "kill:report"))
         f.kill_before_report = 1;
+    else if (v && !strcmp(v, "kill:refit"))
+        f.kill_after_refit = 1;
     else if (v && !strncmp(v, "kill:", 5))
         f.kill_after = atoi(v + 5);
     else if (v && !strncmp(v, "signal:", 7))
@@ -668,8 +673,8 @@ static int refit_done(search *s, const jnl_record *r, const sched_blob *blob, in
     s->appended++;
     s->refit_state[c] = 2;
     s->refits_running--;
-    if (s->fault.kill_after && s->appended == s->fault.kill_after)
-        raise(SIGKILL);
+    if ((s->fault.kill_after && s->appended == s->fault.kill_after) || s->fault.kill_after_refit)
+        raise(SIGKILL); /* journaled, model.fgm not written yet */
     if (s->fault.hold_after && s->appended == s->fault.hold_after)
         fault_hold(&s->fault);
     if (blob->len > 0 && blob->len % sizeof(float) == 0) {
