@@ -59,9 +59,11 @@ static const char usage_text[] =
     "\n"
     "Options:\n"
     "  -o, --out DIR      results directory (default: results/<grid name>-<UTC time>);\n"
-    "                     if DIR holds an unfinished search of the same grid, resume it\n"
+    "                     if DIR holds an unfinished search of the same grid, resume it;\n"
+    "                     a directory holding anything else is refused\n"
     "  -r, --resume DIR   continue the search in DIR: tasks in its journal are skipped\n"
-    "                     (the grid defaults to DIR/grid.yaml)\n"
+    "                     (the grid defaults to DIR/grid.yaml; seed, subset, threads and\n"
+    "                     data directory default to the recorded ones)\n"
     "      --shard I/N    run only shard I (0..N-1) of the tasks, balanced by estimated\n"
     "                     cost, into DIR/journal.shard-I-of-N.jsonl (several shards may\n"
     "                     share --out DIR); then `fmnist-grid report DIR` merges them\n"
@@ -281,7 +283,9 @@ static void fmt_hms(char *buf, size_t n, double s)
 static int check_out_option(const cli *c, int rank)
 {
     fg_err err;
-    if (!c->out_dir || od_check_path(c->resume_dir ? "--resume" : "--out", c->out_dir, &err) == 0)
+    /* --data too: the data directory is written into the journal and report.yaml. */
+    if ((!c->out_dir || od_check_path(c->resume_dir ? "--resume" : "--out", c->out_dir, &err) == 0) &&
+        (!c->data_dir || od_check_path("--data", c->data_dir, &err) == 0))
         return -1;
     if (!rank)
         print_error(err.msg);
@@ -2321,17 +2325,17 @@ static int adopt_recorded(const cli *c, grid_options *o, int32_t *threads, char 
     }
     char what[256] = "";
     if (c->seed_set && (uint64_t)c->seed != h->seed)
-        snprintf(what, sizeof what, "--seed %lld, but the search was started with seed %llu", c->seed,
-                 (unsigned long long)h->seed);
+        snprintf(what, sizeof what, "seed %lld, recorded %llu (--seed %lld given", c->seed,
+                 (unsigned long long)h->seed, c->seed);
     else if (c->subset >= 0 && c->subset != h->subset)
-        snprintf(what, sizeof what, "--subset %lld, but the search was started with subset %d%s", c->subset,
-                 h->subset, h->subset ? "" : " (all images)");
+        snprintf(what, sizeof what, "subset %lld, recorded %d%s (--subset %lld given", c->subset, h->subset,
+                 h->subset ? "" : " = all images", c->subset);
     else if (c->threads_set && h->threads > 0 && c->threads != h->threads)
-        snprintf(what, sizeof what, "--threads %d, but the search was started with --threads %d (BLAS "
-                 "threads change results in the last bits)", c->threads, h->threads);
+        snprintf(what, sizeof what, "%d BLAS threads, recorded %d (--threads %d given; threads change "
+                 "results in the last bits", c->threads, h->threads, c->threads);
     if (what[0]) {
-        fprintf(stderr, "fmnist-grid: %s: %s; leave the option out to continue with the recorded value, "
-                        "or give another --out DIR\n", c->out_dir, what);
+        fprintf(stderr, "fmnist-grid: %s: holds a different search, not resumed: %s; leave the option out to "
+                        "continue the recorded search, or give another --out DIR)\n", c->out_dir, what);
         free(h);
         return EXIT_INPUT;
     }
@@ -2362,8 +2366,12 @@ static int claim_out_dir(search *s, const char *gt, size_t tl, const char *gp)
     }
     if (st == OD_FILES && access(s->journal_path, F_OK) != 0 &&
         (access(gp, F_OK) != 0 || place_grid_copy_would_clash(gt, tl, gp))) {
-        fprintf(stderr, "fmnist-grid: %s: not empty and not a search of this grid (no journal, no same "
-                        "grid.yaml); nothing written: give an empty or new --out DIR\n", s->dir);
+        if (access(gp, F_OK) == 0)
+            fprintf(stderr, "fmnist-grid: %s: holds another grid file; this run belongs to a different search "
+                            "(give another --out DIR)\n", gp);
+        else
+            fprintf(stderr, "fmnist-grid: %s: not empty and not a search of this grid (no journal, no same "
+                            "grid.yaml); nothing written: give an empty or new --out DIR\n", s->dir);
         return EXIT_INPUT;
     }
     if (make_dirs(s->dir, &err)) {

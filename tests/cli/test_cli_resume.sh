@@ -76,12 +76,12 @@ expect_exit 0 "reference with options" -- "$BIN" -q "${OPTS[@]}" --out "$TMP/ore
 scores "$TMP/oref/cv_results.csv" > "$TMP/oref.scores"
 expect_exit 137 "options run killed" -- env FG_FAULT=kill:4 "$BIN" -q "${OPTS[@]}" --out "$TMP/opt" "$GRID"
 expect_exit 2 "--resume with another --threads" -- "$BIN" -q --resume "$TMP/opt" --threads 2
-expect_in "$TMP/err" "--threads 2, but the search was started with --threads 1" "the conflict names both values"
+expect_in "$TMP/err" "2 BLAS threads, recorded 1 (--threads 2 given" "the conflict names both values"
 [ "$(wc -l < "$TMP/err")" -eq 1 ] && pass || fail "the --threads conflict is not one line"
 expect_exit 2 "--resume with another --subset" -- "$BIN" -q --resume "$TMP/opt" --subset 700
-expect_in "$TMP/err" "--subset 700, but the search was started with subset 600" "the subset conflict names both values"
+expect_in "$TMP/err" "subset 700, recorded 600 (--subset 700 given" "the subset conflict names both values"
 expect_exit 2 "--resume with another --seed" -- "$BIN" -q --resume "$TMP/opt" --seed 8
-expect_in "$TMP/err" "--seed 8, but the search was started with seed 7" "the seed conflict names both values"
+expect_in "$TMP/err" "seed 8, recorded 7 (--seed 8 given" "the seed conflict names both values"
 [ "$(records "$TMP/opt/journal.jsonl")" -eq 4 ] && pass || fail "a refused resume ran tasks"
 expect_exit 0 "--resume DIR alone, elsewhere" -- env -u FMNIST_DATA -C / "$BIN" -q --resume "$TMP/opt"
 scores "$TMP/opt/cv_results.csv" > "$TMP/opt.scores"
