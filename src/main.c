@@ -465,8 +465,8 @@ static void fault_hold(const fault_plan *f)
     if (fd >= 0) {
         char msg[32];
         int n = snprintf(msg, sizeof msg, "held %ld\n", (long)getpid());
-        if (write(fd, msg, (size_t)n) != n)
-            (void)0;
+        ssize_t w = write(fd, msg, (size_t)n); /* a short write shows as a failed test */
+        (void)w;
         close(fd);
     }
     fd = open(f->hold_fifo, O_RDONLY);
@@ -1767,8 +1767,8 @@ static int report_claim(const char *dir, const jnl_header *h, const cli *c, int 
 {
     fg_err err;
     if (c->threads_set && h->threads > 0 && c->threads != h->threads) {
-        fprintf(stderr, "fmnist-grid: %s: --threads %d, but the search was run with --threads %d (BLAS threads "
-                        "change results in the last bits); leave it out\n", dir, c->threads, h->threads);
+        fprintf(stderr, "fmnist-grid: %s: %d BLAS threads, recorded %d (--threads %d given; threads change "
+                        "results in the last bits): leave the option out\n", dir, c->threads, h->threads, c->threads);
         return EXIT_INPUT;
     }
     if (!c->threads_set && h->threads > 0)
@@ -1928,7 +1928,7 @@ static int report_command(int argc, char **argv, const cli *c)
             print_error(err.msg);
             exit_code = EXIT_RUNTIME;
         }
-    } else if (have_refit) {
+    } else if (have_refit && !c->no_refit) {
         /* Refitted before, but model.fgm may have been lost with the process that wrote it. */
         const jnl_entry *rec = NULL;
         for (int i = 0; i < n; i++)
@@ -2830,7 +2830,7 @@ static int run_search(int argc, char **argv, const cli *c)
             if (saved < 0) {
                 stop = 1;
                 exit_code = EXIT_RUNTIME;
-            } else if (!stop && !interrupted && have_refit &&
+            } else if (!stop && !interrupted && have_refit && o->refit &&
                        rebuild_model(s.dir, g, best, refit_entry, worker_ok ? &tctx : NULL, &pd.test, c->quiet) < 0) {
                 stop = 1; /* the journaled refit's model.fgm was lost: rebuilt, or said why not */
                 exit_code = EXIT_RUNTIME;

@@ -204,8 +204,10 @@ int od_lock_take(const char *lock_path, fg_err *err)
     int n = snprintf(text, sizeof text, "host=%s pid=%ld since=%s\n", host[0] ? host : "?", (long)getpid(), since);
     /* Who holds it is information for the next process, not a result: a failure to write
      * it (a full disk) leaves the lock itself intact. */
-    if (ftruncate(fd, 0) == 0 && pwrite(fd, text, (size_t)n, 0) == n)
-        (void)0;
+    if (ftruncate(fd, 0) == 0) {
+        ssize_t w = pwrite(fd, text, (size_t)n, 0);
+        (void)w;
+    }
     return fd;
 }
 

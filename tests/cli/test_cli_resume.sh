@@ -88,6 +88,12 @@ scores "$TMP/opt/cv_results.csv" > "$TMP/opt.scores"
 cmp -s "$TMP/oref.scores" "$TMP/opt.scores" && pass || fail "--resume alone: scores differ from the run with the options"
 cmp -s "$TMP/oref/model.fgm" "$TMP/opt/model.fgm" && pass || fail "--resume alone: model.fgm differs"
 expect_exit 0 "the same options given again" -- "$BIN" -q "${OPTS[@]}" --threads 1 --resume "$TMP/opt"
+# report DIR takes the recorded data directory and threads too (here to rebuild the model).
+expect_exit 2 "report DIR with another --threads" -- "$BIN" -q report --threads 2 "$TMP/opt"
+expect_in "$TMP/err" "2 BLAS threads, recorded 1 (--threads 2 given" "report names both thread counts"
+rm "$TMP/opt/model.fgm"
+expect_exit 0 "report DIR elsewhere rebuilds from the recorded data" -- env -u FMNIST_DATA -C / "$BIN" -q report "$TMP/opt"
+cmp -s "$TMP/oref/model.fgm" "$TMP/opt/model.fgm" && pass || fail "report DIR: model.fgm not rebuilt from the recorded data"
 
 # SIGUSR1 (what Slurm sends before a time limit): exit 3, a partial report, then resume.
 expect_exit 3 "SIGUSR1 mid-search" -- env FG_FAULT=signal:4 "$BIN" -q --out "$TMP/sig" "$GRID"
