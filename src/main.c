@@ -1913,6 +1913,8 @@ static int report_command(int argc, char **argv, const cli *c)
                 fprintf(stderr, "fmnist-grid: refit: test accuracy %.4f (%d images), %.1f s\n",
                         rr->e.test_acc, pd.test.n, rr->e.fit_time);
             }
+            if (!stop && fault_from_env().kill_after_refit)
+                raise(SIGKILL); /* FG_FAULT=kill:refit: journaled, model.fgm not written yet */
             if (!stop && net && rr && save_model(dir, g, best, net, rr)) {
                 exit_code = EXIT_RUNTIME;
                 stop = 1;

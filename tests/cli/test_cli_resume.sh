@@ -51,6 +51,14 @@ cmp -s "$TMP/ref/model.fgm" "$TMP/km/model.fgm" && pass || fail "report DIR did 
 rm "$TMP/km/model.fgm"
 expect_exit 0 "report DIR without model.fgm or data" -- "$BIN" -q report --data "$TMP/nodata" "$TMP/km"
 expect_in "$TMP/err" "no model.fgm" "the warning when the model cannot be rebuilt"
+# The same when `report DIR` merges shards and is killed between its refit's record and
+# model.fgm: the next `report DIR` rebuilds it.
+for i in 0 1; do "$BIN" -q --shard $i/2 --out "$TMP/kms" "$GRID" >/dev/null 2>&1 </dev/null; done
+expect_exit 137 "report DIR killed after its refit's record" -- env FG_FAULT=kill:refit "$BIN" -q report "$TMP/kms"
+grep -q '"fold":-1' "$TMP/kms/journal.refit.jsonl" && [ ! -e "$TMP/kms/model.fgm" ] && pass ||
+  fail "report DIR kill:refit: not a journaled refit without model.fgm"
+expect_exit 0 "report DIR after its kill:refit" -- "$BIN" -q report "$TMP/kms"
+cmp -s "$TMP/ref/model.fgm" "$TMP/kms/model.fgm" && pass || fail "report DIR did not rebuild its lost model.fgm"
 if [ -n "${MPIEXEC:-}" ]; then # 2 ranks: the refit may run early, while the last folds do
   "$MPIEXEC" --oversubscribe -np 2 -x FG_FAULT=kill:refit "$BIN" -q --out "$TMP/kmpi" "$GRID" >/dev/null 2>&1 </dev/null
   [ $? -ne 0 ] && grep -q '"fold":-1' "$TMP/kmpi/journal.jsonl" && [ ! -e "$TMP/kmpi/model.fgm" ] && pass ||
