@@ -24,6 +24,12 @@ typedef struct {
     int subset;
     uint64_t folds_checksum; /* cv_folds_checksum of the assignment */
     uint32_t train_images_crc32, train_labels_crc32;
+    /* How the search was run, so that a resume needs no options (0, -1, "" when a journal
+     * predates them): BLAS threads per rank (they change results in the last bits), whether
+     * the best configuration is refitted, and the data directory it was started with. */
+    int threads;
+    int refit;
+    char data_dir[4096];
 } jnl_header;
 
 /* One finished task, without its history. */
@@ -68,6 +74,9 @@ void jnl_close(jnl *j); /* NULL is a no-op */
  * counted in *n_bad. Returns 0, or -1 when the file cannot be read or has no valid header. */
 int jnl_read(const char *path, jnl_header *h, jnl_entry **entries, int *n, int *n_bad,
              fg_err *err);
+
+/* Reads only the header line of a journal into h. Returns 0, or -1 with err. */
+int jnl_read_header(const char *path, jnl_header *h, fg_err *err);
 
 /* Reads the history of the last intact record for (config, fold) into hist (room for max
  * epochs). Returns the number of epochs, or -1 when there is no such record. */

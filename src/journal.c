@@ -198,9 +198,24 @@ int jnl_create(const char *path, const jnl_header *h, jnl **out, fg_err *err)
     sb_hex64(&b, "folds_checksum", h->folds_checksum);
     sb_hex32(&b, "train_images_crc32", h->train_images_crc32);
     sb_hex32(&b, "train_labels_crc32", h->train_labels_crc32);
+    if (h->threads > 0) {
+        sb_key(&b, "threads");
+        sb_printf(&b, "%d", h->threads);
+    }
+    if (h->refit >= 0) {
+        sb_key(&b, "refit");
+        sb_printf(&b, "%d", h->refit ? 1 : 0);
+    }
+    if (h->data_dir[0]) {
+        sb_key(&b, "data_dir");
+        sb_str(&b, h->data_dir);
+    }
     sb_finish(&b);
-    if (write_all_sync(j, j->buf, b.len, err)) {
+    if (b.overflow || write_all_sync(j, j->buf, b.len, err)) {
+        if (b.overflow)
+            fg_err_set(err, "%s: journal header too long", path);
         jnl_close(j);
+        unlink(path); /* no half-written journal left for a resume to stumble on */
         return -1;
     }
     sync_parent(path);
@@ -465,6 +480,8 @@ static int header_field(void *obj, const char *k, cur *c)
     double v;
     if (!strcmp(k, "grid"))
         return parse_str(c, h->grid_name, sizeof h->grid_name);
+    if (!strcmp(k, "data_dir"))
+        return parse_str(c, h->data_dir, sizeof h->data_dir);
     if (!strcmp(k, "grid_hash") || !strcmp(k, "folds_checksum") ||
         !strcmp(k, "train_images_crc32") || !strcmp(k, "train_labels_crc32")) {
         if (parse_str(c, s, sizeof s))
@@ -480,7 +497,7 @@ static int header_field(void *obj, const char *k, cur *c)
         return 0;
     }
     if (!strcmp(k, "configs") || !strcmp(k, "folds") || !strcmp(k, "seed") ||
-        !strcmp(k, "cv_seed") || !strcmp(k, "subset")) {
+        !strcmp(k, "cv_seed") || !strcmp(k, "subset") || !strcmp(k, "threads") || !strcmp(k, "refit")) {
         /* Integers: parse digits exactly (seeds can exceed a double's precision). */
         skip_ws(c);
         char num[32];
@@ -498,6 +515,10 @@ static int header_field(void *obj, const char *k, cur *c)
             h->seed = strtoull(num, NULL, 10);
         else if (!strcmp(k, "cv_seed"))
             h->cv_seed = strtoull(num, NULL, 10);
+        else if (!strcmp(k, "threads"))
+            h->threads = (int)strtol(num, NULL, 10);
+        else if (!strcmp(k, "refit"))
+            h->refit = (int)strtol(num, NULL, 10);
         else
             h->subset = (int)strtol(num, NULL, 10);
         return 0;
@@ -681,6 +702,7 @@ int jnl_read(const char *path, jnl_header *h, jnl_entry **entries, int *n, int *
     *n = 0;
     *n_bad = 0;
     memset(h, 0, sizeof *h);
+    h->refit = -1; /* unknown unless the header says */
     size_t len;
     char *buf = slurp(path, &len, err);
     if (!buf)
@@ -828,4 +850,27 @@ int jnl_open_append(const char *path, jnl **out, fg_err *err)
     }
     *out = j;
     return 0;
+}
+
+int jnl_read_header(const char *path, jnl_header *h, fg_err *err)
+{
+    memset(h, 0, sizeof *h);
+    h->refit = -1;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return fg_err_set(err, "%s: cannot open journal: %s", path, strerror(errno));
+    /* The header line is short (its longest field is the data directory): read at most 64 KiB. */
+    size_t cap = 1 << 16;
+    char *buf = malloc(cap);
+    size_t n = buf ? fread(buf, 1, cap - 1, f) : 0;
+    fclose(f);
+    if (!buf)
+        return fg_err_set(err, "%s: out of memory", path);
+    buf[n] = '\0';
+    char *nl = memchr(buf, '\n', n);
+    int ok = nl && line_intact(buf, (size_t)(nl - buf)) &&
+             walk_object(buf, (size_t)(nl - buf), header_field, h) == 0 &&
+             strstr(buf, "\"fmnist_grid_journal\"") == buf + 1;
+    free(buf);
+    return ok ? 0 : fg_err_set(err, "%s: not a fmnist-grid journal (no valid header line)", path);
 }

@@ -9,6 +9,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
@@ -29,6 +30,7 @@
 #include "model.h"
 #include "nn.h"
 #include "nn_gemm.h"
+#include "outdir.h"
 #include "report.h"
 #include "fg_sched.h"
 #include "task.h"
@@ -57,9 +59,11 @@ static const char usage_text[] =
     "\n"
     "Options:\n"
     "  -o, --out DIR      results directory (default: results/<grid name>-<UTC time>);\n"
-    "                     if DIR holds an unfinished search of the same grid, resume it\n"
+    "                     if DIR holds an unfinished search of the same grid, resume it;\n"
+    "                     a directory holding anything else is refused\n"
     "  -r, --resume DIR   continue the search in DIR: tasks in its journal are skipped\n"
-    "                     (the grid defaults to DIR/grid.yaml)\n"
+    "                     (the grid defaults to DIR/grid.yaml; seed, subset, threads and\n"
+    "                     data directory default to the recorded ones)\n"
     "      --shard I/N    run only shard I (0..N-1) of the tasks, balanced by estimated\n"
     "                     cost, into DIR/journal.shard-I-of-N.jsonl (several shards may\n"
     "                     share --out DIR); then `fmnist-grid report DIR` merges them\n"
@@ -114,6 +118,7 @@ typedef struct {
     long long seed;         /* -1 = from the grid */
     int seed_set;
     int threads;
+    int threads_set;        /* --threads given (a resume takes the recorded count otherwise) */
     double grace;           /* seconds running tasks may finish after a signal */
     int dry_run, quiet, no_refit;
     const char *report_dir; /* "report DIR" command */
@@ -195,23 +200,10 @@ static int int_option(const char *option, const char *arg, long long lo, long lo
     return -1;
 }
 
-/* mkdir -p */
+/* mkdir -p, removing what it created when it fails */
 static int make_dirs(const char *path, fg_err *err)
 {
-    char buf[4096];
-    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
-        return fg_err_set(err, "%s: path too long", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-            return fg_err_set(err, "%s: cannot create directory: %s", buf, strerror(errno));
-        *p = '/';
-    }
-    if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-        return fg_err_set(err, "%s: cannot create directory: %s", buf, strerror(errno));
-    return 0;
+    return od_make_dirs(path, err);
 }
 
 static int dir_is_unused(const char *path)
@@ -245,7 +237,12 @@ static int copy_file(const char *text, size_t len, const char *dst, fg_err *err)
     int bad = fwrite(text, 1, len, f) != len;
     bad |= fflush(f) != 0 || fsync(fileno(f)) != 0;
     bad |= fclose(f) != 0;
-    return bad ? fg_err_set(err, "%s: write failed: %s", dst, strerror(errno)) : 0;
+    if (bad) {
+        int e = errno;
+        unlink(dst); /* a partial copy would later look like another search's grid */
+        return fg_err_set(err, "%s: write failed: %s", dst, strerror(e));
+    }
+    return 0;
 }
 
 static void utc_stamp(char *buf, size_t n, int compact)
@@ -281,6 +278,19 @@ static void fmt_hms(char *buf, size_t n, double s)
 }
 
 /* ---- command line ------------------------------------------------------------------ */
+
+/* --out / --resume checked before anything is created: -1 to go on, else EXIT_INPUT. */
+static int check_out_option(const cli *c, int rank)
+{
+    fg_err err;
+    /* --data too: the data directory is written into the journal and report.yaml. */
+    if ((!c->out_dir || od_check_path(c->resume_dir ? "--resume" : "--out", c->out_dir, &err) == 0) &&
+        (!c->data_dir || od_check_path("--data", c->data_dir, &err) == 0))
+        return -1;
+    if (!rank)
+        print_error(err.msg);
+    return EXIT_INPUT;
+}
 
 /* Returns -1 to continue, or an exit status. Prints only on rank 0. */
 static int parse_cli(int argc, char **argv, cli *c, int rank)
@@ -324,6 +334,7 @@ static int parse_cli(int argc, char **argv, cli *c, int rank)
             if (int_option("--threads", optarg, 1, 256, "in 1..256", rank, &v))
                 return EXIT_INPUT;
             c->threads = (int)v;
+            c->threads_set = 1;
             break;
         case 'G':
             if (int_option("--grace", optarg, 0, 100000000, "a number of seconds >= 0", rank, &v))
@@ -417,7 +428,7 @@ static int parse_cli(int argc, char **argv, cli *c, int rank)
         if (rest == 0) {
             snprintf(c->resume_grid, sizeof c->resume_grid, "%s/grid.yaml", c->resume_dir);
             c->grid_path = c->resume_grid;
-            return -1;
+            return check_out_option(c, rank);
         }
     }
     if (rest != 1) {
@@ -427,28 +438,61 @@ static int parse_cli(int argc, char **argv, cli *c, int rank)
         return EXIT_INPUT;
     }
     c->grid_path = argv[optind];
-    return -1;
+    return check_out_option(c, rank);
 }
 
 /* Fault injection for the crash and signal tests: FG_FAULT=kill:N sends this process
  * SIGKILL right after the N-th journal record of this session is durable; FG_FAULT=signal:N
  * sends it SIGUSR1 at the same point; FG_FAULT=kill:report kills it after the refit is
- * journaled, just before the reports are written. Read once at start-up; inert when unset. */
+ * journaled, just before the reports are written; FG_FAULT=kill:refit kills it right after
+ * the refit's record is durable, before model.fgm is written; FG_FAULT=hold:N:FIFO holds it
+ * at the same point as kill:N (the results directory locked) until a test lets it go: it
+ * writes "held PID" into the FIFO (blocking until the test reads), then reads the FIFO until
+ * end of file.
+ * Read once at start-up; inert when unset. */
 typedef struct {
     int kill_after, signal_after;
     int kill_before_report;
+    int kill_after_refit; /* FG_FAULT=kill:refit: right after a refit's record, whatever its number */
+    int hold_after;
+    const char *hold_fifo;
 } fault_plan;
+
+/* FG_FAULT=hold:N:FIFO, at its point: no timing, the test decides when to go on. */
+static void fault_hold(const fault_plan *f)
+{
+    int fd = open(f->hold_fifo, O_WRONLY);
+    if (fd >= 0) {
+        char msg[32];
+        int n = snprintf(msg, sizeof msg, "held %ld\n", (long)getpid());
+        ssize_t w = write(fd, msg, (size_t)n); /* a short write shows as a failed test */
+        (void)w;
+        close(fd);
+    }
+    fd = open(f->hold_fifo, O_RDONLY);
+    char b[64];
+    while (fd >= 0 && read(fd, b, sizeof b) > 0)
+        continue;
+    if (fd >= 0)
+        close(fd);
+}
 
 static int g_workerkill, g_worker_tasks; /* FG_FAULT=workerkill:N, set once at start-up */
 
 static fault_plan fault_from_env(void)
 {
-    fault_plan f = {0, 0, 0};
+    fault_plan f = {0, 0, 0, 0, 0, NULL};
     const char *v = getenv("FG_FAULT");
+    if (v && !strncmp(v, "hold:", 5) && strchr(v + 5, ':')) {
+        f.hold_after = atoi(v + 5);
+        f.hold_fifo = strchr(v + 5, ':') + 1;
+    }
     if (v && !strncmp(v, "workerkill:", 11))
         g_workerkill = atoi(v + 11);
     if (v && !strcmp(v, "kill:report"))
         f.kill_before_report = 1;
+    else if (v && !strcmp(v, "kill:refit"))
+        f.kill_after_refit = 1;
     else if (v && !strncmp(v, "kill:", 5))
         f.kill_after = atoi(v + 5);
     else if (v && !strncmp(v, "signal:", 7))
@@ -497,6 +541,7 @@ typedef struct {
     const data_set *test;
     int n_searched;        /* images searched over (all, or the subset) */
     int n_workers;         /* ranks that train (rank 0's thread included) */
+    int lock_fd;           /* the lock on the journal this run writes, or -1 */
 } search;
 
 /* What a worker needs: its task context, the test set (for a refit) and the network of its
@@ -632,8 +677,10 @@ static int refit_done(search *s, const jnl_record *r, const sched_blob *blob, in
     s->appended++;
     s->refit_state[c] = 2;
     s->refits_running--;
-    if (s->fault.kill_after && s->appended == s->fault.kill_after)
-        raise(SIGKILL);
+    if ((s->fault.kill_after && s->appended == s->fault.kill_after) || s->fault.kill_after_refit)
+        raise(SIGKILL); /* journaled, model.fgm not written yet */
+    if (s->fault.hold_after && s->appended == s->fault.hold_after)
+        fault_hold(&s->fault);
     if (blob->len > 0 && blob->len % sizeof(float) == 0) {
         float *keep = malloc(blob->len);
         if (keep) {
@@ -681,6 +728,8 @@ static int on_done(void *p, int32_t task, const void *result, const sched_blob *
         raise(SIGKILL);
     if (s->fault.signal_after && s->appended == s->fault.signal_after)
         raise(SIGUSR1);
+    if (s->fault.hold_after && s->appended == s->fault.hold_after)
+        fault_hold(&s->fault);
     int64_t c = rec->e.config;
     if (task >= 0 && task < s->n_tasks)
         s->cost_done += s->cost[task];
@@ -1141,6 +1190,8 @@ static int same_search(const jnl_header *was, const jnl_header *now, char *why, 
                  (unsigned long long)was->cv_seed);
     if (was->subset != now->subset)
         add_diff(why, n, &len, "subset %d, recorded %d", now->subset, was->subset);
+    if (was->threads > 0 && now->threads > 0 && was->threads != now->threads)
+        add_diff(why, n, &len, "%d BLAS threads, recorded %d", now->threads, was->threads);
     if (was->train_images_crc32 != now->train_images_crc32 ||
         was->train_labels_crc32 != now->train_labels_crc32)
         add_diff(why, n, &len, "the training data differ (CRC-32 %08lx/%08lx, recorded %08lx/%08lx)",
@@ -1214,9 +1265,10 @@ static int place_grid_copy(const char *text, size_t len, const char *path, int s
 }
 
 /* Saves the refitted network as DIR/model.fgm with what it is in its metadata. */
-static void save_model(const char *dir, const grid *g, int64_t config, nn_net *net,
-                       const jnl_record *rr)
+static int save_model(const char *dir, const grid *g, int64_t config, nn_net *net,
+                      const jnl_record *rr)
 {
+    int rc = 0;
     char path[4400], meta[2048];
     fg_err err;
     nn_net_desc *d = malloc(sizeof *d);
@@ -1226,16 +1278,21 @@ static void save_model(const char *dir, const grid *g, int64_t config, nn_net *n
              grid_opts_c(g)->name, (long long)config, grid_config_params(g, config),
              (unsigned long long)grid_opts_c(g)->seed, rr->e.n_train, rr->e.test_acc);
     if (!d || grid_config_build(g, config, 28, 28, 1, DATA_N_CLASSES, d, &t, &err) ||
-        model_save(path, net, &t, meta, &err))
+        model_save(path, net, &t, meta, &err)) {
         print_error(d ? err.msg : "out of memory saving the model");
+        rc = -1;
+    }
     free(d);
+    return rc;
 }
 
-/* Saves a model from parameters a worker rank sent (its refit of config). */
-static void save_model_params(const char *dir, const grid *g, int64_t config, const float *params,
-                              int64_t n_params, const jnl_entry *refit)
+/* Saves a model from parameters a worker rank sent (its refit of config). Returns 0, or -1
+ * after printing why. */
+static int save_model_params(const char *dir, const grid *g, int64_t config, const float *params,
+                             int64_t n_params, const jnl_entry *refit)
 {
     fg_err err;
+    int rc = -1;
     nn_net_desc *d = malloc(sizeof *d);
     nn_train_desc t;
     nn_net *net = NULL;
@@ -1243,19 +1300,21 @@ static void save_model_params(const char *dir, const grid *g, int64_t config, co
         !(net = nn_net_new(d, 1, 0, &err))) {
         print_error(d ? err.msg : "out of memory saving the model");
     } else if (nn_net_n_params(net) != n_params) {
-        fprintf(stderr, "fmnist-grid: the refitted model has %lld parameters, expected %lld; no model.fgm\n",
-                (long long)n_params, (long long)nn_net_n_params(net));
+        rc = 1; /* not saved, nothing written: the caller refits again */
     } else {
         memcpy(nn_net_params(net), params, (size_t)n_params * sizeof *params);
         jnl_record *rr = malloc(sizeof *rr);
         if (rr) {
             rr->e = *refit;
-            save_model(dir, g, config, net, rr);
+            rc = save_model(dir, g, config, net, rr);
+        } else {
+            print_error("out of memory saving the model");
         }
         free(rr);
     }
     nn_net_free(net);
     free(d);
+    return rc;
 }
 
 /* ---- fit GRID --config K ---------------------------------------------------------------- */
@@ -1708,6 +1767,105 @@ static int open_results(const char *dir, grid **g, jnl_header *h, jnl_entry **e,
     return 0;
 }
 
+/* DIR/model.fgm is missing although the best configuration's refit rec is journaled (the
+ * process died between the record and the file, or the parameters never reached rank 0).
+ * The refit is deterministic: train it again on t and save it. Without t (no data), say
+ * how to rebuild it. Returns 0 (saved, or nothing to do), 1 (not rebuilt, said so), or -1
+ * (a write failed, said in one line). */
+static int rebuild_model(const char *dir, const grid *g, int64_t best, const jnl_entry *rec, task_ctx *t,
+                         const data_set *test, int quiet)
+{
+    char path[4400];
+    snprintf(path, sizeof path, "%s/model.fgm", dir);
+    if (access(path, F_OK) == 0 || !rec || rec->status != NN_STATUS_OK)
+        return 0;
+    if (!t) {
+        fprintf(stderr, "fmnist-grid: warning: no model.fgm and no data to rebuild it here (rebuild it with: "
+                        "fmnist-grid report %s --data DIR)\n", dir);
+        return 1;
+    }
+    if (!quiet)
+        fprintf(stderr, "fmnist-grid: %s is missing: refitting configuration %lld (%s) again to rebuild it\n",
+                path, (long long)best, grid_config_params(g, best));
+    jnl_record *rr = malloc(sizeof *rr);
+    nn_net *net = NULL;
+    int rc = 1;
+    if (!rr || task_refit(t, best, test, rr, &net) || !net || rr->e.status != NN_STATUS_OK) {
+        fprintf(stderr, "fmnist-grid: warning: no model.fgm: the refit to rebuild it failed: %s\n",
+                rr ? rr->e.msg : "out of memory");
+    } else {
+        if (!quiet && (float)rec->test_acc != rr->e.test_acc)
+            fprintf(stderr, "fmnist-grid: warning: the rebuilt model's test accuracy %.9g differs from the "
+                            "journal's %.9g (another build or BLAS thread count?)\n", rr->e.test_acc, rec->test_acc);
+        rc = save_model(dir, g, best, net, rr);
+    }
+    nn_net_free(net);
+    free(rr);
+    return rc;
+}
+
+/* report DIR: lock DIR/journal.jsonl.lock, which a running (unsharded) search of DIR holds
+ * until it has written its reports: two writers of one report are refused, with the holder
+ * named. Shards lock their own journals, so a partial report while they run is fine. The
+ * BLAS threads of a refit are the recorded ones unless --threads is given; a different
+ * --threads is refused. Returns -1 to go on (*lock_fd held), or an exit status. */
+static int report_claim(const char *dir, const jnl_header *h, const cli *c, int *threads, int *lock_fd)
+{
+    fg_err err;
+    if (c->threads_set && h->threads > 0 && c->threads != h->threads) {
+        fprintf(stderr, "fmnist-grid: %s: %d BLAS threads, recorded %d (--threads %d given; threads change "
+                        "results in the last bits): leave the option out\n", dir, c->threads, h->threads, c->threads);
+        return EXIT_INPUT;
+    }
+    if (!c->threads_set && h->threads > 0)
+        *threads = h->threads;
+    char lp[4400];
+    snprintf(lp, sizeof lp, "%s/journal.jsonl.lock", dir);
+    *lock_fd = od_lock_take(lp, &err);
+    if (*lock_fd == -2) {
+        fprintf(stderr, "fmnist-grid: %s: a search is running in it (%s) and writes the reports when it ends; "
+                        "run report then (kill -USR1 ends it with a partial report)\n", dir, err.msg);
+        return EXIT_INPUT;
+    }
+    if (*lock_fd < 0) {
+        print_error(err.msg);
+        return EXIT_RUNTIME;
+    }
+    return -1;
+}
+
+/* report DIR: model.fgm lost after its refit was journaled: load the data (checked against
+ * the journal) and refit again (rebuild_model). Returns rebuild_model's 0, 1 or -1. */
+static int report_rebuild_model(const char *dir, const grid *g, const jnl_header *h, int64_t best,
+                                const jnl_entry *rec, const char *data_dir, int threads, int quiet)
+{
+    char path[4400];
+    snprintf(path, sizeof path, "%s/model.fgm", dir);
+    if (!rec || rec->status != NN_STATUS_OK || access(path, F_OK) == 0)
+        return 0;
+    prepared pd;
+    task_ctx tctx;
+    fg_err err;
+    memset(&tctx, 0, sizeof tctx);
+    int rc, have_ctx = 0;
+    if (prepare(grid_opts_c(g), data_dir, 1, &pd, &err) || pd.folds_checksum != h->folds_checksum ||
+        pd.train.images_crc32 != h->train_images_crc32 || pd.train.labels_crc32 != h->train_labels_crc32) {
+        rc = rebuild_model(dir, g, best, rec, NULL, NULL, quiet); /* no data: say how */
+    } else if (task_ctx_init(&tctx, g, &pd.train, pd.idx, pd.fold_of, pd.n, &err)) {
+        print_error(err.msg);
+        rc = 1;
+    } else {
+        have_ctx = 1;
+        nn_gemm_set_threads(threads);
+        gethostname(tctx.host, sizeof tctx.host - 1);
+        rc = rebuild_model(dir, g, best, rec, &tctx, &pd.test, quiet);
+    }
+    if (have_ctx)
+        task_ctx_free(&tctx);
+    prepared_free(&pd);
+    return rc;
+}
+
 static int report_command(int argc, char **argv, const cli *c)
 {
     const char *dir = c->report_dir;
@@ -1720,6 +1878,13 @@ static int report_command(int argc, char **argv, const cli *c)
     int n = 0, nf = 0;
     if (open_results(dir, &g, &h, &e, &n, &nf, refit_path, sizeof refit_path))
         return EXIT_INPUT;
+    int threads = c->threads, lock_fd = -1;
+    int claimed = report_claim(dir, &h, c, &threads, &lock_fd);
+    if (claimed >= 0) {
+        free(e);
+        grid_free(g);
+        return claimed;
+    }
     grid_options *o = grid_opts(g);
     o->seed = h.seed;
     o->cv_seed = h.cv_seed;
@@ -1741,8 +1906,11 @@ static int report_command(int argc, char **argv, const cli *c)
     int exit_code = EXIT_OK;
     prepared pd;
     memset(&pd, 0, sizeof pd);
-    const char *data_dir = resolve_data_dir(c, o);
-    int have_data = 0;
+    struct stat dst;
+    const char *data_dir = !c->data_dir && h.data_dir[0] && stat(h.data_dir, &dst) == 0 && S_ISDIR(dst.st_mode)
+                               ? h.data_dir /* the search's own, as a resume takes it */
+                               : resolve_data_dir(c, o);
+    int have_data = 0, stop = 0; /* stop: a write failed (said in one line), write nothing more */
     /* Refit once everything is done, as the single-job search would have. */
     rpt_config *agg = NULL;
     double *sp = NULL;
@@ -1772,9 +1940,10 @@ static int report_command(int argc, char **argv, const cli *c)
                    (access(jp, F_OK) == 0 ? jnl_open_append(jp, &j, &err) : jnl_create(jp, &h, &j, &err))) {
             print_error(err.msg);
             exit_code = EXIT_RUNTIME;
+            stop = 1;
         } else {
             have_data = 1;
-            nn_gemm_set_threads(c->threads);
+            nn_gemm_set_threads(threads);
             gethostname(tctx.host, sizeof tctx.host - 1);
             if (!c->quiet)
                 fprintf(stderr, "fmnist-grid: refitting configuration %lld (%s) on %d images\n",
@@ -1785,12 +1954,17 @@ static int report_command(int argc, char **argv, const cli *c)
                 jnl_append(j, rr, grid_config_params(g, best), &err)) {
                 fprintf(stderr, "fmnist-grid: refit failed: %s\n", rr ? err.msg : "out of memory");
                 exit_code = EXIT_RUNTIME;
+                stop = 1;
             } else if (!c->quiet && rr->e.status == NN_STATUS_OK) {
                 fprintf(stderr, "fmnist-grid: refit: test accuracy %.4f (%d images), %.1f s\n",
                         rr->e.test_acc, pd.test.n, rr->e.fit_time);
             }
-            if (net && rr)
-                save_model(dir, g, best, net, rr);
+            if (!stop && fault_from_env().kill_after_refit)
+                raise(SIGKILL); /* FG_FAULT=kill:refit: journaled, model.fgm not written yet */
+            if (!stop && net && rr && save_model(dir, g, best, net, rr)) {
+                exit_code = EXIT_RUNTIME;
+                stop = 1;
+            }
             nn_net_free(net);
             free(rr);
             task_ctx_free(&tctx);
@@ -1798,18 +1972,28 @@ static int report_command(int argc, char **argv, const cli *c)
         jnl_close(j);
         free(e);
         e = NULL;
-        if (read_journals(dir, &h, &e, &n, &nf, refit_path, sizeof refit_path, &err)) {
+        if (!stop && read_journals(dir, &h, &e, &n, &nf, refit_path, sizeof refit_path, &err)) {
             print_error(err.msg);
             exit_code = EXIT_RUNTIME;
         }
+    } else if (have_refit && !c->no_refit) {
+        /* Refitted before, but model.fgm may have been lost with the process that wrote it. */
+        const jnl_entry *rec = NULL;
+        for (int i = 0; i < n; i++)
+            if (e[i].fold == JNL_REFIT && e[i].config == best)
+                rec = &e[i];
+        if (report_rebuild_model(dir, g, &h, best, rec, data_dir, threads, c->quiet) < 0) {
+            exit_code = EXIT_RUNTIME;
+            stop = 1;
+        }
     }
-    if (e) {
+    if (e && !stop) {
         char cmd[4096], host[64] = "", started[32];
         join_argv(argc, argv, cmd, sizeof cmd);
         gethostname(host, sizeof host - 1);
         utc_stamp(started, sizeof started, 0);
         rpt_env env;
-        fill_env(&env, cmd, host, started, data_dir, 1, c->threads, 0, fg_now() - t0,
+        fill_env(&env, cmd, host, started, data_dir, 1, threads, 0, fg_now() - t0,
                  have_data ? &pd : NULL, &h);
         env.interrupted = done < total;
         fg_err plot_warning;
@@ -1843,6 +2027,7 @@ static int report_command(int argc, char **argv, const cli *c)
     free(e);
     prepared_free(&pd);
     grid_free(g);
+    od_lock_release(lock_fd);
     return exit_code;
 }
 
@@ -2150,6 +2335,112 @@ out:
     return exit_code;
 }
 
+/* ---- the results directory: options recorded, refusal, lock, a lost model ------------- */
+
+/* The journal a search with c's options writes in dir. */
+static void journal_path_of(const cli *c, const char *dir, char *buf, size_t n)
+{
+    if (c->n_shards)
+        snprintf(buf, n, "%s/journal.shard-%d-of-%d.jsonl", dir, c->shard, c->n_shards);
+    else
+        snprintf(buf, n, "%s/journal.jsonl", dir);
+}
+
+/* Continuing a journal (--resume DIR, or --out DIR holding this run's journal): every
+ * setting that changes results and was not given on the command line comes from the
+ * journal's header (seed, cv seed, subset, BLAS threads, refit, data directory); one given
+ * with another value is refused with one line naming the option and both values. A
+ * different --data is not a conflict: the data's checksums decide. *threads and data_dir
+ * receive what to run with. Returns -1 to go on, or an exit status. */
+static int adopt_recorded(const cli *c, grid_options *o, int32_t *threads, char *data_dir, size_t dd_len)
+{
+    *threads = c->threads;
+    snprintf(data_dir, dd_len, "%s", resolve_data_dir(c, o));
+    char jp[4200];
+    struct stat st;
+    if (!c->out_dir)
+        return -1;
+    journal_path_of(c, c->out_dir, jp, sizeof jp);
+    jnl_header *h = malloc(sizeof *h);
+    fg_err err;
+    if (!h) {
+        print_error("out of memory");
+        return EXIT_RUNTIME;
+    }
+    if (stat(jp, &st) != 0 || !S_ISREG(st.st_mode) || jnl_read_header(jp, h, &err)) {
+        free(h); /* no journal to continue (a damaged one is refused later, with the reason) */
+        return -1;
+    }
+    char what[256] = "";
+    if (c->seed_set && (uint64_t)c->seed != h->seed)
+        snprintf(what, sizeof what, "seed %lld, recorded %llu (--seed %lld given", c->seed,
+                 (unsigned long long)h->seed, c->seed);
+    else if (c->subset >= 0 && c->subset != h->subset)
+        snprintf(what, sizeof what, "subset %lld, recorded %d%s (--subset %lld given", c->subset, h->subset,
+                 h->subset ? "" : " = all images", c->subset);
+    else if (c->threads_set && h->threads > 0 && c->threads != h->threads)
+        snprintf(what, sizeof what, "%d BLAS threads, recorded %d (--threads %d given; threads change "
+                 "results in the last bits", c->threads, h->threads, c->threads);
+    if (what[0]) {
+        fprintf(stderr, "fmnist-grid: %s: holds a different search, not resumed: %s; leave the option out to "
+                        "continue the recorded search, or give another --out DIR)\n", c->out_dir, what);
+        free(h);
+        return EXIT_INPUT;
+    }
+    o->seed = h->seed;
+    o->cv_seed = h->cv_seed;
+    o->subset = h->subset;
+    if (h->threads > 0)
+        *threads = h->threads;
+    if (h->refit >= 0 && !c->no_refit)
+        o->refit = h->refit;
+    if (!c->data_dir && h->data_dir[0] && stat(h->data_dir, &st) == 0 && S_ISDIR(st.st_mode))
+        snprintf(data_dir, dd_len, "%s", h->data_dir);
+    free(h);
+    return -1;
+}
+
+/* Before anything is written into s->dir: refuse a directory that is neither empty nor a
+ * search of this grid (this run's journal, or a grid.yaml with the same bytes), create it,
+ * and lock the journal this run writes (shards of one directory lock different journals
+ * and may run at once). Returns -1 to go on, or an exit status after one line. */
+static int claim_out_dir(search *s, const char *gt, size_t tl, const char *gp)
+{
+    fg_err err;
+    int st = od_dir_state(s->dir);
+    if (st == OD_NOT_DIR) {
+        fprintf(stderr, "fmnist-grid: %s: exists and is not a directory; give another --out DIR\n", s->dir);
+        return EXIT_INPUT;
+    }
+    if (st == OD_FILES && access(s->journal_path, F_OK) != 0 &&
+        (access(gp, F_OK) != 0 || place_grid_copy_would_clash(gt, tl, gp))) {
+        if (access(gp, F_OK) == 0)
+            fprintf(stderr, "fmnist-grid: %s: holds another grid file; this run belongs to a different search "
+                            "(give another --out DIR)\n", gp);
+        else
+            fprintf(stderr, "fmnist-grid: %s: not empty and not a search of this grid (no journal, no same "
+                            "grid.yaml); nothing written: give an empty or new --out DIR\n", s->dir);
+        return EXIT_INPUT;
+    }
+    if (make_dirs(s->dir, &err)) {
+        print_error(err.msg);
+        return EXIT_RUNTIME;
+    }
+    char lp[4300];
+    snprintf(lp, sizeof lp, "%s.lock", s->journal_path);
+    s->lock_fd = od_lock_take(lp, &err);
+    if (s->lock_fd == -2) {
+        fprintf(stderr, "fmnist-grid: %s: another fmnist-grid is writing this search (%s); wait for it to "
+                        "end, or stop it (kill -USR1 saves its work), then resume\n", s->dir, err.msg);
+        return EXIT_INPUT;
+    }
+    if (s->lock_fd < 0) {
+        print_error(err.msg);
+        return EXIT_RUNTIME;
+    }
+    return -1;
+}
+
 static int run_search(int argc, char **argv, const cli *c)
 {
     int rank = sched_rank(), size = sched_size();
@@ -2185,9 +2476,10 @@ static int run_search(int argc, char **argv, const cli *c)
             if (c->dry_run)
                 sm.status = dry_run(g);
         }
+        if (sm.status < 0) /* continuing a journal: what it records, unless given */
+            sm.status = adopt_recorded(c, grid_opts(g), &sm.threads, sm.data_dir, sizeof sm.data_dir);
         if (sm.status < 0) {
             const grid_options *o = grid_opts_c(g);
-            snprintf(sm.data_dir, sizeof sm.data_dir, "%s", resolve_data_dir(c, o));
             if (prepare(o, sm.data_dir, o->refit, &pd, &err)) {
                 print_error(err.msg);
                 sm.status = EXIT_INPUT;
@@ -2233,7 +2525,6 @@ static int run_search(int argc, char **argv, const cli *c)
             sm.seed = o->seed;
             sm.cv_seed = o->cv_seed;
             sm.has_seed = 1;
-            sm.threads = c->threads;
             sm.folds_checksum = pd.folds_checksum;
             sm.crc_images = pd.train.images_crc32;
             sm.crc_labels = pd.train.labels_crc32;
@@ -2305,6 +2596,7 @@ static int run_search(int argc, char **argv, const cli *c)
     /* Rank 0: results directory, grid copy, journal, task order. */
     search s;
     memset(&s, 0, sizeof s);
+    s.lock_fd = -1;
     int exit_code = EXIT_OK;
     int32_t *order = NULL;
     char started[32];
@@ -2347,6 +2639,9 @@ static int run_search(int argc, char **argv, const cli *c)
         h.folds_checksum = pd.folds_checksum;
         h.train_images_crc32 = pd.train.images_crc32;
         h.train_labels_crc32 = pd.train.labels_crc32;
+        h.threads = sm.threads;
+        h.refit = o->refit;
+        od_abs_path(sm.data_dir, h.data_dir, sizeof h.data_dir); /* a resume may start elsewhere */
         s.cost = malloc((size_t)s.n_tasks * sizeof *s.cost);
         order = malloc((size_t)s.n_tasks * sizeof *order);
         s.sum = calloc((size_t)s.n_configs, sizeof *s.sum);
@@ -2361,7 +2656,10 @@ static int run_search(int argc, char **argv, const cli *c)
         s.n_workers = g_workerkill && size > 1 ? size - 1 : size;
         int resuming = 0;
         struct stat jst;
-        if (!s.cost || !order || !s.sum || !s.cnt || !s.bad || !done_task || !s.refit_state) {
+        int claim = claim_out_dir(&s, gt, tl, gp);
+        if (claim >= 0) {
+            exit_code = claim; /* refused or not created: said in one line, nothing written */
+        } else if (!s.cost || !order || !s.sum || !s.cnt || !s.bad || !done_task || !s.refit_state) {
             fprintf(stderr, "fmnist-grid: out of memory\n");
             exit_code = EXIT_RUNTIME;
         } else if (stat(s.journal_path, &jst) == 0) {
@@ -2574,26 +2872,36 @@ static int run_search(int argc, char **argv, const cli *c)
                     have_refit = 1;
                     refit_entry = &e[i];
                 }
-            if (have_refit && best == s.model_config && s.model_params && refit_entry &&
+            /* After a failed write (one line said so) nothing more is written. */
+            int stop = s.fatal;
+            int saved = 1;
+            if (!stop && have_refit && best == s.model_config && s.model_params && refit_entry &&
                 refit_entry->status == NN_STATUS_OK)
-                save_model_params(s.dir, g, best, s.model_params, s.model_n, refit_entry);
-            else if (have_refit && s.refit_state[best] == 2 && !s.model_params && refit_entry &&
-                     refit_entry->status == NN_STATUS_OK && s.refit_in_sched)
-                fprintf(stderr, "fmnist-grid: warning: the refitted model's parameters did not reach rank 0; "
-                                "no model.fgm (rebuild it with: fmnist-grid reproduce %s/report.yaml)\n", s.dir);
-            if (!interrupted && exit_code == EXIT_OK && o->refit && best >= 0 && worker_ok && !have_refit) {
+                saved = save_model_params(s.dir, g, best, s.model_params, s.model_n, refit_entry);
+            if (saved < 0) {
+                stop = 1;
+                exit_code = EXIT_RUNTIME;
+            } else if (!stop && !interrupted && have_refit && o->refit &&
+                       rebuild_model(s.dir, g, best, refit_entry, worker_ok ? &tctx : NULL, &pd.test, c->quiet) < 0) {
+                stop = 1; /* the journaled refit's model.fgm was lost: rebuilt, or said why not */
+                exit_code = EXIT_RUNTIME;
+            }
+            if (!stop && !interrupted && exit_code == EXIT_OK && o->refit && best >= 0 && worker_ok && !have_refit) {
                 if (!c->quiet)
                     fprintf(stderr, "fmnist-grid: refitting configuration %lld (%s) on %d images\n",
                             (long long)best, grid_config_params(g, best), pd.n);
                 jnl_record *rr = malloc(sizeof *rr);
                 nn_net *net = NULL;
                 if (rr && task_refit(&tctx, best, &pd.test, rr, &net) == 0) {
-                    if (net)
-                        save_model(s.dir, g, best, net, rr);
+                    if (net && save_model(s.dir, g, best, net, rr))
+                        stop = 1;
                     nn_net_free(net);
                     rr->e.rank = 0;
-                    if (jnl_append(s.journal, rr, grid_config_params(g, best), &err)) {
+                    if (stop) {
+                        exit_code = EXIT_RUNTIME;
+                    } else if (jnl_append(s.journal, rr, grid_config_params(g, best), &err)) {
                         print_error(err.msg);
+                        stop = 1;
                         exit_code = EXIT_RUNTIME;
                     } else if (!c->quiet) {
                         if (rr->e.status == NN_STATUS_OK)
@@ -2614,7 +2922,7 @@ static int run_search(int argc, char **argv, const cli *c)
             }
             if (s.fault.kill_before_report)
                 raise(SIGKILL); /* FG_FAULT=kill:report: everything is journaled, no report yet */
-            if (e || n == 0) {
+            if (!stop && (e || n == 0)) {
                 rpt_env env;
                 memset(&env, 0, sizeof env);
                 char cmd[4096], host[64] = "";
@@ -2665,6 +2973,8 @@ static int run_search(int argc, char **argv, const cli *c)
         }
     }
     jnl_close(s.journal);
+    if (rank == 0)
+        od_lock_release(s.lock_fd);
     if (st.abandoned) {
         /* Workers are still training tasks nobody will record: end every rank now. The
          * journal and the partial report are already durable. */

@@ -180,6 +180,45 @@ static void test_ranks(void)
     free(sp);
 }
 
+/* The header records how the search was run (threads, refit, data directory), so that a
+ * resume needs no options; a header without them reads back as unknown (0, -1, ""). */
+static void test_header_run_settings(const char *dir)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/h.jsonl", dir);
+    jnl_header h, back;
+    memset(&h, 0, sizeof h);
+    snprintf(h.grid_name, sizeof h.grid_name, "t");
+    h.folds = 3;
+    h.threads = 2;
+    h.refit = 0;
+    snprintf(h.data_dir, sizeof h.data_dir, "/data/f\xc3\xa9 \"x\"\\y");
+    jnl *j = NULL;
+    fg_err err;
+    CHECK(jnl_create(path, &h, &j, &err) == 0);
+    jnl_close(j);
+    CHECK(jnl_read_header(path, &back, &err) == 0);
+    CHECK_INT(back.threads, 2);
+    CHECK_INT(back.refit, 0);
+    CHECK(!strcmp(back.data_dir, h.data_dir));
+    CHECK_INT(back.folds, 3);
+    unlink(path);
+    h.threads = 0; /* unknown: not written */
+    h.refit = -1;
+    h.data_dir[0] = '\0';
+    CHECK(jnl_create(path, &h, &j, &err) == 0);
+    jnl_close(j);
+    jnl_entry *e = NULL;
+    int n = 0, bad = 0;
+    CHECK(jnl_read(path, &back, &e, &n, &bad, &err) == 0);
+    free(e);
+    CHECK_INT(back.threads, 0);
+    CHECK_INT(back.refit, -1);
+    CHECK(back.data_dir[0] == '\0');
+    unlink(path);
+    CHECK(jnl_read_header(path, &back, &err) != 0); /* gone */
+}
+
 int main(void)
 {
     char tmpl[] = "/tmp/fg-journal-XXXXXX";
@@ -187,6 +226,7 @@ int main(void)
     CHECK(dir != NULL);
     if (dir) {
         test_round_trip(dir);
+        test_header_run_settings(dir);
         rmdir(dir);
     }
     test_ranks();

@@ -35,6 +35,74 @@ expect_in "$TMP/err" "12 of 12 tasks are in the journal, 0 to run" "nothing re-r
 scores "$TMP/kr/cv_results.csv" > "$TMP/kr.scores"
 cmp -s "$TMP/ref.scores" "$TMP/kr.scores" && pass || fail "kill:report: resumed scores differ"
 
+# Killed right after the refit's record, before model.fgm is written: the model is not lost.
+# A resume refits again (deterministic) and writes the same model.fgm; so does `report DIR`
+# where it has the data; the "no model.fgm" warning only when the file really is missing.
+expect_exit 137 "killed after the refit's record" -- env FG_FAULT=kill:refit "$BIN" -q --out "$TMP/km" "$GRID"
+grep -q '"fold":-1' "$TMP/km/journal.jsonl" && [ ! -e "$TMP/km/model.fgm" ] && pass ||
+  fail "kill:refit: not a journaled refit without model.fgm"
+expect_exit 0 "resume after kill:refit" -- "$BIN" --resume "$TMP/km"
+cmp -s "$TMP/ref/model.fgm" "$TMP/km/model.fgm" && pass || fail "kill:refit: the resume did not rebuild the same model.fgm"
+! grep -q "no model.fgm" "$TMP/err" && pass || fail "kill:refit: 'no model.fgm' warning with the model rebuilt"
+[ "$(records "$TMP/km/journal.jsonl")" -eq 13 ] && pass || fail "kill:refit: the refit was journaled twice"
+rm "$TMP/km/model.fgm"
+expect_exit 0 "report DIR without model.fgm" -- "$BIN" -q report "$TMP/km"
+cmp -s "$TMP/ref/model.fgm" "$TMP/km/model.fgm" && pass || fail "report DIR did not rebuild the same model.fgm"
+rm "$TMP/km/model.fgm"
+expect_exit 0 "report DIR without model.fgm or data" -- "$BIN" -q report --data "$TMP/nodata" "$TMP/km"
+expect_in "$TMP/err" "no model.fgm" "the warning when the model cannot be rebuilt"
+# The same when `report DIR` merges shards and is killed between its refit's record and
+# model.fgm: the next `report DIR` rebuilds it.
+for i in 0 1; do "$BIN" -q --shard $i/2 --out "$TMP/kms" "$GRID" >/dev/null 2>&1 </dev/null; done
+expect_exit 137 "report DIR killed after its refit's record" -- env FG_FAULT=kill:refit "$BIN" -q report "$TMP/kms"
+grep -q '"fold":-1' "$TMP/kms/journal.refit.jsonl" && [ ! -e "$TMP/kms/model.fgm" ] && pass ||
+  fail "report DIR kill:refit: not a journaled refit without model.fgm"
+expect_exit 0 "report DIR after its kill:refit" -- "$BIN" -q report "$TMP/kms"
+cmp -s "$TMP/ref/model.fgm" "$TMP/kms/model.fgm" && pass || fail "report DIR did not rebuild its lost model.fgm"
+if [ -n "${MPIEXEC:-}" ]; then # 2 ranks: the refit may run early, while the last folds do
+  "$MPIEXEC" --oversubscribe -np 2 -x FG_FAULT=kill:refit "$BIN" -q --out "$TMP/kmpi" "$GRID" >/dev/null 2>&1 </dev/null
+  [ $? -ne 0 ] && grep -q '"fold":-1' "$TMP/kmpi/journal.jsonl" && [ ! -e "$TMP/kmpi/model.fgm" ] && pass ||
+    fail "kill:refit under mpirun: not a journaled refit without model.fgm"
+  expect_exit 0 "resume under mpirun after kill:refit" -- "$MPIEXEC" --oversubscribe -np 2 "$BIN" -q --resume "$TMP/kmpi"
+  cmp -s "$TMP/ref/model.fgm" "$TMP/kmpi/model.fgm" && pass || fail "kill:refit under mpirun: model.fgm not rebuilt the same"
+  scores "$TMP/kmpi/cv_results.csv" > "$TMP/kmpi.scores"
+  cmp -s "$TMP/ref.scores" "$TMP/kmpi.scores" && pass || fail "kill:refit under mpirun: resumed scores differ"
+fi
+
+# --resume DIR alone takes every result-changing option from the journal (subset, seed,
+# data directory, BLAS threads), from any working directory, as slurm/README.md says;
+# only an option given with another value is refused, in one line naming both values.
+mkdir -p "$TMP/data2"  # a smaller data set (2000 training images): other checksums
+D=${FMNIST_DATA:-/usr/share/datasets/fashion-mnist}
+{ printf '\x00\x00\x08\x03\x00\x00\x07\xd0\x00\x00\x00\x1c\x00\x00\x00\x1c'
+  gzip -dc "$D/train-images-idx3-ubyte.gz" | tail -c +17 | head -c $((2000 * 784)); } | gzip > "$TMP/data2/train-images-idx3-ubyte.gz"
+{ printf '\x00\x00\x08\x01\x00\x00\x07\xd0'
+  gzip -dc "$D/train-labels-idx1-ubyte.gz" | tail -c +9 | head -c 2000; } | gzip > "$TMP/data2/train-labels-idx1-ubyte.gz"
+ln -s "$D/t10k-images-idx3-ubyte.gz" "$D/t10k-labels-idx1-ubyte.gz" "$TMP/data2/"
+OPTS=(--data "$TMP/data2" --subset 600 --seed 7)
+expect_exit 0 "reference with options" -- "$BIN" -q "${OPTS[@]}" --out "$TMP/oref" "$GRID"
+scores "$TMP/oref/cv_results.csv" > "$TMP/oref.scores"
+expect_exit 137 "options run killed" -- env FG_FAULT=kill:4 "$BIN" -q "${OPTS[@]}" --out "$TMP/opt" "$GRID"
+expect_exit 2 "--resume with another --threads" -- "$BIN" -q --resume "$TMP/opt" --threads 2
+expect_in "$TMP/err" "2 BLAS threads, recorded 1 (--threads 2 given" "the conflict names both values"
+[ "$(wc -l < "$TMP/err")" -eq 1 ] && pass || fail "the --threads conflict is not one line"
+expect_exit 2 "--resume with another --subset" -- "$BIN" -q --resume "$TMP/opt" --subset 700
+expect_in "$TMP/err" "subset 700, recorded 600 (--subset 700 given" "the subset conflict names both values"
+expect_exit 2 "--resume with another --seed" -- "$BIN" -q --resume "$TMP/opt" --seed 8
+expect_in "$TMP/err" "seed 8, recorded 7 (--seed 8 given" "the seed conflict names both values"
+[ "$(records "$TMP/opt/journal.jsonl")" -eq 4 ] && pass || fail "a refused resume ran tasks"
+expect_exit 0 "--resume DIR alone, elsewhere" -- env -u FMNIST_DATA -C / "$BIN" -q --resume "$TMP/opt"
+scores "$TMP/opt/cv_results.csv" > "$TMP/opt.scores"
+cmp -s "$TMP/oref.scores" "$TMP/opt.scores" && pass || fail "--resume alone: scores differ from the run with the options"
+cmp -s "$TMP/oref/model.fgm" "$TMP/opt/model.fgm" && pass || fail "--resume alone: model.fgm differs"
+expect_exit 0 "the same options given again" -- "$BIN" -q "${OPTS[@]}" --threads 1 --resume "$TMP/opt"
+# report DIR takes the recorded data directory and threads too (here to rebuild the model).
+expect_exit 2 "report DIR with another --threads" -- "$BIN" -q report --threads 2 "$TMP/opt"
+expect_in "$TMP/err" "2 BLAS threads, recorded 1 (--threads 2 given" "report names both thread counts"
+rm "$TMP/opt/model.fgm"
+expect_exit 0 "report DIR elsewhere rebuilds from the recorded data" -- env -u FMNIST_DATA -C / "$BIN" -q report "$TMP/opt"
+cmp -s "$TMP/oref/model.fgm" "$TMP/opt/model.fgm" && pass || fail "report DIR: model.fgm not rebuilt from the recorded data"
+
 # SIGUSR1 (what Slurm sends before a time limit): exit 3, a partial report, then resume.
 expect_exit 3 "SIGUSR1 mid-search" -- env FG_FAULT=signal:4 "$BIN" -q --out "$TMP/sig" "$GRID"
 expect_in "$TMP/err" "interrupted by signal" "interruption message"
