@@ -1118,54 +1118,64 @@ static void rank_list(const int32_t *r, int n, char *buf, size_t size)
     }
 }
 
+/* The node of a gathered rank: the world rank of its node's first rank. */
+static int node_of(const sched_rank_info *r, int n)
+{
+    return r->node_leader >= 0 && r->node_leader < n ? r->node_leader : 0;
+}
+
 /* Rank 0, under MPI: one line per node saying which ranks share its image window (one per
  * node is the design: the images are held once per node), from every rank's own account;
- * and the pids of rank 0's node, for FG_FAULT=nodekill. */
+ * and the pids of rank 0's node, for FG_FAULT=nodekill. all[] is in rank order. */
 static void log_nodes(const sched_rank_info *all, int n, int quiet)
 {
-    int32_t *members = malloc((size_t)n * sizeof *members);
+    int32_t *first = calloc((size_t)n + 1, sizeof *first); /* node l: members[first[l] ..] */
+    int32_t *next = malloc((size_t)n * sizeof *next), *members = malloc((size_t)n * sizeof *members);
     char *list = malloc(4096);
-    if (!members || !list) {
-        free(members), free(list);
-        return;
+    if (!first || !next || !members || !list)
+        n = 0; /* no memory: no log line, and nodekill kills rank 0 only */
+    for (int j = 0; j < n; j++) /* a counting sort by node, in rank order within a node */
+        first[node_of(&all[j], n) + 1]++;
+    for (int l = 0; l < n; l++) {
+        first[l + 1] += first[l];
+        next[l] = first[l];
     }
-    for (int leader = 0; leader < n; leader++) {
-        if (all[leader].node_leader != leader)
+    for (int j = 0; j < n; j++)
+        members[next[node_of(&all[j], n)]++] = j;
+    for (int l = 0; l < n; l++) {
+        const int32_t *mem = members + first[l];
+        int m = first[l + 1] - first[l], w_min = INT32_MAX, w_max = 0;
+        if (m <= 0)
             continue;
-        int m = 0, w_min = INT32_MAX, w_max = 0;
-        for (int j = leader; j < n; j++)
-            if (all[j].node_leader == leader) {
-                members[m++] = all[j].rank;
-                w_min = all[j].windows < w_min ? all[j].windows : w_min;
-                w_max = all[j].windows > w_max ? all[j].windows : w_max;
-            }
-        if (leader == 0) {
+        for (int k = 0; k < m; k++) {
+            w_min = all[mem[k]].windows < w_min ? all[mem[k]].windows : w_min;
+            w_max = all[mem[k]].windows > w_max ? all[mem[k]].windows : w_max;
+        }
+        if (l == 0) {
             free(g_node0_pids);
             g_node0_pids = malloc((size_t)m * sizeof *g_node0_pids);
-            g_node0_n = 0;
-            for (int j = 0; g_node0_pids && j < n; j++)
-                if (all[j].node_leader == 0)
-                    g_node0_pids[g_node0_n++] = all[j].pid;
+            for (int k = 0; g_node0_pids && k < m; k++)
+                g_node0_pids[k] = all[mem[k]].pid;
+            g_node0_n = g_node0_pids ? m : 0;
         }
         if (quiet || n == 1)
             continue;
         char host[sizeof all->host + 1];
-        memcpy(host, all[leader].host, sizeof all->host);
+        memcpy(host, all[l].host, sizeof all->host);
         host[sizeof all->host] = '\0';
-        rank_list(members, m, list, 4096);
+        rank_list(mem, m, list, 4096);
         if (m == 1)
             fprintf(stderr, "fmnist-grid: node %s: rank %s alone, its images in its own memory\n", host, list);
         else if (w_min == 1 && w_max == 1)
             fprintf(stderr, "fmnist-grid: node %s: ranks %s share one image window (%.1f MB)\n", host, list,
-                    (double)all[leader].window_bytes / 1e6);
+                    (double)all[l].window_bytes / 1e6);
         else if (w_min == w_max)
             fprintf(stderr, "fmnist-grid: node %s: ranks %s share %d image windows\n", host, list, w_min);
         else
             fprintf(stderr, "fmnist-grid: node %s: ranks %s map different numbers of image windows (%d to %d)\n",
                     host, list, w_min, w_max);
     }
-    free(members);
-    free(list);
+    free(first), free(next), free(members), free(list);
 }
 
 /* Collective over every rank, right after share_data: rank 0 says which ranks share each
@@ -2864,6 +2874,8 @@ static int run_search(int argc, char **argv, const cli *c)
     free(s.cost), free(order), free(s.sum), free(s.cnt), free(s.bad), free(s.refit_state);
     free(s.model_params);
     free(arch_key);
+    free(g_node0_pids);
+    g_node0_pids = NULL;
     task_ctx_free(&tctx);
     prepared_free(&pd);
     grid_free(g);

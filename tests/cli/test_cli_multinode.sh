@@ -7,7 +7,8 @@
 #  (a) the 2+2-rank search gives the scores (cv_results.csv, the journal) and the
 #      byte-identical model.fgm of a one-process run of the same grid and seed;
 #  (b) each node maps exactly one image window, shared by its two ranks (the program's
-#      "node NAME: ranks ... share one image window" line, one per node);
+#      "node NAME: ranks ... share one image window" line, one per node), also with the
+#      ranks dealt round-robin over the nodes;
 #  (c) nodeA (rank 0's node) lost after the 2nd journal record (FG_FAULT=nodekill:2 kills
 #      its ranks at that exact point: no timing), then --resume on nodeB alone: results
 #      identical to the uninterrupted run.
@@ -85,6 +86,14 @@ expect_in "$TMP/two.err" "fmnist-grid: node nodeA: ranks 0,1 share one image win
 expect_in "$TMP/two.err" "fmnist-grid: node nodeB: ranks 2,3 share one image window" "nodeB's window"
 n=$(grep -c "^fmnist-grid: node " "$TMP/two.err")
 [ "$n" -eq 2 ] && pass || { fail "$n node lines, expected one per node"; grep "^fmnist-grid: node " "$TMP/two.err" >&2; }
+
+# The same with the ranks dealt round-robin (--map-by node): each node's window is shared
+# by ranks that are not neighbours, and the scores do not change.
+expect_exit 0 "2+2 ranks mapped by node" -- on_nodes nodeA:2,nodeB:2 4 --map-by node -- --out "$TMP/rr" "$GRID"
+expect_in "$TMP/err" "fmnist-grid: node nodeA: ranks 0,2 share one image window" "nodeA's window, by node"
+expect_in "$TMP/err" "fmnist-grid: node nodeB: ranks 1,3 share one image window" "nodeB's window, by node"
+scores "$TMP/rr/cv_results.csv" > "$TMP/rr.scores"
+cmp -s "$TMP/one.scores" "$TMP/rr.scores" && pass || fail "scores differ with ranks mapped by node"
 
 # (c): nodeA (ranks 0 and 1) lost right after the 2nd journal record, then the search
 # resumed on nodeB alone.
