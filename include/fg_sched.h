@@ -40,6 +40,21 @@ int sched_node_bcast(void *buf, size_t len, fg_err *err);
  * Returns NULL with err. */
 void *sched_node_alloc(size_t n, fg_err *err);
 
+/* Where a rank runs and what it maps, for the log and the node-level fault injection. */
+typedef struct {
+    char host[64];        /* gethostname() */
+    int32_t rank;         /* world rank */
+    int32_t node_leader;  /* world rank of its node's first rank: equal values, same node */
+    int32_t windows;      /* shared memory windows this rank has mapped (sched_node_alloc) */
+    int32_t pad;
+    int64_t pid;
+    int64_t window_bytes; /* their total size */
+} sched_rank_info;
+/* Collective over every rank: gathers each rank's sched_rank_info on rank 0, in rank
+ * order (*all is malloc'ed there, sched_size() entries; NULL elsewhere). Without MPI, the
+ * one entry of this process. Returns 0, or -1 with err. */
+int sched_gather_ranks(sched_rank_info **all, fg_err *err);
+
 /* Broadcasts n bytes from rank 0 (collective). */
 int sched_bcast(void *buf, size_t n, fg_err *err);
 /* Broadcasts a variable-length buffer from rank 0: on other ranks *buf is malloc'ed (the

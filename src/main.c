@@ -156,25 +156,104 @@ static void print_error(const char *msg)
 
 /* ---- small helpers -------------------------------------------------------------------- */
 
+/* Signals (SIGINT, SIGTERM, SIGUSR1). Until a search enters its search loop (the command
+ * line, the grid, loading the data, MPI start-up, the node's shared image window, the
+ * results directory), and throughout the other commands, no task has run and there is
+ * nothing to lose: a signal ends the process at once with status 3, rank 0 saying so in
+ * one line. From the search loop on, a signal is only noted here: the coordinator stops
+ * handing out tasks and lets running ones finish (--grace), then writes the partial report.
+ * Under OpenMPI's mpirun, a SIGTERM from the rank's parent (mpirun or its orted) is mpirun
+ * ending the job on SIGINT/SIGTERM: it sends SIGKILL odls_base_sigkill_timeout seconds
+ * later (1 by default), whatever the ranks do. Rank 0 then gives up running tasks at once,
+ * as at a second signal, writes the partial report in that time and exits 3 without
+ * MPI_Abort (mpirun is already ending the job). The other ranks carry on until then: one
+ * that exits on its own would make OpenMPI abort rank 0 before the report is written. */
 static volatile sig_atomic_t g_signal;  /* the first signal received, read by the coordinator */
 static volatile sig_atomic_t g_signals; /* how many were received */
+static volatile sig_atomic_t g_searching;     /* 1 from the search loop on: signals are noted */
+static volatile sig_atomic_t g_defer;         /* 1 while the results directory is being set up */
+static volatile sig_atomic_t g_silent;        /* 1 on ranks other than 0: they do not print */
+static volatile sig_atomic_t g_launcher_term; /* SIGTERM from mpirun/orted: the job is ending */
+static int g_under_orte;                      /* started by OpenMPI's mpirun */
+/* The end of the line printed when a signal stops the start-up; changed only while g_defer
+ * holds signals back, so the handler never reads it half-written. */
+static char g_stop_note[8400];
 
-static void on_signal(int sig)
+/* Async-signal-safe: prints "fmnist-grid: stopped by signal N<note>" (rank 0) and ends the
+ * process with status 3. */
+static void stop_at_once(int sig)
 {
+    if (!g_silent) {
+        char buf[64] = "fmnist-grid: stopped by signal ";
+        size_t n = strlen(buf);
+        char digits[12];
+        int nd = 0;
+        unsigned v = (unsigned)sig;
+        do
+            digits[nd++] = (char)('0' + v % 10);
+        while ((v /= 10) && nd < 11);
+        while (nd > 0)
+            buf[n++] = digits[--nd];
+        ssize_t w = write(2, buf, n);
+        w = write(2, g_stop_note, strlen(g_stop_note));
+        w = write(2, "\n", 1);
+        (void)w;
+    }
+    _exit(3); /* EXIT_INTERRUPTED */
+}
+
+static void on_signal(int sig, siginfo_t *si, void *uc)
+{
+    (void)uc;
     if (!g_signal)
         g_signal = sig;
     g_signals = g_signals + 1;
+    if (!g_searching) {
+        if (!g_defer)
+            stop_at_once(sig);
+        return; /* the results directory is being set up: stopped right after */
+    }
+    if (sig == SIGTERM && g_under_orte && si && si->si_pid > 1 && si->si_pid == getppid())
+        g_launcher_term = 1;
 }
 
 static void install_signals(void)
 {
+    /* Before MPI starts, which rank this is comes from the launcher's environment. */
+    static const char *const rank_vars[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK",
+                                            "SLURM_PROCID"};
+    for (size_t i = 0; i < sizeof rank_vars / sizeof rank_vars[0]; i++) {
+        const char *v = getenv(rank_vars[i]);
+        if (v && *v) {
+            g_silent = strcmp(v, "0") != 0;
+            break;
+        }
+    }
+    g_under_orte = getenv("OMPI_MCA_orte_hnp_uri") != NULL;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
+    sa.sa_sigaction = on_signal;
+    sa.sa_flags = SA_SIGINFO;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGUSR1, &sa, NULL);
+}
+
+/* Holds start-up signals back while the results directory is set up (so that it is either
+ * untouched or complete), or lets them stop the process again, at once if one came. Other
+ * threads (MPI's) may take the signal, so this is a flag, not a signal mask. */
+static void defer_signals(int on)
+{
+    g_defer = on;
+    if (!on && g_signal && !g_searching)
+        stop_at_once(g_signal);
+}
+
+/* The search loop starts: from now on a signal is noted, not fatal. */
+static void signals_graceful(void)
+{
+    g_searching = 1;
 }
 
 static int parse_ll(const char *s, long long lo, long long hi, long long *out)
@@ -448,14 +527,19 @@ static int parse_cli(int argc, char **argv, cli *c, int rank)
  * the refit's record is durable, before model.fgm is written; FG_FAULT=hold:N:FIFO holds it
  * at the same point as kill:N (the results directory locked) until a test lets it go: it
  * writes "held PID" into the FIFO (blocking until the test reads), then reads the FIFO until
- * end of file.
- * Read once at start-up; inert when unset. */
+ * end of file. FG_FAULT=nodekill:N kills (SIGKILL) every rank of rank 0's node at that
+ * point, rank 0 last: a node lost. FG_FAULT=hold:N (without FIFO) makes rank 0 wait there for a signal (for tests that signal mpirun at a known point).
+ * FG_FAULT=startup:SIG[:WHERE] (SIG int, term or usr1) raises SIG during the start-up: WHERE
+ * data (default) on rank 0 once the grid is parsed and the training images are loaded,
+ * window on the last rank once its node's image window is built, dir on rank 0 once the
+ * results directory is set up, just before the search loop. Read once at start-up; inert
+ * when unset. */
 typedef struct {
     int kill_after, signal_after;
     int kill_before_report;
     int kill_after_refit; /* FG_FAULT=kill:refit: right after a refit's record, whatever its number */
-    int hold_after;
-    const char *hold_fifo;
+    int nodekill_after, hold_after;
+    const char *hold_fifo; /* hold:N:FIFO; NULL: hold:N waits for a signal */
 } fault_plan;
 
 /* FG_FAULT=hold:N:FIFO, at its point: no timing, the test decides when to go on. */
@@ -478,10 +562,14 @@ static void fault_hold(const fault_plan *f)
 }
 
 static int g_workerkill, g_worker_tasks; /* FG_FAULT=workerkill:N, set once at start-up */
+static int g_startup_sig;                /* FG_FAULT=startup:SIG:WHERE, set once at start-up */
+static char g_startup_where[8];
+static int64_t *g_node0_pids;            /* rank 0: the pids of its node's ranks (nodekill) */
+static int g_node0_n;
 
 static fault_plan fault_from_env(void)
 {
-    fault_plan f = {0, 0, 0, 0, 0, NULL};
+    fault_plan f = {0, 0, 0, 0, 0, 0, NULL};
     const char *v = getenv("FG_FAULT");
     if (v && !strncmp(v, "hold:", 5) && strchr(v + 5, ':')) {
         f.hold_after = atoi(v + 5);
@@ -497,7 +585,50 @@ static fault_plan fault_from_env(void)
         f.kill_after = atoi(v + 5);
     else if (v && !strncmp(v, "signal:", 7))
         f.signal_after = atoi(v + 7);
+    else if (v && !strncmp(v, "nodekill:", 9))
+        f.nodekill_after = atoi(v + 9);
+    else if (v && !strncmp(v, "hold:", 5))
+        f.hold_after = atoi(v + 5);
+    else if (v && !strncmp(v, "startup:", 8)) {
+        const char *sig = v + 8, *where = strchr(sig, ':');
+        size_t n = where ? (size_t)(where - sig) : strlen(sig);
+        g_startup_sig = n == 3 && !strncmp(sig, "int", 3)    ? SIGINT
+                        : n == 4 && !strncmp(sig, "term", 4) ? SIGTERM
+                        : n == 4 && !strncmp(sig, "usr1", 4) ? SIGUSR1
+                                                             : 0;
+        snprintf(g_startup_where, sizeof g_startup_where, "%s", where ? where + 1 : "data");
+    }
     return f;
+}
+
+/* FG_FAULT=startup:SIG:WHERE at the start-up point WHERE on the rank it names. */
+static void startup_fault(const char *where, int on_this_rank)
+{
+    if (g_startup_sig && on_this_rank && !strcmp(g_startup_where, where))
+        raise(g_startup_sig);
+}
+
+/* The faults injected right after a journal record is durable (n records this session). */
+static void record_faults(const fault_plan *f, int n)
+{
+    if (f->kill_after && n == f->kill_after)
+        raise(SIGKILL);
+    if (f->nodekill_after && n == f->nodekill_after) {
+        pid_t me = getpid();
+        for (int i = 0; i < g_node0_n; i++)
+            if ((pid_t)g_node0_pids[i] != me && g_node0_pids[i] > 1)
+                kill((pid_t)g_node0_pids[i], SIGKILL);
+        raise(SIGKILL);
+    }
+    if (f->hold_after && n == f->hold_after && f->hold_fifo)
+        fault_hold(f);
+    else if (f->hold_after && n == f->hold_after) {
+        /* Any thread (MPI's, the local worker's) may take the signal: poll the flag. */
+        while (!g_signal) {
+            struct timespec ts = {0, 10000000L};
+            nanosleep(&ts, NULL);
+        }
+    }
 }
 
 /* ---- the state of one search on rank 0 ------------------------------------------------- */
@@ -677,10 +808,9 @@ static int refit_done(search *s, const jnl_record *r, const sched_blob *blob, in
     s->appended++;
     s->refit_state[c] = 2;
     s->refits_running--;
-    if ((s->fault.kill_after && s->appended == s->fault.kill_after) || s->fault.kill_after_refit)
+    if (s->fault.kill_after_refit)
         raise(SIGKILL); /* journaled, model.fgm not written yet */
-    if (s->fault.hold_after && s->appended == s->fault.hold_after)
-        fault_hold(&s->fault);
+    record_faults(&s->fault, s->appended);
     if (blob->len > 0 && blob->len % sizeof(float) == 0) {
         float *keep = malloc(blob->len);
         if (keep) {
@@ -724,12 +854,9 @@ static int on_done(void *p, int32_t task, const void *result, const sched_blob *
     }
     s->done++;
     s->appended++;
-    if (s->fault.kill_after && s->appended == s->fault.kill_after)
-        raise(SIGKILL);
+    record_faults(&s->fault, s->appended);
     if (s->fault.signal_after && s->appended == s->fault.signal_after)
         raise(SIGUSR1);
-    if (s->fault.hold_after && s->appended == s->fault.hold_after)
-        fault_hold(&s->fault);
     int64_t c = rec->e.config;
     if (task >= 0 && task < s->n_tasks)
         s->cost_done += s->cost[task];
@@ -788,7 +915,8 @@ static int on_abandon(void *p)
         return 0;
     if (s->t_signal == 0)
         s->t_signal = fg_now();
-    return g_signals > 1 || fg_now() - s->t_signal >= s->c->grace;
+    /* mpirun ending the job (see on_signal) leaves a second: no grace. */
+    return g_launcher_term || g_signals > 1 || fg_now() - s->t_signal >= s->c->grace;
 }
 
 static void on_lost(void *p, int rank, const char *why)
@@ -929,6 +1057,7 @@ static int prepare(const grid_options *o, const char *data_dir, int want_test, p
     memset(p, 0, sizeof *p);
     if (data_load_dir(data_dir, DATA_TRAIN, &p->train, err))
         return -1;
+    startup_fault("data", 1); /* only a search sets it, and only rank 0 gets here */
     if (want_test && data_load_dir(data_dir, DATA_TEST, &p->test, err))
         return -1;
     return derive_folds(o, p, err);
@@ -1012,6 +1141,99 @@ static int share_data(prepared *p, const char *dir, int want_test, fg_err *err)
     p->shared = 1;
     free(m);
     return rc;
+}
+
+/* "0-3,8,10,11": world ranks with runs of three or more as ranges. */
+static void rank_list(const int32_t *r, int n, char *buf, size_t size)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < n && len + 32 < size;) {
+        int j = i;
+        while (j + 1 < n && r[j + 1] == r[j] + 1)
+            j++;
+        if (j - i >= 2) {
+            len += (size_t)snprintf(buf + len, size - len, "%s%d-%d", i ? "," : "", r[i], r[j]);
+            i = j + 1;
+        } else {
+            len += (size_t)snprintf(buf + len, size - len, "%s%d", i ? "," : "", r[i]);
+            i++;
+        }
+        if (i < n && len + 32 >= size)
+            snprintf(buf + len, size - len, ",...");
+    }
+}
+
+/* The node of a gathered rank: the world rank of its node's first rank. */
+static int node_of(const sched_rank_info *r, int n)
+{
+    return r->node_leader >= 0 && r->node_leader < n ? r->node_leader : 0;
+}
+
+/* Rank 0, under MPI: one line per node saying which ranks share its image window (one per
+ * node is the design: the images are held once per node), from every rank's own account;
+ * and the pids of rank 0's node, for FG_FAULT=nodekill. all[] is in rank order. */
+static void log_nodes(const sched_rank_info *all, int n, int quiet)
+{
+    int32_t *first = calloc((size_t)n + 1, sizeof *first); /* node l: members[first[l] ..] */
+    int32_t *next = malloc((size_t)n * sizeof *next), *members = malloc((size_t)n * sizeof *members);
+    char *list = malloc(4096);
+    if (!first || !next || !members || !list)
+        n = 0; /* no memory: no log line, and nodekill kills rank 0 only */
+    for (int j = 0; j < n; j++) /* a counting sort by node, in rank order within a node */
+        first[node_of(&all[j], n) + 1]++;
+    for (int l = 0; l < n; l++) {
+        first[l + 1] += first[l];
+        next[l] = first[l];
+    }
+    for (int j = 0; j < n; j++)
+        members[next[node_of(&all[j], n)]++] = j;
+    for (int l = 0; l < n; l++) {
+        const int32_t *mem = members + first[l];
+        int m = first[l + 1] - first[l], w_min = INT32_MAX, w_max = 0;
+        if (m <= 0)
+            continue;
+        for (int k = 0; k < m; k++) {
+            w_min = all[mem[k]].windows < w_min ? all[mem[k]].windows : w_min;
+            w_max = all[mem[k]].windows > w_max ? all[mem[k]].windows : w_max;
+        }
+        if (l == 0) {
+            free(g_node0_pids);
+            g_node0_pids = malloc((size_t)m * sizeof *g_node0_pids);
+            for (int k = 0; g_node0_pids && k < m; k++)
+                g_node0_pids[k] = all[mem[k]].pid;
+            g_node0_n = g_node0_pids ? m : 0;
+        }
+        if (quiet || n == 1)
+            continue;
+        char host[sizeof all->host + 1];
+        memcpy(host, all[l].host, sizeof all->host);
+        host[sizeof all->host] = '\0';
+        rank_list(mem, m, list, 4096);
+        if (m == 1)
+            fprintf(stderr, "fmnist-grid: node %s: rank %s alone, its images in its own memory\n", host, list);
+        else if (w_min == 1 && w_max == 1)
+            fprintf(stderr, "fmnist-grid: node %s: ranks %s share one image window (%.1f MB)\n", host, list,
+                    (double)all[l].window_bytes / 1e6);
+        else if (w_min == w_max)
+            fprintf(stderr, "fmnist-grid: node %s: ranks %s share %d image windows\n", host, list, w_min);
+        else
+            fprintf(stderr, "fmnist-grid: node %s: ranks %s map different numbers of image windows (%d to %d)\n",
+                    host, list, w_min, w_max);
+    }
+    free(first), free(next), free(members), free(list);
+}
+
+/* Collective over every rank, right after share_data: rank 0 says which ranks share each
+ * node's image window (log_nodes), then FG_FAULT=startup:SIG:window. */
+static void share_data_report(int quiet)
+{
+    sched_rank_info *all = NULL;
+    fg_err err;
+    if (sched_gather_ranks(&all, &err) == 0 && all)
+        log_nodes(all, sched_size(), quiet);
+    free(all);
+    startup_fault("window", sched_rank() == sched_size() - 1);
 }
 
 static const char *resolve_data_dir(const cli *c, const grid_options *o)
@@ -2456,6 +2678,9 @@ static int run_search(int argc, char **argv, const cli *c)
     double t_start = fg_now();
     fault_plan faults = fault_from_env();
     uint64_t *arch_key = NULL; /* rank 0: per configuration, its architecture's key */
+    defer_signals(1);
+    snprintf(g_stop_note, sizeof g_stop_note, " during start-up, before any task ran (nothing to lose)");
+    defer_signals(0);
 
     /* Rank 0 validates everything before anything is sent. */
     if (rank == 0) {
@@ -2566,7 +2791,9 @@ static int run_search(int argc, char **argv, const cli *c)
     int want_test = grid_ok && grid_opts_c(g)->refit;
     if (sched_bcast(&want_test, sizeof want_test, &err)) /* rank 0's word */
         return EXIT_RUNTIME;
-    if (share_data(&pd, sm.data_dir, want_test, &err)) {
+    int shared_rc = share_data(&pd, sm.data_dir, want_test, &err);
+    share_data_report(c->quiet);
+    if (shared_rc) {
         worker_ok = 0;
         snprintf(why, sizeof why, "%s", err.msg);
     } else if (rank != 0 && grid_ok) {
@@ -2713,10 +2940,23 @@ static int run_search(int argc, char **argv, const cli *c)
             fprintf(stderr, "fmnist-grid: %s: holds another grid file; this shard belongs to a different "
                             "search (give another --out DIR)\n", gp);
             exit_code = EXIT_INPUT;
-        } else if (make_dirs(s.dir, &err) || place_grid_copy(gt, tl, gp, c->n_shards > 0, &err) ||
-                   jnl_create(s.journal_path, &h, &s.journal, &err)) {
-            print_error(err.msg);
-            exit_code = EXIT_RUNTIME;
+        } else {
+            /* A signal now waits until the directory is complete: never half-made. */
+            defer_signals(1);
+            if (make_dirs(s.dir, &err) || place_grid_copy(gt, tl, gp, c->n_shards > 0, &err) ||
+                jnl_create(s.journal_path, &h, &s.journal, &err)) {
+                print_error(err.msg);
+                exit_code = EXIT_RUNTIME;
+            }
+            defer_signals(0);
+        }
+        if (exit_code == EXIT_OK) {
+            /* From here a signal before the first task leaves DIR set up, without records. */
+            defer_signals(1);
+            snprintf(g_stop_note, sizeof g_stop_note,
+                     " during start-up, before any task ran; %s is set up: continue with: fmnist-grid --resume %s",
+                     s.dir, s.dir);
+            defer_signals(0);
         }
         if (exit_code == EXIT_OK) {
             int n_train = pd.n - pd.n / o->folds;
@@ -2799,6 +3039,8 @@ static int run_search(int argc, char **argv, const cli *c)
     if (go < 0 && sched_bcast(&n_tasks_all, sizeof n_tasks_all, &err))
         go = EXIT_RUNTIME;
     worker wk = {&tctx, &pd.test, n_tasks_all, NULL};
+    startup_fault("dir", rank == 0 && go < 0);
+    signals_graceful(); /* the search loop starts: a signal is noted, running tasks may finish */
     if (go < 0) {
         sched_plan plan;
         memset(&plan, 0, sizeof plan);
@@ -2979,7 +3221,7 @@ static int run_search(int argc, char **argv, const cli *c)
         /* Workers are still training tasks nobody will record: end every rank now. The
          * journal and the partial report are already durable. */
         fflush(stdout);
-        if (size > 1)
+        if (size > 1 && !g_launcher_term) /* mpirun ending the job ends the others itself */
             sched_abort(exit_code);
         _exit(exit_code);
     }
@@ -2988,6 +3230,8 @@ static int run_search(int argc, char **argv, const cli *c)
     free(s.cost), free(order), free(s.sum), free(s.cnt), free(s.bad), free(s.refit_state);
     free(s.model_params);
     free(arch_key);
+    free(g_node0_pids);
+    g_node0_pids = NULL;
     task_ctx_free(&tctx);
     prepared_free(&pd);
     grid_free(g);
@@ -2998,14 +3242,15 @@ int main(int argc, char **argv)
 {
     fg_err err;
     /* Library output goes through our own buffers; stderr stays unbuffered. */
-    /* Before MPI starts: a signal (Slurm's USR1) that arrives during start-up must
-     * already be caught rather than kill the rank. */
+    /* Before MPI starts: a signal during start-up (MPI's included) ends the process
+     * with status 3 (nothing ran yet), never the default action's 130/143. */
     install_signals();
     if (sched_init(&argc, &argv, &err)) {
         print_error(err.msg);
         return EXIT_RUNTIME;
     }
     int rank = sched_rank();
+    g_silent = rank != 0;
     cli c;
     int rc = parse_cli(argc, argv, &c, rank);
     if (rc < 0) {

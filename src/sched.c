@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 enum { TAG_HELLO = 101, TAG_TASK, TAG_RESULT, TAG_STOP, TAG_BLOB };
 
@@ -28,6 +29,7 @@ typedef struct {
 static MPI_Comm g_comm = MPI_COMM_NULL; /* set once by sched_init, read-only after */
 static MPI_Comm g_node = MPI_COMM_NULL; /* the ranks of this node */
 static int g_rank, g_size = 1, g_node_rank;
+static int g_node_leader; /* the world rank of this node's first rank */
 enum { MAX_SHARED = 8 };
 static MPI_Win g_win[MAX_SHARED];
 static void *g_plain[MAX_SHARED]; /* without MPI: malloc'ed */
@@ -90,6 +92,12 @@ int sched_init(int *argc, char ***argv, fg_err *err)
     if (MPI_Comm_split_type(g_comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &g_node) != MPI_SUCCESS)
         return fg_err_set(err, "MPI_Comm_split_type failed");
     MPI_Comm_rank(g_node, &g_node_rank);
+    /* The node's first rank (node rank 0: the split keeps the world order) names the node. */
+    MPI_Request req;
+    g_node_leader = g_rank;
+    if (MPI_Ibcast(&g_node_leader, 1, MPI_INT, 0, g_node, &req) != MPI_SUCCESS)
+        return fg_err_set(err, "MPI_Ibcast on the node failed");
+    wait_req(&req);
     return 0;
 }
 
@@ -195,6 +203,43 @@ void *sched_node_alloc(size_t n, fg_err *err)
     }
     g_win[g_n_win++] = win;
     return base;
+}
+
+int sched_gather_ranks(sched_rank_info **all, fg_err *err)
+{
+    sched_rank_info me;
+    memset(&me, 0, sizeof me);
+    gethostname(me.host, sizeof me.host - 1);
+    me.rank = g_rank;
+    me.node_leader = g_node_leader;
+    me.pid = (int64_t)getpid();
+    me.windows = g_n_win;
+    for (int i = 0; i < g_n_win; i++) {
+        MPI_Aint size = 0;
+        int disp = 0;
+        void *base = NULL;
+        if (MPI_Win_shared_query(g_win[i], 0, &size, &disp, &base) == MPI_SUCCESS)
+            me.window_bytes += (int64_t)size;
+    }
+    *all = NULL;
+    if (g_rank == 0) {
+        *all = calloc((size_t)g_size, sizeof **all);
+        if (!*all)
+            return fg_err_set(err, "out of memory for %d ranks' node information", g_size);
+    }
+    if (!g_mpi) {
+        **all = me;
+        return 0;
+    }
+    MPI_Request req;
+    if (MPI_Igather(&me, (int)sizeof me, MPI_BYTE, *all, (int)sizeof me, MPI_BYTE, 0, g_comm, &req) !=
+        MPI_SUCCESS) {
+        free(*all);
+        *all = NULL;
+        return fg_err_set(err, "MPI_Igather of the ranks' node information failed");
+    }
+    wait_req(&req);
+    return 0;
 }
 
 int sched_bcast(void *buf, size_t n, fg_err *err)
