@@ -370,6 +370,7 @@ void nn_net_free(nn_net *net)
 int64_t nn_net_n_params(const nn_net *net) { return net->n_params; }
 float *nn_net_params(nn_net *net) { return net->params; }
 const nn_net_desc *nn_net_desc_of(const nn_net *net) { return &net->desc; }
+void nn_net_set_label_smoothing(nn_net *net, float ls) { net->label_smoothing = ls; }
 
 void nn_net_gather(nn_net *net, const nn_data *data, const int32_t *idx, int batch)
 {
@@ -393,6 +394,24 @@ void nn_net_forward(nn_net *net, int batch, int training, fg_rng *rng)
 
 const float *nn_net_output(const nn_net *net) { return net->layers[net->n_layers - 1].y; }
 
+/* One row's smoothed cross-entropy -sum_j y_j log(clip(p_j)), y = onehot (1 - ls) + ls / C;
+ * when g is not NULL, g = (p - y) * inv. */
+static double smoothed_row(const float *p, int lab, int C, float ls, float *g, float inv)
+{
+    const double lo = 1e-7, hi = 1.0 - 1e-7;
+    const float off = ls / (float)C, on = (1.0f - ls) + off;
+    double sum = 0.0;
+    for (int j = 0; j < C; j++) {
+        double pv = p[j];
+        pv = pv < lo ? lo : pv > hi ? hi : pv;
+        sum -= (double)(j == lab ? on : off) * log(pv);
+    }
+    if (g)
+        for (int j = 0; j < C; j++)
+            g[j] = (p[j] - (j == lab ? on : off)) * inv;
+    return sum;
+}
+
 double nn_net_loss(nn_net *net, int batch, int grad, int *n_correct, uint8_t *pred)
 {
     const nn_layer *last = &net->layers[net->n_layers - 1];
@@ -412,6 +431,11 @@ double nn_net_loss(nn_net *net, int batch, int grad, int *n_correct, uint8_t *pr
         correct += best == lab;
         if (pred)
             pred[r] = (uint8_t)best;
+        if (net->label_smoothing > 0.0f) {
+            sum += smoothed_row(row, lab, C, net->label_smoothing,
+                                dy ? dy + (int64_t)r * C : NULL, inv);
+            continue;
+        }
         double pv = row[lab];
         pv = pv < lo ? lo : pv > hi ? hi : pv;
         sum -= log(pv);

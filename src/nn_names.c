@@ -26,7 +26,8 @@ static const char *const KIND_NAMES[NN_LAYER__COUNT] = {
     "average_pooling2d", "global_average_pooling2d", "batch_normalization",
     "add"};
 static const char *const OPT_NAMES[NN_OPT__COUNT] = {
-    "sgd", "adam", "rmsprop", "adagrad", "adadelta", "adamax", "nadam"};
+    "sgd", "adam", "rmsprop", "adagrad", "adadelta", "adamax", "nadam", "adamw"};
+static const char *const SCHED_NAMES[NN_SCHED__COUNT] = {"constant", "cosine", "one_cycle"};
 static const char *const MON_NAMES[] = {"val_loss", "val_accuracy", "loss", "accuracy"};
 static const char *const STATUS_NAMES[NN_STATUS__COUNT] = {"ok", "diverged", "invalid",
                                                            "timeout", "failed"};
@@ -52,6 +53,9 @@ static const alias KIND_ALIASES[] = {
     {"batch_norm", NN_LAYER_BATCH_NORM},
     {"batchnorm", NN_LAYER_BATCH_NORM}};
 static const alias MON_ALIASES[] = {{"val_acc", NN_MON_VAL_ACC}, {"acc", NN_MON_ACC}};
+static const alias SCHED_ALIASES[] = {{"none", NN_SCHED_CONSTANT},
+                                      {"cosine_decay", NN_SCHED_COSINE},
+                                      {"onecycle", NN_SCHED_ONE_CYCLE}};
 
 /* Compares ignoring case and '_'. */
 static int name_eq(const char *a, const char *b)
@@ -108,6 +112,11 @@ int nn_monitor_from_name(const char *s)
     return lookup(s, MON_NAMES, COUNT(MON_NAMES), MON_ALIASES, COUNT(MON_ALIASES));
 }
 const char *nn_status_name(nn_status s) { return NAME_OF(STATUS_NAMES, s); }
+const char *nn_sched_name(nn_sched_kind k) { return NAME_OF(SCHED_NAMES, k); }
+int nn_sched_from_name(const char *s)
+{
+    return lookup(s, SCHED_NAMES, COUNT(SCHED_NAMES), SCHED_ALIASES, COUNT(SCHED_ALIASES));
+}
 
 /* Keras's defaults. Conventions beyond Keras (so that a parser only overrides what the user
  * wrote):
@@ -142,7 +151,9 @@ void nn_layer_desc_init(nn_layer_desc *l, nn_layer_kind kind)
 
 /* tf.keras 2.x defaults (optimizer_v2): learning rates, betas, rho, epsilon 1e-7; the
  * callbacks' defaults where a callback is enabled (EarlyStopping min_delta 0,
- * ReduceLROnPlateau patience 10, min_delta 1e-4, cooldown 0, min_lr 0). */
+ * ReduceLROnPlateau patience 10, min_delta 1e-4, cooldown 0, min_lr 0). The recipe beyond
+ * the study is off: no weight decay (Keras 3's AdamW: 0.004), label smoothing, EMA (Keras
+ * ema_momentum 0.99 once use_ema is set), schedule or augmentation. */
 void nn_train_desc_init(nn_train_desc *t, nn_opt_kind opt)
 {
     memset(t, 0, sizeof *t);
@@ -167,4 +178,16 @@ void nn_train_desc_init(nn_train_desc *t, nn_opt_kind opt)
     t->rlr_cooldown = 0;
     t->rlr_min_lr = 0.0f;
     t->rlr_min_delta = 1e-4f;
+    t->weight_decay = opt == NN_OPT_ADAMW ? 0.004f : 0.0f;
+    t->label_smoothing = 0.0f;
+    t->use_ema = 0;
+    t->ema_momentum = 0.99f;
+    t->lr_schedule = NN_SCHED_CONSTANT;
+    t->warmup_steps = 0;
+    t->warmup_target = 0.0f;
+    t->decay_steps = 0;
+    t->cosine_alpha = 0.0f;
+    t->augment_translate = 0;
+    t->augment_flip = 0;
+    t->augment_erase = 0.0f;
 }
