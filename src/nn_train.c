@@ -185,9 +185,9 @@ static float step_lr(const fit_state *f)
     return (float)(f->lr == f->peak ? r : r * ((double)f->lr / (double)f->peak));
 }
 
-/* One batch: forward, loss, backward and the update (skipped when the loss is not finite).
- * Returns the batch's mean loss (cross-entropy + L2) and its correct count in *c. */
-static double train_batch(fit_state *f, const int32_t *idx, int b, int *c)
+/* One batch: forward, loss, backward and the update at rate lr (skipped when the loss is
+ * not finite). Returns the batch's mean loss (cross-entropy + L2), its correct count in *c. */
+static double train_batch(fit_state *f, const int32_t *idx, int b, float lr, int *c)
 {
     nn_net *net = f->net;
     if (f->augment)
@@ -204,7 +204,6 @@ static double train_batch(fit_state *f, const int32_t *idx, int b, int *c)
     }
     if (!isfinite(loss))
         return loss;
-    float lr = step_lr(f);
     if (f->fused)
         nn_net_backward_sgd(net, b, lr);
     else
@@ -227,7 +226,7 @@ static nn_status train_epoch(fit_state *f, const int32_t *order, int n, nn_hook 
     for (int start = 0; start < n; start += bs) {
         int b = n - start < bs ? n - start : bs, c = 0;
         h->lr = step_lr(f);
-        double loss = train_batch(f, order + start, b, &c);
+        double loss = train_batch(f, order + start, b, h->lr, &c);
         loss_sum += loss * b;
         correct += c;
         seen += b;
