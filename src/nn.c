@@ -387,10 +387,19 @@ void nn_net_gather(nn_net *net, const nn_data *data, const int32_t *idx, int bat
 
 void nn_net_forward(nn_net *net, int batch, int training, fg_rng *rng)
 {
-    nn_step s = {batch, training, rng, 0, 0.0f};
+    nn_step s = {batch, training, rng, 0, 0.0f, 0};
     for (int i = 0; i < net->n_layers; i++)
         net->layers[i].ops->forward(&net->layers[i], &s);
 }
+
+void nn_net_forward_refresh(nn_net *net, int batch, int k, fg_rng *rng)
+{
+    nn_step s = {batch, 1, rng, 0, 0.0f, k};
+    for (int i = 0; i < net->n_layers; i++)
+        net->layers[i].ops->forward(&net->layers[i], &s);
+}
+
+int nn_net_has_state(const nn_net *net) { return net->n_params > net->n_train; }
 
 const float *nn_net_output(const nn_net *net) { return net->layers[net->n_layers - 1].y; }
 
@@ -459,13 +468,13 @@ static void backward(nn_net *net, const nn_step *s)
 
 void nn_net_backward(nn_net *net, int batch)
 {
-    nn_step s = {batch, 1, NULL, 0, 0.0f};
+    nn_step s = {batch, 1, NULL, 0, 0.0f, 0};
     backward(net, &s);
 }
 
 void nn_net_backward_sgd(nn_net *net, int batch, float lr)
 {
-    nn_step s = {batch, 1, NULL, 1, lr};
+    nn_step s = {batch, 1, NULL, 1, lr, 0};
     backward(net, &s);
 }
 

@@ -64,6 +64,10 @@ typedef struct {
      * need the old w) are computed. Saves a pass over all parameters and gradients. */
     int sgd_fused;
     float sgd_lr;
+    /* Batch-norm refresh (forward, training only): k >= 1 makes batch norm set its moving
+     * statistics to the mean of this batch's and the k - 1 previous batches' statistics
+     * (momentum (k - 1) / k) instead of its own momentum; 0 = normal training. */
+    int bn_refresh;
 } nn_step;
 
 typedef struct nn_layer nn_layer;
@@ -226,6 +230,12 @@ nn_net *nn_net_build(const nn_net_desc *d, int max_batch, uint64_t seed, unsigne
 void nn_net_gather(nn_net *net, const nn_data *data, const int32_t *idx, int batch);
 /* Forward over the batch in net->x. rng is only read when training (dropout). */
 void nn_net_forward(nn_net *net, int batch, int training, fg_rng *rng);
+/* A training-mode forward over the batch in net->x with nn_step.bn_refresh = k (1 for the
+ * first batch of a refresh): batch norm layers average their moving statistics over the
+ * refresh's batches. */
+void nn_net_forward_refresh(nn_net *net, int batch, int k, fg_rng *rng);
+/* 1 when some layer keeps non-trainable state (batch norm moving statistics). */
+int nn_net_has_state(const nn_net *net);
 /* Output probabilities of the last forward: (batch, n_classes). */
 const float *nn_net_output(const nn_net *net);
 /* Sum over the batch of -log(clip(p_label, 1e-7, 1 - 1e-7)) for the last forward, and the

@@ -23,8 +23,9 @@
  *   - decoupled weight decay is the optimizer's (nn_opt.c), label smoothing the loss's
  *     (nn.c, also in validation, as Keras's compiled loss);
  *   - augmentation transforms the training batches as they are gathered (nn_augment.c);
- *   - use_ema keeps a moving average of all parameters (nn_ema.c) after every step; every
- *     validation swaps it in, restore_best keeps the averaged weights, and the fit ends with
+ *   - use_ema keeps a moving average of the trainable parameters (nn_ema.c) after every
+ *     step; every validation swaps it in, with batch norm's moving statistics recomputed
+ *     for it (refresh_bn), restore_best keeps the averaged weights, and the fit ends with
  *     the average (Keras: ema_overwrite_frequency None, finalize_variable_values).
  * Dropout masks, augmentation draws and batch orders come from their own RNG streams seeded
  * from seed, so a fit depends only on its arguments. Nothing is allocated inside a step: the
@@ -37,6 +38,8 @@
 #include "nn_internal.h"
 
 #define DROPOUT_STREAM 0x64726f706f7574ULL /* "dropout" */
+#define REFRESH_STREAM 0x626e72656672ULL   /* "bnrefr" */
+#define BN_REFRESH_BATCHES 16              /* batches a batch-norm refresh averages */
 
 static int check_data(const nn_net *net, const nn_data *data, fg_err *err)
 {
@@ -167,7 +170,9 @@ typedef struct {
     int augment;
     fg_rng drop_rng;
     int fused;        /* plain SGD inside backward */
-    float *ema;       /* the moving average of all parameters, or NULL */
+    float *ema;       /* the moving average of the trainable parameters, or NULL */
+    int fresh;        /* the batch-norm statistics in net belong to the average as it is */
+    uint64_t refresh_seed; /* dropout stream of every batch-norm refresh */
     float *best_w;    /* the best epoch's (evaluated) parameters, or NULL */
     int64_t step;     /* optimizer updates so far */
     float lr;         /* base rate: the schedule's peak, as reduce-on-plateau lowers it */
@@ -208,8 +213,10 @@ static double train_batch(fit_state *f, const int32_t *idx, int b, float lr, int
         nn_net_backward_sgd(net, b, lr);
     else
         nn_opt_step(&f->opt, net->params, net->grads, lr);
-    if (f->ema)
-        nn_ema_update(f->ema, net->params, net->n_params, f->t->ema_momentum, f->step == 0);
+    if (f->ema) {
+        nn_ema_update(f->ema, net->params, net->n_train, f->t->ema_momentum, f->step == 0);
+        f->fresh = 0;
+    }
     f->step++;
     return loss;
 }
@@ -242,14 +249,40 @@ static nn_status train_epoch(fit_state *f, const int32_t *order, int n, nn_hook 
     return status;
 }
 
-/* Validation of the epoch, with the moving average swapped in when there is one. */
-static void validate(fit_state *f, const int32_t *val_idx, int n_val, nn_epoch *h)
+/* Batch norm's moving statistics for the weights now in net: the mean of the batch
+ * statistics of the first BN_REFRESH_BATCHES batches of order[0..n) (plain images, dropout
+ * on as in training, from a stream of its own reseeded every time, so the result depends
+ * on the weights and the order only). PyTorch's torch.optim.swa_utils.update_bn. */
+static void refresh_bn(fit_state *f, const int32_t *order, int n)
 {
-    if (f->ema)
-        nn_ema_swap(f->net->params, f->ema, f->net->n_params);
+    if (nn_net_has_state(f->net)) {
+        fg_rng r;
+        fg_rng_seed(&r, f->refresh_seed);
+        const int bs = f->t->batch_size;
+        int k = 0;
+        for (int start = 0; start < n && k < BN_REFRESH_BATCHES; start += bs) {
+            int b = n - start < bs ? n - start : bs;
+            nn_net_gather(f->net, f->data, order + start, b);
+            nn_net_forward_refresh(f->net, b, ++k, &r);
+        }
+    }
+    f->fresh = 1;
+}
+
+/* Validation of the epoch (none without validation images). With a moving average: its
+ * weights swapped in, batch norm refreshed for them on the epoch's order, then the raw
+ * weights back (their own moving statistics are never read while averaging). */
+static void validate(fit_state *f, const int32_t *order, int n, const int32_t *val_idx,
+                     int n_val, nn_epoch *h)
+{
+    if (!f->ema || n_val == 0) {
+        evaluate(f->net, f->data, val_idx, n_val, &h->val_loss, &h->val_acc, NULL);
+        return;
+    }
+    nn_ema_swap(f->net->params, f->ema, f->net->n_train);
+    refresh_bn(f, order, n);
     evaluate(f->net, f->data, val_idx, n_val, &h->val_loss, &h->val_acc, NULL);
-    if (f->ema)
-        nn_ema_swap(f->net->params, f->ema, f->net->n_params);
+    nn_ema_swap(f->net->params, f->ema, f->net->n_train);
 }
 
 /* EarlyStopping, the best weights and ReduceLROnPlateau after epoch `epoch`; 1 = stop. */
@@ -264,9 +297,12 @@ static int callbacks(fit_state *f, int epoch, const nn_epoch *h, nn_fit_result *
             f->es_best = cur;
             f->es_wait = 0;
             res->best_epoch = epoch;
-            if (f->best_w)
-                memcpy(f->best_w, f->ema ? f->ema : f->net->params,
-                       (size_t)f->net->n_params * sizeof *f->best_w);
+            if (f->best_w) { /* the evaluated weights: the average's, with its statistics */
+                const nn_net *net = f->net;
+                memcpy(f->best_w, net->params, (size_t)net->n_params * sizeof *f->best_w);
+                if (f->ema)
+                    memcpy(f->best_w, f->ema, (size_t)net->n_train * sizeof *f->best_w);
+            }
         } else if (t->es_patience >= 0 && f->es_wait >= t->es_patience && epoch > 0) {
             stop = 1;
         }
@@ -297,7 +333,7 @@ static char *alloc_fit(fit_state *f, int n_train, int32_t **order, fg_err *err)
     const nn_train_desc *t = f->t;
     const int64_t n_state = nn_opt_state_size(t, f->net->n_train);
     const int64_t n_best = t->restore_best ? f->net->n_params : 0;
-    const int64_t n_ema = t->use_ema ? f->net->n_params : 0;
+    const int64_t n_ema = t->use_ema ? f->net->n_train : 0;
     size_t idx_bytes = ((size_t)n_train * sizeof(int32_t) + 63) / 64 * 64;
     char *block = malloc(idx_bytes + (size_t)(n_state + n_best + n_ema) * sizeof(float) + 1);
     if (!block) {
@@ -328,6 +364,7 @@ static void init_fit(fit_state *f, nn_net *net, const nn_train_desc *t, const nn
     nn_augment_init(&f->aug, t, seed);
     f->augment = nn_augment_active(&f->aug);
     fg_rng_seed(&f->drop_rng, fg_hash_mix(seed, DROPOUT_STREAM));
+    f->refresh_seed = fg_hash_mix(seed, REFRESH_STREAM);
     /* Plain SGD runs inside backward (one pass less over parameters and gradients). */
     f->fused = t->optimizer == NN_OPT_SGD && t->momentum == 0.0f && t->weight_decay == 0.0f &&
                net->can_fuse_sgd;
@@ -336,12 +373,16 @@ static void init_fit(fit_state *f, nn_net *net, const nn_train_desc *t, const nn
     net->label_smoothing = t->label_smoothing;
 }
 
-/* The weights a fit ends with (the moving average, or the best epoch's) and its scores. */
-static void finish_fit(fit_state *f, nn_fit_result *res)
+/* The weights a fit ends with (the moving average with its batch-norm statistics, or the
+ * best epoch's) and its scores; order[0..n) is the last epoch's. */
+static void finish_fit(fit_state *f, const int32_t *order, int n, nn_fit_result *res)
 {
     int last = res->epochs_run - 1, pick = last;
-    if (f->ema)
-        memcpy(f->net->params, f->ema, (size_t)f->net->n_params * sizeof *f->ema);
+    if (f->ema) {
+        memcpy(f->net->params, f->ema, (size_t)f->net->n_train * sizeof *f->ema);
+        if (!f->fresh)
+            refresh_bn(f, order, n);
+    }
     if (f->t->restore_best && res->best_epoch >= 0) {
         pick = res->best_epoch;
         if (pick != last)
@@ -387,7 +428,7 @@ int nn_fit(nn_net *net, const nn_train_desc *t, const nn_data *data, const int32
         if (status == NN_STATUS_TIMEOUT)
             break;
         if (status == NN_STATUS_OK)
-            validate(&f, val_idx, n_val, h);
+            validate(&f, order, n_train, val_idx, n_val, h);
         else
             h->val_loss = h->val_acc = NAN;
         h->seconds = fg_now() - t0;
@@ -397,7 +438,7 @@ int nn_fit(nn_net *net, const nn_train_desc *t, const nn_data *data, const int32
     }
     res->status = status;
     if (status == NN_STATUS_OK)
-        finish_fit(&f, res);
+        finish_fit(&f, order, n_train, res);
     free(block);
     return 0;
 }
