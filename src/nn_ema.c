@@ -1,9 +1,8 @@
 /* nn_ema.c - the exponential moving average of a network's parameters (Keras's use_ema):
  * after every optimizer step avg = momentum * avg + (1 - momentum) * w, except after the
  * first, which copies w (Keras: the momentum is 0 while optimizer.iterations is 0). nn_fit
- * averages every parameter, batch norm moving statistics included (as timm's ModelEmaV2,
- * where Keras averages only the trainable ones), so that the averaged network's statistics
- * follow the averaged weights; it swaps the average in to evaluate and keeps it at the end. */
+ * averages the trainable values, swaps the average in to evaluate (after recomputing batch
+ * norm's moving statistics for it) and keeps it at the end. */
 #include <string.h>
 
 #include "nn_internal.h"
