@@ -23,7 +23,8 @@
  *                    version 2 only, then: float weight_decay, label_smoothing, int32
  *                    use_ema, float ema_momentum, int32 lr_schedule, warmup_steps, float
  *                    warmup_target, int32 decay_steps, float cosine_alpha, int32
- *                    augment_translate, augment_flip, float augment_erase (48 bytes)
+ *                    augment_translate, augment_flip, float augment_erase, int32
+ *                    tta_flip (52 bytes)
  *   metadata         uint32 length L, then L bytes of UTF-8 text (no NUL)
  *   parameters       uint64 count N, then N float32: nn_net_params() in its order
  * Optimizer state is not stored: a model file is for prediction and comparison, not for
@@ -48,8 +49,9 @@ int model_save(const char *path, const nn_net *net, const nn_train_desc *train,
 
 /* Reads and checks the model file at path (magic, format version, checksums, sizes, the
  * description through nn_desc_check, the parameter count) and builds the network for
- * batches of up to max_batch images with the stored parameters (and the recipe's label
- * smoothing, so that nn_evaluate reports the loss the network was trained with). The caller frees the
+ * batches of up to max_batch images with the stored parameters (and nn_net_set_eval of
+ * the recipe, so that nn_evaluate scores as the search did: label smoothing, test-time
+ * flip). The caller frees the
  * result with nn_net_free. When train_out is not NULL it receives the training recipe;
  * when meta_out is not NULL it receives the metadata as a malloc'ed NUL-terminated string
  * that the caller frees (never NULL on success). Returns NULL with err (one line, starting

@@ -159,6 +159,8 @@ typedef struct {
     int augment_translate;     /* shift by up to N pixels each way (pad with 0 and crop) */
     int augment_flip;          /* horizontal flip with probability 1/2 */
     float augment_erase;       /* probability of random erasing (torchvision defaults) */
+    int tta_flip;              /* test-time augmentation: validation and test scores use the
+                                * mean probabilities of each image and its mirror image */
 } nn_train_desc;
 
 /* The images and labels a network trains on: borrowed, never freed by the engine.
@@ -243,9 +245,11 @@ int64_t nn_net_n_params(const nn_net *net);
  * values first, then non-trainable state (batch norm moving statistics), as Keras's total. */
 float *nn_net_params(nn_net *net);
 const nn_net_desc *nn_net_desc_of(const nn_net *net);
-/* The label smoothing of the loss nn_evaluate reports (0 when built; nn_fit sets its
- * recipe's, model_load the stored recipe's). */
-void nn_net_set_label_smoothing(nn_net *net, float label_smoothing);
+/* How nn_evaluate scores net, from a training recipe: the loss with t's label smoothing,
+ * and with t->tta_flip the mean probabilities of each image and its horizontal mirror
+ * image. A new network scores plainly; nn_fit sets its recipe's, model_load the stored
+ * recipe's. */
+void nn_net_set_eval(nn_net *net, const nn_train_desc *t);
 
 /* Checks t's values for a network taking in_h x in_w images (optimizer hyperparameters,
  * batch size, epochs, callbacks, schedule, augmentation, weight decay, label smoothing,
@@ -255,16 +259,16 @@ int nn_train_desc_check(const nn_train_desc *t, int in_h, int in_w, fg_err *err)
 /* Trains net with t on train_idx (n_train indices into data), evaluating on val_idx after
  * every epoch (n_val may be 0). All randomness (batch order, dropout, augmentation) comes
  * from seed, each from its own stream. With t->use_ema, validation scores and the final
- * weights are those of the moving average. The loss nn_evaluate reports on net afterwards
- * is t's (with its label smoothing).
+ * weights are those of the moving average. Calls nn_net_set_eval(net, t) first.
  * Fills res (owned by the caller). Returns 0 when training ran (res->status says how it
  * ended, including DIVERGED), -1 with err on an error that prevented training. */
 int nn_fit(nn_net *net, const nn_train_desc *t, const nn_data *data, const int32_t *train_idx,
            int n_train, const int32_t *val_idx, int n_val, uint64_t seed, nn_hook hook,
            void *hook_ctx, nn_fit_result *res, fg_err *err);
 
-/* Evaluates on idx[0..n): mean categorical cross-entropy (with the label smoothing of the
- * last nn_fit on net, plus the L2 penalty, as Keras reports it) and accuracy; writes the
+/* Evaluates on idx[0..n): mean categorical cross-entropy (with the label smoothing, and
+ * the test-time flip, of nn_net_set_eval; plus the L2 penalty, as Keras reports it) and
+ * accuracy; writes the
  * predicted class of each image to pred when pred is not NULL. Returns 0 or -1. */
 int nn_evaluate(nn_net *net, const nn_data *data, const int32_t *idx, int n, float *loss,
                 float *acc, uint8_t *pred, fg_err *err);

@@ -968,7 +968,7 @@ enum {
     /* the training recipe beyond the study (T_RECIPE and after: see recipe_key_off) */
     T_WEIGHT_DECAY, T_LABEL_SMOOTHING, T_USE_EMA, T_EMA_MOMENTUM, T_LR_SCHEDULE, T_WARMUP_STEPS,
     T_WARMUP_TARGET, T_DECAY_STEPS, T_COSINE_ALPHA, T_AUG_TRANSLATE, T_AUG_FLIP, T_AUG_ERASE,
-    T__COUNT
+    T_TTA_FLIP, T__COUNT
 };
 #define T_RECIPE T_WEIGHT_DECAY
 
@@ -1006,6 +1006,7 @@ static const char *const TRAIN_KEYS[T__COUNT] = {
     [T_AUG_TRANSLATE] = "augment_translate",
     [T_AUG_FLIP] = "augment_flip",
     [T_AUG_ERASE] = "augment_erase",
+    [T_TTA_FLIP] = "tta_flip",
 };
 
 static int train_key_id(const char *s)
@@ -1050,6 +1051,7 @@ static int apply_recipe(const bctx *b, int id, const node *n, nn_train_desc *t)
     case T_AUG_TRANSLATE: return get_i(b, n, w, 0, 100000, &t->augment_translate);
     case T_AUG_FLIP: return get_bool(b, n, w, &t->augment_flip);
     case T_AUG_ERASE: return get_f(b, n, w, 0, 0, 1, 0, &t->augment_erase);
+    case T_TTA_FLIP: return get_bool(b, n, w, &t->tta_flip);
     default: return 0;
     }
 }
@@ -1481,7 +1483,8 @@ static int recipe_key_off(const char *name, const char *value)
         return 0;
     switch (id) {
     case T_USE_EMA:
-    case T_AUG_FLIP: return !parse_bool(value, &b) && !b;
+    case T_AUG_FLIP:
+    case T_TTA_FLIP: return !parse_bool(value, &b) && !b;
     case T_EMA_MOMENTUM: return !parse_dbl(value, &x) && (float)x == 0.99f;
     case T_LR_SCHEDULE:
         if (strlen(value) >= sizeof low)

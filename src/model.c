@@ -18,7 +18,7 @@
 #define LAYER_SIZE 152 /* bytes per serialised nn_layer_desc */
 #define NET_SIZE 20    /* nn_net_desc before its layers */
 #define TRAIN_SIZE 84   /* the recipe of format version 1 */
-#define RECIPE2_SIZE 48 /* what version 2 appends to it */
+#define RECIPE2_SIZE 52 /* what version 2 appends to it */
 #define MIN_PAYLOAD (NET_SIZE + TRAIN_SIZE + 4 + 8)
 #define ZLIB_MAX_RATIO 1032 /* deflate never expands data more than this on inflate */
 #define CRC_CHUNK (1u << 30)
@@ -145,6 +145,7 @@ static void put_recipe2(wbuf *w, const nn_train_desc *t)
     put_i32(w, t->augment_translate);
     put_i32(w, t->augment_flip);
     put_f32(w, t->augment_erase);
+    put_i32(w, t->tta_flip);
 }
 
 /* 1 when t's version-2 fields are all nn_train_desc_init's (then the file is written as
@@ -159,7 +160,7 @@ static int recipe_is_v1(const nn_train_desc *t)
            t->warmup_steps == d.warmup_steps && t->warmup_target == d.warmup_target &&
            t->decay_steps == d.decay_steps && t->cosine_alpha == d.cosine_alpha &&
            t->augment_translate == d.augment_translate && t->augment_flip == d.augment_flip &&
-           t->augment_erase == d.augment_erase;
+           t->augment_erase == d.augment_erase && t->tta_flip == d.tta_flip;
 }
 
 /* ---- bounded little-endian reader: reading past the end sets bad and yields zeros ---------- */
@@ -287,6 +288,7 @@ static void get_recipe2(rbuf *r, nn_train_desc *t)
     t->augment_translate = get_i32(r);
     t->augment_flip = get_i32(r);
     t->augment_erase = get_f32(r);
+    t->tta_flip = get_i32(r);
 }
 
 /* ---- checks shared by save and load, so that every saved file loads ------------------------- */
@@ -758,7 +760,7 @@ nn_net *model_load(const char *path, int max_batch, nn_train_desc *train_out, ch
     float *dst = nn_net_params(net);
     for (uint64_t i = 0; i < n_params; i++)
         dst[i] = get_f32(&r);
-    nn_net_set_label_smoothing(net, t.label_smoothing); /* the loss it was trained with */
+    nn_net_set_eval(net, &t); /* scored as in training: label smoothing, test-time flip */
     if (train_out)
         *train_out = t;
     if (meta_out) {

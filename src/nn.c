@@ -269,8 +269,9 @@ nn_net *nn_net_build(const nn_net_desc *d, int max_batch, uint64_t seed, unsigne
         goto fail;
     }
 
-    /* Activations: input batch, [input gradient], per layer y, dy, workspace; labels. */
-    int64_t off = 0, x_off, dx_off = 0;
+    /* Activations: input batch, [input gradient], per layer y, dy, workspace; the test-time
+     * flip's probabilities; labels. */
+    int64_t off = 0, x_off, dx_off = 0, tta_off;
     int64_t y_off[NN_MAX_LAYERS], dy_off[NN_MAX_LAYERS], ws_off[NN_MAX_LAYERS];
     x_off = off, off += round_up(B * net->in_size);
     if (input_grad)
@@ -288,6 +289,7 @@ nn_net *nn_net_build(const nn_net_desc *d, int max_batch, uint64_t seed, unsigne
         if (ws > 0)
             ws_off[i] = off, off += round_up(ws);
     }
+    tta_off = off, off += round_up(B * d->n_classes);
     size_t bytes = (size_t)off * sizeof(float) + (size_t)(B + 63) / 64 * 64;
     net->acts = aligned_alloc(64, bytes);
     if (!net->acts) {
@@ -299,6 +301,7 @@ nn_net *nn_net_build(const nn_net_desc *d, int max_batch, uint64_t seed, unsigne
     float *base = net->acts;
     net->x = base + x_off;
     net->dx = input_grad ? base + dx_off : NULL;
+    net->tta_p = base + tta_off;
     net->labels = (uint8_t *)(base + off);
 
     /* Pass 2: views. */
@@ -370,7 +373,11 @@ void nn_net_free(nn_net *net)
 int64_t nn_net_n_params(const nn_net *net) { return net->n_params; }
 float *nn_net_params(nn_net *net) { return net->params; }
 const nn_net_desc *nn_net_desc_of(const nn_net *net) { return &net->desc; }
-void nn_net_set_label_smoothing(nn_net *net, float ls) { net->label_smoothing = ls; }
+void nn_net_set_eval(nn_net *net, const nn_train_desc *t)
+{
+    net->label_smoothing = t->label_smoothing;
+    net->tta_flip = t->tta_flip != 0;
+}
 
 void nn_net_gather(nn_net *net, const nn_data *data, const int32_t *idx, int batch)
 {

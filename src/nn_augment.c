@@ -152,6 +152,20 @@ void nn_augment_apply(const uint8_t *src, float *dst, int h, int w, int c, const
         memset(dst + y * row + (int64_t)d->ex * c, 0, (size_t)d->ew * (size_t)c * sizeof *dst);
 }
 
+void nn_augment_gather_flip(nn_net *net, const nn_data *data, const int32_t *idx, int batch)
+{
+    const int h = net->desc.in_h, w = net->desc.in_w, c = net->desc.in_c;
+    const int64_t n = net->in_size;
+    nn_aug_draw d;
+    memset(&d, 0, sizeof d);
+    d.flip = 1;
+    for (int r = 0; r < batch; r++) {
+        nn_augment_apply(data->images + (size_t)idx[r] * (size_t)n, net->x + (int64_t)r * n, h,
+                         w, c, &d);
+        net->labels[r] = data->labels[idx[r]];
+    }
+}
+
 void nn_augment_gather(nn_augment *a, nn_net *net, const nn_data *data, const int32_t *idx,
                        int batch)
 {

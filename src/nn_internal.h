@@ -126,7 +126,9 @@ struct nn_net {
     float *dx;            /* input gradient (NN_BUILD_INPUT_GRAD only), else NULL */
     uint8_t *labels;      /* max_batch labels of the current batch */
     int has_l2;
-    float label_smoothing; /* of the loss (nn_net_loss); set by nn_fit from its recipe */
+    float label_smoothing; /* of the loss (nn_net_loss); nn_net_set_eval */
+    int tta_flip;          /* evaluation averages each image's and its mirror's outputs */
+    float *tta_p;          /* max_batch x n_classes probabilities, for the test-time flip */
     int can_fuse_sgd;     /* every layer with parameters supports fused SGD; tests may
                            * clear it to compare with the unfused path */
 };
@@ -329,6 +331,8 @@ int nn_augment_active(const nn_augment *a);
 void nn_augment_draw(nn_augment *a, int h, int w, nn_aug_draw *d);
 /* dst (h x w x c floats) = the transform d of src (h x w x c bytes) scaled by 1/255. */
 void nn_augment_apply(const uint8_t *src, float *dst, int h, int w, int c, const nn_aug_draw *d);
+/* nn_net_gather with every image mirrored horizontally (the test-time flip). */
+void nn_augment_gather_flip(nn_net *net, const nn_data *data, const int32_t *idx, int batch);
 /* nn_net_gather with every image transformed by a fresh draw. */
 void nn_augment_gather(nn_augment *a, nn_net *net, const nn_data *data, const int32_t *idx,
                        int batch);

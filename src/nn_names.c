@@ -190,4 +190,5 @@ void nn_train_desc_init(nn_train_desc *t, nn_opt_kind opt)
     t->augment_translate = 0;
     t->augment_flip = 0;
     t->augment_erase = 0.0f;
+    t->tta_flip = 0;
 }

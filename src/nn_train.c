@@ -70,6 +70,23 @@ static int check_idx(const nn_net *net, const nn_data *data, const int32_t *idx,
     return 0;
 }
 
+/* One chunk's eval-mode forward; with the test-time flip the output then holds the mean of
+ * the probabilities of the images and of their mirror images. */
+static void eval_forward(nn_net *net, const nn_data *data, const int32_t *idx, int b)
+{
+    nn_net_gather(net, data, idx, b);
+    nn_net_forward(net, b, 0, NULL);
+    if (!net->tta_flip)
+        return;
+    float *restrict y = net->layers[net->n_layers - 1].y, *restrict p = net->tta_p;
+    const int64_t n = (int64_t)b * net->desc.n_classes;
+    memcpy(p, y, (size_t)n * sizeof *p);
+    nn_augment_gather_flip(net, data, idx, b);
+    nn_net_forward(net, b, 0, NULL);
+    for (int64_t i = 0; i < n; i++)
+        y[i] = 0.5f * (y[i] + p[i]);
+}
+
 /* Evaluation without argument checks: loss (cross-entropy + L2) and accuracy. */
 static void evaluate(nn_net *net, const nn_data *data, const int32_t *idx, int n, float *loss,
                      float *acc, uint8_t *pred)
@@ -83,8 +100,7 @@ static void evaluate(nn_net *net, const nn_data *data, const int32_t *idx, int n
     for (int start = 0; start < n; start += net->max_batch) {
         int b = n - start < net->max_batch ? n - start : net->max_batch;
         int c = 0;
-        nn_net_gather(net, data, idx + start, b);
-        nn_net_forward(net, b, 0, NULL);
+        eval_forward(net, data, idx + start, b);
         sum += nn_net_loss(net, b, 0, &c, pred ? pred + start : NULL);
         correct += c;
     }
@@ -370,7 +386,7 @@ static void init_fit(fit_state *f, nn_net *net, const nn_train_desc *t, const nn
                net->can_fuse_sgd;
     f->es_best = monitor_is_max(t->es_monitor) ? -INFINITY : INFINITY;
     f->rlr_best = monitor_is_max(t->rlr_monitor) ? -INFINITY : INFINITY;
-    net->label_smoothing = t->label_smoothing;
+    nn_net_set_eval(net, t);
 }
 
 /* The weights a fit ends with (the moving average with its batch-norm statistics, or the

@@ -342,7 +342,8 @@ static void test_recipe_keys(void)
              "train: {optimizer: AdamW, learning_rate: 0, warmup_target: 0.01, warmup_steps: 100,\n"
              "        lr_schedule: cosine, decay_steps: 1000, cosine_alpha: 0.05,\n"
              "        label_smoothing: 0.1, use_ema: true, ema_momentum: 0.999,\n"
-             "        augment_translate: 2, augment_flip: yes, augment_erase: 0.25}\n%s", m);
+             "        augment_translate: 2, augment_flip: yes, augment_erase: 0.25,\n"
+             "        tta_flip: true}\n%s", m);
     grid *g = LOAD(text);
     CHECK(g != NULL);
     if (!g)
@@ -356,6 +357,7 @@ static void test_recipe_keys(void)
     CHECK(t.lr_schedule == NN_SCHED_COSINE && t.decay_steps == 1000 && t.cosine_alpha == 0.05f);
     CHECK(t.label_smoothing == 0.1f && t.use_ema == 1 && t.ema_momentum == 0.999f);
     CHECK(t.augment_translate == 2 && t.augment_flip == 1 && t.augment_erase == 0.25f);
+    CHECK(t.tta_flip == 1);
     grid_free(g);
 
     /* as grid parameters: the configurations that leave the recipe off hash (and so seed)
@@ -365,7 +367,8 @@ static void test_recipe_keys(void)
     snprintf(text, sizeof text,
              "name: r\n%sgrid: {augment_flip: [false, true], batch_size: [16, 32],\n"
              "  label_smoothing: [0.0, 0.1], lr_schedule: [Constant, cosine], use_ema: [no, yes],\n"
-             "  ema_momentum: [0.99, 0.9], weight_decay: [0, 1e-4], augment_translate: [0, 1]}\n",
+             "  ema_momentum: [0.99, 0.9], weight_decay: [0, 1e-4], augment_translate: [0, 1],\n"
+             "  tta_flip: [no, yes]}\n",
              m);
     g = LOAD(text);
     CHECK(g && plain);
@@ -373,14 +376,14 @@ static void test_recipe_keys(void)
         grid_free(g), grid_free(plain);
         return;
     }
-    CHECK_INT(grid_n_configs(g), 256);
+    CHECK_INT(grid_n_configs(g), 512);
     int n_off = 0, distinct = 1;
     for (int64_t c = 0; c < grid_n_configs(g); c++) {
         const char *ps = grid_config_params(g, c);
         int off = strstr(ps, "augment_flip=false") && strstr(ps, "label_smoothing=0.0") &&
                   strstr(ps, "lr_schedule=Constant") && strstr(ps, "use_ema=no") &&
                   strstr(ps, "ema_momentum=0.99") && strstr(ps, "weight_decay=0") &&
-                  strstr(ps, "augment_translate=0,");
+                  strstr(ps, "augment_translate=0,") && strstr(ps, "tta_flip=no");
         if (off) {
             n_off++;
             int bs16 = strstr(ps, "batch_size=16") != NULL;

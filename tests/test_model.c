@@ -180,6 +180,7 @@ static void recipe_desc(nn_net_desc *d, nn_train_desc *t)
     t->augment_translate = 1;
     t->augment_flip = 0;
     t->augment_erase = 0.1f;
+    t->tta_flip = 1;
 }
 
 /* ---- field-by-field comparison: the number of differing fields ------------------------------ */
@@ -278,6 +279,7 @@ static int train_diff(const nn_train_desc *a, const nn_train_desc *b)
     DI(augment_translate);
     DI(augment_flip);
     DF(augment_erase);
+    DI(tta_flip);
     return n;
 }
 

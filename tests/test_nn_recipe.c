@@ -2,8 +2,8 @@
  * hand-computed values (alone and inside nn_fit, with reduce-on-plateau), decoupled weight
  * decay and adamw against the formulas, label smoothing (loss by hand, gradient by finite
  * differences), the moving average of the weights against one computed beside a plain fit,
- * and augmentation on hand-made images (shift, flip, erase with fixed draws), its random
- * streams and its absence from validation. */
+ * augmentation on hand-made images (shift, flip, erase with fixed draws), its random
+ * streams and its absence from validation, and the test-time flip against scores by hand. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -680,6 +680,62 @@ static void test_augment_fit(void)
     nn_net_free(a), nn_net_free(b), nn_net_free(c);
 }
 
+/* Test-time flip: the scores of the mean probabilities of each image and its mirror. */
+static void test_tta(void)
+{
+    nn_net_desc d;
+    nn_train_desc t;
+    fg_err err;
+    small_net(&d, 0);
+    nn_net *net = nn_net_new(&d, 32, 4, &err);
+    CHECK(net != NULL);
+    if (!net)
+        return;
+    /* by hand, 20 images at a time (the evaluation goes by 32) */
+    double loss = 0.0;
+    int correct = 0;
+    for (int s0 = 0; s0 < SYN_N; s0 += 20) {
+        float p[20 * SYN_C];
+        nn_net_gather(net, &syn.data, syn.val + s0, 20);
+        nn_net_forward(net, 20, 0, NULL);
+        memcpy(p, nn_net_output(net), sizeof p);
+        nn_augment_gather_flip(net, &syn.data, syn.val + s0, 20);
+        nn_net_forward(net, 20, 0, NULL);
+        const float *q = nn_net_output(net);
+        for (int r = 0; r < 20; r++) {
+            int lab = syn.lab[syn.val[s0 + r]], best = 0;
+            double m[SYN_C];
+            for (int j = 0; j < SYN_C; j++) {
+                m[j] = 0.5 * ((double)p[r * SYN_C + j] + q[r * SYN_C + j]);
+                best = m[j] > m[best] ? j : best;
+            }
+            loss -= log(m[lab]) / SYN_N;
+            correct += best == lab;
+        }
+    }
+    nn_train_desc_init(&t, NN_OPT_SGD);
+    t.tta_flip = 1;
+    nn_net_set_eval(net, &t);
+    float l, a, l0, a0;
+    CHECK_INT(nn_evaluate(net, &syn.data, syn.val, SYN_N, &l, &a, NULL, &err), 0);
+    CHECK_NEAR(l, loss, 1e-5);
+    CHECK_NEAR(a, (double)correct / SYN_N, 1e-7);
+    t.tta_flip = 0;
+    nn_net_set_eval(net, &t);
+    nn_evaluate(net, &syn.data, syn.val, SYN_N, &l0, &a0, NULL, &err);
+    CHECK(l0 != l);
+
+    /* nn_fit validates with its recipe's flip, and leaves it set for nn_evaluate */
+    t.tta_flip = 1;
+    t.epochs = 2;
+    t.learning_rate = 0.1f;
+    CHECK_INT(nn_fit(net, &t, &syn.data, syn.train, SYN_N, syn.val, SYN_N, 4, NULL, NULL,
+                     &res_a, &err), 0);
+    nn_evaluate(net, &syn.data, syn.val, SYN_N, &l, &a, NULL, &err);
+    CHECK(l == res_a.hist[1].val_loss && a == res_a.hist[1].val_acc);
+    nn_net_free(net);
+}
+
 static void test_checks_and_names(void)
 {
     nn_train_desc t;
@@ -714,6 +770,7 @@ int main(void)
     test_augment_images();
     test_augment_draws();
     test_augment_fit();
+    test_tta();
     test_checks_and_names();
     return check_report("test_nn_recipe");
 }

@@ -60,7 +60,7 @@ data: {subset: 600}
 cv: {folds: 2}
 train: {optimizer: adamw, learning_rate: 0.003, epochs: 2, batch_size: 32, augment_translate: 1,
         augment_flip: true, augment_erase: 0.2, label_smoothing: 0.1, use_ema: true,
-        ema_momentum: 0.9, lr_schedule: cosine}
+        ema_momentum: 0.9, lr_schedule: cosine, tta_flip: true}
 model:
   - {type: flatten}
   - {type: dense, units: 32, activation: relu}
