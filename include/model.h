@@ -2,7 +2,7 @@
  * metadata and parameters in one zlib-compressed, checksummed, versioned file.
  *
  * Layout (all integers little-endian; floats are IEEE-754 binary32 bit patterns, LE):
- *   header  16 bytes   "FMNGMDL\0", uint32 format version (MODEL_FORMAT_VERSION),
+ *   header  16 bytes   "FMNGMDL\0", uint32 format version (MODEL_FORMAT_VERSION, or 1),
  *                      uint32 flags (0)
  *   body    C bytes    compress2(payload, level 6)
  *   trailer 24 bytes   uint64 payload size U, uint64 compressed size C,
@@ -21,11 +21,18 @@
  *                    float beta_1, beta_2, epsilon, rho, initial_accumulator, int32
  *                    batch_size, epochs, es_monitor, es_patience, float es_min_delta, int32
  *                    restore_best, rlr_monitor, float rlr_factor, int32 rlr_patience,
- *                    rlr_cooldown, float rlr_min_lr, rlr_min_delta (84 bytes)
+ *                    rlr_cooldown, float rlr_min_lr, rlr_min_delta (84 bytes);
+ *                    version 2 only, then: float weight_decay, label_smoothing, int32
+ *                    use_ema, float ema_momentum, int32 lr_schedule, warmup_steps, float
+ *                    warmup_target, int32 decay_steps, float cosine_alpha, int32
+ *                    augment_translate, augment_flip, float augment_erase, int32
+ *                    tta_flip (52 bytes)
  *   metadata         uint32 length L, then L bytes of UTF-8 text (no NUL)
  *   parameters       uint64 count N, then N float32: nn_net_params() in its order
  * Optimizer state is not stored: a model file is for prediction and comparison, not for
- * resuming training. */
+ * resuming training. A recipe whose version-2 fields are all off (nn_train_desc_init's) and
+ * whose optimizer is one of version 1's is written as version 1, byte for byte what earlier
+ * programs wrote; version 1 files load with those fields off. */
 #ifndef MODEL_H
 #define MODEL_H
 
@@ -33,7 +40,9 @@
 #include "nn.h"
 
 #define MODEL_FORMAT_VERSION 2 /* 2: layers gained size[2], interpolation, scale, offset,
-                                * frozen (176 bytes); version 1 files still load */
+                                * frozen (176 bytes), the recipe its version-2 fields;
+                                * version 1 files still load, and are still written for a
+                                * network and recipe that use none of them */
 
 /* Writes net (its description and all nn_net_n_params parameters), the training recipe
  * train and the metadata text meta (any UTF-8 the caller chooses, e.g. grid name,
@@ -45,7 +54,9 @@ int model_save(const char *path, const nn_net *net, const nn_train_desc *train,
 
 /* Reads and checks the model file at path (magic, format version, checksums, sizes, the
  * description through nn_desc_check, the parameter count) and builds the network for
- * batches of up to max_batch images with the stored parameters. The caller frees the
+ * batches of up to max_batch images with the stored parameters (and nn_net_set_eval of
+ * the recipe, so that nn_evaluate scores as the search did: label smoothing, test-time
+ * flip). The caller frees the
  * result with nn_net_free. When train_out is not NULL it receives the training recipe;
  * when meta_out is not NULL it receives the metadata as a malloc'ed NUL-terminated string
  * that the caller frees (never NULL on success). Returns NULL with err (one line, starting

@@ -82,10 +82,19 @@ typedef enum {
     NN_OPT_ADADELTA,
     NN_OPT_ADAMAX,
     NN_OPT_NADAM,
+    NN_OPT_ADAMW, /* adam with decoupled weight decay (default 0.004), as Keras's AdamW */
     NN_OPT__COUNT
 } nn_opt_kind;
 
 typedef enum { NN_MON_VAL_LOSS = 0, NN_MON_VAL_ACC, NN_MON_LOSS, NN_MON_ACC } nn_monitor;
+
+/* Learning-rate schedules, evaluated per optimizer step (src/nn_sched.c). */
+typedef enum {
+    NN_SCHED_CONSTANT = 0, /* learning_rate (after the warm-up: warmup_target) */
+    NN_SCHED_COSINE,       /* Keras CosineDecay, with its linear warm-up */
+    NN_SCHED_ONE_CYCLE,    /* PyTorch OneCycleLR (cosine annealing, learning rate only) */
+    NN_SCHED__COUNT
+} nn_sched_kind;
 
 /* One layer. Fields not used by a kind are ignored. nn_layer_desc_init() fills Keras's
  * defaults for a kind; parsers then override what the user wrote. */
@@ -146,6 +155,25 @@ typedef struct {
     float rlr_factor;
     int rlr_patience, rlr_cooldown;
     float rlr_min_lr, rlr_min_delta;
+    /* The training recipe beyond the study (nn_train_desc_init turns every one off, so a
+     * recipe that does not set them trains exactly as before they existed). */
+    float weight_decay;        /* decoupled: w -= lr * weight_decay * w before each step
+                                * (Keras optimizers; adamw default 0.004, else 0) */
+    float label_smoothing;     /* Keras categorical cross-entropy: y = y(1-ls) + ls/K */
+    int use_ema;               /* average the weights (Keras use_ema): evaluated, kept */
+    float ema_momentum;        /* Keras default 0.99 */
+    nn_sched_kind lr_schedule; /* per step; reduce-on-plateau multiplies it */
+    int warmup_steps;          /* linear from learning_rate to warmup_target */
+    float warmup_target;       /* 0 = none (Keras's None): the schedule starts at
+                                * learning_rate */
+    int decay_steps;           /* cosine / one-cycle length; 0 = the rest of the run */
+    float cosine_alpha;        /* cosine: final rate as a fraction of the peak (Keras alpha) */
+    /* Augmentation of training batches (src/nn_augment.c), never of evaluation. */
+    int augment_translate;     /* shift by up to N pixels each way (pad with 0 and crop) */
+    int augment_flip;          /* horizontal flip with probability 1/2 */
+    float augment_erase;       /* probability of random erasing (torchvision defaults) */
+    int tta_flip;              /* test-time augmentation: validation and test scores use the
+                                * mean probabilities of each image and its mirror image */
 } nn_train_desc;
 
 /* The images and labels a network trains on: borrowed, never freed by the engine.
@@ -209,6 +237,8 @@ const char *nn_opt_name(nn_opt_kind k);
 int nn_opt_from_name(const char *s);
 const char *nn_monitor_name(nn_monitor m);
 int nn_monitor_from_name(const char *s);
+const char *nn_sched_name(nn_sched_kind k);
+int nn_sched_from_name(const char *s);
 const char *nn_status_name(nn_status s);
 const char *nn_interp_name(nn_interp i);
 int nn_interp_from_name(const char *s);
@@ -231,9 +261,21 @@ int64_t nn_net_n_params(const nn_net *net);
  * values first, then non-trainable state (batch norm moving statistics), as Keras's total. */
 float *nn_net_params(nn_net *net);
 const nn_net_desc *nn_net_desc_of(const nn_net *net);
+/* How nn_evaluate scores net, from a training recipe: the loss with t's label smoothing,
+ * and with t->tta_flip the mean probabilities of each image and its horizontal mirror
+ * image. A new network scores plainly; nn_fit sets its recipe's, model_load the stored
+ * recipe's. */
+void nn_net_set_eval(nn_net *net, const nn_train_desc *t);
+
+/* Checks t's values for a network taking in_h x in_w images (optimizer hyperparameters,
+ * batch size, epochs, callbacks, schedule, augmentation, weight decay, label smoothing,
+ * EMA); batch sizes above the network's max_batch are nn_fit's to refuse. 0 or -1 with err. */
+int nn_train_desc_check(const nn_train_desc *t, int in_h, int in_w, fg_err *err);
 
 /* Trains net with t on train_idx (n_train indices into data), evaluating on val_idx after
- * every epoch (n_val may be 0). All randomness (batch order, dropout) comes from seed.
+ * every epoch (n_val may be 0). All randomness (batch order, dropout, augmentation) comes
+ * from seed, each from its own stream. With t->use_ema, validation scores and the final
+ * weights are those of the moving average. Calls nn_net_set_eval(net, t) first.
  * Fills res (owned by the caller). Returns 0 when training ran (res->status says how it
  * ended, including DIVERGED), -1 with err on an error that prevented training. */
 int nn_fit(nn_net *net, const nn_train_desc *t, const nn_data *data, const int32_t *train_idx,
@@ -262,8 +304,9 @@ int nn_net_layer_weights(nn_net *net, int i, nn_weight_view v[NN_WEIGHTS_MAX]);
  * when d does not pass nn_desc_check or i is out of range. */
 int nn_desc_layer_weights(const nn_net_desc *d, int i, nn_weight_view v[NN_WEIGHTS_MAX]);
 
-/* Evaluates on idx[0..n): mean categorical cross-entropy (plus the L2 penalty, as Keras
- * reports it) and accuracy; writes the
+/* Evaluates on idx[0..n): mean categorical cross-entropy (with the label smoothing, and
+ * the test-time flip, of nn_net_set_eval; plus the L2 penalty, as Keras reports it) and
+ * accuracy; writes the
  * predicted class of each image to pred when pred is not NULL. Returns 0 or -1. */
 int nn_evaluate(nn_net *net, const nn_data *data, const int32_t *idx, int n, float *loss,
                 float *acc, uint8_t *pred, fg_err *err);

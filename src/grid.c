@@ -8,7 +8,8 @@
  *   4. the grid: sub-grids, parameters, values; $references and unused parameters;
  *   5. the size check (configurations x folds <= max_tasks);
  *   6. every configuration is built and shape-checked (nn_desc_check); its canonical
- *      "name=value, ..." string and hash are kept for grid_config_params/grid_config_hash.
+ *      "name=value, ..." string and hash are kept for grid_config_params/grid_config_hash
+ *      (the hash leaves out the training-recipe keys at their off values: recipe_key_off).
  * Building a configuration (grid_config_build) interprets the tree again with the values of
  * that configuration, so a value that came from the grid is reported at the grid value. */
 #define _POSIX_C_SOURCE 200809L
@@ -809,7 +810,8 @@ static const char *const KIND_NAME[NN_LAYER__COUNT] = {
 #define INITS_TEXT                                                                         \
     "zeros, ones, glorot_uniform, glorot_normal, he_uniform, he_normal, lecun_uniform, "   \
     "lecun_normal, random_uniform, random_normal"
-#define OPTS_TEXT "sgd, adam, rmsprop, adagrad, adadelta, adamax, nadam"
+#define OPTS_TEXT "sgd, adam, rmsprop, adagrad, adadelta, adamax, nadam, adamw"
+#define SCHEDS_TEXT "constant, cosine, one_cycle"
 #define MONS_TEXT "val_loss, val_accuracy, loss, accuracy"
 
 /* Layer types: the engine's names, then Keras class names and aliases in any case with or
@@ -897,6 +899,12 @@ static int opt_lookup(const char *s)
 {
     int k = nn_opt_from_name(s);
     return k >= 0 && k < NN_OPT__COUNT ? k : -1;
+}
+
+static int sched_lookup(const char *s)
+{
+    int k = nn_sched_from_name(s);
+    return k >= 0 && k < NN_SCHED__COUNT ? k : -1;
 }
 
 static int monitor_lookup(const char *s)
@@ -997,8 +1005,12 @@ enum {
     T_OPTIMIZER, T_LR, T_BATCH, T_EPOCHS, T_MOMENTUM, T_NESTEROV, T_BETA_1, T_BETA_2,
     T_EPSILON, T_RHO, T_INIT_ACC, T_ES_PATIENCE, T_ES_MONITOR, T_ES_MIN_DELTA, T_RESTORE,
     T_RLR_FACTOR, T_RLR_PATIENCE, T_RLR_COOLDOWN, T_RLR_MIN_LR, T_RLR_MIN_DELTA, T_RLR_MONITOR,
-    T__COUNT
+    /* the training recipe beyond the study (T_RECIPE and after: see recipe_key_off) */
+    T_WEIGHT_DECAY, T_LABEL_SMOOTHING, T_USE_EMA, T_EMA_MOMENTUM, T_LR_SCHEDULE, T_WARMUP_STEPS,
+    T_WARMUP_TARGET, T_DECAY_STEPS, T_COSINE_ALPHA, T_AUG_TRANSLATE, T_AUG_FLIP, T_AUG_ERASE,
+    T_TTA_FLIP, T__COUNT
 };
+#define T_RECIPE T_WEIGHT_DECAY
 
 static const char *const TRAIN_KEYS[T__COUNT] = {
     [T_OPTIMIZER] = "optimizer",
@@ -1022,6 +1034,19 @@ static const char *const TRAIN_KEYS[T__COUNT] = {
     [T_RLR_MIN_LR] = "reduce_lr_min_lr",
     [T_RLR_MIN_DELTA] = "reduce_lr_min_delta",
     [T_RLR_MONITOR] = "reduce_lr_monitor",
+    [T_WEIGHT_DECAY] = "weight_decay",
+    [T_LABEL_SMOOTHING] = "label_smoothing",
+    [T_USE_EMA] = "use_ema",
+    [T_EMA_MOMENTUM] = "ema_momentum",
+    [T_LR_SCHEDULE] = "lr_schedule",
+    [T_WARMUP_STEPS] = "warmup_steps",
+    [T_WARMUP_TARGET] = "warmup_target",
+    [T_DECAY_STEPS] = "decay_steps",
+    [T_COSINE_ALPHA] = "cosine_alpha",
+    [T_AUG_TRANSLATE] = "augment_translate",
+    [T_AUG_FLIP] = "augment_flip",
+    [T_AUG_ERASE] = "augment_erase",
+    [T_TTA_FLIP] = "tta_flip",
 };
 
 static int train_key_id(const char *s)
@@ -1044,12 +1069,53 @@ static void train_keys_text(char *buf, size_t size)
     }
 }
 
-static int apply_train(const bctx *b, int id, const node *n, nn_train_desc *t)
+/* The recipe keys (T_RECIPE and after). */
+static int apply_recipe(const bctx *b, int id, const node *n, nn_train_desc *t)
 {
     const char *w = TRAIN_KEYS[id];
     int k;
     switch (id) {
-    case T_LR: return get_f(b, n, w, 0, 1, INFINITY, 0, &t->learning_rate);
+    case T_WEIGHT_DECAY: return get_f(b, n, w, 0, 0, INFINITY, 0, &t->weight_decay);
+    case T_LABEL_SMOOTHING: return get_f(b, n, w, 0, 0, 1, 1, &t->label_smoothing);
+    case T_USE_EMA: return get_bool(b, n, w, &t->use_ema);
+    case T_EMA_MOMENTUM: return get_f(b, n, w, 0, 0, 1, 1, &t->ema_momentum);
+    case T_LR_SCHEDULE:
+        if (get_enum(b, n, w, sched_lookup, SCHEDS_TEXT, &k))
+            return -1;
+        t->lr_schedule = (nn_sched_kind)k;
+        return 0;
+    case T_WARMUP_STEPS: return get_i(b, n, w, 0, INT_MAX, &t->warmup_steps);
+    case T_WARMUP_TARGET: return get_f(b, n, w, 0, 0, INFINITY, 0, &t->warmup_target);
+    case T_DECAY_STEPS: return get_i(b, n, w, 0, INT_MAX, &t->decay_steps);
+    case T_COSINE_ALPHA: return get_f(b, n, w, 0, 0, 1, 0, &t->cosine_alpha);
+    case T_AUG_TRANSLATE: return get_i(b, n, w, 0, 100000, &t->augment_translate);
+    case T_AUG_FLIP: return get_bool(b, n, w, &t->augment_flip);
+    case T_AUG_ERASE: return get_f(b, n, w, 0, 0, 1, 0, &t->augment_erase);
+    case T_TTA_FLIP: return get_bool(b, n, w, &t->tta_flip);
+    default: return 0;
+    }
+}
+
+/* learning_rate: > 0, or exactly 0, which check_recipe allows with a warmup_target only. */
+static int get_lr(const bctx *b, const node *n, float *out)
+{
+    val v;
+    double x;
+    if (!resolve(b, n, "learning_rate", &v) && !parse_dbl(v.n->s, &x) && x == 0.0) {
+        *out = 0.0f;
+        return 0;
+    }
+    return get_f(b, n, "learning_rate", 0, 1, INFINITY, 0, out);
+}
+
+static int apply_train(const bctx *b, int id, const node *n, nn_train_desc *t)
+{
+    const char *w = TRAIN_KEYS[id];
+    int k;
+    if (id >= T_RECIPE)
+        return apply_recipe(b, id, n, t);
+    switch (id) {
+    case T_LR: return get_lr(b, n, &t->learning_rate);
     case T_BATCH: return get_i(b, n, w, 1, 10000000, &t->batch_size);
     case T_EPOCHS: return get_i(b, n, w, 1, NN_MAX_EPOCHS, &t->epochs);
     case T_MOMENTUM: return get_f(b, n, w, 0, 0, 1, 1, &t->momentum);
@@ -1081,10 +1147,57 @@ static int apply_train(const bctx *b, int id, const node *n, nn_train_desc *t)
     }
 }
 
-/* nn_train_desc_init(optimizer), then the train section, then the configuration's grid
- * values for train keys (the grid wins). */
-static int build_train(bctx *b, nn_train_desc *t)
+/* Where a train key's value came from: its node, and the grid parameter when the grid
+ * sets it directly (NULL for the train section, where $references resolve). */
+typedef struct {
+    const node *n;
+    const char *direct;
+} key_src;
+
+/* "KEY VALUE[ (from grid parameter 'P')] COMPLAINT" at the value of key id. */
+static int key_fail(bctx *b, const key_src *src, int id, const char *complaint)
 {
+    val v;
+    b->direct = src[id].direct;
+    int rc = resolve(b, src[id].n, TRAIN_KEYS[id], &v);
+    if (!rc)
+        rc = val_fail(b, v, TRAIN_KEYS[id], 0, "%s", complaint);
+    b->direct = NULL;
+    return rc;
+}
+
+/* What single keys cannot check: the combinations, then whatever else the engine refuses
+ * for h x w images (reported at the train section). */
+static int check_recipe(bctx *b, const nn_train_desc *t, const key_src *src, int h, int w)
+{
+    if (t->learning_rate == 0.0f && !(t->warmup_target > 0.0f) && src[T_LR].n)
+        return key_fail(b, src, T_LR, "must be > 0 (0 only with a warmup_target, where the "
+                                      "warm-up then leads)");
+    if (t->warmup_steps > 0 && !(t->warmup_target > 0.0f) && src[T_WARMUP_STEPS].n)
+        return key_fail(b, src, T_WARMUP_STEPS, "needs a warmup_target (the learning rate the "
+                                                "warm-up reaches from learning_rate)");
+    if (t->warmup_steps > 0 && t->lr_schedule == NN_SCHED_ONE_CYCLE && src[T_WARMUP_STEPS].n)
+        return key_fail(b, src, T_WARMUP_STEPS, "must be 0 with lr_schedule one_cycle, which "
+                                                "has its own warm-up");
+    if (t->augment_translate >= (h < w ? h : w) && src[T_AUG_TRANSLATE].n) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "must be below the %dx%d images' side", h, w);
+        return key_fail(b, src, T_AUG_TRANSLATE, msg);
+    }
+    fg_err e;
+    if (nn_train_desc_check(t, h, w, &e)) {
+        const grid *g = b->g;
+        return err_at(g, g->train ? g->train : g->root, b->err, "train: %s", e.msg);
+    }
+    return 0;
+}
+
+/* nn_train_desc_init(optimizer), then the train section, then the configuration's grid
+ * values for train keys (the grid wins); then check_recipe for h x w images. */
+static int build_train(bctx *b, nn_train_desc *t, int h, int w)
+{
+    key_src src[T__COUNT];
+    memset(src, 0, sizeof src);
     const grid *g = b->g;
     const subgrid *sg = &g->sub[b->s];
     int opt = NN_OPT_SGD;
@@ -1106,6 +1219,8 @@ static int build_train(bctx *b, nn_train_desc *t)
             int id = train_key_id(MAP_KEY(g->train, i)->s);
             if (id > T_OPTIMIZER && apply_train(b, id, MAP_VAL(g->train, i), t))
                 return -1;
+            if (id >= 0)
+                src[id] = (key_src){MAP_VAL(g->train, i), NULL};
         }
     for (int i = 0; i < sg->np; i++) {
         int id = train_key_id(sg->p[i].name);
@@ -1116,8 +1231,9 @@ static int build_train(bctx *b, nn_train_desc *t)
         b->direct = NULL;
         if (rc)
             return -1;
+        src[id] = (key_src){sub_value(sg, b->r, i), sg->p[i].name};
     }
-    return 0;
+    return check_recipe(b, t, src, h, w);
 }
 
 /* ---------------------------------------------------------------------------------- */
@@ -1442,16 +1558,61 @@ static const model *config_model(const grid *g, int s, int64_t r)
 }
 
 /* The canonical "name=value, ..." string of configuration c. */
-static void config_string(const grid *g, int s, int64_t r, sbuf *out)
+/* 1 when the grid parameter `name` is a recipe key (T_RECIPE and after) and `value` its
+ * off value, nn_train_desc_init's: such a pair is left out of the configuration hash, so a
+ * configuration that leaves the recipe off has the seeds (and scores) it had before the
+ * recipe keys existed, whatever else the grid searches. */
+static int recipe_key_off(const char *name, const char *value)
+{
+    int id = train_key_id(name), b;
+    double x;
+    char low[32];
+    if (id < T_RECIPE)
+        return 0;
+    switch (id) {
+    case T_USE_EMA:
+    case T_AUG_FLIP:
+    case T_TTA_FLIP: return !parse_bool(value, &b) && !b;
+    case T_EMA_MOMENTUM: return !parse_dbl(value, &x) && (float)x == 0.99f;
+    case T_LR_SCHEDULE:
+        if (strlen(value) >= sizeof low)
+            return 0;
+        for (size_t i = 0; i <= strlen(value); i++)
+            low[i] = (char)tolower((unsigned char)value[i]);
+        return sched_lookup(low) == NN_SCHED_CONSTANT;
+    default: return !parse_dbl(value, &x) && x == 0.0;
+    }
+}
+
+/* The configuration's "name=value, ..." string; with for_hash, without the recipe keys at
+ * their off values. */
+static void config_string(const grid *g, int s, int64_t r, int for_hash, sbuf *out)
 {
     const subgrid *sg = &g->sub[s];
+    int n = 0;
     for (int j = 0; j < sg->np; j++) {
-        if (j)
+        const char *v = sub_value(sg, r, j)->s;
+        if (for_hash && recipe_key_off(sg->p[j].name, v))
+            continue;
+        if (n++)
             sb_str(out, ", ");
         sb_str(out, sg->p[j].name);
         sb_str(out, "=");
-        sb_str(out, sub_value(sg, r, j)->s);
+        sb_str(out, v);
     }
+}
+
+/* fg_hash_str of the configuration's string for the hash (config_string); *oom = 1 when
+ * it could not be built. */
+static uint64_t config_hash(const grid *g, int s, int64_t r, int *oom)
+{
+    sbuf h = {0};
+    config_string(g, s, r, 1, &h);
+    uint64_t v = fg_hash_str(h.p ? h.p : "", 0);
+    if (h.oom)
+        *oom = 1;
+    free(h.p);
+    return v;
 }
 
 static int build_config(const grid *g, int64_t c, int h, int w, int ch, int n_classes,
@@ -1465,7 +1626,7 @@ static int build_config(const grid *g, int64_t c, int h, int w, int ch, int n_cl
     if (!m) /* checked at load time */
         return fg_err_set(err, "%s: configuration %lld selects no model", g->opts.path,
                           (long long)c);
-    if (build_train(&b, train) || build_net(&b, m, net))
+    if (build_train(&b, train, h, w) || build_net(&b, m, net))
         return -1;
     net->in_h = h;
     net->in_w = w;
@@ -2089,14 +2250,16 @@ static int check_configs(grid *g, fg_err *err)
         int64_t r;
         locate(g, c, &s, &r);
         size_t start = pb.n;
-        config_string(g, s, r, &pb);
+        config_string(g, s, r, 0, &pb);
         sb_add(&pb, "", 1); /* the terminating NUL is part of the buffer */
-        if (pb.oom) {
+        int oom = pb.oom;
+        if (!oom)
+            g->hash[c] = config_hash(g, s, r, &oom);
+        if (oom) {
             fg_err_set(err, "%s: out of memory", g->opts.path);
             goto done;
         }
         g->poff[c] = (int64_t)start;
-        g->hash[c] = fg_hash_str(pb.p + start, 0);
         if (build_config(g, c, 28, 28, 1, 10, net, &t, pb.p + start, err))
             goto done;
     }

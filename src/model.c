@@ -15,9 +15,11 @@
 
 #define HEADER_SIZE 16
 #define TRAILER_SIZE 24
-#define LAYER_SIZE 176 /* bytes per serialised nn_layer_desc (152 in format version 1) */
+#define LAYER_SIZE 176 /* bytes per serialised nn_layer_desc */
+#define LAYER1_SIZE 152 /* the same in format version 1 (without size ... frozen) */
 #define NET_SIZE 20    /* nn_net_desc before its layers */
-#define TRAIN_SIZE 84
+#define TRAIN_SIZE 84   /* the recipe of format version 1 */
+#define RECIPE2_SIZE 52 /* what version 2 appends to it */
 #define MIN_PAYLOAD (NET_SIZE + TRAIN_SIZE + 4 + 8)
 #define ZLIB_MAX_RATIO 1032 /* deflate never expands data more than this on inflate */
 #define CRC_CHUNK (1u << 30)
@@ -30,7 +32,8 @@ static const unsigned char MAGIC[8] = {'F', 'M', 'N', 'G', 'M', 'D', 'L', '\0'};
  * must still load, MODEL_FORMAT_VERSION need updating. (Compilers with short enums trip it
  * too: check the fields, then adjust.) */
 _Static_assert(sizeof(nn_layer_desc) == LAYER_SIZE, "nn_layer_desc changed: update model.c");
-_Static_assert(sizeof(nn_train_desc) == TRAIN_SIZE, "nn_train_desc changed: update model.c");
+_Static_assert(sizeof(nn_train_desc) == TRAIN_SIZE + RECIPE2_SIZE,
+               "nn_train_desc changed: update model.c");
 _Static_assert(sizeof(nn_net_desc) == NET_SIZE + NN_MAX_LAYERS * sizeof(nn_layer_desc),
                "nn_net_desc changed: update model.c");
 
@@ -69,8 +72,9 @@ static void put_init(wbuf *w, const nn_init *in)
     put_f32(w, in->b);
 }
 
-/* Field order = declaration order in nn.h; LAYER_SIZE bytes. */
-static void put_layer(wbuf *w, const nn_layer_desc *l)
+/* Field order = declaration order in nn.h; LAYER_SIZE bytes, or LAYER1_SIZE for format
+ * version 1 (v1 non-zero). */
+static void put_layer(wbuf *w, const nn_layer_desc *l, int v1)
 {
     put_i32(w, (int)l->kind);
     /* the name up to its NUL, zero-filled: no stray bytes of the caller's buffer */
@@ -101,6 +105,8 @@ static void put_layer(wbuf *w, const nn_layer_desc *l)
     put_f32(w, l->rate);
     put_f32(w, l->bn_momentum);
     put_f32(w, l->bn_epsilon);
+    if (v1)
+        return;
     put_i32(w, l->size[0]); /* format version 2 */
     put_i32(w, l->size[1]);
     put_i32(w, (int)l->interpolation);
@@ -132,6 +138,52 @@ static void put_train(wbuf *w, const nn_train_desc *t)
     put_i32(w, t->rlr_cooldown);
     put_f32(w, t->rlr_min_lr);
     put_f32(w, t->rlr_min_delta);
+}
+
+/* Format version 2's recipe fields, after put_train's (RECIPE2_SIZE bytes). */
+static void put_recipe2(wbuf *w, const nn_train_desc *t)
+{
+    put_f32(w, t->weight_decay);
+    put_f32(w, t->label_smoothing);
+    put_i32(w, t->use_ema);
+    put_f32(w, t->ema_momentum);
+    put_i32(w, (int)t->lr_schedule);
+    put_i32(w, t->warmup_steps);
+    put_f32(w, t->warmup_target);
+    put_i32(w, t->decay_steps);
+    put_f32(w, t->cosine_alpha);
+    put_i32(w, t->augment_translate);
+    put_i32(w, t->augment_flip);
+    put_f32(w, t->augment_erase);
+    put_i32(w, t->tta_flip);
+}
+
+/* 1 when every layer's version-2 fields are nn_layer_desc_init's (then, with recipe_is_v1,
+ * the file is written as version 1). */
+static int layers_are_v1(const nn_net_desc *d)
+{
+    for (int i = 0; i < d->n_layers; i++) {
+        const nn_layer_desc *l = &d->layers[i];
+        if (l->size[0] || l->size[1] || l->interpolation != NN_INTERP_BILINEAR ||
+            l->scale != 1.0f || l->offset != 0.0f || l->frozen)
+            return 0;
+    }
+    return 1;
+}
+
+/* 1 when t's version-2 fields are all nn_train_desc_init's (then, with layers_are_v1, the
+ * file is written as version 1, byte for byte what programs before version 2 wrote). */
+static int recipe_is_v1(const nn_train_desc *t)
+{
+    nn_train_desc d;
+    nn_train_desc_init(&d, NN_OPT_SGD);
+    return t->optimizer < NN_OPT_ADAMW && t->weight_decay == d.weight_decay &&
+           t->label_smoothing == d.label_smoothing && t->use_ema == d.use_ema &&
+           t->ema_momentum == d.ema_momentum && t->lr_schedule == d.lr_schedule &&
+           t->warmup_steps == d.warmup_steps && t->warmup_target == d.warmup_target &&
+           t->decay_steps == d.decay_steps && t->cosine_alpha == d.cosine_alpha &&
+           t->augment_translate == d.augment_translate && t->augment_flip == d.augment_flip &&
+           t->augment_erase == d.augment_erase && t->tta_flip == d.tta_flip;
 }
 
 /* ---- bounded little-endian reader: reading past the end sets bad and yields zeros ---------- */
@@ -256,6 +308,23 @@ static void get_train(rbuf *r, nn_train_desc *t)
     t->rlr_min_delta = get_f32(r);
 }
 
+static void get_recipe2(rbuf *r, nn_train_desc *t)
+{
+    t->weight_decay = get_f32(r);
+    t->label_smoothing = get_f32(r);
+    t->use_ema = get_i32(r);
+    t->ema_momentum = get_f32(r);
+    t->lr_schedule = (nn_sched_kind)get_i32(r);
+    t->warmup_steps = get_i32(r);
+    t->warmup_target = get_f32(r);
+    t->decay_steps = get_i32(r);
+    t->cosine_alpha = get_f32(r);
+    t->augment_translate = get_i32(r);
+    t->augment_flip = get_i32(r);
+    t->augment_erase = get_f32(r);
+    t->tta_flip = get_i32(r);
+}
+
 /* ---- checks shared by save and load, so that every saved file loads ------------------------- */
 
 static int in_range(int v, int n) { return v >= 0 && v < n; }
@@ -308,6 +377,8 @@ static int check_fields(const nn_net_desc *d, const nn_train_desc *t, char *why,
         bad = "early-stopping monitor";
     else if (!in_range(v = (int)t->rlr_monitor, NN_MON_ACC + 1))
         bad = "reduce-on-plateau monitor";
+    else if (!in_range(v = (int)t->lr_schedule, NN_SCHED__COUNT))
+        bad = "learning-rate schedule";
     if (bad) {
         snprintf(why, n, "training recipe: %s %d is out of range", bad, v);
         return -1;
@@ -416,7 +487,9 @@ int model_save(const char *path, const nn_net *net, const nn_train_desc *train,
     if (meta_len > UINT32_MAX)
         return fg_err_set(err, "%s: cannot save: metadata longer than 4 GiB", path);
     int64_t n_params = nn_net_n_params(net);
-    size_t fixed = NET_SIZE + (size_t)d->n_layers * LAYER_SIZE + TRAIN_SIZE + 4 + 8;
+    const int v1 = recipe_is_v1(train) && layers_are_v1(d);
+    size_t fixed = NET_SIZE + (size_t)d->n_layers * (v1 ? LAYER1_SIZE : LAYER_SIZE) + TRAIN_SIZE +
+                   (v1 ? 0 : RECIPE2_SIZE) + 4 + 8;
     if (n_params < 0 || (uint64_t)n_params > (SIZE_MAX - fixed - meta_len) / 4 ||
         (uint64_t)(fixed + meta_len + 4 * (size_t)n_params) > (uint64_t)(uLong)-1)
         return fg_err_set(err, "%s: cannot save: %lld parameters do not fit in memory", path,
@@ -443,8 +516,10 @@ int model_save(const char *path, const nn_net *net, const nn_train_desc *train,
     put_i32(&w, d->n_classes);
     put_i32(&w, d->n_layers);
     for (int i = 0; i < d->n_layers; i++)
-        put_layer(&w, &d->layers[i]);
+        put_layer(&w, &d->layers[i], v1);
     put_train(&w, train);
+    if (!v1)
+        put_recipe2(&w, train);
     put_u32(&w, (uint32_t)meta_len);
     if (meta_len)
         memcpy(payload + w.pos, meta, meta_len);
@@ -464,7 +539,7 @@ int model_save(const char *path, const nn_net *net, const nn_train_desc *train,
     wbuf h = {file, 0};
     memcpy(file, MAGIC, sizeof MAGIC);
     h.pos = sizeof MAGIC;
-    put_u32(&h, MODEL_FORMAT_VERSION);
+    put_u32(&h, v1 ? 1u : MODEL_FORMAT_VERSION);
     put_u32(&h, 0); /* flags */
     wbuf t = {file, HEADER_SIZE + (size_t)csize};
     put_u64(&t, (uint64_t)usize);
@@ -536,7 +611,7 @@ static uint64_t le64(const unsigned char *p)
 /* Checks the container (magic, version, flags, sizes, both CRCs) and returns the
  * decompressed payload (malloc'ed) in *payload, *usize. */
 static int unpack(const char *path, const unsigned char *f, size_t size, unsigned char **payload,
-                  size_t *usize_out, fg_err *err)
+                  size_t *usize_out, uint32_t *version_out, fg_err *err)
 {
     *payload = NULL;
     if (size == 0)
@@ -613,6 +688,7 @@ static int unpack(const char *path, const unsigned char *f, size_t size, unsigne
     }
     *payload = p;
     *usize_out = (size_t)usize;
+    *version_out = version;
     return 0;
 }
 
@@ -631,10 +707,9 @@ nn_net *model_load(const char *path, int max_batch, nn_train_desc *train_out, ch
     char *meta = NULL;
     nn_net *net = NULL;
     fg_err e;
-    if (read_file(path, &f, &size, err) || unpack(path, f, size, &p, &usize, err))
+    uint32_t version = 0;
+    if (read_file(path, &f, &size, err) || unpack(path, f, size, &p, &usize, &version, err))
         goto done;
-    uint32_t version = (uint32_t)f[8] | (uint32_t)f[9] << 8 | (uint32_t)f[10] << 16 |
-                       (uint32_t)f[11] << 24; /* unpack checked it */
     free(f);
     f = NULL;
 
@@ -644,7 +719,7 @@ nn_net *model_load(const char *path, int max_batch, nn_train_desc *train_out, ch
         goto done;
     }
     nn_train_desc t;
-    memset(&t, 0, sizeof t);
+    nn_train_desc_init(&t, NN_OPT_SGD); /* version 1: the version-2 fields stay off */
     rbuf r = {p, usize, 0, 0};
     d->in_h = get_i32(&r);
     d->in_w = get_i32(&r);
@@ -659,6 +734,13 @@ nn_net *model_load(const char *path, int max_batch, nn_train_desc *train_out, ch
     for (int i = 0; i < d->n_layers; i++)
         get_layer(&r, &d->layers[i], version);
     get_train(&r, &t);
+    if (version >= 2) {
+        get_recipe2(&r, &t);
+    } else if ((int)t.optimizer >= NN_OPT_ADAMW && !r.bad) { /* version 2's optimizers */
+        fg_err_set(err, "%s: damaged: training recipe: optimizer %d is out of range for "
+                        "format version 1", path, (int)t.optimizer);
+        goto done;
+    }
     uint32_t meta_len = get_u32(&r);
     if (r.bad || meta_len > r.len - r.pos) {
         fg_err_set(err, "%s: damaged: payload ends inside the %s", path,
@@ -716,6 +798,7 @@ nn_net *model_load(const char *path, int max_batch, nn_train_desc *train_out, ch
     float *dst = nn_net_params(net);
     for (uint64_t i = 0; i < n_params; i++)
         dst[i] = get_f32(&r);
+    nn_net_set_eval(net, &t); /* scored as in training: label smoothing, test-time flip */
     if (train_out)
         *train_out = t;
     if (meta_out) {

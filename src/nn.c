@@ -283,8 +283,9 @@ nn_net *nn_net_build(const nn_net_desc *d, int max_batch, uint64_t seed, unsigne
         goto fail;
     }
 
-    /* Activations: input batch, [input gradient], per layer y, dy, workspace; labels. */
-    int64_t off = 0, x_off, dx_off = 0;
+    /* Activations: input batch, [input gradient], per layer y, dy, workspace; the test-time
+     * flip's probabilities; labels. */
+    int64_t off = 0, x_off, dx_off = 0, tta_off;
     int64_t y_off[NN_MAX_LAYERS], dy_off[NN_MAX_LAYERS], ws_off[NN_MAX_LAYERS];
     x_off = off, off += round_up(B * net->in_size);
     if (input_grad)
@@ -302,6 +303,7 @@ nn_net *nn_net_build(const nn_net_desc *d, int max_batch, uint64_t seed, unsigne
         if (ws > 0)
             ws_off[i] = off, off += round_up(ws);
     }
+    tta_off = off, off += round_up(B * d->n_classes);
     size_t bytes = (size_t)off * sizeof(float) + (size_t)(B + 63) / 64 * 64;
     net->acts = aligned_alloc(64, bytes);
     if (!net->acts) {
@@ -313,6 +315,7 @@ nn_net *nn_net_build(const nn_net_desc *d, int max_batch, uint64_t seed, unsigne
     float *base = net->acts;
     net->x = base + x_off;
     net->dx = input_grad ? base + dx_off : NULL;
+    net->tta_p = base + tta_off;
     net->labels = (uint8_t *)(base + off);
 
     /* Pass 2: views. */
@@ -389,6 +392,11 @@ void nn_net_free(nn_net *net)
 int64_t nn_net_n_params(const nn_net *net) { return net->n_params; }
 float *nn_net_params(nn_net *net) { return net->params; }
 const nn_net_desc *nn_net_desc_of(const nn_net *net) { return &net->desc; }
+void nn_net_set_eval(nn_net *net, const nn_train_desc *t)
+{
+    net->label_smoothing = t->label_smoothing;
+    net->tta_flip = t->tta_flip != 0;
+}
 
 void nn_net_gather(nn_net *net, const nn_data *data, const int32_t *idx, int batch)
 {
@@ -405,12 +413,39 @@ void nn_net_gather(nn_net *net, const nn_data *data, const int32_t *idx, int bat
 
 void nn_net_forward(nn_net *net, int batch, int training, fg_rng *rng)
 {
-    nn_step s = {batch, training, rng, 0, 0.0f};
+    nn_step s = {batch, training, rng, 0, 0.0f, 0};
     for (int i = 0; i < net->n_layers; i++)
         net->layers[i].ops->forward(&net->layers[i], &s);
 }
 
+void nn_net_forward_refresh(nn_net *net, int batch, int k, fg_rng *rng)
+{
+    nn_step s = {batch, 1, rng, 0, 0.0f, k};
+    for (int i = 0; i < net->n_layers; i++)
+        net->layers[i].ops->forward(&net->layers[i], &s);
+}
+
+int nn_net_has_state(const nn_net *net) { return net->n_params > net->n_train; }
+
 const float *nn_net_output(const nn_net *net) { return net->layers[net->n_layers - 1].y; }
+
+/* One row's smoothed cross-entropy -sum_j y_j log(clip(p_j)), y = onehot (1 - ls) + ls / C;
+ * when g is not NULL, g = (p - y) * inv. */
+static double smoothed_row(const float *p, int lab, int C, float ls, float *g, float inv)
+{
+    const double lo = 1e-7, hi = 1.0 - 1e-7;
+    const float off = ls / (float)C, on = (1.0f - ls) + off;
+    double sum = 0.0;
+    for (int j = 0; j < C; j++) {
+        double pv = p[j];
+        pv = pv < lo ? lo : pv > hi ? hi : pv;
+        sum -= (double)(j == lab ? on : off) * log(pv);
+    }
+    if (g)
+        for (int j = 0; j < C; j++)
+            g[j] = (p[j] - (j == lab ? on : off)) * inv;
+    return sum;
+}
 
 double nn_net_loss(nn_net *net, int batch, int grad, int *n_correct, uint8_t *pred)
 {
@@ -431,6 +466,11 @@ double nn_net_loss(nn_net *net, int batch, int grad, int *n_correct, uint8_t *pr
         correct += best == lab;
         if (pred)
             pred[r] = (uint8_t)best;
+        if (net->label_smoothing > 0.0f) {
+            sum += smoothed_row(row, lab, C, net->label_smoothing,
+                                dy ? dy + (int64_t)r * C : NULL, inv);
+            continue;
+        }
         double pv = row[lab];
         pv = pv < lo ? lo : pv > hi ? hi : pv;
         sum -= log(pv);
@@ -457,13 +497,13 @@ static void backward(nn_net *net, const nn_step *s)
 
 void nn_net_backward(nn_net *net, int batch)
 {
-    nn_step s = {batch, 1, NULL, 0, 0.0f};
+    nn_step s = {batch, 1, NULL, 0, 0.0f, 0};
     backward(net, &s);
 }
 
 void nn_net_backward_sgd(nn_net *net, int batch, float lr)
 {
-    nn_step s = {batch, 1, NULL, 1, lr};
+    nn_step s = {batch, 1, NULL, 1, lr, 0};
     backward(net, &s);
 }
 

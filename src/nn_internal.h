@@ -66,6 +66,10 @@ typedef struct {
      * need the old w) are computed. Saves a pass over all parameters and gradients. */
     int sgd_fused;
     float sgd_lr;
+    /* Batch-norm refresh (forward, training only): k >= 1 makes batch norm set its moving
+     * statistics to the mean of this batch's and the k - 1 previous batches' statistics
+     * (momentum (k - 1) / k) instead of its own momentum; 0 = normal training. */
+    int bn_refresh;
 } nn_step;
 
 typedef struct nn_layer nn_layer;
@@ -126,6 +130,9 @@ struct nn_net {
     float *dx;            /* input gradient (NN_BUILD_INPUT_GRAD only), else NULL */
     uint8_t *labels;      /* max_batch labels of the current batch */
     int has_l2;
+    float label_smoothing; /* of the loss (nn_net_loss); nn_net_set_eval */
+    int tta_flip;          /* evaluation averages each image's and its mirror's outputs */
+    float *tta_p;          /* max_batch x n_classes probabilities, for the test-time flip */
     int can_fuse_sgd;     /* every layer with parameters supports fused SGD; tests may
                            * clear it to compare with the unfused path */
 };
@@ -233,11 +240,19 @@ nn_net *nn_net_build(const nn_net_desc *d, int max_batch, uint64_t seed, unsigne
 void nn_net_gather(nn_net *net, const nn_data *data, const int32_t *idx, int batch);
 /* Forward over the batch in net->x. rng is only read when training (dropout). */
 void nn_net_forward(nn_net *net, int batch, int training, fg_rng *rng);
+/* A training-mode forward over the batch in net->x with nn_step.bn_refresh = k (1 for the
+ * first batch of a refresh): batch norm layers average their moving statistics over the
+ * refresh's batches. */
+void nn_net_forward_refresh(nn_net *net, int batch, int k, fg_rng *rng);
+/* 1 when some layer keeps non-trainable state (batch norm moving statistics). */
+int nn_net_has_state(const nn_net *net);
 /* Output probabilities of the last forward: (batch, n_classes). */
 const float *nn_net_output(const nn_net *net);
 /* Sum over the batch of -log(clip(p_label, 1e-7, 1 - 1e-7)) for the last forward, and the
  * number of correct argmax predictions in *n_correct (may be NULL). When grad, writes
- * (p - onehot) / batch into the last layer's dy. pred (may be NULL) gets the argmax. */
+ * (p - onehot) / batch into the last layer's dy. pred (may be NULL) gets the argmax.
+ * With net->label_smoothing = ls > 0 the target is y = onehot (1 - ls) + ls / K (Keras):
+ * the sum of -sum_j y_j log(clip(p_j)), and the gradient (p - y) / batch. */
 double nn_net_loss(nn_net *net, int batch, int grad, int *n_correct, uint8_t *pred);
 /* Backward after nn_net_loss(..., grad = 1): fills net->grads (and net->dx when built
  * with NN_BUILD_INPUT_GRAD). */
@@ -254,6 +269,7 @@ typedef struct {
     nn_opt_kind kind;
     float momentum, beta_1, beta_2, epsilon, rho;
     int nesterov;
+    float weight_decay; /* decoupled: w -= w * wd * lr before the update (Keras) */
     int64_t n;        /* parameters */
     float *s1, *s2;   /* state slots (n floats each, or NULL) */
     int64_t t;        /* steps taken */
@@ -266,7 +282,67 @@ int64_t nn_opt_state_size(const nn_train_desc *t, int64_t n);
 int nn_opt_check(const nn_train_desc *t, fg_err *err);
 /* Sets up o over state (nn_opt_state_size floats, caller-owned) and initialises it. */
 void nn_opt_init(nn_opt *o, const nn_train_desc *t, int64_t n, float *state);
-/* One update of w[0..n) from g[0..n) with learning rate lr. */
+/* One update of w[0..n) from g[0..n) with learning rate lr (weight decay first). */
 void nn_opt_step(nn_opt *o, float *restrict w, const float *restrict g, float lr);
+/* w[0..n) -= w * wd * lr: the decoupled weight decay alone (nn_opt_step does it too). */
+void nn_opt_decay(float *restrict w, int64_t n, float wd, float lr);
+
+/* ---- learning-rate schedules (nn_sched.c) ---------------------------------------------- */
+typedef struct {
+    nn_sched_kind kind;
+    double lr0;     /* learning_rate: where the warm-up (or the schedule) starts */
+    double peak;    /* warmup_target when given, else lr0: where the schedule starts */
+    int64_t warmup; /* steps */
+    int64_t decay;  /* steps of the cosine or one-cycle, >= 1 */
+    double alpha;   /* cosine's final fraction of the peak */
+} nn_sched;
+
+/* Checks the schedule fields of t. 0 or -1 with err. */
+int nn_sched_check(const nn_train_desc *t, fg_err *err);
+/* Sets s up for a run of total_steps optimizer steps. */
+void nn_sched_init(nn_sched *s, const nn_train_desc *t, int64_t total_steps);
+/* 1 when the rate is learning_rate at every step (nn_fit then uses it unchanged). */
+int nn_sched_is_constant(const nn_sched *s);
+/* The learning rate of optimizer step `step` (0 = the first update). */
+double nn_sched_lr(const nn_sched *s, int64_t step);
+
+/* ---- exponential moving average of the parameters (nn_ema.c) ----------------------------- */
+/* avg = first ? w : momentum * avg + (1 - momentum) * w, over n values (Keras use_ema). */
+void nn_ema_update(float *restrict avg, const float *restrict w, int64_t n, float momentum,
+                   int first);
+/* Exchanges a[0..n) and b[0..n). */
+void nn_ema_swap(float *restrict a, float *restrict b, int64_t n);
+
+/* ---- augmentation of training batches (nn_augment.c) ------------------------------------ */
+/* One image's transform: out(y, x) = in(y - dy, flip ? W-1-(x-dx) : x-dx), 0 where that
+ * falls outside the image; then the rectangle of eh x ew pixels at (ey, ex) set to 0 (eh =
+ * 0: none). */
+typedef struct {
+    int dy, dx, flip;
+    int ey, ex, eh, ew;
+} nn_aug_draw;
+
+typedef struct {
+    int translate, flip;
+    float erase;
+    fg_rng shift_rng, flip_rng, erase_rng; /* one stream each: enabling one transform
+                                            * leaves the others' draws unchanged */
+} nn_augment;
+
+/* Checks the augmentation fields of t for in_h x in_w images. 0 or -1 with err. */
+int nn_augment_check(const nn_train_desc *t, int in_h, int in_w, fg_err *err);
+/* Sets a up from t, its streams seeded from seed. */
+void nn_augment_init(nn_augment *a, const nn_train_desc *t, uint64_t seed);
+/* 1 when t asks for any augmentation. */
+int nn_augment_active(const nn_augment *a);
+/* Draws one image's transform (in this order: flip, dy and dx, erasing). */
+void nn_augment_draw(nn_augment *a, int h, int w, nn_aug_draw *d);
+/* dst (h x w x c floats) = the transform d of src (h x w x c bytes) scaled by 1/255. */
+void nn_augment_apply(const uint8_t *src, float *dst, int h, int w, int c, const nn_aug_draw *d);
+/* nn_net_gather with every image mirrored horizontally (the test-time flip). */
+void nn_augment_gather_flip(nn_net *net, const nn_data *data, const int32_t *idx, int batch);
+/* nn_net_gather with every image transformed by a fresh draw. */
+void nn_augment_gather(nn_augment *a, nn_net *net, const nn_data *data, const int32_t *idx,
+                       int batch);
 
 #endif

@@ -14,6 +14,8 @@
  * moving average, is corrected; 2-D inputs take the non-fused path (tf.nn.moments), which
  * is not (tensorflow/tensorflow#55545). The normalisation itself always uses the biased
  * variance.
+ * A refresh (nn_step.bn_refresh = k, nn_fit's after averaging weights) uses momentum
+ * (k - 1) / k instead: over batches 1..k the moving statistics become the mean of theirs.
  * Evaluation: y = gamma * (x - moving_mean) / sqrt(moving_var + eps) + beta.
  * Frozen (nn_layer_desc.frozen, Keras's trainable = False): always the evaluation form,
  * the moving statistics never change, and backward is dx (+)= dy * gamma / sqrt(mv + eps).
@@ -78,7 +80,8 @@ static void bn_forward(nn_layer *L, const nn_step *s)
                 double v = (double)x[r * c + k] - mean[k];
                 sq[k] += v * v;
             }
-        const float mom = L->d->bn_momentum;
+        const float mom = s->bn_refresh > 0 ? (float)(s->bn_refresh - 1) / (float)s->bn_refresh
+                                            : L->d->bn_momentum;
         const double corr = !L->in[0].flat && rows > 1 ? (double)rows / (double)(rows - 1) : 1.0;
         float *mm = L->fixed, *mv = L->fixed + c;
         for (int k = 0; k < c; k++) {

@@ -28,7 +28,8 @@ static const char *const KIND_NAMES[NN_LAYER__COUNT] = {
     "rescaling",       "vgg16_preprocess"};
 static const char *const INTERP_NAMES[NN_INTERP__COUNT] = {"bilinear", "nearest"};
 static const char *const OPT_NAMES[NN_OPT__COUNT] = {
-    "sgd", "adam", "rmsprop", "adagrad", "adadelta", "adamax", "nadam"};
+    "sgd", "adam", "rmsprop", "adagrad", "adadelta", "adamax", "nadam", "adamw"};
+static const char *const SCHED_NAMES[NN_SCHED__COUNT] = {"constant", "cosine", "one_cycle"};
 static const char *const MON_NAMES[] = {"val_loss", "val_accuracy", "loss", "accuracy"};
 static const char *const STATUS_NAMES[NN_STATUS__COUNT] = {"ok", "diverged", "invalid",
                                                            "timeout", "failed"};
@@ -56,6 +57,9 @@ static const alias KIND_ALIASES[] = {
     {"repeat_channels", NN_LAYER_GRAYSCALE_TO_RGB},
     {"vgg16_preprocess_input", NN_LAYER_VGG16_PREPROCESS}};
 static const alias MON_ALIASES[] = {{"val_acc", NN_MON_VAL_ACC}, {"acc", NN_MON_ACC}};
+static const alias SCHED_ALIASES[] = {{"none", NN_SCHED_CONSTANT},
+                                      {"cosine_decay", NN_SCHED_COSINE},
+                                      {"onecycle", NN_SCHED_ONE_CYCLE}};
 
 /* Compares ignoring case and '_'. */
 static int name_eq(const char *a, const char *b)
@@ -118,6 +122,12 @@ int nn_interp_from_name(const char *s)
     return lookup(s, INTERP_NAMES, COUNT(INTERP_NAMES), NULL, 0);
 }
 
+const char *nn_sched_name(nn_sched_kind k) { return NAME_OF(SCHED_NAMES, k); }
+int nn_sched_from_name(const char *s)
+{
+    return lookup(s, SCHED_NAMES, COUNT(SCHED_NAMES), SCHED_ALIASES, COUNT(SCHED_ALIASES));
+}
+
 /* Keras's defaults. Conventions beyond Keras (so that a parser only overrides what the user
  * wrote):
  *   alpha = NaN        the activation's Keras default (leaky_relu 0.3, elu 1.0);
@@ -154,7 +164,9 @@ void nn_layer_desc_init(nn_layer_desc *l, nn_layer_kind kind)
 
 /* tf.keras 2.x defaults (optimizer_v2): learning rates, betas, rho, epsilon 1e-7; the
  * callbacks' defaults where a callback is enabled (EarlyStopping min_delta 0,
- * ReduceLROnPlateau patience 10, min_delta 1e-4, cooldown 0, min_lr 0). */
+ * ReduceLROnPlateau patience 10, min_delta 1e-4, cooldown 0, min_lr 0). The recipe beyond
+ * the study is off: no weight decay (Keras 3's AdamW: 0.004), label smoothing, EMA (Keras
+ * ema_momentum 0.99 once use_ema is set), schedule or augmentation. */
 void nn_train_desc_init(nn_train_desc *t, nn_opt_kind opt)
 {
     memset(t, 0, sizeof *t);
@@ -179,4 +191,17 @@ void nn_train_desc_init(nn_train_desc *t, nn_opt_kind opt)
     t->rlr_cooldown = 0;
     t->rlr_min_lr = 0.0f;
     t->rlr_min_delta = 1e-4f;
+    t->weight_decay = opt == NN_OPT_ADAMW ? 0.004f : 0.0f;
+    t->label_smoothing = 0.0f;
+    t->use_ema = 0;
+    t->ema_momentum = 0.99f;
+    t->lr_schedule = NN_SCHED_CONSTANT;
+    t->warmup_steps = 0;
+    t->warmup_target = 0.0f;
+    t->decay_steps = 0;
+    t->cosine_alpha = 0.0f;
+    t->augment_translate = 0;
+    t->augment_flip = 0;
+    t->augment_erase = 0.0f;
+    t->tta_flip = 0;
 }

@@ -15,7 +15,10 @@
  *             S_t = prod_{i<=t} mu_i (the momentum cache), S_t1 = S_t*mu_t1;
  *             m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g^2;
  *             mbar = (1-mu_t)*g/(1-S_t) + mu_t1*m/(1-S_t1);
- *             w -= lr*mbar / (sqrt(v/(1-b2^t)) + eps) */
+ *             w -= lr*mbar / (sqrt(v/(1-b2^t)) + eps)
+ *   adamw     adam, with weight_decay 0.004 by default (Keras AdamW)
+ * Decoupled weight decay (Keras optimizers' weight_decay, for every optimizer): before the
+ * update, w -= w * wd * lr over every trainable value, lr being the step's scheduled rate. */
 #include <math.h>
 #include <string.h>
 
@@ -28,6 +31,7 @@ int64_t nn_opt_state_size(const nn_train_desc *t, int64_t n)
     case NN_OPT_RMSPROP: return t->momentum > 0.0f ? 2 * n : n;
     case NN_OPT_ADAGRAD: return n;
     case NN_OPT_ADAM:
+    case NN_OPT_ADAMW:
     case NN_OPT_ADADELTA:
     case NN_OPT_ADAMAX:
     case NN_OPT_NADAM: return 2 * n;
@@ -57,8 +61,8 @@ int nn_opt_check(const nn_train_desc *t, fg_err *err)
         break;
     default: break;
     }
-    if (t->optimizer == NN_OPT_ADAM || t->optimizer == NN_OPT_ADAMAX ||
-        t->optimizer == NN_OPT_NADAM) {
+    if (t->optimizer == NN_OPT_ADAM || t->optimizer == NN_OPT_ADAMW ||
+        t->optimizer == NN_OPT_ADAMAX || t->optimizer == NN_OPT_NADAM) {
         if (!in_range(t->beta_1, 0.0f, 1.0f, 1) || !in_range(t->beta_2, 0.0f, 1.0f, 1))
             return fg_err_set(err, "%s: beta_1 and beta_2 must be in [0, 1) (got %g, %g)", name,
                               (double)t->beta_1, (double)t->beta_2);
@@ -72,6 +76,9 @@ int nn_opt_check(const nn_train_desc *t, fg_err *err)
                           (double)t->initial_accumulator);
     if (t->optimizer != NN_OPT_SGD && !(t->epsilon > 0.0f && isfinite(t->epsilon)))
         return fg_err_set(err, "%s: epsilon must be > 0 (got %g)", name, (double)t->epsilon);
+    if (!(t->weight_decay >= 0.0f && isfinite(t->weight_decay)))
+        return fg_err_set(err, "%s: weight_decay must be >= 0 (got %g)", name,
+                          (double)t->weight_decay);
     return 0;
 }
 
@@ -85,6 +92,7 @@ void nn_opt_init(nn_opt *o, const nn_train_desc *t, int64_t n, float *state)
     o->beta_2 = t->beta_2;
     o->epsilon = t->epsilon;
     o->rho = t->rho;
+    o->weight_decay = t->weight_decay;
     o->n = n;
     o->m_schedule = 1.0;
     int64_t size = nn_opt_state_size(t, n);
@@ -98,10 +106,18 @@ void nn_opt_init(nn_opt *o, const nn_train_desc *t, int64_t n, float *state)
             o->s1[i] = t->initial_accumulator;
 }
 
+NN_CLONES void nn_opt_decay(float *restrict w, int64_t n, float wd, float lr)
+{
+    for (int64_t i = 0; i < n; i++)
+        w[i] -= w[i] * wd * lr;
+}
+
 /* w, g and the state slots never overlap: restrict lets the compiler vectorise at -O2. */
 NN_CLONES void nn_opt_step(nn_opt *o, float *restrict w, const float *restrict g, float lr)
 {
     const int64_t n = o->n;
+    if (o->weight_decay > 0.0f)
+        nn_opt_decay(w, n, o->weight_decay, lr);
     const double t = (double)++o->t;
     const float b1 = o->beta_1, b2 = o->beta_2, eps = o->epsilon, rho = o->rho;
     float *restrict s1 = o->s1, *restrict s2 = o->s2;
@@ -124,7 +140,8 @@ NN_CLONES void nn_opt_step(nn_opt *o, float *restrict w, const float *restrict g
         }
         break;
     }
-    case NN_OPT_ADAM: {
+    case NN_OPT_ADAM:
+    case NN_OPT_ADAMW: {
         const float lr_t = (float)(lr * sqrt(1.0 - pow(b2, t)) / (1.0 - pow(b1, t)));
         for (int64_t i = 0; i < n; i++) {
             s1[i] = b1 * s1[i] + (1.0f - b1) * g[i];

@@ -15,9 +15,22 @@
  *     epochs of cooldown;
  *   - restore_best: at the end, the weights of the best epoch by es_monitor (whether or not
  *     early stopping is on, and whether or not it stopped training).
- * Dropout masks come from an RNG seeded from (seed, "dropout"), so a fit depends only on
- * its arguments. Nothing is allocated inside a step: the shuffled indices, the optimizer
- * state and the best-weights copy are one block allocated before the first epoch. */
+ * The recipe beyond the study, all off by default (and then not touched, so that such fits
+ * stay bit for bit what they were):
+ *   - the learning rate of every step comes from the schedule (nn_sched.c) at the step count;
+ *     reduce-on-plateau lowers the base rate (the schedule's peak) as above and the step's
+ *     rate is the schedule's times base / peak; the epoch records the rate of its last step;
+ *   - decoupled weight decay is the optimizer's (nn_opt.c), label smoothing the loss's
+ *     (nn.c, also in validation, as Keras's compiled loss);
+ *   - augmentation transforms the training batches as they are gathered (nn_augment.c);
+ *   - use_ema keeps a moving average of the trainable parameters (nn_ema.c) after every
+ *     step; every validation swaps it in, with batch norm's moving statistics recomputed
+ *     for it (refresh_bn), restore_best keeps the averaged weights, and the fit ends with
+ *     the average (Keras: ema_overwrite_frequency None, finalize_variable_values).
+ * Dropout masks, augmentation draws and batch orders come from their own RNG streams seeded
+ * from seed, so a fit depends only on its arguments. Nothing is allocated inside a step: the
+ * shuffled indices, the optimizer state, the best-weights copy and the moving average are
+ * one block allocated before the first epoch. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +38,8 @@
 #include "nn_internal.h"
 
 #define DROPOUT_STREAM 0x64726f706f7574ULL /* "dropout" */
+#define REFRESH_STREAM 0x626e72656672ULL   /* "bnrefr" */
+#define BN_REFRESH_BATCHES 16              /* batches a batch-norm refresh averages */
 
 static int check_data(const nn_net *net, const nn_data *data, fg_err *err)
 {
@@ -55,6 +70,23 @@ static int check_idx(const nn_net *net, const nn_data *data, const int32_t *idx,
     return 0;
 }
 
+/* One chunk's eval-mode forward; with the test-time flip the output then holds the mean of
+ * the probabilities of the images and of their mirror images. */
+static void eval_forward(nn_net *net, const nn_data *data, const int32_t *idx, int b)
+{
+    nn_net_gather(net, data, idx, b);
+    nn_net_forward(net, b, 0, NULL);
+    if (!net->tta_flip)
+        return;
+    float *restrict y = net->layers[net->n_layers - 1].y, *restrict p = net->tta_p;
+    const int64_t n = (int64_t)b * net->desc.n_classes;
+    memcpy(p, y, (size_t)n * sizeof *p);
+    nn_augment_gather_flip(net, data, idx, b);
+    nn_net_forward(net, b, 0, NULL);
+    for (int64_t i = 0; i < n; i++)
+        y[i] = 0.5f * (y[i] + p[i]);
+}
+
 /* Evaluation without argument checks: loss (cross-entropy + L2) and accuracy. */
 static void evaluate(nn_net *net, const nn_data *data, const int32_t *idx, int n, float *loss,
                      float *acc, uint8_t *pred)
@@ -68,8 +100,7 @@ static void evaluate(nn_net *net, const nn_data *data, const int32_t *idx, int n
     for (int start = 0; start < n; start += net->max_batch) {
         int b = n - start < net->max_batch ? n - start : net->max_batch;
         int c = 0;
-        nn_net_gather(net, data, idx + start, b);
-        nn_net_forward(net, b, 0, NULL);
+        eval_forward(net, data, idx + start, b);
         sum += nn_net_loss(net, b, 0, &c, pred ? pred + start : NULL);
         correct += c;
     }
@@ -107,13 +138,12 @@ static int improved(nn_monitor m, float current, double best, double min_delta)
     return monitor_is_max(m) ? current > best + min_delta : current < best - min_delta;
 }
 
-static int check_train(const nn_net *net, const nn_train_desc *t, fg_err *err)
+int nn_train_desc_check(const nn_train_desc *t, int in_h, int in_w, fg_err *err)
 {
     if (nn_opt_check(t, err))
         return -1;
-    if (t->batch_size < 1 || t->batch_size > net->max_batch)
-        return fg_err_set(err, "batch_size must be in 1..%d (the network's max_batch), got %d",
-                          net->max_batch, t->batch_size);
+    if (t->batch_size < 1)
+        return fg_err_set(err, "batch_size must be >= 1 (got %d)", t->batch_size);
     if (t->epochs < 1 || t->epochs > NN_MAX_EPOCHS)
         return fg_err_set(err, "epochs must be in 1..%d (got %d)", NN_MAX_EPOCHS, t->epochs);
     if ((unsigned)t->es_monitor > NN_MON_ACC || (unsigned)t->rlr_monitor > NN_MON_ACC)
@@ -127,7 +157,255 @@ static int check_train(const nn_net *net, const nn_train_desc *t, fg_err *err)
         if (t->rlr_patience < 0 || t->rlr_cooldown < 0 || !(t->rlr_min_lr >= 0.0f))
             return fg_err_set(err, "reduce_lr patience, cooldown and min_lr must be >= 0");
     }
-    return 0;
+    if (!(t->label_smoothing >= 0.0f && t->label_smoothing < 1.0f))
+        return fg_err_set(err, "label_smoothing must be in [0, 1) (got %g)",
+                          (double)t->label_smoothing);
+    if (t->use_ema && !(t->ema_momentum >= 0.0f && t->ema_momentum < 1.0f))
+        return fg_err_set(err, "ema_momentum must be in [0, 1) (got %g)",
+                          (double)t->ema_momentum);
+    return nn_sched_check(t, err) || nn_augment_check(t, in_h, in_w, err) ? -1 : 0;
+}
+
+static int check_train(const nn_net *net, const nn_train_desc *t, fg_err *err)
+{
+    if (t->batch_size < 1 || t->batch_size > net->max_batch)
+        return fg_err_set(err, "batch_size must be in 1..%d (the network's max_batch), got %d",
+                          net->max_batch, t->batch_size);
+    return nn_train_desc_check(t, net->desc.in_h, net->desc.in_w, err);
+}
+
+/* Everything one fit carries from step to step. */
+typedef struct {
+    nn_net *net;
+    const nn_train_desc *t;
+    const nn_data *data;
+    nn_opt opt;
+    nn_sched sched;
+    int scheduled;    /* the rate varies from step to step */
+    nn_augment aug;
+    int augment;
+    fg_rng drop_rng;
+    int fused;        /* plain SGD inside backward */
+    float *ema;       /* the moving average of the trainable parameters, or NULL */
+    int fresh;        /* the batch-norm statistics in net belong to the average as it is */
+    uint64_t refresh_seed; /* dropout stream of every batch-norm refresh */
+    float *best_w;    /* the best epoch's (evaluated) parameters, or NULL */
+    int64_t step;     /* optimizer updates so far */
+    float lr;         /* base rate: the schedule's peak, as reduce-on-plateau lowers it */
+    float peak;       /* the base rate before any reduction */
+    double es_best, rlr_best;
+    int es_wait, rlr_wait, rlr_cool;
+} fit_state;
+
+/* The rate of the next step: the schedule's, scaled by what reduce-on-plateau took off. */
+static float step_lr(const fit_state *f)
+{
+    if (!f->scheduled)
+        return f->lr;
+    double r = nn_sched_lr(&f->sched, f->step);
+    return (float)(f->lr == f->peak ? r : r * ((double)f->lr / (double)f->peak));
+}
+
+/* One batch: forward, loss, backward and the update at rate lr (skipped when the loss is
+ * not finite). Returns the batch's mean loss (cross-entropy + L2), its correct count in *c. */
+static double train_batch(fit_state *f, const int32_t *idx, int b, float lr, int *c)
+{
+    nn_net *net = f->net;
+    if (f->augment)
+        nn_augment_gather(&f->aug, net, f->data, idx, b);
+    else
+        nn_net_gather(net, f->data, idx, b);
+    nn_net_forward(net, b, 1, &f->drop_rng);
+    double ce = nn_net_loss(net, b, 1, c, NULL), loss;
+    if (f->fused) {
+        loss = ce / b + nn_net_l2(net, 0);
+    } else {
+        nn_net_backward(net, b);
+        loss = ce / b + nn_net_l2(net, 1);
+    }
+    if (!isfinite(loss))
+        return loss;
+    if (f->fused)
+        nn_net_backward_sgd(net, b, lr);
+    else
+        nn_opt_step(&f->opt, net->params, net->grads, lr);
+    if (f->ema) {
+        nn_ema_update(f->ema, net->params, net->n_train, f->t->ema_momentum, f->step == 0);
+        f->fresh = 0;
+    }
+    f->step++;
+    return loss;
+}
+
+/* One epoch over order[0..n). Fills h's training values and rate; returns OK, DIVERGED or
+ * TIMEOUT. */
+static nn_status train_epoch(fit_state *f, const int32_t *order, int n, nn_hook hook,
+                             void *hook_ctx, nn_epoch *h)
+{
+    const int bs = f->t->batch_size;
+    double loss_sum = 0.0;
+    int64_t correct = 0, seen = 0;
+    nn_status status = NN_STATUS_OK;
+    for (int start = 0; start < n; start += bs) {
+        int b = n - start < bs ? n - start : bs, c = 0;
+        h->lr = step_lr(f);
+        double loss = train_batch(f, order + start, b, h->lr, &c);
+        loss_sum += loss * b;
+        correct += c;
+        seen += b;
+        if (!isfinite(loss)) {
+            status = NN_STATUS_DIVERGED;
+            break;
+        }
+        if (hook && hook(hook_ctx))
+            return NN_STATUS_TIMEOUT;
+    }
+    h->loss = (float)(loss_sum / (double)seen);
+    h->acc = (float)((double)correct / (double)seen);
+    return status;
+}
+
+/* Batch norm's moving statistics for the weights now in net: the mean of the batch
+ * statistics of the first BN_REFRESH_BATCHES batches of order[0..n) (plain images, dropout
+ * on as in training, from a stream of its own reseeded every time, so the result depends
+ * on the weights and the order only). PyTorch's torch.optim.swa_utils.update_bn. */
+static void refresh_bn(fit_state *f, const int32_t *order, int n)
+{
+    if (nn_net_has_state(f->net)) {
+        fg_rng r;
+        fg_rng_seed(&r, f->refresh_seed);
+        const int bs = f->t->batch_size;
+        int k = 0;
+        for (int start = 0; start < n && k < BN_REFRESH_BATCHES; start += bs) {
+            int b = n - start < bs ? n - start : bs;
+            nn_net_gather(f->net, f->data, order + start, b);
+            nn_net_forward_refresh(f->net, b, ++k, &r);
+        }
+    }
+    f->fresh = 1;
+}
+
+/* Validation of the epoch (none without validation images). With a moving average: its
+ * weights swapped in, batch norm refreshed for them on the epoch's order, then the raw
+ * weights back (their own moving statistics are never read while averaging). */
+static void validate(fit_state *f, const int32_t *order, int n, const int32_t *val_idx,
+                     int n_val, nn_epoch *h)
+{
+    if (!f->ema || n_val == 0) {
+        evaluate(f->net, f->data, val_idx, n_val, &h->val_loss, &h->val_acc, NULL);
+        return;
+    }
+    nn_ema_swap(f->net->params, f->ema, f->net->n_train);
+    refresh_bn(f, order, n);
+    evaluate(f->net, f->data, val_idx, n_val, &h->val_loss, &h->val_acc, NULL);
+    nn_ema_swap(f->net->params, f->ema, f->net->n_train);
+}
+
+/* EarlyStopping, the best weights and ReduceLROnPlateau after epoch `epoch`; 1 = stop. */
+static int callbacks(fit_state *f, int epoch, const nn_epoch *h, nn_fit_result *res)
+{
+    const nn_train_desc *t = f->t;
+    int stop = 0;
+    float cur = monitor_value(t->es_monitor, h);
+    if ((t->es_patience >= 0 || t->restore_best) && !isnan(cur)) {
+        f->es_wait++;
+        if (improved(t->es_monitor, cur, f->es_best, t->es_min_delta)) {
+            f->es_best = cur;
+            f->es_wait = 0;
+            res->best_epoch = epoch;
+            if (f->best_w) { /* the evaluated weights: the average's, with its statistics */
+                const nn_net *net = f->net;
+                memcpy(f->best_w, net->params, (size_t)net->n_params * sizeof *f->best_w);
+                if (f->ema)
+                    memcpy(f->best_w, f->ema, (size_t)net->n_train * sizeof *f->best_w);
+            }
+        } else if (t->es_patience >= 0 && f->es_wait >= t->es_patience && epoch > 0) {
+            stop = 1;
+        }
+    }
+    cur = monitor_value(t->rlr_monitor, h);
+    if (t->rlr_factor > 0.0f && !isnan(cur)) {
+        if (f->rlr_cool > 0) {
+            f->rlr_cool--;
+            f->rlr_wait = 0;
+        }
+        if (improved(t->rlr_monitor, cur, f->rlr_best, t->rlr_min_delta)) {
+            f->rlr_best = cur;
+            f->rlr_wait = 0;
+        } else if (f->rlr_cool == 0 && ++f->rlr_wait >= t->rlr_patience &&
+                   f->lr > t->rlr_min_lr) {
+            double nl = (double)f->lr * t->rlr_factor;
+            f->lr = (float)(nl > t->rlr_min_lr ? nl : t->rlr_min_lr);
+            f->rlr_cool = t->rlr_cooldown;
+            f->rlr_wait = 0;
+        }
+    }
+    return stop;
+}
+
+/* The fit's block: shuffled indices, optimizer state, best weights, moving average. */
+static char *alloc_fit(fit_state *f, int n_train, int32_t **order, fg_err *err)
+{
+    const nn_train_desc *t = f->t;
+    const int64_t n_state = nn_opt_state_size(t, f->net->n_train);
+    const int64_t n_best = t->restore_best ? f->net->n_params : 0;
+    const int64_t n_ema = t->use_ema ? f->net->n_train : 0;
+    size_t idx_bytes = ((size_t)n_train * sizeof(int32_t) + 63) / 64 * 64;
+    char *block = malloc(idx_bytes + (size_t)(n_state + n_best + n_ema) * sizeof(float) + 1);
+    if (!block) {
+        fg_err_set(err, "out of memory (training state of %lld parameters)",
+                   (long long)f->net->n_params);
+        return NULL;
+    }
+    *order = (int32_t *)block;
+    float *state = (float *)(block + idx_bytes);
+    nn_opt_init(&f->opt, t, f->net->n_train, state);
+    f->best_w = n_best ? state + n_state : NULL;
+    f->ema = n_ema ? state + n_state + n_best : NULL;
+    return block;
+}
+
+/* Sets up f for a fit of t on n_train images from seed (everything but the block). */
+static void init_fit(fit_state *f, nn_net *net, const nn_train_desc *t, const nn_data *data,
+                     int n_train, uint64_t seed)
+{
+    memset(f, 0, sizeof *f);
+    f->net = net;
+    f->t = t;
+    f->data = data;
+    int64_t steps = (int64_t)((n_train + t->batch_size - 1) / t->batch_size) * t->epochs;
+    nn_sched_init(&f->sched, t, steps);
+    f->scheduled = !nn_sched_is_constant(&f->sched);
+    f->peak = f->lr = (float)f->sched.peak;
+    nn_augment_init(&f->aug, t, seed);
+    f->augment = nn_augment_active(&f->aug);
+    fg_rng_seed(&f->drop_rng, fg_hash_mix(seed, DROPOUT_STREAM));
+    f->refresh_seed = fg_hash_mix(seed, REFRESH_STREAM);
+    /* Plain SGD runs inside backward (one pass less over parameters and gradients). */
+    f->fused = t->optimizer == NN_OPT_SGD && t->momentum == 0.0f && t->weight_decay == 0.0f &&
+               net->can_fuse_sgd;
+    f->es_best = monitor_is_max(t->es_monitor) ? -INFINITY : INFINITY;
+    f->rlr_best = monitor_is_max(t->rlr_monitor) ? -INFINITY : INFINITY;
+    nn_net_set_eval(net, t);
+}
+
+/* The weights a fit ends with (the moving average with its batch-norm statistics, or the
+ * best epoch's) and its scores; order[0..n) is the last epoch's. */
+static void finish_fit(fit_state *f, const int32_t *order, int n, nn_fit_result *res)
+{
+    int last = res->epochs_run - 1, pick = last;
+    if (f->ema) {
+        memcpy(f->net->params, f->ema, (size_t)f->net->n_train * sizeof *f->ema);
+        if (!f->fresh)
+            refresh_bn(f, order, n);
+    }
+    if (f->t->restore_best && res->best_epoch >= 0) {
+        pick = res->best_epoch;
+        if (pick != last)
+            memcpy(f->net->params, f->best_w, (size_t)f->net->n_params * sizeof *f->best_w);
+    }
+    res->val_loss = res->hist[pick].val_loss;
+    res->val_acc = res->hist[pick].val_acc;
 }
 
 int nn_fit(nn_net *net, const nn_train_desc *t, const nn_data *data, const int32_t *train_idx,
@@ -148,31 +426,13 @@ int nn_fit(nn_net *net, const nn_train_desc *t, const nn_data *data, const int32
         check_idx(net, data, val_idx, n_val, "validation", err))
         return -1;
 
-    /* One block for the fit: shuffled indices, optimizer state, best weights. */
-    const int monitor = t->es_patience >= 0 || t->restore_best;
-    const int64_t n_state = nn_opt_state_size(t, net->n_train);
-    const int64_t n_best = t->restore_best ? net->n_params : 0;
-    size_t idx_bytes = ((size_t)n_train * sizeof(int32_t) + 63) / 64 * 64;
-    char *block = malloc(idx_bytes + (size_t)(n_state + n_best) * sizeof(float) + 1);
+    fit_state f;
+    int32_t *order;
+    init_fit(&f, net, t, data, n_train, seed);
+    char *block = alloc_fit(&f, n_train, &order, err);
     if (!block)
-        return fg_err_set(err, "out of memory (training state of %lld parameters)",
-                          (long long)net->n_params);
-    int32_t *order = (int32_t *)block;
-    float *state = (float *)(block + idx_bytes), *best_w = state + n_state;
-
-    nn_opt opt;
-    nn_opt_init(&opt, t, net->n_train, state);
-    fg_rng drop_rng;
-    fg_rng_seed(&drop_rng, fg_hash_mix(seed, DROPOUT_STREAM));
-    float lr = t->learning_rate;
-    const int bs = t->batch_size;
-    /* Plain SGD runs inside backward (one pass less over parameters and gradients). */
-    const int fused = t->optimizer == NN_OPT_SGD && t->momentum == 0.0f && net->can_fuse_sgd;
-    double es_best = monitor_is_max(t->es_monitor) ? -INFINITY : INFINITY;
-    double rlr_best = monitor_is_max(t->rlr_monitor) ? -INFINITY : INFINITY;
-    int es_wait = 0, rlr_wait = 0, rlr_cool = 0;
+        return -1;
     nn_status status = NN_STATUS_OK;
-
     for (int epoch = 0; epoch < t->epochs; epoch++) {
         double t0 = fg_now();
         nn_epoch *h = &res->hist[epoch];
@@ -180,96 +440,21 @@ int nn_fit(nn_net *net, const nn_train_desc *t, const nn_data *data, const int32
         fg_rng shuffle;
         fg_rng_seed(&shuffle, fg_hash_mix(seed, (uint64_t)epoch));
         fg_rng_shuffle_i32(&shuffle, order, (size_t)n_train);
-
-        double loss_sum = 0.0;
-        int64_t correct = 0, seen = 0;
-        for (int start = 0; start < n_train; start += bs) {
-            int b = n_train - start < bs ? n_train - start : bs, c = 0;
-            nn_net_gather(net, data, order + start, b);
-            nn_net_forward(net, b, 1, &drop_rng);
-            double ce = nn_net_loss(net, b, 1, &c, NULL), loss;
-            if (fused) {
-                loss = ce / b + nn_net_l2(net, 0);
-            } else {
-                nn_net_backward(net, b);
-                loss = ce / b + nn_net_l2(net, 1);
-            }
-            loss_sum += loss * b;
-            correct += c;
-            seen += b;
-            if (!isfinite(loss)) {
-                h->loss = (float)(loss_sum / (double)seen);
-                h->acc = (float)((double)correct / (double)seen);
-                h->val_loss = h->val_acc = NAN;
-                h->lr = lr;
-                h->seconds = fg_now() - t0;
-                res->epochs_run = epoch + 1;
-                status = NN_STATUS_DIVERGED;
-                goto done;
-            }
-            if (fused)
-                nn_net_backward_sgd(net, b, lr);
-            else
-                nn_opt_step(&opt, net->params, net->grads, lr);
-            if (hook && hook(hook_ctx)) {
-                status = NN_STATUS_TIMEOUT;
-                goto done;
-            }
-        }
-        h->loss = (float)(loss_sum / (double)seen);
-        h->acc = (float)((double)correct / (double)seen);
-        evaluate(net, data, val_idx, n_val, &h->val_loss, &h->val_acc, NULL);
-        h->lr = lr;
+        status = train_epoch(&f, order, n_train, hook, hook_ctx, h);
+        if (status == NN_STATUS_TIMEOUT)
+            break;
+        if (status == NN_STATUS_OK)
+            validate(&f, order, n_train, val_idx, n_val, h);
+        else
+            h->val_loss = h->val_acc = NAN;
         h->seconds = fg_now() - t0;
         res->epochs_run = epoch + 1;
-
-        int stop = 0;
-        float cur = monitor_value(t->es_monitor, h);
-        if (monitor && !isnan(cur)) {
-            es_wait++;
-            if (improved(t->es_monitor, cur, es_best, t->es_min_delta)) {
-                es_best = cur;
-                es_wait = 0;
-                res->best_epoch = epoch;
-                if (n_best)
-                    memcpy(best_w, net->params, (size_t)n_best * sizeof *best_w);
-            } else if (t->es_patience >= 0 && es_wait >= t->es_patience && epoch > 0) {
-                stop = 1;
-            }
-        }
-        cur = monitor_value(t->rlr_monitor, h);
-        if (t->rlr_factor > 0.0f && !isnan(cur)) {
-            if (rlr_cool > 0) {
-                rlr_cool--;
-                rlr_wait = 0;
-            }
-            if (improved(t->rlr_monitor, cur, rlr_best, t->rlr_min_delta)) {
-                rlr_best = cur;
-                rlr_wait = 0;
-            } else if (rlr_cool == 0 && ++rlr_wait >= t->rlr_patience && lr > t->rlr_min_lr) {
-                double nl = (double)lr * t->rlr_factor;
-                lr = (float)(nl > t->rlr_min_lr ? nl : t->rlr_min_lr);
-                rlr_cool = t->rlr_cooldown;
-                rlr_wait = 0;
-            }
-        }
-        if (stop)
+        if (status != NN_STATUS_OK || callbacks(&f, epoch, h, res))
             break;
     }
-
-done:
     res->status = status;
-    if (status == NN_STATUS_OK) {
-        int last = res->epochs_run - 1;
-        int pick = last;
-        if (t->restore_best && res->best_epoch >= 0) {
-            pick = res->best_epoch;
-            if (pick != last)
-                memcpy(net->params, best_w, (size_t)n_best * sizeof *best_w);
-        }
-        res->val_loss = res->hist[pick].val_loss;
-        res->val_acc = res->hist[pick].val_acc;
-    }
+    if (status == NN_STATUS_OK)
+        finish_fit(&f, order, n_train, res);
     free(block);
     return 0;
 }

@@ -331,6 +331,86 @@ static void test_train_defaults(void)
     grid_free(g);
 }
 
+/* The training recipe beyond the study: every key in train and as a grid parameter, the
+ * configuration hash without the keys at their off values, and the combinations refused. */
+static void test_recipe_keys(void)
+{
+    const char *m = "model:\n  - {type: flatten}\n  - {type: dense, units: 10, activation: softmax}\n";
+    char text[2048];
+    snprintf(text, sizeof text,
+             "name: r\n"
+             "train: {optimizer: AdamW, learning_rate: 0, warmup_target: 0.01, warmup_steps: 100,\n"
+             "        lr_schedule: cosine, decay_steps: 1000, cosine_alpha: 0.05,\n"
+             "        label_smoothing: 0.1, use_ema: true, ema_momentum: 0.999,\n"
+             "        augment_translate: 2, augment_flip: yes, augment_erase: 0.25,\n"
+             "        tta_flip: true}\n%s", m);
+    grid *g = LOAD(text);
+    CHECK(g != NULL);
+    if (!g)
+        return;
+    nn_train_desc t;
+    fg_err e;
+    CHECK_INT(grid_config_build(g, 0, 28, 28, 1, 10, &net, &t, &e), 0);
+    CHECK_INT(t.optimizer, NN_OPT_ADAMW);
+    CHECK(t.weight_decay == 0.004f); /* Keras AdamW's default */
+    CHECK(t.learning_rate == 0.0f && t.warmup_target == 0.01f && t.warmup_steps == 100);
+    CHECK(t.lr_schedule == NN_SCHED_COSINE && t.decay_steps == 1000 && t.cosine_alpha == 0.05f);
+    CHECK(t.label_smoothing == 0.1f && t.use_ema == 1 && t.ema_momentum == 0.999f);
+    CHECK(t.augment_translate == 2 && t.augment_flip == 1 && t.augment_erase == 0.25f);
+    CHECK(t.tta_flip == 1);
+    grid_free(g);
+
+    /* as grid parameters: the configurations that leave the recipe off hash (and so seed)
+     * as the grid without those keys; all others differ */
+    snprintf(text, sizeof text, "name: r\n%sgrid: {batch_size: [16, 32]}\n", m);
+    grid *plain = LOAD(text);
+    snprintf(text, sizeof text,
+             "name: r\n%sgrid: {augment_flip: [false, true], batch_size: [16, 32],\n"
+             "  label_smoothing: [0.0, 0.1], lr_schedule: [Constant, cosine], use_ema: [no, yes],\n"
+             "  ema_momentum: [0.99, 0.9], weight_decay: [0, 1e-4], augment_translate: [0, 1],\n"
+             "  tta_flip: [no, yes]}\n",
+             m);
+    g = LOAD(text);
+    CHECK(g && plain);
+    if (!g || !plain) {
+        grid_free(g), grid_free(plain);
+        return;
+    }
+    CHECK_INT(grid_n_configs(g), 512);
+    int n_off = 0, distinct = 1;
+    for (int64_t c = 0; c < grid_n_configs(g); c++) {
+        const char *ps = grid_config_params(g, c);
+        int off = strstr(ps, "augment_flip=false") && strstr(ps, "label_smoothing=0.0") &&
+                  strstr(ps, "lr_schedule=Constant") && strstr(ps, "use_ema=no") &&
+                  strstr(ps, "ema_momentum=0.99") && strstr(ps, "weight_decay=0") &&
+                  strstr(ps, "augment_translate=0,") && strstr(ps, "tta_flip=no");
+        if (off) {
+            n_off++;
+            int bs16 = strstr(ps, "batch_size=16") != NULL;
+            CHECK_MSG(grid_config_hash(g, c) == grid_config_hash(plain, bs16 ? 0 : 1), "%s", ps);
+            CHECK_INT(grid_config_build(g, c, 28, 28, 1, 10, &net, &t, &e), 0);
+            nn_train_desc ref;
+            nn_train_desc_init(&ref, NN_OPT_SGD);
+            ref.batch_size = bs16 ? 16 : 32;
+            CHECK(!memcmp(&t, &ref, sizeof t));
+        } else {
+            CHECK(grid_config_hash(g, c) != grid_config_hash(plain, 0) &&
+                  grid_config_hash(g, c) != grid_config_hash(plain, 1));
+        }
+        for (int64_t k = 0; k < c; k++)
+            distinct &= grid_config_hash(g, k) != grid_config_hash(g, c);
+    }
+    CHECK_INT(n_off, 2);
+    CHECK(distinct);
+    grid_free(g);
+    /* through a $reference the pair is an ordinary parameter, in the hash as written */
+    snprintf(text, sizeof text, "name: r\ntrain: {label_smoothing: $ls}\n%sgrid: {ls: [0]}\n", m);
+    g = LOAD(text);
+    CHECK(g && grid_config_hash(g, 0) != grid_config_hash(plain, 0));
+    grid_free(g);
+    grid_free(plain);
+}
+
 /* Several named models, chosen by the grid parameter `model`. */
 static void test_models(void)
 {
@@ -650,8 +730,25 @@ static void test_errors(void)
         "grid:\n"
         "  a: [softmax, relux]\n",
         "t.yaml:6:16:", "unknown activation 'relux' (from grid parameter 'a')");
-    BAD("name: x\n" M2 "grid:\n  optimizer: [sgd, adamw]\n", "t.yaml:6:20:",
-        "unknown optimizer 'adamw' (from grid parameter 'optimizer')");
+    BAD("name: x\n" M2 "grid:\n  optimizer: [sgd, lamb]\n", "t.yaml:6:20:",
+        "unknown optimizer 'lamb' (from grid parameter 'optimizer')");
+    /* the training recipe */
+    BAD("name: x\ntrain: {warmup_steps: 10}\n" M2, "t.yaml:2:23:",
+        "warmup_steps 10 needs a warmup_target");
+    BAD("name: x\ntrain: {lr_schedule: one_cycle, warmup_steps: 10, warmup_target: 1}\n" M2,
+        "t.yaml:2:47:", "warmup_steps 10 must be 0 with lr_schedule one_cycle");
+    BAD("name: x\ntrain: {learning_rate: 0, warmup_steps: 10}\n" M2, "t.yaml:2:24:",
+        "learning_rate 0 must be > 0 (0 only with a warmup_target");
+    BAD("name: x\ntrain: {augment_translate: 28}\n" M2, "t.yaml:2:28:",
+        "augment_translate 28 must be below the 28x28 images' side");
+    BAD("name: x\ntrain: {label_smoothing: 1}\n" M2, "t.yaml:2:26:",
+        "label_smoothing 1 must be in [0, 1)");
+    BAD("name: x\ntrain: {lr_schedule: step}\n" M2, "t.yaml:2:22:",
+        "unknown lr_schedule 'step' (valid: constant, cosine, one_cycle)");
+    BAD("name: x\n" M2 "grid: {augment_erase: [0.5, 2]}\n", "t.yaml:5:29:",
+        "augment_erase 2 (from grid parameter 'augment_erase') must be in [0, 1]");
+    BAD("name: x\n" M2 "grid: {use_ema: [maybe]}\n", "t.yaml:5:18:",
+        "use_ema 'maybe' (from grid parameter 'use_ema') is not a bool");
     /* sizes */
     BAD("name: x\nmax_tasks: 10\ntrain: {batch_size: $b}\n" M2 "grid: {b: [1, 2, 3]}\n",
         "t.yaml:7:1:", "3 configurations x 5 folds = 15 tasks, more than max_tasks (10)");
@@ -735,6 +832,7 @@ int main(void)
     test_expansion();
     test_single_grid_and_options();
     test_train_defaults();
+    test_recipe_keys();
     test_models();
     test_wiring();
     test_yaml_features();

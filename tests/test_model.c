@@ -160,6 +160,29 @@ static void bn_desc(nn_net_desc *d, nn_train_desc *t)
     t->epochs = 3;
 }
 
+/* The CNN with every recipe field of format version 2 set (and trained with them). */
+static void recipe_desc(nn_net_desc *d, nn_train_desc *t)
+{
+    cnn_desc(d, t);
+    nn_train_desc_init(t, NN_OPT_ADAMW);
+    t->learning_rate = 0.001f;
+    t->batch_size = 20;
+    t->epochs = 3;
+    t->weight_decay = 0.01f;
+    t->label_smoothing = 0.1f;
+    t->use_ema = 1;
+    t->ema_momentum = 0.8f;
+    t->lr_schedule = NN_SCHED_COSINE;
+    t->warmup_steps = 5;
+    t->warmup_target = 0.02f;
+    t->decay_steps = 40;
+    t->cosine_alpha = 0.1f;
+    t->augment_translate = 1;
+    t->augment_flip = 0;
+    t->augment_erase = 0.1f;
+    t->tta_flip = 1;
+}
+
 /* ---- field-by-field comparison: the number of differing fields ------------------------------ */
 
 static int same_f(float a, float b) { return !memcmp(&a, &b, sizeof a); } /* NaN == NaN */
@@ -244,6 +267,19 @@ static int train_diff(const nn_train_desc *a, const nn_train_desc *b)
     DI(rlr_cooldown);
     DF(rlr_min_lr);
     DF(rlr_min_delta);
+    DF(weight_decay);
+    DF(label_smoothing);
+    DI(use_ema);
+    DF(ema_momentum);
+    DI(lr_schedule);
+    DI(warmup_steps);
+    DF(warmup_target);
+    DI(decay_steps);
+    DF(cosine_alpha);
+    DI(augment_translate);
+    DI(augment_flip);
+    DF(augment_erase);
+    DI(tta_flip);
     return n;
 }
 
@@ -327,6 +363,18 @@ static void expect_refused(const char *path, const char *phrase)
               err.msg, phrase);
     CHECK(strchr(err.msg, '\n') == NULL);
     nn_net_free(net);
+}
+
+/* Byte 8 of a model file: its format version. */
+static int file_version(const char *name)
+{
+    char path[256];
+    size_t n;
+    path_of(path, sizeof path, name);
+    unsigned char *f = slurp(path, &n);
+    int v = f && n > 12 ? f[8] | f[9] << 8 : -1;
+    free(f);
+    return v;
 }
 
 /* ---- round trips ------------------------------------------------------------------------- */
@@ -771,12 +819,17 @@ int main(void)
                "Ankle boot, caf\xc3\xa9");
     round_trip("cnn.fgm", cnn_desc, "grid: conv\nconfig: 0\nfold: -1");
     round_trip("bn.fgm", bn_desc, NULL);
+    round_trip("recipe.fgm", recipe_desc, "grid: recipe");
+    /* a recipe without version 2's fields is written as version 1, as before them */
+    CHECK_INT(file_version("cnn.fgm"), 1);
+    CHECK_INT(file_version("bn.fgm"), 1);
+    CHECK_INT(file_version("recipe.fgm"), 2);
     test_damaged();
     test_save_errors();
     test_hostile();
     char p[256];
-    const char *names[] = {"mlp.fgm", "cnn.fgm", "bn.fgm"};
-    for (int i = 0; i < 3; i++) {
+    const char *names[] = {"mlp.fgm", "cnn.fgm", "bn.fgm", "recipe.fgm"};
+    for (int i = 0; i < 4; i++) {
         path_of(p, sizeof p, names[i]);
         remove(p);
     }

@@ -161,14 +161,14 @@ static int bench(const char *name, const nn_net_desc *d, const nn_data *data, co
     fg_rng_seed(&r, 3);
     for (int s = 0; s < STEPS; s++) {
         nn_net_gather(net, data, idx + (s * bs) % (n - bs + 1), bs);
-        nn_step st = {bs, 1, &r, 0, 0.0f};
+        nn_step st = {bs, 1, &r, 0, 0.0f, 0};
         for (int i = 0; i < net->n_layers; i++) {
             double a = fg_now();
             net->layers[i].ops->forward(&net->layers[i], &st);
             tf[i] += fg_now() - a;
         }
         nn_net_loss(net, bs, 1, NULL, NULL);
-        nn_step sb = {bs, 1, NULL, 1, 1e-9f};
+        nn_step sb = {bs, 1, NULL, 1, 1e-9f, 0};
         for (int i = net->n_layers - 1; i >= 0; i--) {
             if (!net->layers[i].needs_backward)
                 continue;
