@@ -838,8 +838,8 @@ static int bad(char *why, size_t n, const char *fmt, ...)
 /* NaN (null), or within [lo, hi]. */
 static int in_range_or_nan(double v, double lo, double hi) { return isnan(v) || (v >= lo && v <= hi); }
 
-/* Everything the header says about a record, and the numbers' ranges. */
-static int check_record(const jnl_header *h, const entry_ctx *x, char *why, size_t n)
+/* Everything the header says about a record: its fields, identity, task and counts. */
+static int check_identity(const jnl_header *h, const entry_ctx *x, char *why, size_t n)
 {
     const jnl_entry *e = x->e;
     for (int i = 0; i < N_REC_KEYS; i++)
@@ -873,6 +873,14 @@ static int check_record(const jnl_header *h, const entry_ctx *x, char *why, size
         return bad(why, n, "%d epochs but a history of %d", e->epochs_run, x->n_hist);
     if (e->best_epoch != -1 && (e->best_epoch < 0 || e->best_epoch >= e->epochs_run))
         return bad(why, n, "best epoch %d outside -1..%d", e->best_epoch, e->epochs_run - 1);
+    return 0;
+}
+
+/* The record's numbers: times, scores, losses, confusion counts and its history. */
+static int check_values(const entry_ctx *x, char *why, size_t n)
+{
+    const jnl_entry *e = x->e;
+    int refit = e->fold == JNL_REFIT;
     if (!(e->fit_time >= 0 && e->fit_time <= JNL_MAX_SECONDS))
         return bad(why, n, "fit time %g s outside 0..%g", e->fit_time, JNL_MAX_SECONDS);
     if (!(e->score_time >= 0 && e->score_time <= JNL_MAX_SECONDS))
@@ -901,6 +909,12 @@ static int check_record(const jnl_header *h, const entry_ctx *x, char *why, size
                        (double)p->lr, p->seconds);
     }
     return 0;
+}
+
+/* Everything the header says about a record, and the numbers' ranges. */
+static int check_record(const jnl_header *h, const entry_ctx *x, char *why, size_t n)
+{
+    return check_identity(h, x, why, n) || check_values(x, why, n) ? -1 : 0;
 }
 
 /* ---- session records -------------------------------------------------------------------- */
@@ -1066,6 +1080,100 @@ static int starts_with_key(const char *p, size_t len, const char *key)
     return len > k + 3 && p[0] == '{' && p[1] == '"' && !memcmp(p + 2, key, k) && p[2 + k] == '"';
 }
 
+/* A header line: the journal's header if none was read yet, else rejected. Returns 1 when
+ * the header is of a newer format (the reader stops), else 0. */
+static int scan_header(scan_state *st, const char *p, size_t ll, long line)
+{
+    if (st->have_header) {
+        st->n_rejected++;
+        note(st, line, "a second header line (journals joined?)");
+        return 0;
+    }
+    header_ctx hx = {&st->h, 0};
+    memset(&st->h, 0, sizeof st->h);
+    if (walk_object(p, ll, header_field, &hx) != 0 || hx.seen != (1u << HK__COUNT) - 1) {
+        memset(&st->h, 0, sizeof st->h);
+        st->n_rejected++;
+        note(st, line, "a header line with missing or out-of-range fields");
+        return 0;
+    }
+    if (st->h.version > JNL_VERSION)
+        return 1;
+    st->have_header = 1;
+    st->h.search_id = jnl_search_id(&st->h);
+    return 0;
+}
+
+/* A session record: kept (the end record of a session replaces its start record) and made
+ * the session of the records that follow. Returns -1 when out of memory. */
+static int scan_session(scan_state *st, const char *p, size_t ll, long line)
+{
+    jnl_session ss;
+    memset(&ss, 0, sizeof ss);
+    ss.wall_time = NAN;
+    ss.workers = ss.ranks = ss.threads = ss.n_train_total = ss.n_test = -1;
+    session_ctx sx = {&ss, 0, 0, 0};
+    if (walk_object(p, ll, session_field, &sx) != 0 || !sx.has_number) {
+        st->n_rejected++;
+        note(st, line, "a session record that does not parse");
+        return 0;
+    }
+    if (!sx.has_search || sx.search != st->h.search_id) {
+        st->n_rejected++;
+        note(st, line, "a session record of another search");
+        return 0;
+    }
+    const char *slash = strrchr(st->path, '/');
+    snprintf(ss.file, sizeof ss.file, "%s", slash ? slash + 1 : st->path);
+    int at = -1;
+    for (int i = 0; i < st->n_s && st->keep_sessions; i++)
+        if (st->s[i].number == ss.number)
+            at = i;
+    if (st->keep_sessions && at < 0) {
+        if (st->n_s == st->cap_s) {
+            int nc = st->cap_s ? 2 * st->cap_s : 8;
+            jnl_session *ns = realloc(st->s, (size_t)nc * sizeof *ns);
+            if (!ns)
+                return -1;
+            st->s = ns;
+            st->cap_s = nc;
+        }
+        at = st->n_s++;
+    }
+    if (st->keep_sessions)
+        st->s[at] = ss;
+    st->cur_session = at;
+    return 0;
+}
+
+/* A task's record into rec, checked (header, ranges, the caller's check). Returns 1 when
+ * accepted, 0 when rejected (noted). */
+static int scan_record(scan_state *st, const char *p, size_t ll, long line, jnl_record *rec)
+{
+    char why[200] = "";
+    memset(&rec->e, 0, sizeof rec->e);
+    rec->e.val_acc = rec->e.val_loss = rec->e.test_acc = rec->e.test_loss = NAN;
+    entry_ctx x;
+    memset(&x, 0, sizeof x);
+    x.e = &rec->e;
+    x.hist = rec->hist;
+    if (walk_object(p, ll, entry_field, &x) != 0) {
+        if (x.bad_key[0])
+            snprintf(why, sizeof why, "field \"%s\" does not parse or is out of range", x.bad_key);
+        else
+            snprintf(why, sizeof why, "not a record (does not parse)");
+    } else if (check_record(&st->h, &x, why, sizeof why) == 0 && st->x && st->x->check) {
+        st->x->check(st->x->ctx, &rec->e, why, sizeof why);
+    }
+    if (why[0]) {
+        st->n_rejected++;
+        note(st, line, "%s", why);
+        return 0;
+    }
+    rec->e.session = st->cur_session;
+    return 1;
+}
+
 /* Reads path, calling fn for every accepted record (stops early when fn returns non-zero).
  * Returns 0, or -1 with err when the file cannot be read or has no valid header. */
 static int scan(const char *path, scan_state *st, scan_record_fn fn, void *ctx, fg_err *err)
@@ -1106,97 +1214,20 @@ static int scan(const char *path, scan_state *st, scan_record_fn fn, void *ctx, 
                 note(st, r.line, "cut short (a write torn by a crash)");
             else
                 note(st, r.line, "damaged (CRC-32 mismatch)");
-            continue;
-        }
-        char why[200] = "";
-        if (starts_with_key(p, ll, "fmnist_grid_journal")) {
-            if (st->have_header) {
-                st->n_rejected++;
-                note(st, r.line, "a second header line (journals joined?)");
-                continue;
-            }
-            header_ctx hx = {&st->h, 0};
-            memset(&st->h, 0, sizeof st->h);
-            if (walk_object(p, ll, header_field, &hx) == 0 && hx.seen == (1u << HK__COUNT) - 1) {
-                if (st->h.version > JNL_VERSION) {
-                    newer = st->h.version;
-                    break;
-                }
-                st->have_header = 1;
-                st->h.search_id = jnl_search_id(&st->h);
-            } else {
-                memset(&st->h, 0, sizeof st->h);
-                st->n_rejected++;
-                note(st, r.line, "a header line with missing or out-of-range fields");
-            }
-            continue;
-        }
-        if (!st->have_header) {
+        } else if (starts_with_key(p, ll, "fmnist_grid_journal")) {
+            if ((newer = scan_header(st, p, ll, r.line)) != 0)
+                break;
+        } else if (!st->have_header) {
             st->n_rejected++;
             note(st, r.line, "before the journal's header line");
-            continue;
-        }
-        if (starts_with_key(p, ll, "session")) {
-            jnl_session ss;
-            memset(&ss, 0, sizeof ss);
-            ss.wall_time = NAN;
-            ss.workers = ss.ranks = ss.threads = ss.n_train_total = ss.n_test = -1;
-            session_ctx sx = {&ss, 0, 0, 0};
-            if (walk_object(p, ll, session_field, &sx) != 0 || !sx.has_number)
-                snprintf(why, sizeof why, "a session record that does not parse");
-            else if (!sx.has_search || sx.search != st->h.search_id)
-                snprintf(why, sizeof why, "a session record of another search");
-            if (why[0]) {
-                st->n_rejected++;
-                note(st, r.line, "%s", why);
-                continue;
+        } else if (starts_with_key(p, ll, "session")) {
+            if (scan_session(st, p, ll, r.line)) {
+                rc = fg_err_set(err, "%s: out of memory reading the journal", path);
+                break;
             }
-            const char *slash = strrchr(path, '/');
-            snprintf(ss.file, sizeof ss.file, "%s", slash ? slash + 1 : path);
-            int at = -1; /* the end record of a session replaces its start record */
-            for (int i = 0; i < st->n_s && st->keep_sessions; i++)
-                if (st->s[i].number == ss.number)
-                    at = i;
-            if (st->keep_sessions && at < 0) {
-                if (st->n_s == st->cap_s) {
-                    int nc = st->cap_s ? 2 * st->cap_s : 8;
-                    jnl_session *ns = realloc(st->s, (size_t)nc * sizeof *ns);
-                    if (!ns) {
-                        rc = fg_err_set(err, "%s: out of memory reading the journal", path);
-                        break;
-                    }
-                    st->s = ns;
-                    st->cap_s = nc;
-                }
-                at = st->n_s++;
-            }
-            if (st->keep_sessions)
-                st->s[at] = ss;
-            st->cur_session = at;
-            continue;
-        }
-        memset(&rec->e, 0, sizeof rec->e);
-        rec->e.val_acc = rec->e.val_loss = rec->e.test_acc = rec->e.test_loss = NAN;
-        entry_ctx x;
-        memset(&x, 0, sizeof x);
-        x.e = &rec->e;
-        x.hist = rec->hist;
-        if (walk_object(p, ll, entry_field, &x) != 0) {
-            if (x.bad_key[0])
-                snprintf(why, sizeof why, "field \"%s\" does not parse or is out of range", x.bad_key);
-            else
-                snprintf(why, sizeof why, "not a record (does not parse)");
-        } else if (check_record(&st->h, &x, why, sizeof why) == 0 && st->x && st->x->check) {
-            st->x->check(st->x->ctx, &rec->e, why, sizeof why);
-        }
-        if (why[0]) {
-            st->n_rejected++;
-            note(st, r.line, "%s", why);
-            continue;
-        }
-        rec->e.session = st->cur_session;
-        if (fn && fn(ctx, rec))
+        } else if (scan_record(st, p, ll, r.line, rec) && fn && fn(ctx, rec)) {
             break;
+        }
     }
     free(rec);
     free(r.buf);
@@ -1204,8 +1235,8 @@ static int scan(const char *path, scan_state *st, scan_record_fn fn, void *ctx, 
     if (rc)
         return -1;
     if (newer)
-        return fg_err_set(err, "%s: journal format version %d is newer than this program's %d", path, newer,
-                          JNL_VERSION);
+        return fg_err_set(err, "%s: journal format version %d is newer than this program's %d", path,
+                          st->h.version, JNL_VERSION);
     if (!st->have_header)
         return fg_err_set(err, "%s: not a fmnist-grid journal (no valid header line)", path);
     return 0;

@@ -1855,6 +1855,79 @@ static int open_results(const char *dir, grid **g, results *r)
     return 0;
 }
 
+/* report DIR's refit of best (every task done, none refitted): into DIR/journal.refit.jsonl,
+ * as a session of its own (this process trains), and model.fgm. Returns the exit status;
+ * *have_data is set when pd holds the data. */
+static int report_refit(const char *dir, grid *g, const results *r, int64_t best, const char *data_dir,
+                        const cli *c, const char *cmd, const char *host, const char *started, double t0,
+                        prepared *pd, int *have_data)
+{
+    const grid_options *o = grid_opts_c(g);
+    fg_err err;
+    int exit_code = EXIT_OK;
+    task_ctx tctx;
+    jnl *j = NULL;
+    char jp[4400];
+    snprintf(jp, sizeof jp, "%s/journal.refit.jsonl", dir);
+    if (prepare(o, data_dir, 1, pd, &err)) {
+        print_error(err.msg);
+        exit_code = EXIT_INPUT;
+    } else if (pd->folds_checksum != r->h.folds_checksum || pd->train.images_crc32 != r->h.train_images_crc32) {
+        fprintf(stderr, "fmnist-grid: %s: the data in %s differ from the search's (checksums); give --data\n",
+                dir, data_dir);
+        exit_code = EXIT_INPUT;
+    } else if (task_ctx_init(&tctx, g, &pd->train, pd->idx, pd->fold_of, pd->n, &err) ||
+               (access(jp, F_OK) == 0 ? jnl_open_append(jp, &j, &err) : jnl_create(jp, &r->h, &j, &err))) {
+        print_error(err.msg);
+        exit_code = EXIT_RUNTIME;
+    } else {
+        *have_data = 1;
+        nn_gemm_set_threads(c->threads);
+        gethostname(tctx.host, sizeof tctx.host - 1);
+        /* This process trains: it is a session of journal.refit.jsonl. */
+        jnl_session ss;
+        char hosts[JNL_HOST_MAX + 8];
+        snprintf(hosts, sizeof hosts, "%s:1", host);
+        fill_session(&ss, next_session_number(r->s, r->ns, "journal.refit.jsonl"), "report", cmd, host, hosts,
+                     started, data_dir, 1, c->threads, pd);
+        if (jnl_append_session(j, &ss, &err)) {
+            print_error(err.msg);
+            exit_code = EXIT_RUNTIME;
+        }
+        if (exit_code == EXIT_OK && !c->quiet)
+            fprintf(stderr, "fmnist-grid: refitting configuration %lld (%s) on %d images\n",
+                    (long long)best, grid_config_params(g, best), pd->n);
+        jnl_record *rr = exit_code == EXIT_OK ? malloc(sizeof *rr) : NULL;
+        nn_net *net = NULL;
+        if (exit_code != EXIT_OK) {
+            /* said above */
+        } else if (!rr || task_refit(&tctx, best, &pd->test, rr, &net) ||
+                   jnl_append(j, rr, grid_config_params(g, best), &err)) {
+            fprintf(stderr, "fmnist-grid: refit failed: %s\n", rr ? err.msg : "out of memory");
+            exit_code = EXIT_RUNTIME;
+        } else if (!c->quiet && rr->e.status == NN_STATUS_OK) {
+            fprintf(stderr, "fmnist-grid: refit: test accuracy %.4f (%d images), %.1f s\n",
+                    rr->e.test_acc, pd->test.n, rr->e.fit_time);
+        }
+        if (net && rr)
+            save_model(dir, g, best, net, rr);
+        nn_net_free(net);
+        free(rr);
+        task_ctx_free(&tctx);
+        if (exit_code == EXIT_OK) {
+            ss.ended = 1;
+            ss.workers = 1;
+            ss.wall_time = fg_now() - t0;
+            if (jnl_append_session(j, &ss, &err)) {
+                print_error(err.msg);
+                exit_code = EXIT_RUNTIME;
+            }
+        }
+    }
+    jnl_close(j);
+    return exit_code;
+}
+
 static int report_command(int argc, char **argv, const cli *c)
 {
     const char *dir = c->report_dir;
@@ -1906,66 +1979,7 @@ static int report_command(int argc, char **argv, const cli *c)
     for (int i = 0; i < r.n; i++)
         have_refit |= r.e[i].fold == JNL_REFIT && r.e[i].config == best;
     if (done == total && best >= 0 && o->refit && !c->no_refit && !have_refit) {
-        task_ctx tctx;
-        jnl *j = NULL;
-        char jp[4400];
-        snprintf(jp, sizeof jp, "%s/journal.refit.jsonl", dir);
-        if (prepare(o, data_dir, 1, &pd, &err)) {
-            print_error(err.msg);
-            exit_code = EXIT_INPUT;
-        } else if (pd.folds_checksum != r.h.folds_checksum || pd.train.images_crc32 != r.h.train_images_crc32) {
-            fprintf(stderr, "fmnist-grid: %s: the data in %s differ from the search's (checksums); give --data\n",
-                    dir, data_dir);
-            exit_code = EXIT_INPUT;
-        } else if (task_ctx_init(&tctx, g, &pd.train, pd.idx, pd.fold_of, pd.n, &err) ||
-                   (access(jp, F_OK) == 0 ? jnl_open_append(jp, &j, &err) : jnl_create(jp, &r.h, &j, &err))) {
-            print_error(err.msg);
-            exit_code = EXIT_RUNTIME;
-        } else {
-            have_data = 1;
-            nn_gemm_set_threads(c->threads);
-            gethostname(tctx.host, sizeof tctx.host - 1);
-            /* This process trains: it is a session of journal.refit.jsonl. */
-            jnl_session ss;
-            char hosts[JNL_HOST_MAX + 8];
-            snprintf(hosts, sizeof hosts, "%s:1", host);
-            fill_session(&ss, next_session_number(r.s, r.ns, "journal.refit.jsonl"), "report", cmd, host, hosts,
-                         started, data_dir, 1, c->threads, &pd);
-            if (jnl_append_session(j, &ss, &err)) {
-                print_error(err.msg);
-                exit_code = EXIT_RUNTIME;
-            }
-            if (exit_code == EXIT_OK && !c->quiet)
-                fprintf(stderr, "fmnist-grid: refitting configuration %lld (%s) on %d images\n",
-                        (long long)best, grid_config_params(g, best), pd.n);
-            jnl_record *rr = exit_code == EXIT_OK ? malloc(sizeof *rr) : NULL;
-            nn_net *net = NULL;
-            if (exit_code != EXIT_OK) {
-                /* said above */
-            } else if (!rr || task_refit(&tctx, best, &pd.test, rr, &net) ||
-                       jnl_append(j, rr, grid_config_params(g, best), &err)) {
-                fprintf(stderr, "fmnist-grid: refit failed: %s\n", rr ? err.msg : "out of memory");
-                exit_code = EXIT_RUNTIME;
-            } else if (!c->quiet && rr->e.status == NN_STATUS_OK) {
-                fprintf(stderr, "fmnist-grid: refit: test accuracy %.4f (%d images), %.1f s\n",
-                        rr->e.test_acc, pd.test.n, rr->e.fit_time);
-            }
-            if (net && rr)
-                save_model(dir, g, best, net, rr);
-            nn_net_free(net);
-            free(rr);
-            task_ctx_free(&tctx);
-            if (exit_code == EXIT_OK) {
-                ss.ended = 1;
-                ss.workers = 1;
-                ss.wall_time = fg_now() - t0;
-                if (jnl_append_session(j, &ss, &err)) {
-                    print_error(err.msg);
-                    exit_code = EXIT_RUNTIME;
-                }
-            }
-        }
-        jnl_close(j);
+        exit_code = report_refit(dir, g, &r, best, data_dir, c, cmd, host, started, t0, &pd, &have_data);
         results_free(&r);
         if (read_journals(dir, g, &r, &err)) {
             print_error(err.msg);

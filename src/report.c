@@ -1023,175 +1023,178 @@ static void md_hosts(FILE *f, const char *hosts)
     }
 }
 
-static const jnl_session *g_sessions_for_sort;
-
-static int by_started(const void *a, const void *b)
+/* "| ranks | 3 (3 training) |", or each distinct (ranks, training) pair with its sessions. */
+static void md_ranks(FILE *f, const rpt_env *env)
 {
-    int x = *(const int *)a, y = *(const int *)b;
-    int c = strcmp(g_sessions_for_sort[x].started_utc, g_sessions_for_sort[y].started_utc);
-    return c ? c : (x > y) - (x < y);
+    const jnl_session *s = env->sessions;
+    int ns = env->n_sessions;
+    fputs("| ranks | ", f);
+    for (int i = 0, k = 0; i < ns; i++) {
+        int seen = 0, all_same = 1;
+        for (int j = 0; j < ns; j++) {
+            int same = s[j].ranks == s[i].ranks && s[j].workers == s[i].workers;
+            seen |= j < i && same;
+            all_same &= same;
+        }
+        if (seen)
+            continue;
+        fprintf(f, "%s%d (", k++ ? "; " : "", s[i].ranks);
+        if (s[i].workers >= 0)
+            fprintf(f, "%d training)", s[i].workers);
+        else
+            fputs("training not recorded)", f);
+        if (!all_same) {
+            fputs(" in session", f);
+            for (int j = i, m = 0; j < ns; j++)
+                if (s[j].ranks == s[i].ranks && s[j].workers == s[i].workers)
+                    fprintf(f, "%s %d", m++ ? "," : "", j + 1);
+        }
+    }
+    fputs(" |\n", f);
+}
+
+/* Program, MPI, BLAS and BLAS threads of the sessions. */
+static void md_session_programs(FILE *f, const rpt_env *env)
+{
+    md_ranks(f, env);
+    md_distinct(f, "program", env, s_program, 1);
+    md_distinct(f, "MPI", env, s_mpi, 0);
+    md_distinct(f, "BLAS", env, s_blas, 0);
+    fputs("| BLAS threads per rank | ", f);
+    for (int i = 0, k = 0; i < env->n_sessions; i++) {
+        int seen = 0;
+        for (int j = 0; j < i; j++)
+            seen |= env->sessions[j].threads == env->sessions[i].threads;
+        if (!seen)
+            fprintf(f, "%s%d", k++ ? "; " : "", env->sessions[i].threads);
+    }
+    fputs(" |\n", f);
+}
+
+/* The environment of a report written by the search itself from a journal without
+ * sessions (this process's). */
+static void md_process_env(FILE *f, const rpt_env *env, const eff_env *ee)
+{
+    fprintf(f, "| ranks | %d (%d training) |\n| BLAS threads per rank | %d |\n", env->ranks, env->workers,
+            env->threads);
+    fprintf(f, "| program | fmnist-grid %s (git %s), %s |\n", ee->version ? ee->version : "?",
+            ee->git_rev ? ee->git_rev : "?", ee->compiler ? ee->compiler : "?");
+    fprintf(f, "| MPI | %s |\n| BLAS | %s |\n", ee->mpi ? ee->mpi : "?", ee->blas ? ee->blas : "?");
+    fprintf(f, "| host | %s |\n| started (UTC) | %s |\n", ee->host ? ee->host : "?",
+            ee->started_utc ? ee->started_utc : "?");
+    fprintf(f, "| command | `%s` |\n", ee->command_line ? ee->command_line : "?");
+}
+
+/* Every host that trained, from the records themselves (whatever the sessions say). */
+static void md_hosts_trained(FILE *f, const jnl_entry *e, int n)
+{
+    const char *hn[64];
+    int cnt[64], refits[64], nh = 0, more = 0;
+    for (int i = 0; i < n; i++) {
+        int k = 0;
+        while (k < nh && strcmp(hn[k], e[i].host))
+            k++;
+        if (k == nh && nh == 64) {
+            more++;
+            continue;
+        }
+        if (k == nh)
+            hn[nh] = e[i].host, cnt[nh] = refits[nh] = 0, nh++;
+        if (e[i].fold == JNL_REFIT)
+            refits[k]++;
+        else
+            cnt[k]++;
+    }
+    if (!nh)
+        return;
+    fputs("| hosts that trained | ", f);
+    for (int k = 0; k < nh; k++) {
+        fprintf(f, "%s%s (%d task%s", k ? ", " : "", *hn[k] ? hn[k] : "?", cnt[k], cnt[k] == 1 ? "" : "s");
+        if (refits[k])
+            fprintf(f, ", %d refit%s", refits[k], refits[k] == 1 ? "" : "s");
+        fputs(")", f);
+    }
+    if (more)
+        fprintf(f, ", and %d more record%s on other hosts", more, more == 1 ? "" : "s");
+    fputs(" |\n", f);
+}
+
+/* One row per session (sorted by start: see jnl_sort_sessions). */
+static void md_sessions(FILE *f, const rpt_env *env, const jnl_entry *e, int n)
+{
+    fputs("\nSessions (every run that wrote into the journals, oldest first):\n\n"
+          "| session | journal | started (UTC) | role | hosts (ranks) | ranks (training) | tasks | wall time | "
+          "command |\n|---|---|---|---|---|---|---|---|---|\n",
+          f);
+    for (int k = 0; k < env->n_sessions; k++) {
+        const jnl_session *s = &env->sessions[k];
+        int tasks = 0, refits = 0;
+        for (int i = 0; i < n; i++)
+            if (e[i].session == k && e[i].fold == JNL_REFIT)
+                refits++;
+            else if (e[i].session == k)
+                tasks++;
+        char sw[32];
+        fmt_secs(sw, sizeof sw, s->ended ? s->wall_time : NAN);
+        fprintf(f, "| %d | %s | %s | %s | ", k + 1, s->file, *s->started_utc ? s->started_utc : "?",
+                *s->role ? s->role : "?");
+        md_hosts(f, s->hosts);
+        fprintf(f, " | %d (", s->ranks);
+        if (s->workers >= 0)
+            fprintf(f, "%d", s->workers);
+        else
+            fputs("?", f);
+        fprintf(f, ") | %d", tasks);
+        if (refits)
+            fprintf(f, " + %d refit%s", refits, refits == 1 ? "" : "s");
+        fprintf(f, " | %s%s | `%s` |\n", s->ended ? sw : "not recorded", s->ended && s->interrupted ? ", interrupted" : "",
+                s->command);
+    }
 }
 
 static void write_md_env(FILE *f, const rctx *x)
 {
     const jnl_entry *e = x->e;
     const rpt_env *env = x->env;
-    int n = x->n;
     eff_env ee;
-    effective_env(env, e, n, x->best, &ee);
+    effective_env(env, e, x->n, x->best, &ee);
     double total_fit = 0;
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < x->n; i++)
         if (!isnan(e[i].fit_time))
             total_fit += e[i].fit_time;
     char w[32], tf[32];
     fmt_secs(w, sizeof w, ee.wall_time);
     fmt_secs(tf, sizeof tf, total_fit);
     fputs("## Timings and environment\n\n| | |\n|---|---|\n", f);
-    if (ee.from_sessions) {
-        fprintf(f, "| wall time, all sessions | %s", w);
-        if (ee.n_unended)
-            fprintf(f, " (and %d session%s that recorded no end: still running or killed)", ee.n_unended,
-                    ee.n_unended > 1 ? "s" : "");
-        fputs(" |\n", f);
-    } else if (env && env->regenerated_by) {
+    if (ee.from_sessions && ee.n_unended)
+        fprintf(f, "| wall time, all sessions | %s (and %d session%s that recorded no end: still running or killed) |\n",
+                w, ee.n_unended, ee.n_unended > 1 ? "s" : "");
+    else if (ee.from_sessions)
+        fprintf(f, "| wall time, all sessions | %s |\n", w);
+    else if (env && env->regenerated_by)
         fputs("| wall time | not recorded |\n", f);
-    } else {
+    else
         fprintf(f, "| wall time of this session | %s |\n", w);
-    }
     fprintf(f, "| training time, all tasks | %s |\n", tf);
-    if (ee.from_sessions) {
-        /* ranks (training ranks) of each session, "| ranks | 3 (3 training) |" when they agree */
-        fputs("| ranks | ", f);
-        for (int i = 0, k = 0; i < env->n_sessions; i++) {
-            const jnl_session *si = &env->sessions[i];
-            int seen = 0, all_same = 1;
-            for (int j = 0; j < i; j++)
-                seen |= env->sessions[j].ranks == si->ranks && env->sessions[j].workers == si->workers;
-            for (int j = 0; j < env->n_sessions; j++)
-                all_same &= env->sessions[j].ranks == si->ranks && env->sessions[j].workers == si->workers;
-            if (seen)
-                continue;
-            fprintf(f, "%s%d (", k++ ? "; " : "", si->ranks);
-            if (si->workers >= 0)
-                fprintf(f, "%d training)", si->workers);
-            else
-                fputs("training not recorded)", f);
-            if (!all_same) {
-                fputs(" in session", f);
-                for (int j = i, m = 0; j < env->n_sessions; j++)
-                    if (env->sessions[j].ranks == si->ranks && env->sessions[j].workers == si->workers)
-                        fprintf(f, "%s %d", m++ ? "," : "", j + 1);
-            }
-        }
-        fputs(" |\n", f);
-        md_distinct(f, "program", env, s_program, 1);
-        md_distinct(f, "MPI", env, s_mpi, 0);
-        md_distinct(f, "BLAS", env, s_blas, 0);
-        fputs("| BLAS threads per rank | ", f);
-        for (int i = 0, k = 0; i < env->n_sessions; i++) {
-            int seen = 0;
-            for (int j = 0; j < i; j++)
-                seen |= env->sessions[j].threads == env->sessions[i].threads;
-            if (!seen)
-                fprintf(f, "%s%d", k++ ? "; " : "", env->sessions[i].threads);
-        }
-        fputs(" |\n", f);
-    } else if (env && env->regenerated_by) {
+    if (ee.from_sessions)
+        md_session_programs(f, env);
+    else if (env && env->regenerated_by)
         fputs("| environment of the search | not recorded: the journals predate session records |\n", f);
-    } else if (env) {
-        fprintf(f, "| ranks | %d (%d training) |\n| BLAS threads per rank | %d |\n", env->ranks, env->workers,
-                env->threads);
-        fprintf(f, "| program | fmnist-grid %s (git %s), %s |\n", ee.version ? ee.version : "?",
-                ee.git_rev ? ee.git_rev : "?", ee.compiler ? ee.compiler : "?");
-        fprintf(f, "| MPI | %s |\n| BLAS | %s |\n", ee.mpi ? ee.mpi : "?", ee.blas ? ee.blas : "?");
-        fprintf(f, "| host | %s |\n| started (UTC) | %s |\n", ee.host ? ee.host : "?",
-                ee.started_utc ? ee.started_utc : "?");
-        fprintf(f, "| command | `%s` |\n", ee.command_line ? ee.command_line : "?");
-    }
-    /* Every host that trained, from the records themselves (whatever the sessions say). */
-    {
-        const char *hn[64];
-        int cnt[64], refits[64], nh = 0, more = 0;
-        for (int i = 0; i < n; i++) {
-            int k = 0;
-            while (k < nh && strcmp(hn[k], e[i].host))
-                k++;
-            if (k == nh) {
-                if (nh == 64) {
-                    more++;
-                    continue;
-                }
-                hn[nh] = e[i].host, cnt[nh] = refits[nh] = 0, nh++;
-            }
-            if (e[i].fold == JNL_REFIT)
-                refits[k]++;
-            else
-                cnt[k]++;
-        }
-        if (nh) {
-            fputs("| hosts that trained | ", f);
-            for (int k = 0; k < nh; k++) {
-                fprintf(f, "%s%s (%d task%s", k ? ", " : "", *hn[k] ? hn[k] : "?", cnt[k], cnt[k] == 1 ? "" : "s");
-                if (refits[k])
-                    fprintf(f, ", %d refit%s", refits[k], refits[k] == 1 ? "" : "s");
-                fputs(")", f);
-            }
-            if (more)
-                fprintf(f, ", and %d more record%s on other hosts", more, more == 1 ? "" : "s");
-            fputs(" |\n", f);
-        }
-    }
+    else if (env)
+        md_process_env(f, env, &ee);
+    md_hosts_trained(f, e, x->n);
+    const jnl_header *h = x->h;
     if (env)
         fprintf(f, "| data | %s (train images CRC-32 %08lx, labels %08lx; test images %08lx, labels %08lx) |\n",
-                ee.data_dir && *ee.data_dir ? ee.data_dir : "?", (unsigned long)x->h->train_images_crc32,
-                (unsigned long)x->h->train_labels_crc32, (unsigned long)ee.test_images_crc32,
+                ee.data_dir && *ee.data_dir ? ee.data_dir : "?", (unsigned long)h->train_images_crc32,
+                (unsigned long)h->train_labels_crc32, (unsigned long)ee.test_images_crc32,
                 (unsigned long)ee.test_labels_crc32);
-    const jnl_header *h = x->h;
     fprintf(f, "| seed | %llu (folds: %llu) |\n| fold assignment checksum | %016llx |\n",
             (unsigned long long)h->seed, (unsigned long long)h->cv_seed,
             (unsigned long long)h->folds_checksum);
     fprintf(f, "| samples searched | %s |\n", h->subset ? "stratified subset" : "all training images");
-    if (ee.from_sessions) {
-        int ns = env->n_sessions;
-        int *ord = malloc((size_t)ns * sizeof *ord);
-        if (ord) {
-            for (int i = 0; i < ns; i++)
-                ord[i] = i;
-            g_sessions_for_sort = env->sessions;
-            qsort(ord, (size_t)ns, sizeof *ord, by_started);
-            fputs("\nSessions (every run that wrote into the journals, oldest first):\n\n"
-                  "| session | journal | started (UTC) | role | hosts (ranks) | ranks (training) | tasks | wall time | "
-                  "command |\n|---|---|---|---|---|---|---|---|---|\n",
-                  f);
-            for (int k = 0; k < ns; k++) {
-                const jnl_session *s = &env->sessions[ord[k]];
-                int tasks = 0, refits = 0;
-                for (int i = 0; i < n; i++)
-                    if (e[i].session == ord[k]) {
-                        if (e[i].fold == JNL_REFIT)
-                            refits++;
-                        else
-                            tasks++;
-                    }
-                char sw[32];
-                fmt_secs(sw, sizeof sw, s->ended ? s->wall_time : NAN);
-                fprintf(f, "| %d | %s | %s | %s | ", k + 1, s->file, *s->started_utc ? s->started_utc : "?",
-                        *s->role ? s->role : "?");
-                md_hosts(f, s->hosts);
-                fprintf(f, " | %d (", s->ranks);
-                if (s->workers >= 0)
-                    fprintf(f, "%d", s->workers);
-                else
-                    fputs("?", f);
-                fprintf(f, ") | %d", tasks);
-                if (refits)
-                    fprintf(f, " + %d refit%s", refits, refits == 1 ? "" : "s");
-                fprintf(f, " | %s%s | `%s` |\n", s->ended ? sw : "not recorded",
-                        s->ended && s->interrupted ? ", interrupted" : "", s->command);
-            }
-            free(ord);
-        }
-    }
+    if (ee.from_sessions)
+        md_sessions(f, env, e, x->n);
     if (env && env->regenerated_by)
         fprintf(f, "\nThis report was regenerated from the journals at %s (UTC) on %s by `%s` (fmnist-grid %s, "
                    "git %s).\n",
@@ -2681,6 +2684,52 @@ void rpt_summary_free(rpt_summary *s)
     memset(s, 0, sizeof *s);
 }
 
+/* The fields every report has and reproduce needs, and their agreement: the grid text
+ * with its hash, best and refit within the configurations. */
+static int summary_complete(const yr *r, const char *path, rpt_summary *out, fg_err *err)
+{
+    int rc = 0;
+    /* Required fields, in the order a reader would look for them. */
+    static const struct {
+        unsigned bit;
+        const char *name;
+    } req[] = {{RS_VERSION, "fmnist_grid_report"},
+               {RS_TEXT, "grid.text"},
+               {RS_SHA, "grid.sha"},
+               {RS_NCONF, "grid.configurations"},
+               {RS_SEED, "seed"},
+               {RS_FOLDS, "cv.folds"},
+               {RS_CV_SEED, "cv.seed"},
+               {RS_CHECKSUM, "cv.fold_assignment_checksum"},
+               {RS_SUBSET, "data.subset"},
+               {RS_TRAIN_I, "data.train_images_crc32"},
+               {RS_TRAIN_L, "data.train_labels_crc32"},
+               {RS_TEST_I, "data.test_images_crc32"},
+               {RS_TEST_L, "data.test_labels_crc32"},
+               {RS_BEST, "best"},
+               {RS_REFIT, "refit"},
+               {RS_CONFIGS, "configurations"}};
+    if (!(r->seen & RS_VERSION) && !(r->seen & RS_TEXT))
+        rc = fg_err_set(err, "%s: not a fmnist-grid report.yaml (no fmnist_grid_report, no grid text)", path);
+    for (size_t i = 0; !rc && i < sizeof req / sizeof req[0]; i++)
+        if (!(r->seen & req[i].bit))
+            rc = fg_err_set(err, "%s: %s: missing (a required field)", path, req[i].name);
+    uint64_t got = rc ? 0 : fg_hash_bytes(out->grid_text, out->grid_len, 0);
+    if (!rc && got != r->sha)
+        rc = fg_err_set(err, "%s: grid.text does not match its recorded hash grid.sha (%016llx; the text "
+                             "hashes to %016llx): the grid text was changed",
+                        path, (unsigned long long)r->sha, (unsigned long long)got);
+    if (!rc && out->best_config >= out->n_configs)
+        rc = fg_err_set(err, "%s: best.config: %lld is outside 0..%lld", path, (long long)out->best_config,
+                        (long long)out->n_configs - 1);
+    if (!rc && out->refit_config >= out->n_configs)
+        rc = fg_err_set(err, "%s: refit.config: %d is outside 0..%lld", path, out->refit_config,
+                        (long long)out->n_configs - 1);
+    if (!rc && !out->grid_path[0])
+        snprintf(out->grid_path, sizeof out->grid_path, "%s", path);
+    return rc;
+}
+
 int rpt_read_summary(const char *path, rpt_summary *out, fg_err *err)
 {
     memset(out, 0, sizeof *out);
@@ -2728,46 +2777,8 @@ int rpt_read_summary(const char *path, rpt_summary *out, fg_err *err)
     else if (yr_mapping(&r, "report", root_key))
         rc = -1;
     r.where[0] = '\0';
-    if (!rc) {
-        /* Required fields, in the order a reader would look for them. */
-        static const struct {
-            unsigned bit;
-            const char *name;
-        } req[] = {{RS_VERSION, "fmnist_grid_report"},
-                   {RS_TEXT, "grid.text"},
-                   {RS_SHA, "grid.sha"},
-                   {RS_NCONF, "grid.configurations"},
-                   {RS_SEED, "seed"},
-                   {RS_FOLDS, "cv.folds"},
-                   {RS_CV_SEED, "cv.seed"},
-                   {RS_CHECKSUM, "cv.fold_assignment_checksum"},
-                   {RS_SUBSET, "data.subset"},
-                   {RS_TRAIN_I, "data.train_images_crc32"},
-                   {RS_TRAIN_L, "data.train_labels_crc32"},
-                   {RS_TEST_I, "data.test_images_crc32"},
-                   {RS_TEST_L, "data.test_labels_crc32"},
-                   {RS_BEST, "best"},
-                   {RS_REFIT, "refit"},
-                   {RS_CONFIGS, "configurations"}};
-        if (!(r.seen & RS_VERSION) && !(r.seen & RS_TEXT))
-            rc = fg_err_set(err, "%s: not a fmnist-grid report.yaml (no fmnist_grid_report, no grid text)", path);
-        for (size_t i = 0; !rc && i < sizeof req / sizeof req[0]; i++)
-            if (!(r.seen & req[i].bit))
-                rc = fg_err_set(err, "%s: %s: missing (a required field)", path, req[i].name);
-        uint64_t got = rc ? 0 : fg_hash_bytes(out->grid_text, out->grid_len, 0);
-        if (!rc && got != r.sha)
-            rc = fg_err_set(err, "%s: grid.text does not match its recorded hash grid.sha (%016llx; the text "
-                                 "hashes to %016llx): the grid text was changed",
-                            path, (unsigned long long)r.sha, (unsigned long long)got);
-        if (!rc && out->best_config >= out->n_configs)
-            rc = fg_err_set(err, "%s: best.config: %lld is outside 0..%lld", path, (long long)out->best_config,
-                            (long long)out->n_configs - 1);
-        if (!rc && out->refit_config >= out->n_configs)
-            rc = fg_err_set(err, "%s: refit.config: %d is outside 0..%lld", path, out->refit_config,
-                            (long long)out->n_configs - 1);
-        if (!rc && !out->grid_path[0])
-            snprintf(out->grid_path, sizeof out->grid_path, "%s", path);
-    }
+    if (!rc)
+        rc = summary_complete(&r, path, out, err);
     if (r.have_ev)
         yaml_event_delete(&r.ev);
     yaml_parser_delete(&r.p);
