@@ -86,14 +86,14 @@ awk '/^best:/ { b=1 } b && /^  config:/ && !d { d=1; next } { print }' "$R" > "$
 refused nobest "best.config: missing (a required field)"
 sed 's/^  test_images_crc32: .*/  test_images_crc32: "00000000"/; s/^  test_labels_crc32: .*/  test_labels_crc32: "00000000"/' "$R" > "$TMP/notest.yaml"
 refused notest "data.test_images_crc32 and data.test_labels_crc32 are 00000000"
-# A large report.yaml costs memory in proportion to what is kept, not to its size: 40 MB
-# of padding under a 400 MB address-space limit (libyaml's document loader needs some 25
+# A large report.yaml costs memory in proportion to what is kept, not to its size: 20 MB
+# of padding under a 300 MB address-space limit (libyaml's document loader needs some 25
 # times the file), refused for its real reason.
 # (Sanitizer builds reserve terabytes of address space: there the limit is left out.)
-{ sed 's/^seed: 1$//' "$R"; echo "padding:"; yes '  - 0' | head -c 40000000; } > "$TMP/large.yaml"
-VMLIMIT="ulimit -v 400000;"
+{ sed 's/^seed: 1$//' "$R"; echo "padding:"; yes '  - 0' | head -c 20000000; } > "$TMP/large.yaml"
+VMLIMIT="ulimit -v 300000;"
 grep -q __asan_init "$BIN" 2>/dev/null && VMLIMIT=""
-expect_exit 2 "reproduce a 40 MB report.yaml in 400 MB" -- bash -c "$VMLIMIT"' exec timeout 60 "$0" reproduce "$1"' "$BIN" "$TMP/large.yaml"
+expect_exit 2 "reproduce a 20 MB report.yaml in 300 MB" -- bash -c "$VMLIMIT"' exec timeout 300 "$0" reproduce "$1"' "$BIN" "$TMP/large.yaml"
 expect_in "$TMP/err" "$TMP/large.yaml: seed: missing (a required field)" "large report.yaml: the real reason"
 rm -f "$TMP/large.yaml"
 # Not a regular file: a FIFO (open would wait for a writer) and /dev/zero are refused at
