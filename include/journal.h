@@ -1,6 +1,9 @@
 /* journal.h - the durable record of a search: one JSON line per finished task, appended
  * and fsync'ed before the task counts as done, each line carrying a CRC-32 so that a torn
- * last line from a crash is detected and skipped. Reports are always recomputed from it. */
+ * last line from a crash is detected and skipped, and the search's identity so that a line
+ * copied from another search is refused; session records say which run (command, hosts,
+ * ranks, program) wrote the records that follow them. Reports are always recomputed from
+ * it, from the records that pass every check (see jnl_load). */
 #ifndef JOURNAL_H
 #define JOURNAL_H
 
