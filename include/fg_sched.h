@@ -60,6 +60,9 @@ int sched_bcast(void *buf, size_t n, fg_err *err);
 /* Broadcasts a variable-length buffer from rank 0: on other ranks *buf is malloc'ed (the
  * caller frees) and *n set. Collective. */
 int sched_bcast_blob(char **buf, size_t *n, fg_err *err);
+/* Gathers n bytes from every rank into all (rank 0 only: room for sched_size() x n bytes,
+ * rank i's at i x n; ignored elsewhere). Collective. */
+int sched_gather(const void *mine, size_t n, void *all, fg_err *err);
 /* Logical AND of ok over all ranks (collective): 1 when every rank passed 1. */
 int sched_all_ok(int ok);
 

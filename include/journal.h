@@ -1,6 +1,9 @@
 /* journal.h - the durable record of a search: one JSON line per finished task, appended
  * and fsync'ed before the task counts as done, each line carrying a CRC-32 so that a torn
- * last line from a crash is detected and skipped. Reports are always recomputed from it. */
+ * last line from a crash is detected and skipped, and the search's identity so that a line
+ * copied from another search is refused; session records say which run (command, hosts,
+ * ranks, program) wrote the records that follow them. Reports are always recomputed from
+ * it, from the records that pass every check (see jnl_load). */
 #ifndef JOURNAL_H
 #define JOURNAL_H
 
@@ -13,9 +16,20 @@
 #define JNL_HOST_MAX 64
 #define JNL_MSG_MAX 1024
 #define JNL_CLASSES 10 /* rows and columns of a refit's confusion matrix */
+#define JNL_VERSION 2  /* 2: records carry the search's identity; session records */
+/* A line longer than this is never one the program wrote (the longest record, 1000 epochs
+ * of history and a 1 kB message, is about 160 kB): it is skipped as damaged without being
+ * held in memory. Journals are read line by line, so their size is not limited. */
+#define JNL_LINE_MAX (1 << 18)
+/* Sanity limits of a record's numbers (counts beyond them are damage, not data). */
+#define JNL_MAX_IMAGES 100000000 /* images in a training set or a fold (the IDX reader's) */
+#define JNL_MAX_RANK (1 << 24)
+#define JNL_MAX_SECONDS 3.2e7    /* a year: a longer fit or score time is damage */
 
 /* What a journal is about; written as its first line, checked on resume. */
 typedef struct {
+    int version;             /* "fmnist_grid_journal": 1 (records without identity) or 2 */
+    uint64_t search_id;      /* computed from the fields below (jnl_search_id), not stored */
     char grid_name[64];
     uint64_t grid_hash;      /* of the grid file's bytes */
     int64_t n_configs;
@@ -49,6 +63,9 @@ typedef struct {
     /* Refit only: the test set's confusion counts, [true class * JNL_CLASSES + predicted];
      * all zero when not recorded (failed refits, journals older than this field). */
     int32_t confusion[JNL_CLASSES * JNL_CLASSES];
+    /* Reading only: index of the session record this record follows (in the sessions array
+     * the reader returns), -1 when none (journals older than session records). */
+    int32_t session;
 } jnl_entry;
 
 /* A task's full result as it travels from a worker and is appended: fixed size, no
@@ -57,6 +74,29 @@ typedef struct {
     jnl_entry e;
     nn_epoch hist[NN_MAX_EPOCHS]; /* e.epochs_run entries */
 } jnl_record;
+
+/* One run of the program that wrote into a journal (a search, a resume, a shard, or
+ * `report DIR` refitting): appended when the run starts and again, with its wall time,
+ * when it ends, so that a report regenerated later keeps the environment the results came
+ * from. Strings are empty and numbers -1/NaN when unknown. */
+#define JNL_SESSION_TEXT 512
+typedef struct {
+    int number;                  /* 1, 2, ... in its journal file */
+    int ended;                   /* 0: the start record only (running, or killed) */
+    int interrupted;             /* ended by a signal before every task was done */
+    char role[32];               /* "search", "shard 2/8", "report" */
+    char started_utc[24];        /* 2026-11-30T02:46:00Z */
+    char host[JNL_HOST_MAX];     /* rank 0's host */
+    char hosts[JNL_SESSION_TEXT]; /* every host and how many ranks it ran: "nodeA:2,nodeB:2" */
+    int ranks, workers, threads; /* workers: ranks that trained, -1 until the end */
+    double wall_time;            /* seconds, NaN until the end */
+    char version[64], git_rev[64], compiler[128], mpi[256], blas[256];
+    char command[2048];
+    char data_dir[1024];
+    uint32_t test_images_crc32, test_labels_crc32; /* 0 when the test set was not loaded */
+    int n_train_total, n_test;
+    char file[256];              /* reading only: the journal's file name (no directory) */
+} jnl_session;
 
 typedef struct jnl jnl;
 
@@ -69,24 +109,78 @@ int jnl_open_append(const char *path, jnl **out, fg_err *err);
 int jnl_append(jnl *j, const jnl_record *r, const char *params, fg_err *err);
 void jnl_close(jnl *j); /* NULL is a no-op */
 
-/* Reads a journal: the header and every intact record (without histories) into *entries
- * (malloc'ed, caller frees). Lines that fail their CRC or are cut short are skipped and
- * counted in *n_bad. Returns 0, or -1 when the file cannot be read or has no valid header. */
+/* Appends a session record (see jnl_session) and fsyncs. */
+int jnl_append_session(jnl *j, const jnl_session *s, fg_err *err);
+
+/* The identity of a search: a hash of the header's fields. Version 2 records carry it, so a
+ * line copied from another search's journal is refused even when its CRC is intact. */
+uint64_t jnl_search_id(const jnl_header *h);
+
+/* ---- reading: every record is checked before it counts ----------------------------------
+ * A record is used only when its line is intact (CRC-32, newline) and it belongs to the
+ * journal's search: its configuration and fold lie within the header's counts, its task
+ * id is config x folds + fold (-1 for the refit), it carries the search's identity
+ * (version 2 journals), every number is in range (accuracies in [0, 1], losses finite and
+ * >= 0 or null, times in [0, JNL_MAX_SECONDS], epochs and best epoch within NN_MAX_EPOCHS
+ * and the history's length, image counts within the header's subset, ranks and confusion
+ * counts sane), and the caller's check passes (e.g. the configuration's hash in the grid,
+ * its configured epochs). Anything else is skipped and reported, never used: a skipped
+ * record does not count as done, so a resume trains its task again. */
+typedef struct {
+    /* Checks what the header alone cannot (NULL: none): returns 0, or non-zero with why. */
+    int (*check)(void *ctx, const jnl_entry *e, char *why, size_t n);
+    void *ctx;
+} jnl_expect;
+
+#define JNL_MAX_ISSUES 8
+typedef struct {
+    long line;              /* 1-based line number */
+    char why[200];
+} jnl_issue;
+
+typedef struct {
+    jnl_header h;
+    jnl_entry *e;           /* the records that passed, in file order (malloc'ed) */
+    int n;
+    jnl_session *s;         /* the session records, in file order (one per session: the
+                             * last record of each number wins) (malloc'ed) */
+    int n_sessions;
+    int n_torn;             /* lines cut short, too long or failing their CRC */
+    int n_rejected;         /* intact lines that are not records of this search */
+    int n_issues;           /* the first JNL_MAX_ISSUES of both, with their line numbers */
+    jnl_issue issues[JNL_MAX_ISSUES];
+} jnl_contents;
+
+/* Reads the journal at path (a regular file; see fg_open_regular) line by line, each line
+ * at most JNL_LINE_MAX bytes. x may be NULL. Returns 0, or -1 when the file cannot be read
+ * or has no valid header. Free with jnl_contents_free. */
+int jnl_load(const char *path, const jnl_expect *x, jnl_contents *out, fg_err *err);
+void jnl_contents_free(jnl_contents *c);
+
+/* jnl_load without a caller's check: the header and the records into *entries (malloc'ed,
+ * caller frees); *n_bad counts the lines skipped (torn, damaged or rejected). */
 int jnl_read(const char *path, jnl_header *h, jnl_entry **entries, int *n, int *n_bad,
              fg_err *err);
 
-/* Reads only the header line of a journal into h. Returns 0, or -1 with err. */
+/* Reads only the header of the journal at path (a regular file). Returns 0 or -1. */
 int jnl_read_header(const char *path, jnl_header *h, fg_err *err);
 
-/* Reads the history of the last intact record for (config, fold) into hist (room for max
+/* Sorts sessions by start time (oldest first, then in the given order) and renumbers the
+ * entries' session indices to match. */
+void jnl_sort_sessions(jnl_session *s, int n_sessions, jnl_entry *e, int n);
+
+/* Reads the history of the last accepted record for (config, fold) into hist (room for max
  * epochs). Returns the number of epochs, or -1 when there is no such record. */
 int jnl_read_history(const char *path, int config, int fold, nn_epoch *hist, int max,
                      fg_err *err);
 
-/* Calls fn once for every intact record of path, in file order, with the record (its
- * history in r->hist, r->e.epochs_run entries). fn returns 0 to go on, non-zero to stop.
- * Returns 0, or -1 when the file cannot be read. */
+/* Calls fn once for every accepted record of path (checked as jnl_load does, with x, which
+ * may be NULL), in file order, with the record (its history in r->hist, r->e.epochs_run
+ * entries). fn returns 0 to go on, non-zero to stop. Returns 0, or -1 when the file cannot
+ * be read. */
 typedef int (*jnl_record_fn)(void *ctx, const jnl_record *r);
 int jnl_each_record(const char *path, jnl_record_fn fn, void *ctx, fg_err *err);
+int jnl_each_record_ex(const char *path, const jnl_expect *x, jnl_record_fn fn, void *ctx,
+                       fg_err *err);
 
 #endif

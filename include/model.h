@@ -52,11 +52,42 @@
 int model_save(const char *path, const nn_net *net, const nn_train_desc *train,
                const char *meta, fg_err *err);
 
-/* Reads and checks the model file at path (magic, format version, checksums, sizes, the
- * description through nn_desc_check, the parameter count) and builds the network for
- * batches of up to max_batch images with the stored parameters (and nn_net_set_eval of
- * the recipe, so that nn_evaluate scores as the search did: label smoothing, test-time
- * flip). The caller frees the
+/* Sanity limits of what a model file may ask for (checked before anything is allocated):
+ * the file itself, its decompressed payload, and the activations of the network built for
+ * prediction. A network whose activations for max_batch images would exceed
+ * MODEL_ACT_MAX_BYTES is built for fewer images per batch (the same predictions, evaluated
+ * in smaller batches); one whose single image needs more is refused. */
+#define MODEL_FILE_MAX_BYTES (2ull << 30)
+#define MODEL_PAYLOAD_MAX_BYTES (4ull << 30)
+#define MODEL_ACT_MAX_BYTES (256ull << 20)
+
+/* A model file read and checked (magic, version, checksums, sizes against the file's own
+ * size, the description through nn_desc_check, the parameter count), before any network
+ * is built: building allocates activations for whole batches, which may need far more
+ * memory than the file holds, so a caller checks the input shape first. */
+typedef struct {
+    nn_net_desc *desc;    /* malloc'ed */
+    nn_train_desc train;
+    char *meta;           /* malloc'ed, NUL-terminated, never NULL after model_read */
+    float *params;        /* malloc'ed, n_params values */
+    int64_t n_params;
+    char path[4096];
+} model_file;
+
+/* Reads path into m (free with model_file_free). Returns 0, or -1 with err (one line,
+ * starting with path): "truncated: ...", "damaged: ...", "not a regular file ...". */
+int model_read(const char *path, model_file *m, fg_err *err);
+/* Builds m's network with its parameters for batches of up to max_batch images (fewer when
+ * the activations would exceed MODEL_ACT_MAX_BYTES; *batch_out, may be NULL, receives the
+ * batch size used). Returns NULL with err. */
+nn_net *model_build(const model_file *m, int max_batch, int *batch_out, fg_err *err);
+void model_file_free(model_file *m); /* zeroed: a second call is a no-op */
+
+/* model_read then model_build: reads and checks the model file at path (magic, format
+ * version, checksums, sizes, the description through nn_desc_check, the parameter count)
+ * and builds the network for batches of up to max_batch images with the stored parameters
+ * (and nn_net_set_eval of the recipe, so that nn_evaluate scores as the search did: label
+ * smoothing, test-time flip). The caller frees the
  * result with nn_net_free. When train_out is not NULL it receives the training recipe;
  * when meta_out is not NULL it receives the metadata as a malloc'ed NUL-terminated string
  * that the caller frees (never NULL on success). Returns NULL with err (one line, starting

@@ -61,8 +61,22 @@ double rpt_test_train_ratio(const jnl_entry *e, int n, int folds);
 int64_t rpt_compare(rpt_config *c, const double *splits, int64_t n_configs, int folds,
                     double test_train);
 
-/* Everything about the run that is not in the journal. Strings may be NULL. */
+/* The grid's side of checking journal records (see jnl_expect): a record's configuration
+ * hash must be that configuration's in the grid and its epochs at most the configured
+ * number. Fills x; free with rpt_journal_expect_free. Returns 0 or -1 (out of memory). */
+int rpt_journal_expect(const grid *g, jnl_expect *x, fg_err *err);
+void rpt_journal_expect_free(jnl_expect *x);
+
+/* Everything about the run that is not in the journal. Strings may be NULL. When the
+ * journals hold session records (sessions, n_sessions > 0), the report's environment is
+ * theirs, the environment the results came from, and the fields below describe only the
+ * process writing the report (used when a journal predates session records). */
 typedef struct {
+    const jnl_session *sessions; /* every session of every journal (entries' .session index it) */
+    int n_sessions;
+    /* `report DIR`: when, where and by what command the report was regenerated (NULL in the
+     * search's own report). */
+    const char *regenerated_utc, *regenerated_by, *regenerated_host;
     const char *version, *git_rev, *compiler, *mpi, *blas, *command_line, *host;
     const char *started_utc, *data_dir, *journal_name;
     int ranks, threads, workers;
@@ -81,7 +95,12 @@ typedef struct {
 int rpt_write(const char *dir, const grid *g, const jnl_header *h, const jnl_entry *e, int n,
               const rpt_env *env, const char *journal_path, fg_err *err);
 
-/* What `reproduce` needs from a report.yaml (read back with libyaml). */
+/* What `reproduce` needs from a report.yaml (read back with libyaml's event parser, so
+ * memory follows what is kept, not the file's size). A report.yaml larger than
+ * RPT_YAML_MAX bytes, or with more than RPT_MAX_CONFIGS configurations, is refused. */
+#define RPT_YAML_MAX (1024u * 1024u * 1024u)
+#define RPT_MAX_CONFIGS 10000000
+#define RPT_GRID_TEXT_MAX (64u * 1024u * 1024u)
 #define RPT_MAX_FOLDS 100
 #define RPT_MAX_PARAMS 64
 typedef struct {
@@ -109,7 +128,12 @@ typedef struct {
     int n_indistinguishable;  /* -1 when unknown */
 } rpt_summary;
 
-/* Reads the fields above from a report.yaml written by rpt_write. Returns 0 or -1. */
+/* Reads the fields above from a report.yaml written by rpt_write, checking each: the grid
+ * text against its recorded hash (grid.sha), the presence and range of every field
+ * `reproduce` needs (seed, cv.folds, cv.seed, the fold checksum, data.subset and the CRCs,
+ * grid.configurations = the number of entries of `configurations`, each with folds split
+ * scores in [0, 1] or null, best and refit configurations within range). Returns 0, or -1
+ * with one line naming the file and the field. */
 int rpt_read_summary(const char *path, rpt_summary *out, fg_err *err);
 void rpt_summary_free(rpt_summary *s);
 

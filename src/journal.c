@@ -22,6 +22,7 @@
 
 struct jnl {
     int fd;
+    uint64_t search_id; /* written into every record */
     char path[4096];
     char *buf; /* line buffer, allocated once */
     size_t cap;
@@ -142,6 +143,9 @@ static jnl *jnl_alloc(const char *path, int fd)
     j->fd = fd;
     snprintf(j->path, sizeof j->path, "%s", path);
     j->cap = 64 + (size_t)NN_MAX_EPOCHS * 6 * 26 + 4096 + JNL_CLASSES * JNL_CLASSES * 12;
+    _Static_assert(64 + (size_t)NN_MAX_EPOCHS * 6 * 26 + 4096 + JNL_CLASSES * JNL_CLASSES * 12 +
+                           8 * JNL_SESSION_TEXT < JNL_LINE_MAX,
+                   "a record the writer accepts must be a line the reader accepts");
     j->buf = malloc(j->cap);
     if (!j->buf) {
         free(j);
@@ -181,7 +185,7 @@ int jnl_create(const char *path, const jnl_header *h, jnl **out, fg_err *err)
     sbuf b = {j->buf, 0, j->cap, 0};
     sb_put(&b, "{", 1);
     sb_key(&b, "fmnist_grid_journal");
-    sb_put(&b, "1", 1);
+    sb_printf(&b, "%d", JNL_VERSION);
     sb_key(&b, "grid");
     sb_str(&b, h->grid_name);
     sb_hex64(&b, "grid_hash", h->grid_hash);
@@ -219,8 +223,77 @@ int jnl_create(const char *path, const jnl_header *h, jnl **out, fg_err *err)
         return -1;
     }
     sync_parent(path);
+    j->search_id = jnl_search_id(h);
     *out = j;
     return 0;
+}
+
+uint64_t jnl_search_id(const jnl_header *h)
+{
+    uint64_t x = fg_hash_str(h->grid_name, 0x6a6e6c5f73656172ULL);
+    const uint64_t v[] = {h->grid_hash, (uint64_t)h->n_configs, (uint64_t)(int64_t)h->folds, h->seed,
+                          h->cv_seed, (uint64_t)(int64_t)h->subset, h->folds_checksum,
+                          h->train_images_crc32, h->train_labels_crc32};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        x = fg_hash_mix(x, v[i]);
+    return x;
+}
+
+int jnl_append_session(jnl *j, const jnl_session *s, fg_err *err)
+{
+    sbuf b = {j->buf, 0, j->cap, 0};
+    sb_put(&b, "{", 1);
+    sb_key(&b, "session");
+    sb_printf(&b, "%d", s->number);
+    /* Readers older than session records take a line for a task's record unless it fails
+     * to parse as one: a status that is no task's makes them skip it as damaged. */
+    sb_key(&b, "status");
+    sb_str(&b, "session");
+    sb_hex64(&b, "search", j->search_id);
+    sb_key(&b, "ended");
+    sb_put(&b, s->ended ? "true" : "false", s->ended ? 4 : 5);
+    sb_key(&b, "interrupted");
+    sb_put(&b, s->interrupted ? "true" : "false", s->interrupted ? 4 : 5);
+    sb_key(&b, "role");
+    sb_str(&b, s->role);
+    sb_key(&b, "started");
+    sb_str(&b, s->started_utc);
+    sb_key(&b, "host");
+    sb_str(&b, s->host);
+    sb_key(&b, "hosts");
+    sb_str(&b, s->hosts);
+    sb_key(&b, "ranks");
+    sb_printf(&b, "%d", s->ranks);
+    sb_key(&b, "workers");
+    sb_printf(&b, "%d", s->workers);
+    sb_key(&b, "threads");
+    sb_printf(&b, "%d", s->threads);
+    sb_key(&b, "wall_time");
+    sb_float(&b, s->wall_time, 1);
+    sb_key(&b, "version");
+    sb_str(&b, s->version);
+    sb_key(&b, "git");
+    sb_str(&b, s->git_rev);
+    sb_key(&b, "compiler");
+    sb_str(&b, s->compiler);
+    sb_key(&b, "mpi");
+    sb_str(&b, s->mpi);
+    sb_key(&b, "blas");
+    sb_str(&b, s->blas);
+    sb_key(&b, "command");
+    sb_str(&b, s->command);
+    sb_key(&b, "data_dir");
+    sb_str(&b, s->data_dir);
+    sb_hex32(&b, "test_images_crc32", s->test_images_crc32);
+    sb_hex32(&b, "test_labels_crc32", s->test_labels_crc32);
+    sb_key(&b, "n_train_total");
+    sb_printf(&b, "%d", s->n_train_total);
+    sb_key(&b, "n_test");
+    sb_printf(&b, "%d", s->n_test);
+    sb_finish(&b);
+    if (b.overflow)
+        return fg_err_set(err, "%s: session record too long", j->path);
+    return write_all_sync(j, j->buf, b.len, err);
 }
 
 int jnl_append(jnl *j, const jnl_record *r, const char *params, fg_err *err)
@@ -235,6 +308,7 @@ int jnl_append(jnl *j, const jnl_record *r, const char *params, fg_err *err)
     sb_key(&b, "fold");
     sb_printf(&b, "%d", e->fold);
     sb_hex64(&b, "hash", e->config_hash);
+    sb_hex64(&b, "search", j->search_id);
     sb_key(&b, "status");
     sb_str(&b, nn_status_name((nn_status)e->status));
     sb_key(&b, "val_acc");
@@ -380,6 +454,32 @@ static int parse_num(cur *c, double *v)
     return *e ? -1 : 0;
 }
 
+/* An integer in [lo, hi] written as a JSON number; returns 0 or -1. */
+static int parse_int(cur *c, double lo, double hi, int32_t *out)
+{
+    double v;
+    if (parse_num(c, &v) || !isfinite(v) || v != floor(v) || v < lo || v > hi)
+        return -1;
+    *out = (int32_t)v;
+    return 0;
+}
+
+static int parse_bool(cur *c, int *out)
+{
+    skip_ws(c);
+    if (c->end - c->p >= 4 && !memcmp(c->p, "true", 4)) {
+        c->p += 4;
+        *out = 1;
+        return 0;
+    }
+    if (c->end - c->p >= 5 && !memcmp(c->p, "false", 5)) {
+        c->p += 5;
+        *out = 0;
+        return 0;
+    }
+    return -1;
+}
+
 /* Skips any JSON value (used for keys we do not need). */
 static int skip_value(cur *c)
 {
@@ -407,15 +507,10 @@ static int skip_value(cur *c)
         }
         return -1;
     }
+    int b;
+    if (parse_bool(c, &b) == 0)
+        return 0;
     double v;
-    if (c->end - c->p >= 4 && (memcmp(c->p, "true", 4) == 0)) {
-        c->p += 4;
-        return 0;
-    }
-    if (c->end - c->p >= 5 && (memcmp(c->p, "false", 5) == 0)) {
-        c->p += 5;
-        return 0;
-    }
     return parse_num(c, &v);
 }
 
@@ -429,7 +524,7 @@ static int line_intact(const char *line, size_t len)
     for (const char *s = line; s + sizeof tag - 1 <= line + len; s++)
         if (memcmp(s, tag, sizeof tag - 1) == 0)
             k = s; /* the last one */
-    if (!k || (size_t)(line + len - k) < sizeof tag - 1 + 8 + 2)
+    if (!k || (size_t)(line + len - k) != sizeof tag - 1 + 8 + 2)
         return 0;
     char hex[9];
     memcpy(hex, k + sizeof tag - 1, 8);
@@ -439,7 +534,7 @@ static int line_intact(const char *line, size_t len)
     if (*e)
         return 0;
     uLong crc = crc32(0L, (const Bytef *)line, (uInt)(k - line));
-    return (unsigned long)crc == want && line[len - 1] == '}';
+    return (unsigned long)crc == want && line[len - 2] == '"' && line[len - 1] == '}';
 }
 
 typedef int (*field_fn)(void *obj, const char *key, cur *c);
@@ -448,7 +543,7 @@ typedef int (*field_fn)(void *obj, const char *key, cur *c);
 static int walk_object(const char *line, size_t len, field_fn fn, void *obj)
 {
     cur c = {line, line + len};
-    if (*c.p != '{')
+    if (c.p >= c.end || *c.p != '{')
         return -1;
     c.p++;
     for (;;) {
@@ -468,69 +563,157 @@ static int walk_object(const char *line, size_t len, field_fn fn, void *obj)
         skip_ws(&c);
         if (c.p < c.end && *c.p == ',')
             c.p++;
+        else if (c.p < c.end && *c.p != '}')
+            return -1;
     }
 }
 
-static uint64_t hex64(const char *s) { return (uint64_t)strtoull(s, NULL, 16); }
+/* Exactly `digits` hexadecimal digits, as the writer puts them. */
+static int parse_hex(cur *c, int digits, uint64_t *v)
+{
+    char s[32];
+    if (parse_str(c, s, sizeof s) || (int)strlen(s) != digits)
+        return -1;
+    uint64_t x = 0;
+    for (int i = 0; i < digits; i++) {
+        int d = s[i] >= '0' && s[i] <= '9'   ? s[i] - '0'
+                : s[i] >= 'a' && s[i] <= 'f' ? s[i] - 'a' + 10
+                : s[i] >= 'A' && s[i] <= 'F' ? s[i] - 'A' + 10
+                                             : -1;
+        if (d < 0)
+            return -1;
+        x = x << 4 | (uint64_t)d;
+    }
+    *v = x;
+    return 0;
+}
+
+/* Digits parsed exactly (seeds exceed a double's precision). */
+static int parse_digits(cur *c, int negative_ok, char *num, size_t cap)
+{
+    skip_ws(c);
+    size_t n = 0;
+    if (negative_ok && c->p < c->end && *c->p == '-')
+        num[n++] = *c->p++;
+    while (c->p < c->end && n + 1 < cap && *c->p >= '0' && *c->p <= '9')
+        num[n++] = *c->p++;
+    num[n] = '\0';
+    return n == 0 || (n == 1 && num[0] == '-') || (c->p < c->end && *c->p >= '0' && *c->p <= '9') ? -1 : 0;
+}
+
+enum { HK_VERSION, HK_GRID, HK_GRID_HASH, HK_CONFIGS, HK_FOLDS, HK_SEED, HK_CV_SEED, HK_SUBSET,
+       HK_FOLDS_CHECKSUM, HK_IMAGES, HK_LABELS, HK__COUNT };
+
+typedef struct {
+    jnl_header *h;
+    unsigned seen;
+} header_ctx;
 
 static int header_field(void *obj, const char *k, cur *c)
 {
-    jnl_header *h = obj;
-    char s[128];
-    double v;
-    if (!strcmp(k, "grid"))
+    header_ctx *x = obj;
+    jnl_header *h = x->h;
+    char num[32];
+    uint64_t v;
+    errno = 0;
+    if (!strcmp(k, "fmnist_grid_journal")) {
+        x->seen |= 1u << HK_VERSION;
+        if (parse_digits(c, 0, num, sizeof num) || strlen(num) > 6)
+            return -1;
+        h->version = atoi(num);
+        return h->version >= 1 ? 0 : -1;
+    }
+    if (!strcmp(k, "grid")) {
+        x->seen |= 1u << HK_GRID;
         return parse_str(c, h->grid_name, sizeof h->grid_name);
-    if (!strcmp(k, "data_dir"))
+    }
+    if (!strcmp(k, "data_dir")) /* optional: journals before it lack it */
         return parse_str(c, h->data_dir, sizeof h->data_dir);
-    if (!strcmp(k, "grid_hash") || !strcmp(k, "folds_checksum") ||
-        !strcmp(k, "train_images_crc32") || !strcmp(k, "train_labels_crc32")) {
-        if (parse_str(c, s, sizeof s))
+    static const char *const hex_keys[] = {"grid_hash", "folds_checksum", "train_images_crc32",
+                                           "train_labels_crc32"};
+    static const int hex_bits[] = {HK_GRID_HASH, HK_FOLDS_CHECKSUM, HK_IMAGES, HK_LABELS};
+    for (int i = 0; i < 4; i++)
+        if (!strcmp(k, hex_keys[i])) {
+            x->seen |= 1u << hex_bits[i];
+            if (parse_hex(c, i < 2 ? 16 : 8, &v))
+                return -1;
+            if (i == 0)
+                h->grid_hash = v;
+            else if (i == 1)
+                h->folds_checksum = v;
+            else if (i == 2)
+                h->train_images_crc32 = (uint32_t)v;
+            else
+                h->train_labels_crc32 = (uint32_t)v;
+            return 0;
+        }
+    if (!strcmp(k, "seed") || !strcmp(k, "cv_seed")) {
+        x->seen |= 1u << (!strcmp(k, "seed") ? HK_SEED : HK_CV_SEED);
+        if (parse_digits(c, 0, num, sizeof num))
             return -1;
-        if (!strcmp(k, "grid_hash"))
-            h->grid_hash = hex64(s);
-        else if (!strcmp(k, "folds_checksum"))
-            h->folds_checksum = hex64(s);
-        else if (!strcmp(k, "train_images_crc32"))
-            h->train_images_crc32 = (uint32_t)hex64(s);
+        v = strtoull(num, NULL, 10);
+        if (errno)
+            return -1;
+        if (!strcmp(k, "seed"))
+            h->seed = v;
         else
-            h->train_labels_crc32 = (uint32_t)hex64(s);
+            h->cv_seed = v;
         return 0;
     }
-    if (!strcmp(k, "configs") || !strcmp(k, "folds") || !strcmp(k, "seed") ||
-        !strcmp(k, "cv_seed") || !strcmp(k, "subset") || !strcmp(k, "threads") || !strcmp(k, "refit")) {
-        /* Integers: parse digits exactly (seeds can exceed a double's precision). */
-        skip_ws(c);
-        char num[32];
-        size_t n = 0;
-        while (c->p < c->end && n + 1 < sizeof num && (*c->p == '-' || (*c->p >= '0' && *c->p <= '9')))
-            num[n++] = *c->p++;
-        num[n] = '\0';
-        if (!n)
+    if (!strcmp(k, "threads") || !strcmp(k, "refit")) { /* optional, as data_dir */
+        if (parse_digits(c, 1, num, sizeof num))
             return -1;
-        if (!strcmp(k, "configs"))
-            h->n_configs = strtoll(num, NULL, 10);
-        else if (!strcmp(k, "folds"))
-            h->folds = (int)strtol(num, NULL, 10);
-        else if (!strcmp(k, "seed"))
-            h->seed = strtoull(num, NULL, 10);
-        else if (!strcmp(k, "cv_seed"))
-            h->cv_seed = strtoull(num, NULL, 10);
-        else if (!strcmp(k, "threads"))
-            h->threads = (int)strtol(num, NULL, 10);
-        else if (!strcmp(k, "refit"))
-            h->refit = (int)strtol(num, NULL, 10);
+        long long n = strtoll(num, NULL, 10);
+        if (errno || n < -1 || n > 1000000)
+            return -1;
+        if (!strcmp(k, "threads"))
+            h->threads = (int)n;
         else
-            h->subset = (int)strtol(num, NULL, 10);
+            h->refit = (int)n;
         return 0;
     }
-    (void)v;
+    if (!strcmp(k, "configs") || !strcmp(k, "folds") || !strcmp(k, "subset")) {
+        if (parse_digits(c, 1, num, sizeof num))
+            return -1;
+        long long n = strtoll(num, NULL, 10);
+        if (errno)
+            return -1;
+        if (!strcmp(k, "configs")) {
+            x->seen |= 1u << HK_CONFIGS;
+            if (n < 1 || n > INT32_MAX) /* task ids are int32 */
+                return -1;
+            h->n_configs = n;
+        } else if (!strcmp(k, "folds")) {
+            x->seen |= 1u << HK_FOLDS;
+            if (n < 2 || n > 1000000)
+                return -1;
+            h->folds = (int)n;
+        } else {
+            x->seen |= 1u << HK_SUBSET;
+            if (n < 0 || n > JNL_MAX_IMAGES)
+                return -1;
+            h->subset = (int)n;
+        }
+        return 0;
+    }
     return skip_value(c);
 }
 
+/* Record keys every version writes; a record without one of them is not the program's. */
+static const char *const rec_keys[] = {"task",      "config",  "fold",     "hash",       "status",
+                                       "val_acc",   "val_loss", "test_acc", "test_loss", "fit_time",
+                                       "score_time", "epochs", "best_epoch", "n_train",   "n_val",
+                                       "rank",      "history"};
+enum { N_REC_KEYS = sizeof rec_keys / sizeof rec_keys[0] };
+
 typedef struct {
     jnl_entry *e;
-    nn_epoch *hist;
-    int max_hist, n_hist;
+    nn_epoch *hist; /* room for NN_MAX_EPOCHS */
+    int n_hist;     /* entries in the line (may exceed NN_MAX_EPOCHS: then refused) */
+    uint64_t search;
+    int has_search;
+    unsigned seen; /* bit i: rec_keys[i] */
+    char bad_key[64];
 } entry_ctx;
 
 static int parse_history(cur *c, entry_ctx *x)
@@ -554,10 +737,11 @@ static int parse_history(cur *c, entry_ctx *x)
             if (parse_num(c, &v[i]))
                 return -1;
             skip_ws(c);
-            if (c->p < c->end && (*c->p == ',' || *c->p == ']'))
-                c->p++;
+            if (c->p >= c->end || *c->p != (i < 5 ? ',' : ']'))
+                return -1;
+            c->p++;
         }
-        if (x->n_hist < x->max_hist) {
+        if (x->n_hist < NN_MAX_EPOCHS) {
             nn_epoch *h = &x->hist[x->n_hist];
             h->loss = (float)v[0];
             h->acc = (float)v[1];
@@ -570,6 +754,8 @@ static int parse_history(cur *c, entry_ctx *x)
         skip_ws(c);
         if (c->p < c->end && *c->p == ',')
             c->p++;
+        else if (c->p >= c->end || *c->p != ']')
+            return -1;
     }
 }
 
@@ -581,10 +767,8 @@ static int parse_confusion(cur *c, jnl_entry *e)
         return -1;
     c->p++;
     for (int i = 0; i < JNL_CLASSES * JNL_CLASSES; i++) {
-        double v;
-        if (parse_num(c, &v) || isnan(v) || v < 0 || v > INT32_MAX)
+        if (parse_int(c, 0, JNL_MAX_IMAGES, &e->confusion[i]))
             return -1;
-        e->confusion[i] = (int32_t)v;
         skip_ws(c);
         if (c->p >= c->end || *c->p != (i + 1 < JNL_CLASSES * JNL_CLASSES ? ',' : ']'))
             return -1;
@@ -593,17 +777,17 @@ static int parse_confusion(cur *c, jnl_entry *e)
     return 0;
 }
 
-static int entry_field(void *obj, const char *k, cur *c)
+static int entry_field_(entry_ctx *x, const char *k, cur *c)
 {
-    entry_ctx *x = obj;
     jnl_entry *e = x->e;
     double v;
+    uint64_t u;
     char s[64];
-    if (!strcmp(k, "history")) {
-        if (!x->hist)
-            return skip_value(c);
+    for (int i = 0; i < N_REC_KEYS; i++)
+        if (!strcmp(k, rec_keys[i]))
+            x->seen |= 1u << i;
+    if (!strcmp(k, "history"))
         return parse_history(c, x);
-    }
     if (!strcmp(k, "confusion"))
         return parse_confusion(c, e);
     if (!strcmp(k, "host"))
@@ -611,9 +795,15 @@ static int entry_field(void *obj, const char *k, cur *c)
     if (!strcmp(k, "msg"))
         return parse_str(c, e->msg, sizeof e->msg);
     if (!strcmp(k, "hash")) {
-        if (parse_str(c, s, sizeof s))
+        if (parse_hex(c, 16, &u))
             return -1;
-        e->config_hash = hex64(s);
+        e->config_hash = u;
+        return 0;
+    }
+    if (!strcmp(k, "search")) {
+        if (parse_hex(c, 16, &x->search))
+            return -1;
+        x->has_search = 1;
         return 0;
     }
     if (!strcmp(k, "status")) {
@@ -632,19 +822,16 @@ static int entry_field(void *obj, const char *k, cur *c)
     int32_t *const iptr[] = {&e->task, &e->config, &e->fold, &e->epochs_run, &e->best_epoch,
                              &e->n_train, &e->n_val, &e->rank};
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
-        if (!strcmp(k, ints[i])) {
-            if (parse_num(c, &v) || isnan(v))
-                return -1;
-            *iptr[i] = (int32_t)v;
-            return 0;
-        }
+        if (!strcmp(k, ints[i]))
+            return parse_int(c, INT32_MIN, INT32_MAX, iptr[i]);
     static const char *const fl[] = {"val_acc", "val_loss", "test_acc", "test_loss"};
     float *const fptr[] = {&e->val_acc, &e->val_loss, &e->test_acc, &e->test_loss};
     for (size_t i = 0; i < 4; i++)
         if (!strcmp(k, fl[i])) {
             if (parse_num(c, &v))
                 return -1;
-            *fptr[i] = (float)v;
+            /* A double beyond a float's range would become infinite: keep it visible. */
+            *fptr[i] = isfinite(v) && fabs(v) > 3.4e38 ? (float)INFINITY : (float)v;
             return 0;
         }
     if (!strcmp(k, "fit_time"))
@@ -654,223 +841,693 @@ static int entry_field(void *obj, const char *k, cur *c)
     return skip_value(c);
 }
 
-/* Reads the whole file into memory (NUL-terminated). */
-static char *slurp(const char *path, size_t *len, fg_err *err)
+static int entry_field(void *obj, const char *k, cur *c)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fg_err_set(err, "%s: cannot open journal: %s", path, strerror(errno));
-        return NULL;
+    entry_ctx *x = obj;
+    int rc = entry_field_(x, k, c);
+    if (rc && !x->bad_key[0])
+        snprintf(x->bad_key, sizeof x->bad_key, "%s", k);
+    return rc;
+}
+
+static int bad(char *why, size_t n, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+static int bad(char *why, size_t n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, n, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* NaN (null), or within [lo, hi]. */
+static int in_range_or_nan(double v, double lo, double hi) { return isnan(v) || (v >= lo && v <= hi); }
+
+/* Everything the header says about a record: its fields, identity, task and counts. */
+static int check_identity(const jnl_header *h, const entry_ctx *x, char *why, size_t n)
+{
+    const jnl_entry *e = x->e;
+    for (int i = 0; i < N_REC_KEYS; i++)
+        if (!(x->seen & (1u << i)))
+            return bad(why, n, "no \"%s\" field", rec_keys[i]);
+    if (h->version >= 2 && !x->has_search)
+        return bad(why, n, "a record without the search's identity in a version %d journal", h->version);
+    if (h->version >= 2 && x->search != h->search_id)
+        return bad(why, n, "a record of another search (identity %016llx, this journal's is %016llx)",
+                   (unsigned long long)x->search, (unsigned long long)h->search_id);
+    if (e->config < 0 || e->config >= h->n_configs)
+        return bad(why, n, "configuration %d outside 0..%lld", e->config, (long long)h->n_configs - 1);
+    int refit = e->fold == JNL_REFIT;
+    if (!refit && (e->fold < 0 || e->fold >= h->folds))
+        return bad(why, n, "fold %d outside 0..%d (or %d for the refit)", e->fold, h->folds - 1, JNL_REFIT);
+    int64_t task = refit ? -1 : (int64_t)e->config * h->folds + e->fold;
+    if (e->task != task)
+        return bad(why, n, "task %d is not configuration %d fold %d's (%lld)", e->task, e->config, e->fold,
+                   (long long)task);
+    if (e->rank < 0 || e->rank >= JNL_MAX_RANK)
+        return bad(why, n, "rank %d outside 0..%d", e->rank, JNL_MAX_RANK - 1);
+    int64_t cap = h->subset > 0 ? h->subset : JNL_MAX_IMAGES;
+    if (e->n_train < 0 || e->n_val < 0 || (int64_t)e->n_train + e->n_val > cap)
+        return bad(why, n, "%d training and %d validation images, more than the %lld %s", e->n_train, e->n_val,
+                   (long long)cap, h->subset > 0 ? "of the search's subset" : "a data set may hold");
+    if (refit && e->n_val != 0)
+        return bad(why, n, "a refit with %d validation images", e->n_val);
+    if (e->epochs_run < 0 || e->epochs_run > NN_MAX_EPOCHS)
+        return bad(why, n, "%d epochs, outside 0..%d", e->epochs_run, NN_MAX_EPOCHS);
+    if (x->n_hist != e->epochs_run)
+        return bad(why, n, "%d epochs but a history of %d", e->epochs_run, x->n_hist);
+    if (e->best_epoch != -1 && (e->best_epoch < 0 || e->best_epoch >= e->epochs_run))
+        return bad(why, n, "best epoch %d outside -1..%d", e->best_epoch, e->epochs_run - 1);
+    return 0;
+}
+
+/* The record's numbers: times, scores, losses, confusion counts and its history. */
+static int check_values(const entry_ctx *x, char *why, size_t n)
+{
+    const jnl_entry *e = x->e;
+    int refit = e->fold == JNL_REFIT;
+    if (!(e->fit_time >= 0 && e->fit_time <= JNL_MAX_SECONDS))
+        return bad(why, n, "fit time %g s outside 0..%g", e->fit_time, JNL_MAX_SECONDS);
+    if (!(e->score_time >= 0 && e->score_time <= JNL_MAX_SECONDS))
+        return bad(why, n, "score time %g s outside 0..%g", e->score_time, JNL_MAX_SECONDS);
+    int ok = e->status == NN_STATUS_OK;
+    if (!in_range_or_nan(e->val_acc, 0, 1) || (ok && !refit && isnan(e->val_acc)))
+        return bad(why, n, "validation accuracy %g outside [0, 1]", (double)e->val_acc);
+    if (!in_range_or_nan(e->val_loss, 0, INFINITY) || isinf(e->val_loss) || (ok && !refit && isnan(e->val_loss)))
+        return bad(why, n, "validation loss %g is not finite and >= 0", (double)e->val_loss);
+    if (!in_range_or_nan(e->test_acc, 0, 1) || (ok && refit && isnan(e->test_acc)))
+        return bad(why, n, "test accuracy %g outside [0, 1]", (double)e->test_acc);
+    if (!in_range_or_nan(e->test_loss, 0, INFINITY) || isinf(e->test_loss) || (ok && refit && isnan(e->test_loss)))
+        return bad(why, n, "test loss %g is not finite and >= 0", (double)e->test_loss);
+    int64_t conf = 0;
+    for (int i = 0; i < JNL_CLASSES * JNL_CLASSES; i++)
+        conf += e->confusion[i];
+    if (conf > JNL_MAX_IMAGES)
+        return bad(why, n, "confusion counts sum to %lld, more than %d", (long long)conf, JNL_MAX_IMAGES);
+    for (int i = 0; i < x->n_hist && i < NN_MAX_EPOCHS; i++) {
+        const nn_epoch *p = &x->hist[i];
+        if (!in_range_or_nan(p->loss, 0, INFINITY) || isinf(p->loss) || !in_range_or_nan(p->val_loss, 0, INFINITY) ||
+            isinf(p->val_loss) || !in_range_or_nan(p->acc, 0, 1) || !in_range_or_nan(p->val_acc, 0, 1) ||
+            !in_range_or_nan(p->lr, 0, INFINITY) || isinf(p->lr) || !(p->seconds >= 0 && p->seconds <= JNL_MAX_SECONDS))
+            return bad(why, n, "history epoch %d out of range (loss %g, accuracy %g, validation %g/%g, lr %g, %g s)",
+                       i + 1, (double)p->loss, (double)p->acc, (double)p->val_loss, (double)p->val_acc,
+                       (double)p->lr, p->seconds);
     }
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        if (n + 4096 > cap) {
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
+    return 0;
+}
+
+/* Everything the header says about a record, and the numbers' ranges. */
+static int check_record(const jnl_header *h, const entry_ctx *x, char *why, size_t n)
+{
+    return check_identity(h, x, why, n) || check_values(x, why, n) ? -1 : 0;
+}
+
+/* ---- session records -------------------------------------------------------------------- */
+
+typedef struct {
+    jnl_session *s;
+    uint64_t search;
+    int has_search, has_number;
+} session_ctx;
+
+static int session_field(void *obj, const char *k, cur *c)
+{
+    session_ctx *x = obj;
+    jnl_session *s = x->s;
+    struct {
+        const char *key;
+        char *dst;
+        size_t cap;
+    } strs[] = {{"role", s->role, sizeof s->role},
+                {"started", s->started_utc, sizeof s->started_utc},
+                {"host", s->host, sizeof s->host},
+                {"hosts", s->hosts, sizeof s->hosts},
+                {"version", s->version, sizeof s->version},
+                {"git", s->git_rev, sizeof s->git_rev},
+                {"compiler", s->compiler, sizeof s->compiler},
+                {"mpi", s->mpi, sizeof s->mpi},
+                {"blas", s->blas, sizeof s->blas},
+                {"command", s->command, sizeof s->command},
+                {"data_dir", s->data_dir, sizeof s->data_dir}};
+    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
+        if (!strcmp(k, strs[i].key))
+            return parse_str(c, strs[i].dst, strs[i].cap);
+    if (!strcmp(k, "session")) {
+        x->has_number = 1;
+        return parse_int(c, 1, INT32_MAX, &s->number);
+    }
+    if (!strcmp(k, "search")) {
+        x->has_search = 1;
+        return parse_hex(c, 16, &x->search);
+    }
+    if (!strcmp(k, "ended"))
+        return parse_bool(c, &s->ended);
+    if (!strcmp(k, "interrupted"))
+        return parse_bool(c, &s->interrupted);
+    int32_t *const ip[] = {&s->ranks, &s->workers, &s->threads, &s->n_train_total, &s->n_test};
+    static const char *const ik[] = {"ranks", "workers", "threads", "n_train_total", "n_test"};
+    for (size_t i = 0; i < 5; i++)
+        if (!strcmp(k, ik[i]))
+            return parse_int(c, -1, INT32_MAX, ip[i]);
+    if (!strcmp(k, "wall_time")) {
+        if (parse_num(c, &s->wall_time))
+            return -1;
+        return in_range_or_nan(s->wall_time, 0, JNL_MAX_SECONDS) ? 0 : -1;
+    }
+    uint64_t v;
+    if (!strcmp(k, "test_images_crc32") || !strcmp(k, "test_labels_crc32")) {
+        if (parse_hex(c, 8, &v))
+            return -1;
+        *(!strcmp(k, "test_images_crc32") ? &s->test_images_crc32 : &s->test_labels_crc32) = (uint32_t)v;
+        return 0;
+    }
+    return skip_value(c); /* "status" and keys of later versions */
+}
+
+/* ---- the line reader ---------------------------------------------------------------------- */
+
+/* Reads a file descriptor line by line, never holding more than JNL_LINE_MAX bytes of one
+ * line: a longer line is skipped to its end and reported as too long. */
+typedef struct {
+    int fd;
+    char *buf;
+    size_t cap, start, end;
+    int eof;
+    long line; /* 1-based number of the line last returned */
+} lreader;
+
+enum { LR_LINE = 1, LR_EOF = 0, LR_ERROR = -1 };
+
+/* Returns LR_LINE with *p, *len (without the newline), *complete (a newline ended it) and
+ * *too_long; LR_EOF; or LR_ERROR (errno). */
+static int lr_next(lreader *r, const char **p, size_t *len, int *complete, int *too_long)
+{
+    int skipping = 0;
+    for (;;) {
+        char *nl = r->end > r->start ? memchr(r->buf + r->start, '\n', r->end - r->start) : NULL;
+        if (nl) {
+            size_t ll = (size_t)(nl - (r->buf + r->start));
+            *p = r->buf + r->start;
+            *len = skipping ? 0 : ll;
+            *complete = 1;
+            *too_long = skipping;
+            r->start += ll + 1;
+            r->line++;
+            return LR_LINE;
+        }
+        if (r->end - r->start >= JNL_LINE_MAX) { /* no newline within the limit: drop it */
+            skipping = 1;
+            r->start = r->end = 0;
+        }
+        if (r->eof) {
+            if (r->end == r->start && !skipping)
+                return LR_EOF;
+            *p = r->buf + r->start;
+            *len = skipping ? 0 : r->end - r->start;
+            *complete = 0;
+            *too_long = skipping;
+            r->start = r->end;
+            r->line++;
+            return LR_LINE;
+        }
+        if (r->start > 0) {
+            memmove(r->buf, r->buf + r->start, r->end - r->start);
+            r->end -= r->start;
+            r->start = 0;
+        }
+        ssize_t k = read(r->fd, r->buf + r->end, r->cap - r->end);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0)
+            return LR_ERROR;
+        if (k == 0)
+            r->eof = 1;
+        r->end += (size_t)k;
+    }
+}
+
+/* ---- reading a journal ------------------------------------------------------------------- */
+
+typedef int (*scan_record_fn)(void *ctx, jnl_record *r);
+
+typedef struct {
+    const char *path;
+    const jnl_expect *x;
+    jnl_header h;
+    int have_header;
+    jnl_session *s; /* sessions (may be NULL: not kept) */
+    int n_s, cap_s, keep_sessions;
+    int n_torn, n_rejected, n_issues;
+    jnl_issue issues[JNL_MAX_ISSUES];
+    int cur_session; /* index of the last session record, -1 */
+} scan_state;
+
+static void note(scan_state *st, long line, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+static void note(scan_state *st, long line, const char *fmt, ...)
+{
+    if (st->n_issues >= JNL_MAX_ISSUES)
+        return;
+    jnl_issue *i = &st->issues[st->n_issues++];
+    i->line = line;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(i->why, sizeof i->why, fmt, ap);
+    va_end(ap);
+}
+
+static int starts_with_key(const char *p, size_t len, const char *key)
+{
+    size_t k = strlen(key);
+    return len > k + 3 && p[0] == '{' && p[1] == '"' && !memcmp(p + 2, key, k) && p[2 + k] == '"';
+}
+
+/* A header line: the journal's header if none was read yet, else rejected. Returns 1 when
+ * the header is of a newer format (the reader stops), else 0. */
+static int scan_header(scan_state *st, const char *p, size_t ll, long line)
+{
+    if (st->have_header) {
+        st->n_rejected++;
+        note(st, line, "a second header line (journals joined?)");
+        return 0;
+    }
+    header_ctx hx = {&st->h, 0};
+    memset(&st->h, 0, sizeof st->h);
+    st->h.refit = -1; /* unknown unless the header says */
+    if (walk_object(p, ll, header_field, &hx) != 0 || hx.seen != (1u << HK__COUNT) - 1) {
+        memset(&st->h, 0, sizeof st->h);
+        st->n_rejected++;
+        note(st, line, "a header line with missing or out-of-range fields");
+        return 0;
+    }
+    if (st->h.version > JNL_VERSION)
+        return 1;
+    st->have_header = 1;
+    st->h.search_id = jnl_search_id(&st->h);
+    return 0;
+}
+
+/* A session record: kept (the end record of a session replaces its start record) and made
+ * the session of the records that follow. Returns -1 when out of memory. */
+static int scan_session(scan_state *st, const char *p, size_t ll, long line)
+{
+    jnl_session ss;
+    memset(&ss, 0, sizeof ss);
+    ss.wall_time = NAN;
+    ss.workers = ss.ranks = ss.threads = ss.n_train_total = ss.n_test = -1;
+    session_ctx sx = {&ss, 0, 0, 0};
+    if (walk_object(p, ll, session_field, &sx) != 0 || !sx.has_number) {
+        st->n_rejected++;
+        note(st, line, "a session record that does not parse");
+        return 0;
+    }
+    if (!sx.has_search || sx.search != st->h.search_id) {
+        st->n_rejected++;
+        note(st, line, "a session record of another search");
+        return 0;
+    }
+    const char *slash = strrchr(st->path, '/');
+    snprintf(ss.file, sizeof ss.file, "%s", slash ? slash + 1 : st->path);
+    int at = -1;
+    for (int i = 0; i < st->n_s && st->keep_sessions; i++)
+        if (st->s[i].number == ss.number)
+            at = i;
+    if (st->keep_sessions && at < 0) {
+        if (st->n_s == st->cap_s) {
+            int nc = st->cap_s ? 2 * st->cap_s : 8;
+            jnl_session *ns = realloc(st->s, (size_t)nc * sizeof *ns);
+            if (!ns)
+                return -1;
+            st->s = ns;
+            st->cap_s = nc;
+        }
+        at = st->n_s++;
+    }
+    if (st->keep_sessions)
+        st->s[at] = ss;
+    st->cur_session = at;
+    return 0;
+}
+
+/* A task's record into rec, checked (header, ranges, the caller's check). Returns 1 when
+ * accepted, 0 when rejected (noted). */
+static int scan_record(scan_state *st, const char *p, size_t ll, long line, jnl_record *rec)
+{
+    char why[200] = "";
+    memset(&rec->e, 0, sizeof rec->e);
+    rec->e.val_acc = rec->e.val_loss = rec->e.test_acc = rec->e.test_loss = NAN;
+    entry_ctx x;
+    memset(&x, 0, sizeof x);
+    x.e = &rec->e;
+    x.hist = rec->hist;
+    if (walk_object(p, ll, entry_field, &x) != 0) {
+        if (x.bad_key[0])
+            snprintf(why, sizeof why, "field \"%s\" does not parse or is out of range", x.bad_key);
+        else
+            snprintf(why, sizeof why, "not a record (does not parse)");
+    } else if (check_record(&st->h, &x, why, sizeof why) == 0 && st->x && st->x->check) {
+        st->x->check(st->x->ctx, &rec->e, why, sizeof why);
+    }
+    if (why[0]) {
+        st->n_rejected++;
+        note(st, line, "%s", why);
+        return 0;
+    }
+    rec->e.session = st->cur_session;
+    return 1;
+}
+
+/* Reads path, calling fn for every accepted record (stops early when fn returns non-zero).
+ * Returns 0, or -1 with err when the file cannot be read or has no valid header. */
+static int scan(const char *path, scan_state *st, scan_record_fn fn, void *ctx, fg_err *err)
+{
+    int fd;
+    if (fg_open_regular(path, O_RDONLY, "journal", &fd, NULL, err))
+        return -1;
+    lreader r = {fd, malloc(JNL_LINE_MAX + 65536), JNL_LINE_MAX + 65536, 0, 0, 0, 0};
+    jnl_record *rec = malloc(sizeof *rec);
+    if (!r.buf || !rec) {
+        free(r.buf);
+        free(rec);
+        close(fd);
+        return fg_err_set(err, "%s: out of memory reading the journal", path);
+    }
+    st->path = path;
+    st->cur_session = -1;
+    int rc = 0, newer = 0;
+    for (;;) {
+        const char *p;
+        size_t ll;
+        int complete, too_long;
+        int k = lr_next(&r, &p, &ll, &complete, &too_long);
+        if (k == LR_EOF)
+            break;
+        if (k == LR_ERROR) {
+            rc = fg_err_set(err, "%s: cannot read journal: %s", path, strerror(errno));
+            break;
+        }
+        if (!too_long && complete && ll == 0)
+            continue; /* an empty line */
+        if (too_long || !complete || !line_intact(p, ll)) {
+            /* A line without its newline is a torn write: never data. */
+            st->n_torn++;
+            if (too_long)
+                note(st, r.line, "longer than %d bytes: damaged", JNL_LINE_MAX);
+            else if (!complete)
+                note(st, r.line, "cut short (a write torn by a crash)");
+            else
+                note(st, r.line, "damaged (CRC-32 mismatch)");
+        } else if (starts_with_key(p, ll, "fmnist_grid_journal")) {
+            if ((newer = scan_header(st, p, ll, r.line)) != 0)
+                break;
+        } else if (!st->have_header) {
+            st->n_rejected++;
+            note(st, r.line, "before the journal's header line");
+        } else if (starts_with_key(p, ll, "session")) {
+            if (scan_session(st, p, ll, r.line)) {
+                rc = fg_err_set(err, "%s: out of memory reading the journal", path);
                 break;
             }
-            buf = nb;
-            cap *= 2;
-        }
-        size_t r = fread(buf + n, 1, cap - n - 1, f);
-        n += r;
-        if (r == 0)
+        } else if (scan_record(st, p, ll, r.line, rec) && fn && fn(ctx, rec)) {
             break;
+        }
     }
-    int bad = ferror(f);
-    fclose(f);
-    if (!buf) {
-        fg_err_set(err, "%s: out of memory reading the journal", path);
-        return NULL;
+    free(rec);
+    free(r.buf);
+    close(fd);
+    if (rc)
+        return -1;
+    if (newer)
+        return fg_err_set(err, "%s: journal format version %d is newer than this program's %d", path,
+                          st->h.version, JNL_VERSION);
+    if (!st->have_header)
+        return fg_err_set(err, "%s: not a fmnist-grid journal (no valid header line)", path);
+    return 0;
+}
+
+typedef struct {
+    jnl_entry *e;
+    int n, cap;
+    int oom;
+} collect_ctx;
+
+static int collect(void *p, jnl_record *r)
+{
+    collect_ctx *c = p;
+    if (c->n == c->cap) {
+        int nc = c->cap ? 2 * c->cap : 64;
+        jnl_entry *ne = c->cap > INT32_MAX / 2 ? NULL : realloc(c->e, (size_t)nc * sizeof *ne);
+        if (!ne) {
+            c->oom = 1;
+            return 1;
+        }
+        c->e = ne;
+        c->cap = nc;
     }
-    if (bad) {
-        free(buf);
-        fg_err_set(err, "%s: read error", path);
-        return NULL;
+    c->e[c->n++] = r->e;
+    return 0;
+}
+
+int jnl_load(const char *path, const jnl_expect *x, jnl_contents *out, fg_err *err)
+{
+    memset(out, 0, sizeof *out);
+    scan_state st;
+    memset(&st, 0, sizeof st);
+    st.x = x;
+    st.keep_sessions = 1;
+    collect_ctx cc = {NULL, 0, 0, 0};
+    int rc = scan(path, &st, collect, &cc, err);
+    if (rc == 0 && cc.oom)
+        rc = fg_err_set(err, "%s: out of memory reading the journal", path);
+    if (rc) {
+        free(cc.e);
+        free(st.s);
+        return -1;
     }
-    buf[n] = '\0';
-    *len = n;
-    return buf;
+    out->h = st.h;
+    out->e = cc.e;
+    out->n = cc.n;
+    out->s = st.s;
+    out->n_sessions = st.n_s;
+    out->n_torn = st.n_torn;
+    out->n_rejected = st.n_rejected;
+    out->n_issues = st.n_issues;
+    memcpy(out->issues, st.issues, sizeof st.issues);
+    return 0;
+}
+
+void jnl_contents_free(jnl_contents *c)
+{
+    if (!c)
+        return;
+    free(c->e);
+    free(c->s);
+    c->e = NULL;
+    c->s = NULL;
+    c->n = c->n_sessions = 0;
 }
 
 int jnl_read(const char *path, jnl_header *h, jnl_entry **entries, int *n, int *n_bad, fg_err *err)
 {
+    jnl_contents c;
     *entries = NULL;
     *n = 0;
     *n_bad = 0;
     memset(h, 0, sizeof *h);
     h->refit = -1; /* unknown unless the header says */
-    size_t len;
-    char *buf = slurp(path, &len, err);
-    if (!buf)
+    if (jnl_load(path, NULL, &c, err))
         return -1;
-    int cap = 64, cnt = 0, have_header = 0;
-    jnl_entry *arr = malloc((size_t)cap * sizeof *arr);
-    if (!arr) {
-        free(buf);
-        return fg_err_set(err, "%s: out of memory", path);
+    *h = c.h;
+    *entries = c.e;
+    *n = c.n;
+    *n_bad = c.n_torn + c.n_rejected;
+    free(c.s);
+    return 0;
+}
+
+typedef struct {
+    int config, fold, max, found;
+    nn_epoch *hist;
+} hist_ctx;
+
+static int find_history(void *p, jnl_record *r)
+{
+    hist_ctx *h = p;
+    if (r->e.config == h->config && r->e.fold == h->fold) {
+        h->found = r->e.epochs_run < h->max ? r->e.epochs_run : h->max;
+        memcpy(h->hist, r->hist, (size_t)h->found * sizeof *h->hist);
     }
-    char *p = buf, *end = buf + len;
-    while (p < end) {
-        char *nl = memchr(p, '\n', (size_t)(end - p));
-        size_t ll = nl ? (size_t)(nl - p) : (size_t)(end - p);
-        /* A line without its newline is a torn write: never data. */
-        int ok = nl && line_intact(p, ll);
-        if (ok && !have_header) {
-            ok = walk_object(p, ll, header_field, h) == 0 && strstr(p, "\"fmnist_grid_journal\"") == p + 1;
-            if (ok)
-                have_header = 1;
-        } else if (ok) {
-            if (cnt == cap) {
-                jnl_entry *na = realloc(arr, (size_t)cap * 2 * sizeof *arr);
-                if (!na) {
-                    free(arr);
-                    free(buf);
-                    return fg_err_set(err, "%s: out of memory", path);
-                }
-                arr = na;
-                cap *= 2;
-            }
-            jnl_entry *e = &arr[cnt];
-            memset(e, 0, sizeof *e);
-            e->val_acc = e->val_loss = e->test_acc = e->test_loss = NAN;
-            entry_ctx x = {e, NULL, 0, 0};
-            ok = walk_object(p, ll, entry_field, &x) == 0;
-            if (ok)
-                cnt++;
-        }
-        if (!ok && ll > 0)
-            (*n_bad)++;
-        p += ll + (nl ? 1 : 0);
-    }
-    free(buf);
-    if (!have_header) {
-        free(arr);
-        return fg_err_set(err, "%s: not a fmnist-grid journal (no valid header line)", path);
-    }
-    *entries = arr;
-    *n = cnt;
     return 0;
 }
 
 int jnl_read_history(const char *path, int config, int fold, nn_epoch *hist, int max, fg_err *err)
 {
-    size_t len;
-    char *buf = slurp(path, &len, err);
-    if (!buf)
+    scan_state st;
+    memset(&st, 0, sizeof st);
+    hist_ctx hc = {config, fold, max, -1, hist};
+    if (scan(path, &st, find_history, &hc, err))
         return -1;
-    int found = -1;
-    char *p = buf, *end = buf + len;
-    int first = 1;
-    while (p < end) {
-        char *nl = memchr(p, '\n', (size_t)(end - p));
-        size_t ll = nl ? (size_t)(nl - p) : (size_t)(end - p);
-        if (nl && line_intact(p, ll) && !first) {
-            jnl_entry e;
-            memset(&e, 0, sizeof e);
-            entry_ctx probe = {&e, NULL, 0, 0};
-            if (walk_object(p, ll, entry_field, &probe) == 0 && e.config == config && e.fold == fold) {
-                entry_ctx x = {&e, hist, max, 0};
-                if (walk_object(p, ll, entry_field, &x) == 0)
-                    found = x.n_hist < max ? x.n_hist : max;
-            }
-        }
-        if (nl && line_intact(p, ll))
-            first = 0;
-        p += ll + (nl ? 1 : 0);
-    }
-    free(buf);
-    if (found < 0)
+    if (hc.found < 0)
         fg_err_set(err, "%s: no record for configuration %d fold %d", path, config, fold);
-    return found;
+    return hc.found;
+}
+
+typedef struct {
+    jnl_record_fn fn;
+    void *ctx;
+} each_ctx;
+
+static int each(void *p, jnl_record *r)
+{
+    each_ctx *c = p;
+    return c->fn(c->ctx, r);
+}
+
+int jnl_each_record_ex(const char *path, const jnl_expect *x, jnl_record_fn fn, void *ctx, fg_err *err)
+{
+    scan_state st;
+    memset(&st, 0, sizeof st);
+    st.x = x;
+    each_ctx c = {fn, ctx};
+    return scan(path, &st, each, &c, err);
 }
 
 int jnl_each_record(const char *path, jnl_record_fn fn, void *ctx, fg_err *err)
 {
-    size_t len;
-    char *buf = slurp(path, &len, err);
-    if (!buf)
-        return -1;
-    jnl_record *r = malloc(sizeof *r);
-    if (!r) {
-        free(buf);
-        return fg_err_set(err, "%s: out of memory", path);
-    }
-    char *p = buf, *end = buf + len;
-    int first = 1;
-    while (p < end) {
-        char *nl = memchr(p, '\n', (size_t)(end - p));
-        size_t ll = nl ? (size_t)(nl - p) : (size_t)(end - p);
-        if (nl && line_intact(p, ll)) {
-            if (!first) {
-                memset(&r->e, 0, sizeof r->e);
-                r->e.val_acc = r->e.val_loss = r->e.test_acc = r->e.test_loss = NAN;
-                entry_ctx x = {&r->e, r->hist, NN_MAX_EPOCHS, 0};
-                if (walk_object(p, ll, entry_field, &x) == 0) {
-                    r->e.epochs_run = x.n_hist < NN_MAX_EPOCHS ? x.n_hist : NN_MAX_EPOCHS;
-                    if (fn(ctx, r))
-                        break;
-                }
-            }
-            first = 0;
+    return jnl_each_record_ex(path, NULL, fn, ctx, err);
+}
+
+/* The header of the journal open as fd (read from its start), for its identity. */
+static int read_header_fd(int fd, const char *path, jnl_header *h, fg_err *err)
+{
+    lreader r = {fd, malloc(JNL_LINE_MAX + 65536), JNL_LINE_MAX + 65536, 0, 0, 0, 0};
+    if (!r.buf)
+        return fg_err_set(err, "%s: out of memory reading the journal", path);
+    int found = 0;
+    for (;;) {
+        const char *p;
+        size_t ll;
+        int complete, too_long;
+        int k = lr_next(&r, &p, &ll, &complete, &too_long);
+        if (k != LR_LINE)
+            break;
+        if (too_long || !complete || !line_intact(p, ll) || !starts_with_key(p, ll, "fmnist_grid_journal"))
+            continue;
+        header_ctx hx = {h, 0};
+        memset(h, 0, sizeof *h);
+        h->refit = -1; /* unknown unless the header says */
+        if (walk_object(p, ll, header_field, &hx) == 0 && hx.seen == (1u << HK__COUNT) - 1) {
+            found = 1;
+            break;
         }
-        p += ll + (nl ? 1 : 0);
     }
-    free(r);
-    free(buf);
+    free(r.buf);
+    if (!found)
+        return fg_err_set(err, "%s: not a fmnist-grid journal (no valid header line)", path);
+    if (h->version > JNL_VERSION)
+        return fg_err_set(err, "%s: journal format version %d is newer than this program's %d", path,
+                          h->version, JNL_VERSION);
+    h->search_id = jnl_search_id(h);
     return 0;
 }
 
 int jnl_open_append(const char *path, jnl **out, fg_err *err)
 {
     *out = NULL;
-    size_t len;
-    char *buf = slurp(path, &len, err);
-    if (!buf)
+    int fd;
+    int64_t size;
+    if (fg_open_regular(path, O_RDWR | O_APPEND, "journal", &fd, &size, err))
         return -1;
-    /* Cut a torn tail (bytes after the last newline) so the next record starts clean. */
-    size_t keep = len;
-    while (keep > 0 && buf[keep - 1] != '\n')
-        keep--;
-    free(buf);
-    if (keep == 0)
+    jnl_header h;
+    if (read_header_fd(fd, path, &h, err)) {
+        close(fd);
+        return -1;
+    }
+    /* Cut a torn tail (bytes after the last newline) so the next record starts clean:
+     * search backwards from the end for the last newline. */
+    int64_t keep = 0;
+    char chunk[65536];
+    for (int64_t end = size; end > 0 && keep == 0;) {
+        int64_t from = end > (int64_t)sizeof chunk ? end - (int64_t)sizeof chunk : 0;
+        ssize_t k = pread(fd, chunk, (size_t)(end - from), (off_t)from);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            int e = errno;
+            close(fd);
+            return fg_err_set(err, "%s: cannot read journal: %s", path, k < 0 ? strerror(e) : "file shrank");
+        }
+        for (ssize_t i = k - 1; i >= 0; i--)
+            if (chunk[i] == '\n') {
+                keep = from + i + 1;
+                break;
+            }
+        end = from;
+    }
+    if (keep == 0) {
+        close(fd);
         return fg_err_set(err, "%s: journal has no complete line", path);
-    if (keep < len && truncate(path, (off_t)keep) != 0)
-        return fg_err_set(err, "%s: cannot cut the torn last line: %s", path, strerror(errno));
-    int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
-    if (fd < 0)
-        return fg_err_set(err, "%s: cannot open for appending: %s", path, strerror(errno));
+    }
+    if (keep < size && ftruncate(fd, (off_t)keep) != 0) {
+        int e = errno;
+        close(fd);
+        return fg_err_set(err, "%s: cannot cut the torn last line: %s", path, strerror(e));
+    }
     jnl *j = jnl_alloc(path, fd);
     if (!j) {
         close(fd);
         return fg_err_set(err, "%s: out of memory", path);
     }
+    j->search_id = h.search_id;
     *out = j;
     return 0;
 }
 
 int jnl_read_header(const char *path, jnl_header *h, fg_err *err)
 {
+    int fd;
     memset(h, 0, sizeof *h);
     h->refit = -1;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return fg_err_set(err, "%s: cannot open journal: %s", path, strerror(errno));
-    /* The header line is short (its longest field is the data directory): read at most 64 KiB. */
-    size_t cap = 1 << 16;
-    char *buf = malloc(cap);
-    size_t n = buf ? fread(buf, 1, cap - 1, f) : 0;
-    fclose(f);
-    if (!buf)
-        return fg_err_set(err, "%s: out of memory", path);
-    buf[n] = '\0';
-    char *nl = memchr(buf, '\n', n);
-    int ok = nl && line_intact(buf, (size_t)(nl - buf)) &&
-             walk_object(buf, (size_t)(nl - buf), header_field, h) == 0 &&
-             strstr(buf, "\"fmnist_grid_journal\"") == buf + 1;
-    free(buf);
-    return ok ? 0 : fg_err_set(err, "%s: not a fmnist-grid journal (no valid header line)", path);
+    if (fg_open_regular(path, O_RDONLY, "journal", &fd, NULL, err))
+        return -1;
+    int rc = read_header_fd(fd, path, h, err);
+    close(fd);
+    return rc;
+}
+
+void jnl_sort_sessions(jnl_session *s, int n_sessions, jnl_entry *e, int n)
+{
+    if (n_sessions < 2)
+        return;
+    int *ord = malloc((size_t)n_sessions * sizeof *ord), *where = malloc((size_t)n_sessions * sizeof *where);
+    jnl_session *tmp = malloc((size_t)n_sessions * sizeof *tmp);
+    if (!ord || !where || !tmp) {
+        free(ord), free(where), free(tmp);
+        return; /* left in file order */
+    }
+    /* insertion sort: stable, and sessions are few */
+    for (int i = 0; i < n_sessions; i++) {
+        int k = i;
+        while (k > 0 && strcmp(s[ord[k - 1]].started_utc, s[i].started_utc) > 0) {
+            ord[k] = ord[k - 1];
+            k--;
+        }
+        ord[k] = i;
+    }
+    for (int k = 0; k < n_sessions; k++) {
+        tmp[k] = s[ord[k]];
+        where[ord[k]] = k;
+    }
+    memcpy(s, tmp, (size_t)n_sessions * sizeof *s);
+    for (int i = 0; i < n; i++)
+        if (e[i].session >= 0 && e[i].session < n_sessions)
+            e[i].session = where[e[i].session];
+    free(ord), free(where), free(tmp);
 }

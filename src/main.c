@@ -673,7 +673,21 @@ typedef struct {
     int n_searched;        /* images searched over (all, or the subset) */
     int n_workers;         /* ranks that train (rank 0's thread included) */
     int lock_fd;           /* the lock on the journal this run writes, or -1 */
+    jnl_session session;   /* this run's session record */
+    int session_written;   /* its start record is in the journal */
 } search;
+
+/* Writes this run's session record before its first result: a run that adds nothing to the
+ * journal (a finished search re-run) leaves no trace in it. */
+static int ensure_session(search *s, fg_err *err)
+{
+    if (s->session_written)
+        return 0;
+    if (jnl_append_session(s->journal, &s->session, err))
+        return -1;
+    s->session_written = 1;
+    return 0;
+}
 
 /* What a worker needs: its task context, the test set (for a refit) and the network of its
  * last refit, kept until the next task so that the scheduler can send its parameters. */
@@ -705,25 +719,25 @@ static int work_fn(void *ctx, int32_t task, void *result, sched_blob *blob)
     return 0;
 }
 
+static int load_journal(const char *path, const grid *g, jnl_contents *jc, fg_err *err);
+
 /* The best configuration as the reports will name it, from the journal. */
 static int64_t journal_best(search *s)
 {
-    jnl_header h;
-    jnl_entry *e = NULL;
-    int n = 0, bad = 0;
+    jnl_contents jc;
     fg_err err;
     int64_t best = -1;
-    if (jnl_read(s->journal_path, &h, &e, &n, &bad, &err) == 0) {
+    if (load_journal(s->journal_path, s->g, &jc, &err) == 0) {
         rpt_config *agg = NULL;
         double *sp = NULL;
-        if (rpt_aggregate(e, n, s->n_configs, s->folds, &agg, &sp, &err) == 0) {
+        if (rpt_aggregate(jc.e, jc.n, s->n_configs, s->folds, &agg, &sp, &err) == 0) {
             rpt_costs(s->g, agg, s->n_configs); /* ties in the mean go to the cheaper network */
             best = rpt_best(agg, s->n_configs);
         }
         free(agg);
         free(sp);
+        jnl_contents_free(&jc);
     }
-    free(e);
     return best;
 }
 
@@ -799,7 +813,7 @@ static int refit_done(search *s, const jnl_record *r, const sched_blob *blob, in
     memcpy(copy, r, sizeof *copy);
     copy->e.rank = rank;
     copy->e.task = -1;
-    int rc = jnl_append(s->journal, copy, grid_config_params(s->g, c), &s->err);
+    int rc = ensure_session(s, &s->err) || jnl_append(s->journal, copy, grid_config_params(s->g, c), &s->err);
     free(copy);
     if (rc) {
         s->fatal = 1;
@@ -848,7 +862,7 @@ static int on_done(void *p, int32_t task, const void *result, const sched_blob *
         copy.e.rank = rank;
         rec = &copy;
     }
-    if (jnl_append(s->journal, rec, grid_config_params(s->g, rec->e.config), &s->err)) {
+    if (ensure_session(s, &s->err) || jnl_append(s->journal, rec, grid_config_params(s->g, rec->e.config), &s->err)) {
         s->fatal = 1;
         return -1;
     }
@@ -1453,18 +1467,27 @@ static int *assign_shards(const double *cost, int n, int n_shards)
     return shard;
 }
 
+/* 1 when the regular file path holds exactly text, 0 when it holds something else, -1
+ * (err) when it is not a regular file or cannot be read: a FIFO there never blocks. */
+static int file_holds(const char *path, const char *text, size_t len, fg_err *err)
+{
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && (uintmax_t)st.st_size != (uintmax_t)len)
+        return 0;
+    char *buf = NULL;
+    size_t got = 0;
+    if (fg_read_file(path, len, "grid file", &buf, &got, err))
+        return -1;
+    int same = got == len && memcmp(buf, text, len) == 0;
+    free(buf);
+    return same;
+}
+
 /* 1 when path exists and does not hold exactly text. */
 static int place_grid_copy_would_clash(const char *text, size_t len, const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return 0;
-    char *buf = malloc(len + 1);
-    size_t got = buf ? fread(buf, 1, len + 1, f) : 0;
-    fclose(f);
-    int same = buf && got == len && memcmp(buf, text, len) == 0;
-    free(buf);
-    return !same;
+    fg_err err;
+    return access(path, F_OK) == 0 && file_holds(path, text, len, &err) != 1;
 }
 
 /* Writes the grid copy. Shards share a directory: the first creates grid.yaml (O_EXCL),
@@ -1475,14 +1498,9 @@ static int place_grid_copy(const char *text, size_t len, const char *path, int s
         return 0;
     if (!shared || errno != EEXIST)
         return -1;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return fg_err_set(err, "%s: cannot read: %s", path, strerror(errno));
-    char *buf = malloc(len + 1);
-    size_t got = buf ? fread(buf, 1, len + 1, f) : 0;
-    fclose(f);
-    int same = buf && got == len && memcmp(buf, text, len) == 0;
-    free(buf);
+    int same = file_holds(path, text, len, err);
+    if (same < 0)
+        return -1;
     return same ? 0 : fg_err_set(err, "%s: another grid file is already there; give another --out DIR", path);
 }
 
@@ -1616,12 +1634,15 @@ static const char *const class_names[DATA_N_CLASSES] = {
 static int predict_command(const cli *c)
 {
     fg_err err;
-    char *meta = NULL;
-    nn_net *net = model_load(c->predict, 256, NULL, &meta, &err);
-    if (!net) {
+    /* The file is read and checked first; the network (whose activations for a batch can
+     * need far more memory than the file holds) is built only for images of its shape. */
+    model_file mf;
+    if (model_read(c->predict, &mf, &err)) {
         print_error(err.msg);
         return EXIT_INPUT;
     }
+    const char *meta = mf.meta;
+    nn_net *net = NULL;
     nn_gemm_set_threads(c->threads);
     data_set d;
     memset(&d, 0, sizeof d);
@@ -1652,10 +1673,19 @@ static int predict_command(const cli *c)
             rc = EXIT_INPUT;
         }
     }
-    const nn_net_desc *nd = nn_net_desc_of(net);
-    if (rc == EXIT_OK && (d.h != nd->in_h || d.w != nd->in_w)) {
-        fprintf(stderr, "fmnist-grid: %s: images are %dx%d, the model takes %dx%d\n", d.images_path, d.h, d.w,
-                nd->in_h, nd->in_w);
+    const nn_net_desc *nd = mf.desc;
+    if (rc == EXIT_OK && (d.h != nd->in_h || d.w != nd->in_w || nd->in_c != 1)) {
+        fprintf(stderr, "fmnist-grid: %s: images are %dx%dx1, but the model %s takes %dx%dx%d\n", d.images_path,
+                d.h, d.w, c->predict, nd->in_h, nd->in_w, nd->in_c);
+        rc = EXIT_INPUT;
+    }
+    if (rc == EXIT_OK && nd->n_classes != DATA_N_CLASSES) {
+        fprintf(stderr, "fmnist-grid: %s: the model has %d classes, the data %d\n", c->predict, nd->n_classes,
+                DATA_N_CLASSES);
+        rc = EXIT_INPUT;
+    }
+    if (rc == EXIT_OK && !(net = model_build(&mf, 256, NULL, &err))) {
+        print_error(err.msg);
         rc = EXIT_INPUT;
     }
     int32_t *idx = rc == EXIT_OK ? malloc((size_t)d.n * sizeof *idx) : NULL;
@@ -1712,8 +1742,8 @@ static int predict_command(const cli *c)
     free(idx);
     free(pred);
     data_free(&d);
-    free(meta);
     nn_net_free(net);
+    model_file_free(&mf);
     return rc;
 }
 
@@ -1742,19 +1772,60 @@ static int reproduce_command(const cli *c)
     task_ctx tctx;
     memset(&tctx, 0, sizeof tctx);
     jnl_record *rr = malloc(sizeof *rr);
-    if (!rr || grid_load_string(rs.grid_text, rs.grid_len, rs.grid_path, &g, &err)) {
-        print_error(rr ? err.msg : "out of memory");
+    if (!rr) {
+        print_error("out of memory");
+        rc = EXIT_RUNTIME;
+        goto out;
+    }
+    if (grid_load_string(rs.grid_text, rs.grid_len, rs.grid_path, &g, &err)) {
+        char msg[FG_ERR_MAX + 4200];
+        snprintf(msg, sizeof msg, "%s: grid.text: %s", c->reproduce, err.msg);
+        print_error(msg);
         rc = EXIT_INPUT;
         goto out;
     }
     grid_options *o = grid_opts(g);
+    /* The report must describe the search its grid text gives (read_summary checked the
+     * text against its hash, and every field's presence and range). */
+    if (o->folds != rs.folds) {
+        fprintf(stderr, "fmnist-grid: %s: cv.folds is %d, but the recorded grid text has %d folds\n", c->reproduce,
+                rs.folds, o->folds);
+        rc = EXIT_INPUT;
+        goto out;
+    }
+    if (grid_n_configs(g) != rs.n_configs) {
+        fprintf(stderr, "fmnist-grid: %s: grid.configurations is %lld, but the recorded grid text expands to %lld\n",
+                c->reproduce, (long long)rs.n_configs, (long long)grid_n_configs(g));
+        rc = EXIT_INPUT;
+        goto out;
+    }
+    if (rs.grid_name[0] && strcmp(rs.grid_name, o->name)) {
+        fprintf(stderr, "fmnist-grid: %s: grid.name is '%s', but the recorded grid text names '%s'\n", c->reproduce,
+                rs.grid_name, o->name);
+        rc = EXIT_INPUT;
+        goto out;
+    }
     o->seed = rs.seed;
     o->cv_seed = rs.cv_seed;
     o->subset = rs.subset;
+    if (!c->config_set && rs.best_config < 0) {
+        fprintf(stderr, "fmnist-grid: %s: best is null (no configuration has a score): give --config K\n",
+                c->reproduce);
+        rc = EXIT_INPUT;
+        goto out;
+    }
     int64_t k = c->config_set ? c->config : rs.best_config;
-    if (k < 0 || k >= grid_n_configs(g) || k >= rs.n_configs || o->folds != rs.folds) {
+    if (k < 0 || k >= rs.n_configs) {
         fprintf(stderr, "fmnist-grid: %s: no configuration %lld to reproduce (the report has 0..%lld)\n",
                 c->reproduce, (long long)k, (long long)rs.n_configs - 1);
+        rc = EXIT_INPUT;
+        goto out;
+    }
+    int with_test = rs.test_images_crc32 || rs.test_labels_crc32;
+    if (k == rs.refit_config && !with_test) {
+        fprintf(stderr, "fmnist-grid: %s: data.test_images_crc32 and data.test_labels_crc32 are 00000000: the "
+                        "report does not record the test set its refit was scored on\n",
+                c->reproduce);
         rc = EXIT_INPUT;
         goto out;
     }
@@ -1765,7 +1836,7 @@ static int reproduce_command(const cli *c)
         goto out;
     }
     if (pd.train.images_crc32 != rs.train_images_crc32 || pd.train.labels_crc32 != rs.train_labels_crc32 ||
-        pd.test.images_crc32 != rs.test_images_crc32 || pd.test.labels_crc32 != rs.test_labels_crc32) {
+        (with_test && (pd.test.images_crc32 != rs.test_images_crc32 || pd.test.labels_crc32 != rs.test_labels_crc32))) {
         fprintf(stderr, "fmnist-grid: %s: the data differ from the report's: CRC-32 train %08lx/%08lx test "
                         "%08lx/%08lx, the report has %08lx/%08lx and %08lx/%08lx (give --data DIR)\n",
                 data_dir, (unsigned long)pd.train.images_crc32, (unsigned long)pd.train.labels_crc32,
@@ -1859,17 +1930,74 @@ static int by_name(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Reads every DIR/journal*.jsonl (journal.jsonl first, then the others by name). Their
- * headers must describe the same search. Entries are concatenated into *out (the first
- * record of a task wins when aggregating). refit_path receives the file holding the last
- * refit record, or "". */
-static int read_journals(const char *dir, jnl_header *h, jnl_entry **out, int *n_out, int *n_files,
-                         char *refit_path, size_t rp_len, fg_err *err)
+/* Prints what a journal reader skipped: one warning line per skipped line (the first
+ * JNL_MAX_ISSUES), naming the file and the line, then how many more. */
+static void warn_skipped(const char *path, const jnl_contents *jc)
 {
-    *out = NULL;
-    *n_out = 0;
-    *n_files = 0;
-    refit_path[0] = '\0';
+    char msg[FG_ERR_MAX];
+    for (int i = 0; i < jc->n_issues; i++) {
+        snprintf(msg, sizeof msg, "warning: %s:%ld: skipped: %s", path, jc->issues[i].line, jc->issues[i].why);
+        print_error(msg);
+    }
+    int total = jc->n_torn + jc->n_rejected;
+    if (total > jc->n_issues) {
+        snprintf(msg, sizeof msg, "warning: %s: %d more line(s) skipped", path, total - jc->n_issues);
+        print_error(msg);
+    }
+}
+
+/* Reads a journal, every record checked against its header and against the grid. */
+static int load_journal(const char *path, const grid *g, jnl_contents *jc, fg_err *err)
+{
+    jnl_expect x;
+    if (rpt_journal_expect(g, &x, err))
+        return -1;
+    int rc = jnl_load(path, &x, jc, err);
+    rpt_journal_expect_free(&x);
+    return rc;
+}
+
+/* The grid text a directory holds must be the one its journal's header records. */
+static int grid_copy_matches(const char *gp, const grid *g, const jnl_header *h, const char *jpath, fg_err *err)
+{
+    size_t len;
+    const char *text = grid_text(g, &len);
+    uint64_t got = fg_hash_bytes(text, len, 0);
+    if (got == h->grid_hash)
+        return 0;
+    return fg_err_set(err, "%s: edited since the search started (its hash is %016llx, %s records %016llx); "
+                           "restore the grid file the search ran with",
+                      gp, (unsigned long long)got, jpath, (unsigned long long)h->grid_hash);
+}
+
+/* The journals of a results directory, merged. */
+typedef struct {
+    jnl_header h;
+    jnl_entry *e;      /* every accepted record of every journal; .session indexes s */
+    int n;
+    jnl_session *s;    /* every session record, oldest first */
+    int ns;
+    int n_files;
+    char refit_path[4400]; /* the file holding the last refit record, or "" */
+} results;
+
+static void results_free(results *r)
+{
+    free(r->e);
+    free(r->s);
+    r->e = NULL;
+    r->s = NULL;
+    r->n = r->ns = 0;
+}
+
+/* Reads every DIR/journal*.jsonl (journal.jsonl first, then the others by name). Their
+ * headers must describe the same search, the search of g (DIR/grid.yaml as read), checked
+ * before any record is. Records are checked against the header and the grid; skipped ones
+ * are warned about. Entries are concatenated (the first record of a task wins when
+ * aggregating). */
+static int read_journals(const char *dir, const grid *g, results *r, fg_err *err)
+{
+    memset(r, 0, sizeof *r);
     DIR *dp = opendir(dir);
     if (!dp)
         return fg_err_set(err, "%s: cannot open: %s", dir, strerror(errno));
@@ -1878,8 +2006,9 @@ static int read_journals(const char *dir, jnl_header *h, jnl_entry **out, int *n
     struct dirent *de;
     while ((de = readdir(dp)) && nn < 4096) {
         size_t l = strlen(de->d_name);
-        if (l > 6 && !strncmp(de->d_name, "journal", 7) && l >= 13 && !strcmp(de->d_name + l - 6, ".jsonl"))
-            names[nn++] = strdup(de->d_name);
+        if (l > 6 && !strncmp(de->d_name, "journal", 7) && l >= 13 && !strcmp(de->d_name + l - 6, ".jsonl") &&
+            (names[nn] = strdup(de->d_name)))
+            nn++;
     }
     closedir(dp);
     qsort(names, (size_t)nn, sizeof names[0], by_name);
@@ -1890,53 +2019,69 @@ static int read_journals(const char *dir, jnl_header *h, jnl_entry **out, int *n
             memmove(names + 1, names, (size_t)i * sizeof names[0]);
             names[0] = t;
         }
-    int rc = 0, total = 0;
-    jnl_entry *all = NULL;
+    int rc = 0;
+    char first[4400] = "", gp[4400];
+    snprintf(gp, sizeof gp, "%s/grid.yaml", dir);
     for (int i = 0; i < nn && rc == 0; i++) {
         char path[4400];
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
         jnl_header hh;
-        jnl_entry *e = NULL;
-        int n = 0, bad = 0;
-        if (jnl_read(path, &hh, &e, &n, &bad, err)) {
+        char why[1024];
+        if (jnl_read_header(path, &hh, err)) {
             rc = -1;
             break;
         }
-        char why[1024];
         if (i == 0) {
-            *h = hh;
-        } else if (!same_search(h, &hh, why, sizeof why)) {
-            free(e);
-            rc = fg_err_set(err, "%s: not part of the same search as %s/%s: %s", path, dir, names[0], why);
+            r->h = hh;
+            snprintf(first, sizeof first, "%s", path);
+            if (grid_copy_matches(gp, g, &hh, path, err)) {
+                rc = -1;
+                break;
+            }
+        } else if (!same_search(&r->h, &hh, why, sizeof why)) {
+            rc = fg_err_set(err, "%s: not part of the same search as %s: %s", path, first, why);
             break;
         }
-        if (bad)
-            fprintf(stderr, "fmnist-grid: %s: skipped %d torn or damaged line(s)\n", path, bad);
-        jnl_entry *na = realloc(all, (size_t)(total + n + 1) * sizeof *all);
-        if (!na) {
-            free(e);
+        jnl_contents jc;
+        if (load_journal(path, g, &jc, err)) {
+            rc = -1;
+            break;
+        }
+        warn_skipped(path, &jc);
+        jnl_entry *ne = realloc(r->e, (size_t)(r->n + jc.n + 1) * sizeof *ne);
+        jnl_session *ns = realloc(r->s, (size_t)(r->ns + jc.n_sessions + 1) * sizeof *ns);
+        if (ne)
+            r->e = ne;
+        if (ns)
+            r->s = ns;
+        if (!ne || !ns) {
+            jnl_contents_free(&jc);
             rc = fg_err_set(err, "out of memory merging journals");
             break;
         }
-        all = na;
-        memcpy(all + total, e, (size_t)n * sizeof *e);
-        for (int k = 0; k < n; k++)
-            if (e[k].fold == JNL_REFIT)
-                snprintf(refit_path, rp_len, "%s", path);
-        total += n;
-        free(e);
-        (*n_files)++;
+        for (int k = 0; k < jc.n; k++) {
+            jnl_entry *x = &r->e[r->n + k];
+            *x = jc.e[k];
+            if (x->session >= 0)
+                x->session += r->ns;
+            if (x->fold == JNL_REFIT)
+                snprintf(r->refit_path, sizeof r->refit_path, "%s", path);
+        }
+        memcpy(r->s + r->ns, jc.s, (size_t)jc.n_sessions * sizeof *jc.s);
+        r->n += jc.n;
+        r->ns += jc.n_sessions;
+        jnl_contents_free(&jc);
+        r->n_files++;
     }
     for (int i = 0; i < nn; i++)
         free(names[i]);
-    if (rc == 0 && *n_files == 0)
+    if (rc == 0 && r->n_files == 0)
         rc = fg_err_set(err, "%s: no journal*.jsonl: not a fmnist-grid results directory", dir);
     if (rc) {
-        free(all);
+        results_free(r);
         return -1;
     }
-    *out = all;
-    *n_out = total;
+    jnl_sort_sessions(r->s, r->ns, r->e, r->n);
     return 0;
 }
 
@@ -1968,19 +2113,67 @@ static void fill_env(rpt_env *env, const char *cmd, const char *host, const char
     }
 }
 
-/* A results directory: its grid.yaml and every journal in it. Prints the error and returns
- * -1 (nothing to free) on failure. */
-static int open_results(const char *dir, grid **g, jnl_header *h, jnl_entry **e, int *n, int *nf,
-                        char *refit_path, size_t rp_len)
+/* A session record of this process (see jnl_session): the end fields (workers, wall time)
+ * stay unknown until the caller sets them. */
+static void fill_session(jnl_session *ss, int number, const char *role, const char *cmd, const char *host,
+                         const char *hosts, const char *started, const char *data_dir, int ranks, int threads,
+                         const prepared *pd)
+{
+    memset(ss, 0, sizeof *ss);
+    ss->number = number;
+    snprintf(ss->role, sizeof ss->role, "%s", role);
+    snprintf(ss->started_utc, sizeof ss->started_utc, "%s", started);
+    snprintf(ss->host, sizeof ss->host, "%s", host);
+    snprintf(ss->hosts, sizeof ss->hosts, "%s", hosts);
+    ss->ranks = ranks;
+    ss->workers = -1;
+    ss->threads = threads;
+    ss->wall_time = NAN;
+    snprintf(ss->version, sizeof ss->version, "%s", FG_VERSION);
+    snprintf(ss->git_rev, sizeof ss->git_rev, "%s", FG_GIT_REV);
+    snprintf(ss->compiler, sizeof ss->compiler, "%s", FG_COMPILER);
+    snprintf(ss->mpi, sizeof ss->mpi, "%s", sched_mpi_version());
+    snprintf(ss->blas, sizeof ss->blas, "%s", nn_gemm_backend());
+    snprintf(ss->command, sizeof ss->command, "%s", cmd);
+    snprintf(ss->data_dir, sizeof ss->data_dir, "%s", data_dir ? data_dir : "");
+    ss->n_train_total = ss->n_test = -1;
+    if (pd) {
+        ss->test_images_crc32 = pd->test.images_crc32;
+        ss->test_labels_crc32 = pd->test.labels_crc32;
+        ss->n_train_total = pd->train.images ? pd->train.n : -1;
+        ss->n_test = pd->test.images ? pd->test.n : -1;
+    }
+}
+
+/* The number the next session of the journal file named name takes. */
+static int next_session_number(const jnl_session *s, int ns, const char *name)
+{
+    int m = 0;
+    for (int i = 0; i < ns; i++)
+        if ((!name || !strcmp(s[i].file, name)) && s[i].number > m)
+            m = s[i].number;
+    return m + 1;
+}
+
+/* A results directory: its grid.yaml (a regular file, checked against the journal's
+ * header) and every journal in it. Prints the error and returns -1 (nothing to free) on
+ * failure. */
+static int open_results(const char *dir, grid **g, results *r)
 {
     fg_err err;
     char gp[4200];
     snprintf(gp, sizeof gp, "%s/grid.yaml", dir);
-    if (grid_load_file(gp, g, &err)) {
+    char *text = NULL;
+    size_t len = 0;
+    *g = NULL;
+    if (fg_read_file(gp, RPT_GRID_TEXT_MAX, "grid file", &text, &len, &err) ||
+        grid_load_string(text, len, gp, g, &err)) {
+        free(text);
         print_error(err.msg);
         return -1;
     }
-    if (read_journals(dir, h, e, n, nf, refit_path, rp_len, &err)) {
+    free(text);
+    if (read_journals(dir, *g, r, &err)) {
         print_error(err.msg);
         grid_free(*g);
         *g = NULL;
@@ -2088,37 +2281,111 @@ static int report_rebuild_model(const char *dir, const grid *g, const jnl_header
     return rc;
 }
 
+/* report DIR's refit of best (every task done, none refitted): into DIR/journal.refit.jsonl,
+ * as a session of its own (this process trains, with threads BLAS threads), and model.fgm.
+ * Returns the exit status (EXIT_RUNTIME: a write failed, said in one line: write nothing
+ * more); *have_data is set when pd holds the data. */
+static int report_refit(const char *dir, grid *g, const results *r, int64_t best, const char *data_dir,
+                        const cli *c, int threads, const char *cmd, const char *host, const char *started, double t0,
+                        prepared *pd, int *have_data)
+{
+    const grid_options *o = grid_opts_c(g);
+    fg_err err;
+    int exit_code = EXIT_OK;
+    task_ctx tctx;
+    jnl *j = NULL;
+    char jp[4400];
+    snprintf(jp, sizeof jp, "%s/journal.refit.jsonl", dir);
+    if (prepare(o, data_dir, 1, pd, &err)) {
+        print_error(err.msg);
+        exit_code = EXIT_INPUT;
+    } else if (pd->folds_checksum != r->h.folds_checksum || pd->train.images_crc32 != r->h.train_images_crc32) {
+        fprintf(stderr, "fmnist-grid: %s: the data in %s differ from the search's (checksums); give --data\n",
+                dir, data_dir);
+        exit_code = EXIT_INPUT;
+    } else if (task_ctx_init(&tctx, g, &pd->train, pd->idx, pd->fold_of, pd->n, &err) ||
+               (access(jp, F_OK) == 0 ? jnl_open_append(jp, &j, &err) : jnl_create(jp, &r->h, &j, &err))) {
+        print_error(err.msg);
+        exit_code = EXIT_RUNTIME;
+    } else {
+        *have_data = 1;
+        nn_gemm_set_threads(threads);
+        gethostname(tctx.host, sizeof tctx.host - 1);
+        /* This process trains: it is a session of journal.refit.jsonl. */
+        jnl_session ss;
+        char hosts[JNL_HOST_MAX + 8];
+        snprintf(hosts, sizeof hosts, "%s:1", host);
+        fill_session(&ss, next_session_number(r->s, r->ns, "journal.refit.jsonl"), "report", cmd, host, hosts,
+                     started, data_dir, 1, threads, pd);
+        if (jnl_append_session(j, &ss, &err)) {
+            print_error(err.msg);
+            exit_code = EXIT_RUNTIME;
+        }
+        if (exit_code == EXIT_OK && !c->quiet)
+            fprintf(stderr, "fmnist-grid: refitting configuration %lld (%s) on %d images\n",
+                    (long long)best, grid_config_params(g, best), pd->n);
+        jnl_record *rr = exit_code == EXIT_OK ? malloc(sizeof *rr) : NULL;
+        nn_net *net = NULL;
+        if (exit_code != EXIT_OK) {
+            /* said above */
+        } else if (!rr || task_refit(&tctx, best, &pd->test, rr, &net) ||
+                   jnl_append(j, rr, grid_config_params(g, best), &err)) {
+            fprintf(stderr, "fmnist-grid: refit failed: %s\n", rr ? err.msg : "out of memory");
+            exit_code = EXIT_RUNTIME;
+        } else if (!c->quiet && rr->e.status == NN_STATUS_OK) {
+            fprintf(stderr, "fmnist-grid: refit: test accuracy %.4f (%d images), %.1f s\n",
+                    rr->e.test_acc, pd->test.n, rr->e.fit_time);
+        }
+        if (exit_code == EXIT_OK && fault_from_env().kill_after_refit)
+            raise(SIGKILL); /* FG_FAULT=kill:refit: journaled, model.fgm not written yet */
+        if (exit_code == EXIT_OK && net && rr && save_model(dir, g, best, net, rr))
+            exit_code = EXIT_RUNTIME;
+        nn_net_free(net);
+        free(rr);
+        task_ctx_free(&tctx);
+        if (exit_code == EXIT_OK) {
+            ss.ended = 1;
+            ss.workers = 1;
+            ss.wall_time = fg_now() - t0;
+            if (jnl_append_session(j, &ss, &err)) {
+                print_error(err.msg);
+                exit_code = EXIT_RUNTIME;
+            }
+        }
+    }
+    jnl_close(j);
+    return exit_code;
+}
+
 static int report_command(int argc, char **argv, const cli *c)
 {
     const char *dir = c->report_dir;
     double t0 = fg_now();
     fg_err err;
-    char refit_path[4400];
     grid *g = NULL;
-    jnl_header h;
-    jnl_entry *e = NULL;
-    int n = 0, nf = 0;
-    if (open_results(dir, &g, &h, &e, &n, &nf, refit_path, sizeof refit_path))
+    results r;
+    if (open_results(dir, &g, &r))
         return EXIT_INPUT;
     int threads = c->threads, lock_fd = -1;
-    int claimed = report_claim(dir, &h, c, &threads, &lock_fd);
+    int claimed = report_claim(dir, &r.h, c, &threads, &lock_fd);
     if (claimed >= 0) {
-        free(e);
+        results_free(&r);
         grid_free(g);
         return claimed;
     }
     grid_options *o = grid_opts(g);
-    o->seed = h.seed;
-    o->cv_seed = h.cv_seed;
-    o->subset = h.subset;
+    o->seed = r.h.seed;
+    o->cv_seed = r.h.cv_seed;
+    o->subset = r.h.subset;
     int64_t nc = grid_n_configs(g);
     int64_t total = nc * o->folds;
     char *seen = calloc((size_t)total, 1);
     int64_t done = 0, dups = 0;
-    for (int i = 0; seen && i < n; i++) {
-        if (e[i].fold < 0 || e[i].fold >= o->folds || e[i].config < 0 || e[i].config >= nc)
+    for (int i = 0; seen && i < r.n; i++) {
+        const jnl_entry *x = &r.e[i];
+        if (x->fold < 0 || x->fold >= o->folds || x->config < 0 || x->config >= nc)
             continue;
-        int64_t t = (int64_t)e[i].config * o->folds + e[i].fold;
+        int64_t t = (int64_t)x->config * o->folds + x->fold;
         if (seen[t])
             dups++;
         else
@@ -2129,98 +2396,71 @@ static int report_command(int argc, char **argv, const cli *c)
     prepared pd;
     memset(&pd, 0, sizeof pd);
     struct stat dst;
-    const char *data_dir = !c->data_dir && h.data_dir[0] && stat(h.data_dir, &dst) == 0 && S_ISDIR(dst.st_mode)
-                               ? h.data_dir /* the search's own, as a resume takes it */
+    const char *data_dir = !c->data_dir && r.h.data_dir[0] && stat(r.h.data_dir, &dst) == 0 && S_ISDIR(dst.st_mode)
+                               ? r.h.data_dir /* the search's own, as a resume takes it */
                                : resolve_data_dir(c, o);
     int have_data = 0, stop = 0; /* stop: a write failed (said in one line), write nothing more */
+    char cmd[4096], host[64] = "", started[32];
+    join_argv(argc, argv, cmd, sizeof cmd);
+    gethostname(host, sizeof host - 1);
+    utc_stamp(started, sizeof started, 0);
     /* Refit once everything is done, as the single-job search would have. */
     rpt_config *agg = NULL;
     double *sp = NULL;
     int64_t best = -1;
-    if (rpt_aggregate(e, n, nc, o->folds, &agg, &sp, &err) == 0) {
+    if (rpt_aggregate(r.e, r.n, nc, o->folds, &agg, &sp, &err) == 0) {
         rpt_costs(g, agg, nc); /* ties in the mean go to the cheaper network */
         best = rpt_best(agg, nc);
     }
     free(agg);
     free(sp);
     int have_refit = 0;
-    for (int i = 0; i < n; i++)
-        have_refit |= e[i].fold == JNL_REFIT && e[i].config == best;
+    for (int i = 0; i < r.n; i++)
+        have_refit |= r.e[i].fold == JNL_REFIT && r.e[i].config == best;
     if (done == total && best >= 0 && o->refit && !c->no_refit && !have_refit) {
-        task_ctx tctx;
-        jnl *j = NULL;
-        char jp[4400];
-        snprintf(jp, sizeof jp, "%s/journal.refit.jsonl", dir);
-        if (prepare(o, data_dir, 1, &pd, &err)) {
-            print_error(err.msg);
-            exit_code = EXIT_INPUT;
-        } else if (pd.folds_checksum != h.folds_checksum || pd.train.images_crc32 != h.train_images_crc32) {
-            fprintf(stderr, "fmnist-grid: %s: the data in %s differ from the search's (checksums); give --data\n",
-                    dir, data_dir);
-            exit_code = EXIT_INPUT;
-        } else if (task_ctx_init(&tctx, g, &pd.train, pd.idx, pd.fold_of, pd.n, &err) ||
-                   (access(jp, F_OK) == 0 ? jnl_open_append(jp, &j, &err) : jnl_create(jp, &h, &j, &err))) {
-            print_error(err.msg);
-            exit_code = EXIT_RUNTIME;
-            stop = 1;
-        } else {
-            have_data = 1;
-            nn_gemm_set_threads(threads);
-            gethostname(tctx.host, sizeof tctx.host - 1);
-            if (!c->quiet)
-                fprintf(stderr, "fmnist-grid: refitting configuration %lld (%s) on %d images\n",
-                        (long long)best, grid_config_params(g, best), pd.n);
-            jnl_record *rr = malloc(sizeof *rr);
-            nn_net *net = NULL;
-            if (!rr || task_refit(&tctx, best, &pd.test, rr, &net) ||
-                jnl_append(j, rr, grid_config_params(g, best), &err)) {
-                fprintf(stderr, "fmnist-grid: refit failed: %s\n", rr ? err.msg : "out of memory");
-                exit_code = EXIT_RUNTIME;
-                stop = 1;
-            } else if (!c->quiet && rr->e.status == NN_STATUS_OK) {
-                fprintf(stderr, "fmnist-grid: refit: test accuracy %.4f (%d images), %.1f s\n",
-                        rr->e.test_acc, pd.test.n, rr->e.fit_time);
-            }
-            if (!stop && fault_from_env().kill_after_refit)
-                raise(SIGKILL); /* FG_FAULT=kill:refit: journaled, model.fgm not written yet */
-            if (!stop && net && rr && save_model(dir, g, best, net, rr)) {
-                exit_code = EXIT_RUNTIME;
-                stop = 1;
-            }
-            nn_net_free(net);
-            free(rr);
-            task_ctx_free(&tctx);
-        }
-        jnl_close(j);
-        free(e);
-        e = NULL;
-        if (!stop && read_journals(dir, &h, &e, &n, &nf, refit_path, sizeof refit_path, &err)) {
+        exit_code = report_refit(dir, g, &r, best, data_dir, c, threads, cmd, host, started, t0, &pd, &have_data);
+        stop = exit_code == EXIT_RUNTIME;
+        results_free(&r);
+        if (!stop && read_journals(dir, g, &r, &err)) {
             print_error(err.msg);
             exit_code = EXIT_RUNTIME;
         }
     } else if (have_refit && !c->no_refit) {
         /* Refitted before, but model.fgm may have been lost with the process that wrote it. */
         const jnl_entry *rec = NULL;
-        for (int i = 0; i < n; i++)
-            if (e[i].fold == JNL_REFIT && e[i].config == best)
-                rec = &e[i];
-        if (report_rebuild_model(dir, g, &h, best, rec, data_dir, threads, c->quiet) < 0) {
+        for (int i = 0; i < r.n; i++)
+            if (r.e[i].fold == JNL_REFIT && r.e[i].config == best)
+                rec = &r.e[i];
+        if (report_rebuild_model(dir, g, &r.h, best, rec, data_dir, threads, c->quiet) < 0) {
             exit_code = EXIT_RUNTIME;
             stop = 1;
         }
     }
-    if (e && !stop) {
-        char cmd[4096], host[64] = "", started[32];
-        join_argv(argc, argv, cmd, sizeof cmd);
-        gethostname(host, sizeof host - 1);
-        utc_stamp(started, sizeof started, 0);
+    if ((r.e || r.n_files) && !stop) {
         rpt_env env;
-        fill_env(&env, cmd, host, started, data_dir, 1, threads, 0, fg_now() - t0,
-                 have_data ? &pd : NULL, &h);
+        fill_env(&env, cmd, host, started, data_dir, 1, threads, 0, fg_now() - t0, have_data ? &pd : NULL, &r.h);
+        env.sessions = r.s;
+        env.n_sessions = r.ns;
+        env.regenerated_utc = started;
+        env.regenerated_by = cmd;
+        env.regenerated_host = host;
+        /* A journal older than session records does not say which test set the refit
+         * was scored on: the data directory's test set it is (its CRC-32 only). */
+        int recorded = 0;
+        for (int i = 0; i < r.ns; i++)
+            recorded |= r.s[i].test_images_crc32 || r.s[i].test_labels_crc32;
+        data_set test;
+        memset(&test, 0, sizeof test);
+        if (!recorded && !have_data && data_load_dir(data_dir, DATA_TEST, &test, &err) == 0) {
+            env.test_images_crc32 = test.images_crc32;
+            env.test_labels_crc32 = test.labels_crc32;
+            env.n_test = test.n;
+        }
+        data_free(&test);
         env.interrupted = done < total;
         fg_err plot_warning;
         env.plot_warning = &plot_warning;
-        if (rpt_write(dir, g, &h, e, n, &env, refit_path[0] ? refit_path : NULL, &err)) {
+        if (rpt_write(dir, g, &r.h, r.e, r.n, &env, r.refit_path[0] ? r.refit_path : NULL, &err)) {
             print_error(err.msg);
             exit_code = EXIT_RUNTIME;
         } else {
@@ -2242,11 +2482,11 @@ static int report_command(int argc, char **argv, const cli *c)
                 fprintf(stderr, "fmnist-grid: %lld task(s) recorded more than once; the first record counts\n",
                         (long long)dups);
             printf("%s/report.md (%lld of %lld tasks from %d journal%s)\n", dir, (long long)done,
-                   (long long)total, nf, nf == 1 ? "" : "s");
+                   (long long)total, r.n_files, r.n_files == 1 ? "" : "s");
         }
     }
     free(seen);
-    free(e);
+    results_free(&r);
     prepared_free(&pd);
     grid_free(g);
     od_lock_release(lock_fd);
@@ -2456,13 +2696,12 @@ static int simulate_command(const cli *c)
             ranks[nr] = 1 << nr;
     }
     fg_err err;
-    char refit_path[4400];
     grid *g = NULL;
-    jnl_header h;
-    jnl_entry *e = NULL;
-    int n = 0, nf = 0;
-    if (open_results(dir, &g, &h, &e, &n, &nf, refit_path, sizeof refit_path))
+    results rs;
+    if (open_results(dir, &g, &rs))
         return EXIT_INPUT;
+    const jnl_entry *e = rs.e;
+    int n = rs.n;
     int64_t nc = grid_n_configs(g);
     int folds = grid_opts_c(g)->folds;
     int64_t total = nc * folds;
@@ -2552,7 +2791,8 @@ static int simulate_command(const cli *c)
         free(fam), free(cost), free(group);
     }
 out:
-    free(sec), free(cfg_of), free(key), free(e);
+    free(sec), free(cfg_of), free(key);
+    results_free(&rs);
     grid_free(g);
     return exit_code;
 }
@@ -2663,6 +2903,52 @@ static int claim_out_dir(search *s, const char *gt, size_t tl, const char *gp)
     return -1;
 }
 
+/* Appends the end of this run's session record (its wall time, the ranks that trained). A
+ * failure is not reported: every result is already in the journal, the report then says
+ * that the session recorded no end, and a full disk is reported once, by what fails next. */
+static void end_session(search *s, const sched_stats *st, int interrupted, double t_start)
+{
+    if (!s->journal || !s->session_written)
+        return;
+    fg_err err;
+    s->session.ended = 1;
+    s->session.interrupted = interrupted;
+    s->session.workers = st->workers;
+    s->session.wall_time = fg_now() - t_start;
+    jnl_append_session(s->journal, &s->session, &err);
+}
+
+/* "nodeA:2,nodeB:2": each host (in rank order of first appearance) and its rank count,
+ * from n names of JNL_HOST_MAX bytes each. */
+static void summarize_hosts(const char *all, int n, char *out, size_t cap)
+{
+    out[0] = '\0';
+    size_t len = 0;
+    char *done = calloc((size_t)n, 1);
+    for (int i = 0; i < n; i++) {
+        if (done && done[i])
+            continue;
+        const char *h = all + (size_t)i * JNL_HOST_MAX;
+        int cnt = 0;
+        for (int k = i; k < n; k++)
+            if (!strncmp(h, all + (size_t)k * JNL_HOST_MAX, JNL_HOST_MAX)) {
+                cnt++;
+                if (done)
+                    done[k] = 1;
+            }
+        char item[JNL_HOST_MAX + 16];
+        snprintf(item, sizeof item, "%s%.*s:%d", len ? "," : "", JNL_HOST_MAX - 1, *h ? h : "?", cnt);
+        if (len + strlen(item) + 5 >= cap) {
+            snprintf(out + len, cap - len, ",...");
+            break;
+        }
+        len += (size_t)snprintf(out + len, cap - len, "%s", item);
+        if (!done)
+            break;
+    }
+    free(done);
+}
+
 static int run_search(int argc, char **argv, const cli *c)
 {
     int rank = sched_rank(), size = sched_size();
@@ -2682,9 +2968,21 @@ static int run_search(int argc, char **argv, const cli *c)
     snprintf(g_stop_note, sizeof g_stop_note, " during start-up, before any task ran (nothing to lose)");
     defer_signals(0);
 
-    /* Rank 0 validates everything before anything is sent. */
+    /* Rank 0 validates everything before anything is sent. The grid copy of a results
+     * directory (--resume DIR) is read as the other files read back are: a regular file
+     * of bounded size, never a FIFO that would block. */
     if (rank == 0) {
-        if (grid_load_file(c->grid_path, &g, &err)) {
+        int bad_grid;
+        if (c->resume_grid[0] && c->grid_path == c->resume_grid) {
+            char *copy = NULL;
+            size_t copy_len = 0;
+            bad_grid = fg_read_file(c->grid_path, RPT_GRID_TEXT_MAX, "grid file", &copy, &copy_len, &err) ||
+                       grid_load_string(copy, copy_len, c->grid_path, &g, &err);
+            free(copy);
+        } else {
+            bad_grid = grid_load_file(c->grid_path, &g, &err);
+        }
+        if (bad_grid) {
             print_error(err.msg);
             sm.status = EXIT_INPUT;
         } else {
@@ -2819,6 +3117,21 @@ static int run_search(int argc, char **argv, const cli *c)
     }
     tctx.rank = rank;
     gethostname(tctx.host, sizeof tctx.host - 1);
+    /* Every rank's host, for the session record: which hosts ran how many ranks. */
+    char hosts[JNL_SESSION_TEXT] = "";
+    {
+        char mine[JNL_HOST_MAX];
+        memset(mine, 0, sizeof mine);
+        snprintf(mine, sizeof mine, "%s", tctx.host);
+        char *all = rank == 0 ? calloc((size_t)size, JNL_HOST_MAX) : NULL;
+        if (rank == 0 && !all) {
+            print_error("out of memory gathering the ranks' host names");
+            sched_abort(EXIT_RUNTIME);
+        }
+        if (sched_gather(mine, JNL_HOST_MAX, all, &err) == 0 && rank == 0)
+            summarize_hosts(all, size, hosts, sizeof hosts);
+        free(all);
+    }
 
     /* Rank 0: results directory, grid copy, journal, task order. */
     search s;
@@ -2881,7 +3194,7 @@ static int run_search(int argc, char **argv, const cli *c)
         s.test = &pd.test;
         s.n_searched = pd.n;
         s.n_workers = g_workerkill && size > 1 ? size - 1 : size;
-        int resuming = 0;
+        int resuming = 0, session_no = 1;
         struct stat jst;
         int claim = claim_out_dir(&s, gt, tl, gp);
         if (claim >= 0) {
@@ -2890,22 +3203,49 @@ static int run_search(int argc, char **argv, const cli *c)
             fprintf(stderr, "fmnist-grid: out of memory\n");
             exit_code = EXIT_RUNTIME;
         } else if (stat(s.journal_path, &jst) == 0) {
-            /* A journal is there: continue that search if it is this one. */
+            /* A journal is there: continue that search if it is this one. Its header is
+             * compared first, then every record is checked against it and the grid (a
+             * record that fails is skipped with a warning, and its task runs again). */
             jnl_header was;
-            jnl_entry *e = NULL;
-            int n = 0, bad = 0;
+            jnl_contents jc;
+            memset(&jc, 0, sizeof jc);
             char why_not[1024];
-            if (jnl_read(s.journal_path, &was, &e, &n, &bad, &err)) {
+            size_t cl;
+            char *copy = NULL;
+            grid *gcopy = NULL;
+            if (jnl_read_header(s.journal_path, &was, &err)) {
                 fprintf(stderr, "fmnist-grid: %s: cannot resume: %s\n", s.dir, err.msg);
+                exit_code = EXIT_INPUT;
+            } else if (was.grid_hash != h.grid_hash && c->resume_grid[0] && !strcmp(c->grid_path, gp)) {
+                /* --resume DIR without a grid: DIR/grid.yaml itself was edited */
+                grid_copy_matches(gp, g, &was, s.journal_path, &err);
+                print_error(err.msg);
                 exit_code = EXIT_INPUT;
             } else if (!same_search(&was, &h, why_not, sizeof why_not)) {
                 fprintf(stderr, "fmnist-grid: %s: holds a different search, not resumed: %s\n", s.dir, why_not);
+                exit_code = EXIT_INPUT;
+            } else if (access(gp, F_OK) == 0 &&
+                       (fg_read_file(gp, RPT_GRID_TEXT_MAX, "grid file", &copy, &cl, &err) ||
+                        grid_load_string(copy, cl, gp, &gcopy, &err) ||
+                        grid_copy_matches(gp, gcopy, &was, s.journal_path, &err))) {
+                /* the grid given matches, but DIR/grid.yaml (what `report DIR` reads) does not */
+                print_error(err.msg);
+                exit_code = EXIT_INPUT;
+            } else if (access(gp, F_OK) != 0 && copy_file(gt, tl, gp, &err)) {
+                print_error(err.msg); /* a shard directory without its grid copy: restore it */
+                exit_code = EXIT_RUNTIME;
+            } else if (load_journal(s.journal_path, g, &jc, &err)) {
+                fprintf(stderr, "fmnist-grid: %s: cannot resume: %s\n", s.dir, err.msg);
                 exit_code = EXIT_INPUT;
             } else if (jnl_open_append(s.journal_path, &s.journal, &err)) {
                 print_error(err.msg);
                 exit_code = EXIT_RUNTIME;
             } else {
                 resuming = 1;
+                warn_skipped(s.journal_path, &jc);
+                session_no = next_session_number(jc.s, jc.n_sessions, NULL);
+                const jnl_entry *e = jc.e;
+                int n = jc.n;
                 for (int i = 0; i < n; i++) {
                     const jnl_entry *x = &e[i];
                     if (x->fold == JNL_REFIT && x->config >= 0 && x->config < s.n_configs)
@@ -2925,11 +3265,10 @@ static int run_search(int argc, char **argv, const cli *c)
                         s.failed++;
                     }
                 }
-                if (bad && !c->quiet)
-                    fprintf(stderr, "fmnist-grid: %s: ignored %d torn or damaged journal line(s)\n",
-                            s.journal_path, bad);
             }
-            free(e);
+            free(copy);
+            grid_free(gcopy);
+            jnl_contents_free(&jc);
         } else if (c->resume_dir) {
             fprintf(stderr, "fmnist-grid: %s: nothing to resume (no journal.jsonl)\n", s.dir);
             exit_code = EXIT_INPUT;
@@ -3027,6 +3366,18 @@ static int run_search(int argc, char **argv, const cli *c)
             }
         }
         free(done_task);
+        /* This run is a session of the journal: its environment is recorded before its first
+         * record (ensure_session), so that a report written later (`report DIR`) keeps it. */
+        if (exit_code == EXIT_OK) {
+            char cmd[4096], role[32];
+            join_argv(argc, argv, cmd, sizeof cmd);
+            if (c->n_shards)
+                snprintf(role, sizeof role, "shard %d/%d", c->shard, c->n_shards);
+            else
+                snprintf(role, sizeof role, "%s", resuming ? "search (resumed)" : "search");
+            fill_session(&s.session, session_no, role, cmd, tctx.host, hosts, started, sm.data_dir, size,
+                         sm.threads, &pd);
+        }
     }
     /* Everyone learns whether rank 0 could set up. */
     int32_t go = exit_code == EXIT_OK ? -1 : exit_code;
@@ -3075,6 +3426,7 @@ static int run_search(int argc, char **argv, const cli *c)
     if (rank == 0 && go < 0 && c->n_shards) {
         if (s.tty && !c->quiet && s.done)
             fputc('\n', stderr);
+        end_session(&s, &st, st.stopped || g_signal, t_start);
         if (st.stopped || g_signal) {
             fprintf(stderr, "fmnist-grid: shard %d/%d interrupted by signal %d; re-run the same command to "
                             "continue it\n", c->shard, c->n_shards, (int)g_signal);
@@ -3091,13 +3443,14 @@ static int run_search(int argc, char **argv, const cli *c)
         if (s.tty && !c->quiet && s.done)
             fputc('\n', stderr);
         int interrupted = st.stopped || g_signal;
-        jnl_header h;
-        jnl_entry *e = NULL;
-        int n = 0, bad = 0;
-        if (jnl_read(s.journal_path, &h, &e, &n, &bad, &err)) {
+        jnl_contents jc;
+        memset(&jc, 0, sizeof jc);
+        if (load_journal(s.journal_path, g, &jc, &err)) {
             print_error(err.msg);
             exit_code = EXIT_RUNTIME;
         } else {
+            const jnl_entry *e = jc.e;
+            int n = jc.n;
             rpt_config *agg = NULL;
             double *sp = NULL;
             int64_t best = -1;
@@ -3141,7 +3494,7 @@ static int run_search(int argc, char **argv, const cli *c)
                     rr->e.rank = 0;
                     if (stop) {
                         exit_code = EXIT_RUNTIME;
-                    } else if (jnl_append(s.journal, rr, grid_config_params(g, best), &err)) {
+                    } else if (ensure_session(&s, &err) || jnl_append(s.journal, rr, grid_config_params(g, best), &err)) {
                         print_error(err.msg);
                         stop = 1;
                         exit_code = EXIT_RUNTIME;
@@ -3155,16 +3508,18 @@ static int run_search(int argc, char **argv, const cli *c)
                     }
                 }
                 free(rr);
-                free(e);
-                e = NULL;
-                if (jnl_read(s.journal_path, &h, &e, &n, &bad, &err)) {
-                    print_error(err.msg);
-                    exit_code = EXIT_RUNTIME;
-                }
             }
             if (s.fault.kill_before_report)
                 raise(SIGKILL); /* FG_FAULT=kill:report: everything is journaled, no report yet */
-            if (!stop && (e || n == 0)) {
+            /* The session's end, then the journal once more: the report is the journal's.
+             * After a failed write (said in one line) nothing more is written. */
+            if (!stop)
+                end_session(&s, &st, interrupted, t_start);
+            jnl_contents_free(&jc);
+            if (!stop && load_journal(s.journal_path, g, &jc, &err)) {
+                print_error(err.msg);
+                exit_code = EXIT_RUNTIME;
+            } else if (!stop) {
                 rpt_env env;
                 memset(&env, 0, sizeof env);
                 char cmd[4096], host[64] = "";
@@ -3190,17 +3545,20 @@ static int run_search(int argc, char **argv, const cli *c)
                 env.n_train_total = pd.train.n;
                 env.n_test = pd.test.n;
                 env.interrupted = interrupted;
+                jnl_sort_sessions(jc.s, jc.n_sessions, jc.e, jc.n);
+                env.sessions = jc.s;
+                env.n_sessions = jc.n_sessions;
                 fg_err plot_warning; /* plots that cannot be drawn never fail a search */
                 env.plot_warning = &plot_warning;
-                if (rpt_write(s.dir, g, &h, e, n, &env, s.journal_path, &err)) {
+                if (rpt_write(s.dir, g, &jc.h, jc.e, jc.n, &env, s.journal_path, &err)) {
                     print_error(err.msg);
                     exit_code = EXIT_RUNTIME;
                 } else if (plot_warning.msg[0] && !c->quiet) {
                     fprintf(stderr, "fmnist-grid: warning: %s\n", plot_warning.msg);
                 }
             }
-            free(e);
         }
+        jnl_contents_free(&jc);
         if (interrupted && exit_code == EXIT_OK) {
             fprintf(stderr, "fmnist-grid: interrupted by signal %d after %d of %d tasks%s; partial report in %s; "
                             "continue with: fmnist-grid --resume %s\n",

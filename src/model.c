@@ -553,45 +553,18 @@ int model_save(const char *path, const nn_net *net, const nn_train_desc *train,
 
 /* ---- load -------------------------------------------------------------------------------- */
 
-/* Reads the whole file at path into a malloc'ed buffer. */
+/* Reads the whole model file at path into a malloc'ed buffer: a regular file only (a FIFO
+ * or a device never blocks or floods the reader), of at most MODEL_FILE_MAX_BYTES. */
 static int read_file(const char *path, unsigned char **out, size_t *size, fg_err *err)
 {
+    char *buf = NULL;
+    size_t n = 0;
     *out = NULL;
     *size = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return fg_err_set(err, "%s: cannot open model file: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return fg_err_set(err, "%s: not a regular file", path);
-    }
-    if ((uintmax_t)st.st_size > SIZE_MAX - 1) {
-        close(fd);
-        return fg_err_set(err, "%s: too large to load", path);
-    }
-    size_t cap = (size_t)st.st_size, n = 0;
-    unsigned char *buf = malloc(cap ? cap : 1);
-    if (!buf) {
-        close(fd);
-        return fg_err_set(err, "%s: out of memory reading %zu bytes", path, cap);
-    }
-    while (n < cap) {
-        ssize_t k = read(fd, buf + n, cap - n > (1u << 30) ? (1u << 30) : cap - n);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k < 0) {
-            fg_err_set(err, "%s: read failed: %s", path, strerror(errno));
-            free(buf);
-            close(fd);
-            return -1;
-        }
-        if (k == 0)
-            break;
-        n += (size_t)k;
-    }
-    close(fd);
-    *out = buf;
+    if (fg_read_file(path, (size_t)(MODEL_FILE_MAX_BYTES < SIZE_MAX - 1 ? MODEL_FILE_MAX_BYTES : SIZE_MAX - 1),
+                     "model file", &buf, &n, err))
+        return -1;
+    *out = (unsigned char *)buf;
     *size = n;
     return 0;
 }
@@ -654,7 +627,7 @@ static int unpack(const char *path, const unsigned char *f, size_t size, unsigne
         return fg_err_set(err, "%s: header flags 0x%x are not understood by this program", path,
                           (unsigned)flags);
     if (usize < MIN_PAYLOAD || usize / ZLIB_MAX_RATIO > csize || usize > SIZE_MAX ||
-        usize > (uint64_t)(uLong)-1)
+        usize > (uint64_t)(uLong)-1 || usize > MODEL_PAYLOAD_MAX_BYTES)
         return fg_err_set(err, "%s: damaged: implausible payload size %llu for %llu compressed "
                                "bytes",
                           path, (unsigned long long)usize, (unsigned long long)csize);
@@ -692,21 +665,27 @@ static int unpack(const char *path, const unsigned char *f, size_t size, unsigne
     return 0;
 }
 
-nn_net *model_load(const char *path, int max_batch, nn_train_desc *train_out, char **meta_out,
-                   fg_err *err)
+void model_file_free(model_file *m)
 {
-    if (meta_out)
-        *meta_out = NULL;
-    if (!path) {
-        fg_err_set(err, "model_load: no path");
-        return NULL;
-    }
+    if (!m)
+        return;
+    free(m->desc);
+    free(m->meta);
+    free(m->params);
+    memset(m, 0, sizeof *m);
+}
+
+int model_read(const char *path, model_file *m, fg_err *err)
+{
+    memset(m, 0, sizeof *m);
+    if (!path)
+        return fg_err_set(err, "model_read: no path");
+    snprintf(m->path, sizeof m->path, "%s", path);
     unsigned char *f = NULL, *p = NULL;
     size_t size = 0, usize = 0;
     nn_net_desc *d = NULL;
-    char *meta = NULL;
-    nn_net *net = NULL;
     fg_err e;
+    int rc = -1;
     uint32_t version = 0;
     if (read_file(path, &f, &size, err) || unpack(path, f, size, &p, &usize, &version, err))
         goto done;
@@ -731,6 +710,14 @@ nn_net *model_load(const char *path, int max_batch, nn_train_desc *train_out, ch
                    NN_MAX_LAYERS);
         goto done;
     }
+    /* Every size below is checked against what the payload holds before it is used. */
+    const uint64_t layer_size = version >= 2 ? LAYER_SIZE : LAYER1_SIZE;
+    if ((uint64_t)d->n_layers * layer_size + TRAIN_SIZE + 4 + 8 > (uint64_t)(r.len - r.pos)) {
+        fg_err_set(err, "%s: damaged: payload ends inside the network description: the header says %d layers "
+                        "(%llu bytes), the payload holds %zu",
+                   path, d->n_layers, (unsigned long long)(d->n_layers * layer_size), r.len - r.pos);
+        goto done;
+    }
     for (int i = 0; i < d->n_layers; i++)
         get_layer(&r, &d->layers[i], version);
     get_train(&r, &t);
@@ -743,8 +730,12 @@ nn_net *model_load(const char *path, int max_batch, nn_train_desc *train_out, ch
     }
     uint32_t meta_len = get_u32(&r);
     if (r.bad || meta_len > r.len - r.pos) {
-        fg_err_set(err, "%s: damaged: payload ends inside the %s", path,
-                   r.bad ? "network description" : "metadata");
+        if (r.bad)
+            fg_err_set(err, "%s: damaged: payload ends inside the network description", path);
+        else
+            fg_err_set(err, "%s: damaged: payload ends inside the metadata: it is said to hold %u bytes, the "
+                            "payload holds %zu",
+                       path, (unsigned)meta_len, r.len - r.pos);
         goto done;
     }
     const unsigned char *mp = p + r.pos;
@@ -774,41 +765,101 @@ nn_net *model_load(const char *path, int max_batch, nn_train_desc *train_out, ch
                    (unsigned long long)n_params, (long long)total);
         goto done;
     }
-    if (meta_out) {
-        meta = malloc((size_t)meta_len + 1);
-        if (!meta) {
-            fg_err_set(err, "%s: out of memory", path);
-            goto done;
-        }
-        memcpy(meta, mp, meta_len);
-        meta[meta_len] = '\0';
-    }
-    net = nn_net_new(d, max_batch, 0, &e);
-    if (!net) {
-        fg_err_set(err, "%s: %s", path, e.msg);
+    m->meta = malloc((size_t)meta_len + 1);
+    m->params = malloc((size_t)(n_params ? n_params : 1) * sizeof *m->params);
+    if (!m->meta || !m->params) {
+        fg_err_set(err, "%s: out of memory", path);
         goto done;
     }
-    if ((uint64_t)nn_net_n_params(net) != n_params) { /* nn_desc_check and nn_net_new disagree */
-        fg_err_set(err, "%s: the engine built %lld parameters, the file has %llu", path,
-                   (long long)nn_net_n_params(net), (unsigned long long)n_params);
-        nn_net_free(net);
-        net = NULL;
-        goto done;
-    }
-    float *dst = nn_net_params(net);
+    memcpy(m->meta, mp, meta_len);
+    m->meta[meta_len] = '\0';
     for (uint64_t i = 0; i < n_params; i++)
-        dst[i] = get_f32(&r);
-    nn_net_set_eval(net, &t); /* scored as in training: label smoothing, test-time flip */
-    if (train_out)
-        *train_out = t;
-    if (meta_out) {
-        *meta_out = meta;
-        meta = NULL;
-    }
+        m->params[i] = get_f32(&r);
+    m->n_params = (int64_t)n_params;
+    m->train = t;
+    m->desc = d;
+    d = NULL;
+    rc = 0;
 done:
-    free(meta);
     free(d);
     free(p);
     free(f);
+    if (rc)
+        model_file_free(m);
+    return rc;
+}
+
+nn_net *model_build(const model_file *m, int max_batch, int *batch_out, fg_err *err)
+{
+    const nn_net_desc *d = m->desc;
+    nn_layer_info *info = malloc(NN_MAX_LAYERS * sizeof *info);
+    fg_err e;
+    if (!info) {
+        fg_err_set(err, "%s: out of memory", m->path);
+        return NULL;
+    }
+    if (nn_desc_check(d, info, NULL, NULL, &e)) {
+        free(info);
+        fg_err_set(err, "%s: invalid network description: %s", m->path, e.msg);
+        return NULL;
+    }
+    /* Activations per image: the input and every layer's output, each with its gradient and
+     * about as much workspace (as task_memory estimates). */
+    double act = (double)d->in_h * d->in_w * d->in_c;
+    for (int l = 0; l < d->n_layers; l++)
+        act += (double)info[l].out_h * info[l].out_w * info[l].out_c;
+    free(info);
+    double per_image = 12.0 * act;
+    if (per_image > (double)MODEL_ACT_MAX_BYTES) {
+        fg_err_set(err, "%s: the network needs about %.0f MiB of activations per %dx%dx%d image, more than the "
+                        "%.0f MiB limit",
+                   m->path, per_image / 1048576.0, d->in_h, d->in_w, d->in_c, (double)MODEL_ACT_MAX_BYTES / 1048576.0);
+        return NULL;
+    }
+    int batch = max_batch;
+    if (batch > 1 && per_image * batch > (double)MODEL_ACT_MAX_BYTES)
+        batch = (int)((double)MODEL_ACT_MAX_BYTES / per_image);
+    if (batch < 1)
+        batch = 1;
+    nn_net *net = nn_net_new(d, batch, 0, &e);
+    if (!net) {
+        fg_err_set(err, "%s: %s", m->path, e.msg);
+        return NULL;
+    }
+    if (nn_net_n_params(net) != m->n_params) { /* nn_desc_check and nn_net_new disagree */
+        fg_err_set(err, "%s: the engine built %lld parameters, the file has %lld", m->path,
+                   (long long)nn_net_n_params(net), (long long)m->n_params);
+        nn_net_free(net);
+        return NULL;
+    }
+    memcpy(nn_net_params(net), m->params, (size_t)m->n_params * sizeof *m->params);
+    nn_net_set_eval(net, &m->train); /* scored as in training: label smoothing, test-time flip */
+    if (batch_out)
+        *batch_out = batch;
+    return net;
+}
+
+nn_net *model_load(const char *path, int max_batch, nn_train_desc *train_out, char **meta_out,
+                   fg_err *err)
+{
+    if (meta_out)
+        *meta_out = NULL;
+    if (!path) {
+        fg_err_set(err, "model_load: no path");
+        return NULL;
+    }
+    model_file m;
+    if (model_read(path, &m, err))
+        return NULL;
+    nn_net *net = model_build(&m, max_batch, NULL, err);
+    if (net) {
+        if (train_out)
+            *train_out = m.train;
+        if (meta_out) {
+            *meta_out = m.meta;
+            m.meta = NULL;
+        }
+    }
+    model_file_free(&m);
     return net;
 }

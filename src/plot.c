@@ -457,9 +457,14 @@ static int write_script(plot_set *p, fg_err *err)
 static void first_error(const char *log, char *out, size_t n)
 {
     out[0] = '\0';
-    FILE *f = fopen(log, "r");
-    if (!f)
+    int fd;
+    if (fg_open_regular(log, O_RDONLY, "log", &fd, NULL, NULL)) /* never a FIFO that blocks */
         return;
+    FILE *f = fdopen(fd, "r");
+    if (!f) {
+        close(fd);
+        return;
+    }
     char line[512];
     while (fgets(line, sizeof line, f)) {
         line[strcspn(line, "\r\n")] = '\0';

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -486,6 +487,76 @@ static int on_record(void *p, const jnl_record *r)
     return 0;
 }
 
+/* ---- the grid's check of journal records ---------------------------------------------- */
+
+typedef struct {
+    const grid *g;
+    int64_t nc;
+    int *epochs;     /* per configuration: 0 not looked up yet, -1 cannot be built, else epochs */
+    nn_net_desc *d;
+} expect_ctx;
+
+static int expect_check(void *p, const jnl_entry *e, char *why, size_t n)
+{
+    expect_ctx *x = p;
+    if (e->config < 0 || e->config >= x->nc) {
+        snprintf(why, n, "configuration %d outside the grid's 0..%lld", e->config, (long long)x->nc - 1);
+        return -1;
+    }
+    uint64_t want = grid_config_hash(x->g, e->config);
+    if (e->config_hash != want) {
+        snprintf(why, n, "configuration %d's hash is %016llx, not the grid's %016llx (a record of another grid)",
+                 e->config, (unsigned long long)e->config_hash, (unsigned long long)want);
+        return -1;
+    }
+    int *ep = &x->epochs[e->config];
+    if (*ep == 0) {
+        nn_train_desc t;
+        *ep = grid_config_build(x->g, e->config, 28, 28, 1, JNL_CLASSES, x->d, &t, NULL) == 0 && t.epochs > 0
+                  ? t.epochs
+                  : -1;
+    }
+    if (*ep > 0 && e->epochs_run > *ep) {
+        snprintf(why, n, "%d epochs, more than configuration %d's %d", e->epochs_run, e->config, *ep);
+        return -1;
+    }
+    return 0;
+}
+
+int rpt_journal_expect(const grid *g, jnl_expect *x, fg_err *err)
+{
+    memset(x, 0, sizeof *x);
+    expect_ctx *c = calloc(1, sizeof *c);
+    int64_t nc = grid_n_configs(g);
+    if (c) {
+        c->g = g;
+        c->nc = nc;
+        c->epochs = calloc((size_t)(nc > 0 ? nc : 1), sizeof *c->epochs);
+        c->d = malloc(sizeof *c->d);
+    }
+    if (!c || !c->epochs || !c->d) {
+        if (c)
+            free(c->epochs), free(c->d);
+        free(c);
+        return fg_err_set(err, "out of memory checking the journal");
+    }
+    x->check = expect_check;
+    x->ctx = c;
+    return 0;
+}
+
+void rpt_journal_expect_free(jnl_expect *x)
+{
+    expect_ctx *c = x ? x->ctx : NULL;
+    if (c) {
+        free(c->epochs);
+        free(c->d);
+        free(c);
+    }
+    if (x)
+        memset(x, 0, sizeof *x);
+}
+
 static int by_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 /* Histories of the top configurations and of the refit from every DIR/journal*.jsonl
@@ -511,6 +582,9 @@ static void read_histories(rctx *x, const char *journal_path)
     int ok = 0;
     for (int i = 0; i < nn; i++)
         ok += names[i] != NULL;
+    /* The same records as the aggregation: only those that pass every check. */
+    jnl_expect ex;
+    const jnl_expect *xp = rpt_journal_expect(x->g, &ex, NULL) == 0 ? &ex : NULL;
     if (ok == nn) {
         qsort(names, (size_t)nn, sizeof names[0], by_str);
         for (int i = 0; i < nn; i++)
@@ -522,11 +596,13 @@ static void read_histories(rctx *x, const char *journal_path)
         for (int i = 0; i < nn; i++) {
             char path[4400];
             snprintf(path, sizeof path, "%s/%s", x->dir, names[i]);
-            jnl_each_record(path, on_record, x, NULL);
+            jnl_each_record_ex(path, xp, on_record, x, NULL);
         }
     }
     if (nn == 0 && journal_path)
-        jnl_each_record(journal_path, on_record, x, NULL);
+        jnl_each_record_ex(journal_path, xp, on_record, x, NULL);
+    if (xp)
+        rpt_journal_expect_free(&ex);
     for (int i = 0; i < nn; i++)
         free(names[i]);
     for (int t = 0; t < x->n_top; t++)
@@ -820,6 +896,313 @@ static void md_try_next(FILE *f, const rctx *x)
     fputc('\n', f);
 }
 
+/* ---- the environment the results came from -------------------------------------------- */
+
+/* The environment of a report, from the journals' session records when they have them,
+ * else from the process writing the report (journals older than session records). */
+typedef struct {
+    const char *version, *git_rev, *compiler, *mpi, *blas, *command_line, *host, *started_utc, *data_dir;
+    int ranks, threads, from_sessions;
+    double wall_time;  /* sum of the sessions' recorded wall times */
+    int n_unended;     /* sessions without an end record (still running, or killed) */
+    uint32_t test_images_crc32, test_labels_crc32;
+    int n_test;
+} eff_env;
+
+static void effective_env(const rpt_env *env, const jnl_entry *e, int n, int64_t best, eff_env *o)
+{
+    memset(o, 0, sizeof *o);
+    o->wall_time = NAN;
+    if (!env)
+        return;
+    if (env->n_sessions <= 0 || !env->sessions) {
+        o->version = env->version, o->git_rev = env->git_rev, o->compiler = env->compiler;
+        o->mpi = env->mpi, o->blas = env->blas, o->command_line = env->command_line;
+        o->host = env->host, o->started_utc = env->started_utc, o->data_dir = env->data_dir;
+        o->ranks = env->ranks, o->threads = env->threads, o->wall_time = env->wall_time;
+        o->test_images_crc32 = env->test_images_crc32, o->test_labels_crc32 = env->test_labels_crc32;
+        o->n_test = env->n_test;
+        return;
+    }
+    const jnl_session *s = env->sessions, *first = &s[0];
+    for (int i = 1; i < env->n_sessions; i++) /* the session that started the search */
+        if (strcmp(s[i].started_utc, first->started_utc) < 0)
+            first = &s[i];
+    o->from_sessions = 1;
+    o->version = first->version, o->git_rev = first->git_rev, o->compiler = first->compiler;
+    o->mpi = first->mpi, o->blas = first->blas, o->command_line = first->command;
+    o->host = first->host, o->started_utc = first->started_utc, o->data_dir = first->data_dir;
+    o->ranks = first->ranks, o->threads = first->threads;
+    o->wall_time = 0;
+    for (int i = 0; i < env->n_sessions; i++) {
+        if (s[i].ended && !isnan(s[i].wall_time))
+            o->wall_time += s[i].wall_time;
+        else
+            o->n_unended++;
+    }
+    /* The test set the refit was scored on: its session's, else any session's that loaded one. */
+    const jnl_entry *rf = find_refit(e, n, best);
+    const jnl_session *t = rf && rf->session >= 0 && rf->session < env->n_sessions ? &s[rf->session] : NULL;
+    if (!t || (!t->test_images_crc32 && !t->test_labels_crc32)) {
+        t = NULL;
+        for (int i = 0; i < env->n_sessions && !t; i++)
+            if (s[i].test_images_crc32 || s[i].test_labels_crc32)
+                t = &s[i];
+    }
+    if (t) {
+        o->test_images_crc32 = t->test_images_crc32, o->test_labels_crc32 = t->test_labels_crc32;
+        o->n_test = t->n_test;
+    } else {
+        o->test_images_crc32 = env->test_images_crc32, o->test_labels_crc32 = env->test_labels_crc32;
+        o->n_test = env->n_test;
+    }
+}
+
+typedef const char *(*session_str_fn)(const jnl_session *s);
+static const char *s_program(const jnl_session *s) { return s->version; }
+static const char *s_mpi(const jnl_session *s) { return s->mpi; }
+static const char *s_blas(const jnl_session *s) { return s->blas; }
+
+/* "| label | value |" with every distinct value of the sessions, each followed by the
+ * sessions that had it when they differ. */
+static void md_distinct(FILE *f, const char *label, const rpt_env *env, session_str_fn get, int with_git)
+{
+    const jnl_session *s = env->sessions;
+    int ns = env->n_sessions, groups = 0;
+    for (int i = 0; i < ns; i++) {
+        int seen = 0;
+        for (int k = 0; k < i && !seen; k++)
+            seen = !strcmp(get(&s[k]), get(&s[i])) && (!with_git || !strcmp(s[k].git_rev, s[i].git_rev));
+        groups += !seen;
+    }
+    fprintf(f, "| %s | ", label);
+    int printed = 0;
+    for (int i = 0; i < ns; i++) {
+        int seen = 0;
+        for (int k = 0; k < i && !seen; k++)
+            seen = !strcmp(get(&s[k]), get(&s[i])) && (!with_git || !strcmp(s[k].git_rev, s[i].git_rev));
+        if (seen)
+            continue;
+        fputs(printed++ ? "; " : "", f);
+        if (with_git)
+            fprintf(f, "fmnist-grid %s (git %s), %s", *s[i].version ? s[i].version : "?",
+                    *s[i].git_rev ? s[i].git_rev : "?", *s[i].compiler ? s[i].compiler : "?");
+        else
+            fputs(*get(&s[i]) ? get(&s[i]) : "?", f);
+        if (groups > 1) {
+            fputs(" (session", f);
+            int m = 0;
+            for (int k = i; k < ns; k++)
+                if (!strcmp(get(&s[k]), get(&s[i])) && (!with_git || !strcmp(s[k].git_rev, s[i].git_rev)))
+                    fprintf(f, "%s %d", m++ ? "," : "", k + 1);
+            fputs(")", f);
+        }
+    }
+    fputs(" |\n", f);
+}
+
+/* "vm:2,nodeB:2" as "vm (2), nodeB (2)". */
+static void md_hosts(FILE *f, const char *hosts)
+{
+    if (!*hosts) {
+        fputs("?", f);
+        return;
+    }
+    int first = 1;
+    for (const char *p = hosts; *p;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        const char *colon = memchr(p, ':', len);
+        if (colon)
+            fprintf(f, "%s%.*s (%.*s)", first ? "" : ", ", (int)(colon - p), p, (int)(len - (size_t)(colon - p) - 1),
+                    colon + 1);
+        else
+            fprintf(f, "%s%.*s", first ? "" : ", ", (int)len, p);
+        first = 0;
+        p += len + (comma ? 1 : 0);
+    }
+}
+
+/* "| ranks | 3 (3 training) |", or each distinct (ranks, training) pair with its sessions. */
+static void md_ranks(FILE *f, const rpt_env *env)
+{
+    const jnl_session *s = env->sessions;
+    int ns = env->n_sessions;
+    fputs("| ranks | ", f);
+    for (int i = 0, k = 0; i < ns; i++) {
+        int seen = 0, all_same = 1;
+        for (int j = 0; j < ns; j++) {
+            int same = s[j].ranks == s[i].ranks && s[j].workers == s[i].workers;
+            seen |= j < i && same;
+            all_same &= same;
+        }
+        if (seen)
+            continue;
+        fprintf(f, "%s%d (", k++ ? "; " : "", s[i].ranks);
+        if (s[i].workers >= 0)
+            fprintf(f, "%d training)", s[i].workers);
+        else
+            fputs("training not recorded)", f);
+        if (!all_same) {
+            fputs(" in session", f);
+            for (int j = i, m = 0; j < ns; j++)
+                if (s[j].ranks == s[i].ranks && s[j].workers == s[i].workers)
+                    fprintf(f, "%s %d", m++ ? "," : "", j + 1);
+        }
+    }
+    fputs(" |\n", f);
+}
+
+/* Program, MPI, BLAS and BLAS threads of the sessions. */
+static void md_session_programs(FILE *f, const rpt_env *env)
+{
+    md_ranks(f, env);
+    md_distinct(f, "program", env, s_program, 1);
+    md_distinct(f, "MPI", env, s_mpi, 0);
+    md_distinct(f, "BLAS", env, s_blas, 0);
+    fputs("| BLAS threads per rank | ", f);
+    for (int i = 0, k = 0; i < env->n_sessions; i++) {
+        int seen = 0;
+        for (int j = 0; j < i; j++)
+            seen |= env->sessions[j].threads == env->sessions[i].threads;
+        if (!seen)
+            fprintf(f, "%s%d", k++ ? "; " : "", env->sessions[i].threads);
+    }
+    fputs(" |\n", f);
+}
+
+/* The environment of a report written by the search itself from a journal without
+ * sessions (this process's). */
+static void md_process_env(FILE *f, const rpt_env *env, const eff_env *ee)
+{
+    fprintf(f, "| ranks | %d (%d training) |\n| BLAS threads per rank | %d |\n", env->ranks, env->workers,
+            env->threads);
+    fprintf(f, "| program | fmnist-grid %s (git %s), %s |\n", ee->version ? ee->version : "?",
+            ee->git_rev ? ee->git_rev : "?", ee->compiler ? ee->compiler : "?");
+    fprintf(f, "| MPI | %s |\n| BLAS | %s |\n", ee->mpi ? ee->mpi : "?", ee->blas ? ee->blas : "?");
+    fprintf(f, "| host | %s |\n| started (UTC) | %s |\n", ee->host ? ee->host : "?",
+            ee->started_utc ? ee->started_utc : "?");
+    fprintf(f, "| command | `%s` |\n", ee->command_line ? ee->command_line : "?");
+}
+
+/* Every host that trained, from the records themselves (whatever the sessions say). */
+static void md_hosts_trained(FILE *f, const jnl_entry *e, int n)
+{
+    const char *hn[64];
+    int cnt[64], refits[64], nh = 0, more = 0;
+    for (int i = 0; i < n; i++) {
+        int k = 0;
+        while (k < nh && strcmp(hn[k], e[i].host))
+            k++;
+        if (k == nh && nh == 64) {
+            more++;
+            continue;
+        }
+        if (k == nh)
+            hn[nh] = e[i].host, cnt[nh] = refits[nh] = 0, nh++;
+        if (e[i].fold == JNL_REFIT)
+            refits[k]++;
+        else
+            cnt[k]++;
+    }
+    if (!nh)
+        return;
+    fputs("| hosts that trained | ", f);
+    for (int k = 0; k < nh; k++) {
+        fprintf(f, "%s%s (%d task%s", k ? ", " : "", *hn[k] ? hn[k] : "?", cnt[k], cnt[k] == 1 ? "" : "s");
+        if (refits[k])
+            fprintf(f, ", %d refit%s", refits[k], refits[k] == 1 ? "" : "s");
+        fputs(")", f);
+    }
+    if (more)
+        fprintf(f, ", and %d more record%s on other hosts", more, more == 1 ? "" : "s");
+    fputs(" |\n", f);
+}
+
+/* One row per session (sorted by start: see jnl_sort_sessions). */
+static void md_sessions(FILE *f, const rpt_env *env, const jnl_entry *e, int n)
+{
+    fputs("\nSessions (every run that wrote into the journals, oldest first):\n\n"
+          "| session | journal | started (UTC) | role | hosts (ranks) | ranks (training) | tasks | wall time | "
+          "command |\n|---|---|---|---|---|---|---|---|---|\n",
+          f);
+    for (int k = 0; k < env->n_sessions; k++) {
+        const jnl_session *s = &env->sessions[k];
+        int tasks = 0, refits = 0;
+        for (int i = 0; i < n; i++)
+            if (e[i].session == k && e[i].fold == JNL_REFIT)
+                refits++;
+            else if (e[i].session == k)
+                tasks++;
+        char sw[32];
+        fmt_secs(sw, sizeof sw, s->ended ? s->wall_time : NAN);
+        fprintf(f, "| %d | %s | %s | %s | ", k + 1, s->file, *s->started_utc ? s->started_utc : "?",
+                *s->role ? s->role : "?");
+        md_hosts(f, s->hosts);
+        fprintf(f, " | %d (", s->ranks);
+        if (s->workers >= 0)
+            fprintf(f, "%d", s->workers);
+        else
+            fputs("?", f);
+        fprintf(f, ") | %d", tasks);
+        if (refits)
+            fprintf(f, " + %d refit%s", refits, refits == 1 ? "" : "s");
+        fprintf(f, " | %s%s | `%s` |\n", s->ended ? sw : "not recorded", s->ended && s->interrupted ? ", interrupted" : "",
+                s->command);
+    }
+}
+
+static void write_md_env(FILE *f, const rctx *x)
+{
+    const jnl_entry *e = x->e;
+    const rpt_env *env = x->env;
+    eff_env ee;
+    effective_env(env, e, x->n, x->best, &ee);
+    double total_fit = 0;
+    for (int i = 0; i < x->n; i++)
+        if (!isnan(e[i].fit_time))
+            total_fit += e[i].fit_time;
+    char w[32], tf[32];
+    fmt_secs(w, sizeof w, ee.wall_time);
+    fmt_secs(tf, sizeof tf, total_fit);
+    fputs("## Timings and environment\n\n| | |\n|---|---|\n", f);
+    if (ee.from_sessions && ee.n_unended)
+        fprintf(f, "| wall time, all sessions | %s (and %d session%s that recorded no end: still running or killed) |\n",
+                w, ee.n_unended, ee.n_unended > 1 ? "s" : "");
+    else if (ee.from_sessions)
+        fprintf(f, "| wall time, all sessions | %s |\n", w);
+    else if (env && env->regenerated_by)
+        fputs("| wall time | not recorded |\n", f);
+    else
+        fprintf(f, "| wall time of this session | %s |\n", w);
+    fprintf(f, "| training time, all tasks | %s |\n", tf);
+    if (ee.from_sessions)
+        md_session_programs(f, env);
+    else if (env && env->regenerated_by)
+        fputs("| environment of the search | not recorded: the journals predate session records |\n", f);
+    else if (env)
+        md_process_env(f, env, &ee);
+    md_hosts_trained(f, e, x->n);
+    const jnl_header *h = x->h;
+    if (env)
+        fprintf(f, "| data | %s (train images CRC-32 %08lx, labels %08lx; test images %08lx, labels %08lx) |\n",
+                ee.data_dir && *ee.data_dir ? ee.data_dir : "?", (unsigned long)h->train_images_crc32,
+                (unsigned long)h->train_labels_crc32, (unsigned long)ee.test_images_crc32,
+                (unsigned long)ee.test_labels_crc32);
+    fprintf(f, "| seed | %llu (folds: %llu) |\n| fold assignment checksum | %016llx |\n",
+            (unsigned long long)h->seed, (unsigned long long)h->cv_seed,
+            (unsigned long long)h->folds_checksum);
+    fprintf(f, "| samples searched | %s |\n", h->subset ? "stratified subset" : "all training images");
+    if (ee.from_sessions)
+        md_sessions(f, env, e, x->n);
+    if (env && env->regenerated_by)
+        fprintf(f, "\nThis report was regenerated from the journals at %s (UTC) on %s by `%s` (fmnist-grid %s, "
+                   "git %s).\n",
+                env->regenerated_utc ? env->regenerated_utc : "?",
+                env->regenerated_host && *env->regenerated_host ? env->regenerated_host : "?", env->regenerated_by,
+                env->version ? env->version : "?", env->git_rev ? env->git_rev : "?");
+}
+
 static void write_md(FILE *f, const rctx *x)
 {
     const grid *g = x->g;
@@ -1058,34 +1441,7 @@ static void write_md(FILE *f, const rctx *x)
         fputc('\n', f);
     }
     /* Timings and environment: the only part that changes from one `report DIR` to the next */
-    double total_fit = 0;
-    for (int i = 0; i < n; i++)
-        if (!isnan(e[i].fit_time))
-            total_fit += e[i].fit_time;
-    char w[32], tf[32];
-    fmt_secs(w, sizeof w, env ? env->wall_time : NAN);
-    fmt_secs(tf, sizeof tf, total_fit);
-    fputs("## Timings and environment\n\n| | |\n|---|---|\n", f);
-    fprintf(f, "| wall time of this session | %s |\n| training time, all tasks | %s |\n", w, tf);
-    if (env) {
-        fprintf(f, "| ranks | %d (%d training) |\n| BLAS threads per rank | %d |\n", env->ranks,
-                env->workers, env->threads);
-        fprintf(f, "| program | fmnist-grid %s (git %s), %s |\n", env->version ? env->version : "?",
-                env->git_rev ? env->git_rev : "?", env->compiler ? env->compiler : "?");
-        fprintf(f, "| MPI | %s |\n| BLAS | %s |\n", env->mpi ? env->mpi : "?", env->blas ? env->blas : "?");
-        fprintf(f, "| host | %s |\n| started (UTC) | %s |\n", env->host ? env->host : "?",
-                env->started_utc ? env->started_utc : "?");
-        fprintf(f, "| command | `%s` |\n", env->command_line ? env->command_line : "?");
-        fprintf(f, "| data | %s (train images CRC-32 %08lx, labels %08lx; test images %08lx, labels %08lx) |\n",
-                env->data_dir ? env->data_dir : "?", (unsigned long)env->train_images_crc32,
-                (unsigned long)env->train_labels_crc32, (unsigned long)env->test_images_crc32,
-                (unsigned long)env->test_labels_crc32);
-    }
-    const jnl_header *h = x->h;
-    fprintf(f, "| seed | %llu (folds: %llu) |\n| fold assignment checksum | %016llx |\n",
-            (unsigned long long)h->seed, (unsigned long long)h->cv_seed,
-            (unsigned long long)h->folds_checksum);
-    fprintf(f, "| samples searched | %s |\n", h->subset ? "stratified subset" : "all training images");
+    write_md_env(f, x);
 }
 
 /* ---- report.html: the Markdown above, converted, with the PNGs embedded --------------- */
@@ -1147,12 +1503,22 @@ static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0
 /* Writes path's bytes as base64; returns 0, or -1 when the file cannot be read. */
 static int html_base64_file(FILE *f, const char *path)
 {
-    FILE *in = fopen(path, "rb");
-    if (!in)
+    /* a regular file only (a FIFO put there would block, /dev/zero never end), and no more
+     * than the size it had when opened */
+    int fd;
+    int64_t size;
+    if (fg_open_regular(path, O_RDONLY, "figure", &fd, &size, NULL))
         return -1;
+    FILE *in = fdopen(fd, "rb");
+    if (!in) {
+        close(fd);
+        return -1;
+    }
     unsigned char buf[3 * 1024];
     size_t r;
-    while ((r = fread(buf, 1, sizeof buf, in)) > 0) {
+    int64_t left = size;
+    while (left > 0 && (r = fread(buf, 1, left < (int64_t)sizeof buf ? (size_t)left : sizeof buf, in)) > 0) {
+        left -= (int64_t)r;
         for (size_t i = 0; i < r; i += 3) {
             unsigned v = (unsigned)buf[i] << 16;
             if (i + 1 < r)
@@ -1419,20 +1785,78 @@ static int write_yaml_file(const char *dir, const grid *g, const jnl_header *h, 
     y_map(&y, 1);
     y_str(&y, "fmnist_grid_report");
     y_int(&y, 1);
+    /* The environment the results came from (the session that started the search), every
+     * session, and who regenerated the report: see effective_env. */
+    eff_env ee;
+    effective_env(env, e, n, rpt_best(c, nc), &ee);
+    int legacy = env && !ee.from_sessions && env->regenerated_by; /* not recorded */
     y_str(&y, "program");
     y_map(&y, 1);
-    y_str(&y, "version"), y_qstr(&y, env ? env->version : "");
-    y_str(&y, "git_revision"), y_qstr(&y, env ? env->git_rev : "");
-    y_str(&y, "compiler"), y_qstr(&y, env ? env->compiler : "");
-    y_str(&y, "mpi"), y_qstr(&y, env ? env->mpi : "");
-    y_str(&y, "blas"), y_qstr(&y, env ? env->blas : "");
-    y_str(&y, "blas_threads"), y_int(&y, env ? env->threads : 1);
-    y_str(&y, "ranks"), y_int(&y, env ? env->ranks : 1);
-    y_str(&y, "command_line"), y_qstr(&y, env ? env->command_line : "");
-    y_str(&y, "host"), y_qstr(&y, env ? env->host : "");
-    y_str(&y, "started_utc"), y_qstr(&y, env ? env->started_utc : "");
-    y_str(&y, "wall_time_s"), y_num(&y, env ? env->wall_time : NAN, "%.3f");
+    y_str(&y, "version"), y_qstr(&y, legacy ? "" : ee.version);
+    y_str(&y, "git_revision"), y_qstr(&y, legacy ? "" : ee.git_rev);
+    y_str(&y, "compiler"), y_qstr(&y, legacy ? "" : ee.compiler);
+    y_str(&y, "mpi"), y_qstr(&y, legacy ? "" : ee.mpi);
+    y_str(&y, "blas"), y_qstr(&y, legacy ? "" : ee.blas);
+    y_str(&y, "blas_threads");
+    if (legacy || ee.threads < 1)
+        y_scalar_style(&y, "null", YAML_PLAIN_SCALAR_STYLE);
+    else
+        y_int(&y, ee.threads);
+    y_str(&y, "ranks");
+    if (legacy || ee.ranks < 1)
+        y_scalar_style(&y, "null", YAML_PLAIN_SCALAR_STYLE);
+    else
+        y_int(&y, ee.ranks);
+    y_str(&y, "command_line"), y_qstr(&y, legacy ? "" : ee.command_line);
+    y_str(&y, "host"), y_qstr(&y, legacy ? "" : ee.host);
+    y_str(&y, "started_utc"), y_qstr(&y, legacy ? "" : ee.started_utc);
+    y_str(&y, "wall_time_s"), y_num(&y, legacy ? NAN : ee.wall_time, "%.3f");
     y_map(&y, 0);
+    y_str(&y, "sessions");
+    y_seq(&y, 1, 0);
+    for (int i = 0; env && i < env->n_sessions; i++) {
+        const jnl_session *ss = &env->sessions[i];
+        int tasks = 0, refits = 0;
+        for (int k = 0; k < n; k++)
+            if (e[k].session == i) {
+                if (e[k].fold == JNL_REFIT)
+                    refits++;
+                else
+                    tasks++;
+            }
+        y_map(&y, 1);
+        y_str(&y, "journal"), y_qstr(&y, ss->file);
+        y_str(&y, "session"), y_int(&y, ss->number);
+        y_str(&y, "role"), y_qstr(&y, ss->role);
+        y_str(&y, "started_utc"), y_qstr(&y, ss->started_utc);
+        y_str(&y, "command_line"), y_qstr(&y, ss->command);
+        y_str(&y, "host"), y_qstr(&y, ss->host);
+        y_str(&y, "hosts"), y_qstr(&y, ss->hosts);
+        y_str(&y, "ranks"), y_int(&y, ss->ranks);
+        y_str(&y, "workers"), y_int(&y, ss->workers);
+        y_str(&y, "blas_threads"), y_int(&y, ss->threads);
+        y_str(&y, "version"), y_qstr(&y, ss->version);
+        y_str(&y, "git_revision"), y_qstr(&y, ss->git_rev);
+        y_str(&y, "tasks"), y_int(&y, tasks);
+        y_str(&y, "refits"), y_int(&y, refits);
+        y_str(&y, "ended"), y_str(&y, ss->ended ? "true" : "false");
+        y_str(&y, "interrupted"), y_str(&y, ss->interrupted ? "true" : "false");
+        y_str(&y, "wall_time_s"), y_num(&y, ss->ended ? ss->wall_time : NAN, "%.3f");
+        y_map(&y, 0);
+    }
+    y_seq(&y, 0, 0);
+    y_str(&y, "regenerated");
+    if (!env || !env->regenerated_by) {
+        y_scalar_style(&y, "null", YAML_PLAIN_SCALAR_STYLE);
+    } else {
+        y_map(&y, 1);
+        y_str(&y, "utc"), y_qstr(&y, env->regenerated_utc);
+        y_str(&y, "command_line"), y_qstr(&y, env->regenerated_by);
+        y_str(&y, "host"), y_qstr(&y, env->regenerated_host);
+        y_str(&y, "version"), y_qstr(&y, env->version);
+        y_str(&y, "git_revision"), y_qstr(&y, env->git_rev);
+        y_map(&y, 0);
+    }
     y_str(&y, "grid");
     y_map(&y, 1);
     y_str(&y, "name"), y_qstr(&y, o->name);
@@ -1453,12 +1877,12 @@ static int write_yaml_file(const char *dir, const grid *g, const jnl_header *h, 
     y_map(&y, 0);
     y_str(&y, "data");
     y_map(&y, 1);
-    y_str(&y, "dir"), y_qstr(&y, env ? env->data_dir : "");
+    y_str(&y, "dir"), y_qstr(&y, ee.data_dir ? ee.data_dir : "");
     y_str(&y, "subset"), y_int(&y, h->subset);
     y_str(&y, "train_images_crc32"), y_hex(&y, h->train_images_crc32, 8);
     y_str(&y, "train_labels_crc32"), y_hex(&y, h->train_labels_crc32, 8);
-    y_str(&y, "test_images_crc32"), y_hex(&y, env ? env->test_images_crc32 : 0, 8);
-    y_str(&y, "test_labels_crc32"), y_hex(&y, env ? env->test_labels_crc32 : 0, 8);
+    y_str(&y, "test_images_crc32"), y_hex(&y, ee.test_images_crc32, 8);
+    y_str(&y, "test_labels_crc32"), y_hex(&y, ee.test_labels_crc32, 8);
     y_map(&y, 0);
     /* timings before `best`: from `best` to `configurations` everything is deterministic */
     double train_time = 0;
@@ -1652,37 +2076,603 @@ int rpt_write(const char *dir, const grid *g, const jnl_header *h, const jnl_ent
     return rc;
 }
 
-/* ---- reading report.yaml back (for reproduce) --------------------------------------- */
+/* ---- reading report.yaml back (for reproduce and compare) -----------------------------
+ * With libyaml's event parser, not its document loader: a document costs some 25 times the
+ * file in memory, events only what is kept. Every field reproduce needs is checked. */
 
-static yaml_node_t *y_get(yaml_document_t *d, yaml_node_t *map, const char *key)
+typedef struct {
+    yaml_parser_t p;
+    yaml_event_t ev;
+    int have_ev;
+    const char *path;
+    fg_err *err;
+    int failed;
+    int64_t file_size;
+    rpt_summary *out;
+    unsigned seen;       /* RS_* bits */
+    uint64_t sha;
+    int64_t n_configs;   /* grid.configurations */
+    int64_t n_cfg;       /* entries of `configurations` read */
+    int best_config, refit_config, refit_acc; /* the keys given in best and refit */
+    char where[96];      /* the field being read, for messages */
+} yr;
+
+enum {
+    RS_VERSION = 1u << 0, RS_TEXT = 1u << 1, RS_SHA = 1u << 2, RS_NCONF = 1u << 3, RS_SEED = 1u << 4,
+    RS_FOLDS = 1u << 5, RS_CV_SEED = 1u << 6, RS_CHECKSUM = 1u << 7, RS_SUBSET = 1u << 8,
+    RS_TRAIN_I = 1u << 9, RS_TRAIN_L = 1u << 10, RS_TEST_I = 1u << 11, RS_TEST_L = 1u << 12,
+    RS_BEST = 1u << 13, RS_REFIT = 1u << 14, RS_CONFIGS = 1u << 15, RS_GRID = 1u << 16, RS_CV = 1u << 17,
+    RS_DATA = 1u << 18
+};
+
+static int yr_fail(yr *r, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+static int yr_fail(yr *r, const char *fmt, ...)
 {
-    if (!map || map->type != YAML_MAPPING_NODE)
-        return NULL;
-    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
-        yaml_node_t *k = yaml_document_get_node(d, p->key);
-        if (k && k->type == YAML_SCALAR_NODE && !strcmp((const char *)k->data.scalar.value, key))
-            return yaml_document_get_node(d, p->value);
+    if (r->failed)
+        return -1;
+    r->failed = 1;
+    char msg[FG_ERR_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (r->where[0])
+        fg_err_set(r->err, "%s: %s: %s", r->path, r->where, msg);
+    else
+        fg_err_set(r->err, "%s: %s", r->path, msg);
+    return -1;
+}
+
+/* The next event into r->ev (the previous one freed). */
+static int yr_next(yr *r)
+{
+    if (r->have_ev)
+        yaml_event_delete(&r->ev);
+    r->have_ev = 0;
+    if (!yaml_parser_parse(&r->p, &r->ev)) {
+        r->where[0] = '\0';
+        return yr_fail(r, "line %zu column %zu: %s", r->p.problem_mark.line + 1, r->p.problem_mark.column + 1,
+                       r->p.problem ? r->p.problem : "YAML error");
     }
-    return NULL;
+    r->have_ev = 1;
+    return 0;
 }
 
-static const char *y_text(yaml_node_t *n)
+/* Skips the node whose first event is r->ev (iteratively: nesting depth costs nothing). */
+static int yr_skip(yr *r)
 {
-    return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+    long depth = 0;
+    for (;;) {
+        yaml_event_type_t t = r->ev.type;
+        if (t == YAML_MAPPING_START_EVENT || t == YAML_SEQUENCE_START_EVENT)
+            depth++;
+        else if (t == YAML_MAPPING_END_EVENT || t == YAML_SEQUENCE_END_EVENT)
+            depth--;
+        else if (t != YAML_SCALAR_EVENT && t != YAML_ALIAS_EVENT)
+            return yr_fail(r, "unexpected end of the document");
+        if (depth <= 0)
+            return 0;
+        if (yr_next(r))
+            return -1;
+    }
 }
 
-static double y_double(yaml_node_t *n)
+static const char *yr_text(const yr *r) { return (const char *)r->ev.data.scalar.value; }
+static int yr_is_scalar(const yr *r) { return r->ev.type == YAML_SCALAR_EVENT; }
+static int yr_is_null(const yr *r)
 {
-    const char *t = y_text(n);
-    if (!t || !strcmp(t, ".nan") || !strcmp(t, "null"))
-        return NAN;
-    return strtod(t, NULL);
+    if (!yr_is_scalar(r) || r->ev.data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+        return 0;
+    const char *t = yr_text(r);
+    return !strcmp(t, "null") || !strcmp(t, "~") || !strcmp(t, "Null") || !strcmp(t, "NULL") || !*t;
 }
 
-static uint64_t y_u64(yaml_node_t *n, int hex)
+/* The value's event (already read into r->ev) as a scalar. */
+static const char *yr_scalar(yr *r)
 {
-    const char *t = y_text(n);
-    return t ? (uint64_t)strtoull(t, NULL, hex ? 16 : 10) : 0;
+    if (!yr_is_scalar(r)) {
+        yr_fail(r, "expected a single value, found a %s",
+                r->ev.type == YAML_MAPPING_START_EVENT    ? "mapping"
+                : r->ev.type == YAML_SEQUENCE_START_EVENT ? "list"
+                                                          : "reference");
+        return NULL;
+    }
+    return yr_text(r);
+}
+
+static int yr_int(yr *r, long long lo, long long hi, long long *v)
+{
+    const char *t = yr_scalar(r);
+    if (!t)
+        return -1;
+    char *e;
+    errno = 0;
+    long long x = strtoll(t, &e, 10);
+    if (!*t || *e || errno || x < lo || x > hi || (*t != '-' && (*t < '0' || *t > '9')))
+        return yr_fail(r, "'%.40s' is not an integer in %lld..%lld", t, lo, hi);
+    *v = x;
+    return 0;
+}
+
+static int yr_u64(yr *r, uint64_t *v)
+{
+    const char *t = yr_scalar(r);
+    if (!t)
+        return -1;
+    char *e;
+    errno = 0;
+    unsigned long long x = strtoull(t, &e, 10);
+    if (!*t || *e || errno || *t < '0' || *t > '9')
+        return yr_fail(r, "'%.40s' is not an unsigned 64-bit integer", t);
+    *v = x;
+    return 0;
+}
+
+static int yr_hex(yr *r, int digits, uint64_t *v)
+{
+    const char *t = yr_scalar(r);
+    if (!t)
+        return -1;
+    uint64_t x = 0;
+    int ok = (int)strlen(t) == digits;
+    for (int i = 0; ok && i < digits; i++) {
+        char ch = t[i];
+        int d = ch >= '0' && ch <= '9'   ? ch - '0'
+                : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+                : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+                                         : -1;
+        ok = d >= 0;
+        x = x << 4 | (uint64_t)(d < 0 ? 0 : d);
+    }
+    if (!ok)
+        return yr_fail(r, "'%.40s' is not %d hexadecimal digits", t, digits);
+    *v = x;
+    return 0;
+}
+
+/* A number, or NaN for .nan / null. */
+static int yr_double(yr *r, double *v)
+{
+    const char *t = yr_scalar(r);
+    if (!t)
+        return -1;
+    if (yr_is_null(r) || !strcmp(t, ".nan") || !strcmp(t, ".NaN") || !strcmp(t, ".NAN")) {
+        *v = NAN;
+        return 0;
+    }
+    char *e;
+    double x = strtod(t, &e);
+    if (!*t || *e)
+        return yr_fail(r, "'%.40s' is not a number", t);
+    *v = x;
+    return 0;
+}
+
+static int yr_str(yr *r, char *buf, size_t cap)
+{
+    const char *t = yr_scalar(r);
+    if (!t)
+        return -1;
+    snprintf(buf, cap, "%s", t);
+    return 0;
+}
+
+static void yr_where(yr *r, const char *section, const char *key)
+{
+    snprintf(r->where, sizeof r->where, "%s%s%.60s", section ? section : "", section ? "." : "", key);
+}
+
+typedef int (*yr_key_fn)(yr *r, const char *key);
+
+/* Reads a mapping whose start is r->ev, calling fn for each key with the value's first
+ * event in r->ev; fn consumes the value (its last event). Keys must be plain strings. */
+static int yr_mapping(yr *r, const char *name, yr_key_fn fn)
+{
+    if (r->ev.type != YAML_MAPPING_START_EVENT) {
+        snprintf(r->where, sizeof r->where, "%s", name);
+        return yr_fail(r, "expected a mapping");
+    }
+    char key[128];
+    for (;;) {
+        if (yr_next(r))
+            return -1;
+        if (r->ev.type == YAML_MAPPING_END_EVENT)
+            return 0;
+        if (!yr_is_scalar(r)) {
+            snprintf(r->where, sizeof r->where, "%s", name);
+            return yr_fail(r, "a key that is not a plain string");
+        }
+        snprintf(key, sizeof key, "%s", yr_text(r));
+        if (yr_next(r) || fn(r, key))
+            return -1;
+    }
+}
+
+static int once(yr *r, unsigned bit)
+{
+    if (r->seen & bit)
+        return yr_fail(r, "given twice");
+    r->seen |= bit;
+    return 0;
+}
+
+static int program_key(yr *r, const char *k)
+{
+    rpt_summary *o = r->out;
+    yr_where(r, "program", k);
+    long long v;
+    if (!strcmp(k, "blas"))
+        return yr_str(r, o->blas, sizeof o->blas);
+    if (!strcmp(k, "git_revision"))
+        return yr_str(r, o->git_revision, sizeof o->git_revision);
+    if (!strcmp(k, "blas_threads")) {
+        if (yr_is_null(r))
+            return 0;
+        if (yr_int(r, 1, 1 << 20, &v))
+            return -1;
+        o->blas_threads = (int)v;
+        return 0;
+    }
+    if (!strcmp(k, "wall_time_s"))
+        return yr_double(r, &o->wall_time);
+    return yr_skip(r);
+}
+
+static int grid_key(yr *r, const char *k)
+{
+    rpt_summary *o = r->out;
+    yr_where(r, "grid", k);
+    if (!strcmp(k, "text")) {
+        const char *t = once(r, RS_TEXT) ? NULL : yr_scalar(r);
+        if (!t)
+            return -1;
+        size_t len = r->ev.data.scalar.length;
+        if (len > RPT_GRID_TEXT_MAX)
+            return yr_fail(r, "%zu bytes, more than the %u-byte limit", len, RPT_GRID_TEXT_MAX);
+        o->grid_text = malloc(len + 1);
+        if (!o->grid_text)
+            return yr_fail(r, "out of memory");
+        memcpy(o->grid_text, t, len);
+        o->grid_text[len] = '\0';
+        o->grid_len = len;
+        return 0;
+    }
+    if (!strcmp(k, "sha"))
+        return once(r, RS_SHA) || yr_hex(r, 16, &r->sha);
+    if (!strcmp(k, "configurations")) {
+        long long v;
+        if (once(r, RS_NCONF) || yr_int(r, 1, RPT_MAX_CONFIGS, &v))
+            return -1;
+        r->n_configs = v;
+        return 0;
+    }
+    if (!strcmp(k, "path"))
+        return yr_str(r, o->grid_path, sizeof o->grid_path);
+    if (!strcmp(k, "name"))
+        return yr_str(r, o->grid_name, sizeof o->grid_name);
+    return yr_skip(r);
+}
+
+static int cv_key(yr *r, const char *k)
+{
+    rpt_summary *o = r->out;
+    yr_where(r, "cv", k);
+    long long v;
+    if (!strcmp(k, "folds")) {
+        if (once(r, RS_FOLDS) || yr_int(r, 2, RPT_MAX_FOLDS, &v))
+            return -1;
+        o->folds = (int)v;
+        return 0;
+    }
+    if (!strcmp(k, "seed"))
+        return once(r, RS_CV_SEED) || yr_u64(r, &o->cv_seed);
+    if (!strcmp(k, "fold_assignment_checksum"))
+        return once(r, RS_CHECKSUM) || yr_hex(r, 16, &o->folds_checksum);
+    return yr_skip(r);
+}
+
+static int data_key(yr *r, const char *k)
+{
+    rpt_summary *o = r->out;
+    yr_where(r, "data", k);
+    static const char *const crc[] = {"train_images_crc32", "train_labels_crc32", "test_images_crc32",
+                                      "test_labels_crc32"};
+    static const unsigned bits[] = {RS_TRAIN_I, RS_TRAIN_L, RS_TEST_I, RS_TEST_L};
+    uint32_t *const dst[] = {&o->train_images_crc32, &o->train_labels_crc32, &o->test_images_crc32,
+                             &o->test_labels_crc32};
+    for (int i = 0; i < 4; i++)
+        if (!strcmp(k, crc[i])) {
+            uint64_t v;
+            if (once(r, bits[i]) || yr_hex(r, 8, &v))
+                return -1;
+            *dst[i] = (uint32_t)v;
+            return 0;
+        }
+    if (!strcmp(k, "subset")) {
+        long long v;
+        if (once(r, RS_SUBSET) || yr_int(r, 0, JNL_MAX_IMAGES, &v))
+            return -1;
+        o->subset = (int)v;
+        return 0;
+    }
+    return yr_skip(r);
+}
+
+/* A flow list of fold scores into dst (room for cap), each in [0, 1] or NaN. */
+static int split_scores(yr *r, double *dst, int cap, int *n)
+{
+    *n = 0;
+    if (r->ev.type != YAML_SEQUENCE_START_EVENT)
+        return yr_fail(r, "expected a list of fold scores");
+    for (;;) {
+        if (yr_next(r))
+            return -1;
+        if (r->ev.type == YAML_SEQUENCE_END_EVENT)
+            return 0;
+        double v;
+        if (yr_double(r, &v))
+            return -1;
+        if (!isnan(v) && !(v >= 0 && v <= 1))
+            return yr_fail(r, "fold score %g outside [0, 1]", v);
+        if (*n >= cap)
+            return yr_fail(r, "more than the %d scores of cv.folds", cap);
+        if (dst)
+            dst[*n] = v;
+        (*n)++;
+    }
+}
+
+static int best_key(yr *r, const char *k)
+{
+    rpt_summary *o = r->out;
+    yr_where(r, "best", k);
+    long long v;
+    if (!strcmp(k, "config")) {
+        if (yr_int(r, 0, RPT_MAX_CONFIGS - 1, &v))
+            return -1;
+        o->best_config = v;
+        r->best_config = 1;
+        return 0;
+    }
+    if (!strcmp(k, "split_test_scores")) {
+        int ns;
+        return split_scores(r, NULL, RPT_MAX_FOLDS, &ns);
+    }
+    if (!strcmp(k, "mean_test_score")) {
+        if (yr_double(r, &o->best_mean))
+            return -1;
+        if (!isnan(o->best_mean) && !(o->best_mean >= 0 && o->best_mean <= 1))
+            return yr_fail(r, "%g is outside [0, 1]", o->best_mean);
+        return 0;
+    }
+    if (!strcmp(k, "std_test_score"))
+        return yr_double(r, &o->best_std);
+    if (!strcmp(k, "std_error_test_score"))
+        return yr_double(r, &o->best_sem);
+    if (!strcmp(k, "params")) {
+        if (r->ev.type != YAML_MAPPING_START_EVENT)
+            return yr_fail(r, "expected a mapping");
+        for (;;) {
+            if (yr_next(r))
+                return -1;
+            if (r->ev.type == YAML_MAPPING_END_EVENT)
+                return 0;
+            const char *name = yr_scalar(r);
+            if (!name)
+                return -1;
+            char nb[64];
+            snprintf(nb, sizeof nb, "%s", name);
+            if (yr_next(r))
+                return -1;
+            const char *val = yr_scalar(r);
+            if (!val)
+                return -1;
+            if (o->n_best_params < RPT_MAX_PARAMS) {
+                snprintf(o->best_param_name[o->n_best_params], sizeof o->best_param_name[0], "%s", nb);
+                snprintf(o->best_param_value[o->n_best_params], sizeof o->best_param_value[0], "%s", val);
+                o->n_best_params++;
+            }
+        }
+    }
+    return yr_skip(r);
+}
+
+static int refit_key(yr *r, const char *k)
+{
+    rpt_summary *o = r->out;
+    yr_where(r, "refit", k);
+    if (!strcmp(k, "config")) {
+        long long v;
+        if (yr_int(r, 0, RPT_MAX_CONFIGS - 1, &v))
+            return -1;
+        o->refit_config = (int)v;
+        r->refit_config = 1;
+        return 0;
+    }
+    if (!strcmp(k, "test_accuracy")) {
+        r->refit_acc = 1;
+        if (yr_double(r, &o->refit_test_accuracy))
+            return -1;
+        if (!isnan(o->refit_test_accuracy) && !(o->refit_test_accuracy >= 0 && o->refit_test_accuracy <= 1))
+            return yr_fail(r, "%g is outside [0, 1]", o->refit_test_accuracy);
+        return 0;
+    }
+    return yr_skip(r);
+}
+
+static int statistics_key(yr *r, const char *k)
+{
+    rpt_summary *o = r->out;
+    yr_where(r, "statistics", k);
+    if (!strcmp(k, "one_se_choice")) {
+        long long v;
+        if (yr_is_null(r))
+            return 0;
+        if (yr_int(r, 0, RPT_MAX_CONFIGS - 1, &v))
+            return -1;
+        o->one_se_choice = v;
+        return 0;
+    }
+    if (!strcmp(k, "indistinguishable_from_best")) {
+        if (r->ev.type != YAML_SEQUENCE_START_EVENT)
+            return yr_fail(r, "expected a list");
+        o->n_indistinguishable = 0;
+        for (;;) {
+            if (yr_next(r))
+                return -1;
+            if (r->ev.type == YAML_SEQUENCE_END_EVENT)
+                return 0;
+            if (yr_skip(r))
+                return -1;
+            o->n_indistinguishable++;
+        }
+    }
+    return yr_skip(r);
+}
+
+/* One entry of `configurations`: its split scores go to row r->n_cfg. */
+static int config_key(yr *r, const char *k)
+{
+    rpt_summary *o = r->out;
+    snprintf(r->where, sizeof r->where, "configurations[%lld].%.40s", (long long)r->n_cfg, k);
+    if (!strcmp(k, "config")) {
+        long long v;
+        if (yr_int(r, 0, RPT_MAX_CONFIGS - 1, &v))
+            return -1;
+        if (v != r->n_cfg)
+            return yr_fail(r, "%lld, expected %lld (entries in configuration order)", v, (long long)r->n_cfg);
+        return 0;
+    }
+    if (!strcmp(k, "split_test_scores")) {
+        int n;
+        if (split_scores(r, o->split + r->n_cfg * o->folds, o->folds, &n))
+            return -1;
+        if (n != o->folds)
+            return yr_fail(r, "%d fold scores, but cv.folds is %d", n, o->folds);
+        return 0;
+    }
+    return yr_skip(r);
+}
+
+static int configurations(yr *r)
+{
+    rpt_summary *o = r->out;
+    snprintf(r->where, sizeof r->where, "configurations");
+    if (once(r, RS_CONFIGS))
+        return -1;
+    if (r->ev.type != YAML_SEQUENCE_START_EVENT)
+        return yr_fail(r, "expected a list");
+    /* The split scores are kept: n_configs x folds, both known (and checked against the
+     * file's size) before the list, as rpt_write orders them. */
+    if (!(r->seen & RS_NCONF) || !(r->seen & RS_FOLDS))
+        return yr_fail(r, "grid.configurations and cv.folds must come before the list");
+    if ((double)r->n_configs * (64.0 + 2.0 * o->folds) > (double)r->file_size)
+        return yr_fail(r, "grid.configurations says %lld configurations of %d folds, more than a %lld-byte file "
+                          "can hold",
+                       (long long)r->n_configs, o->folds, (long long)r->file_size);
+    o->split = malloc((size_t)r->n_configs * (size_t)o->folds * sizeof *o->split);
+    if (!o->split)
+        return yr_fail(r, "out of memory for %lld x %d fold scores", (long long)r->n_configs, o->folds);
+    for (int64_t i = 0; i < r->n_configs * o->folds; i++)
+        o->split[i] = NAN;
+    for (;;) {
+        if (yr_next(r))
+            return -1;
+        if (r->ev.type == YAML_SEQUENCE_END_EVENT)
+            break;
+        if (r->n_cfg >= r->n_configs) {
+            snprintf(r->where, sizeof r->where, "configurations");
+            return yr_fail(r, "more entries than grid.configurations (%lld)", (long long)r->n_configs);
+        }
+        char name[48];
+        snprintf(name, sizeof name, "configurations[%lld]", (long long)r->n_cfg);
+        int had_split = 0;
+        if (r->ev.type == YAML_MAPPING_START_EVENT) {
+            /* whether split_test_scores was there: a NaN-filled row otherwise */
+            double *row = o->split + r->n_cfg * o->folds;
+            row[0] = -1; /* sentinel: overwritten by split_scores */
+            if (yr_mapping(r, name, config_key))
+                return -1;
+            had_split = row[0] != -1;
+            if (!had_split)
+                row[0] = NAN;
+        } else if (yr_mapping(r, name, config_key)) {
+            return -1;
+        }
+        if (!had_split) {
+            snprintf(r->where, sizeof r->where, "%s.split_test_scores", name);
+            return yr_fail(r, "missing");
+        }
+        r->n_cfg++;
+    }
+    o->n_configs = r->n_cfg;
+    if (r->n_cfg != r->n_configs) {
+        snprintf(r->where, sizeof r->where, "configurations");
+        return yr_fail(r, "%lld entries, but grid.configurations is %lld", (long long)r->n_cfg,
+                       (long long)r->n_configs);
+    }
+    return 0;
+}
+
+static int root_key(yr *r, const char *k)
+{
+    rpt_summary *o = r->out;
+    yr_where(r, NULL, k);
+    long long v;
+    if (!strcmp(k, "fmnist_grid_report")) {
+        if (once(r, RS_VERSION) || yr_int(r, 1, 1000, &v))
+            return -1;
+        if (v != 1)
+            return yr_fail(r, "format %lld, this program reads 1", v);
+        return 0;
+    }
+    if (!strcmp(k, "program"))
+        return yr_mapping(r, "program", program_key);
+    if (!strcmp(k, "grid"))
+        return once(r, RS_GRID) || yr_mapping(r, "grid", grid_key);
+    if (!strcmp(k, "cv"))
+        return once(r, RS_CV) || yr_mapping(r, "cv", cv_key);
+    if (!strcmp(k, "data"))
+        return once(r, RS_DATA) || yr_mapping(r, "data", data_key);
+    if (!strcmp(k, "seed"))
+        return once(r, RS_SEED) || yr_u64(r, &o->seed);
+    if (!strcmp(k, "tasks") || !strcmp(k, "tasks_done")) {
+        if (yr_int(r, 0, INT64_MAX, &v))
+            return -1;
+        *(!strcmp(k, "tasks") ? &o->tasks : &o->tasks_done) = v;
+        return 0;
+    }
+    if (!strcmp(k, "training_time_s"))
+        return yr_double(r, &o->training_time);
+    if (!strcmp(k, "best")) {
+        if (once(r, RS_BEST))
+            return -1;
+        if (yr_is_null(r))
+            return 0;
+        if (yr_mapping(r, "best", best_key))
+            return -1;
+        snprintf(r->where, sizeof r->where, "best.config");
+        return r->best_config ? 0 : yr_fail(r, "missing (a required field)");
+    }
+    if (!strcmp(k, "refit")) {
+        if (once(r, RS_REFIT))
+            return -1;
+        if (yr_is_null(r))
+            return 0;
+        if (yr_mapping(r, "refit", refit_key))
+            return -1;
+        snprintf(r->where, sizeof r->where, "refit.%s", r->refit_config ? "test_accuracy" : "config");
+        return r->refit_config && r->refit_acc ? 0 : yr_fail(r, "missing (a required field)");
+    }
+    if (!strcmp(k, "statistics"))
+        return yr_mapping(r, "statistics", statistics_key);
+    if (!strcmp(k, "configurations"))
+        return configurations(r);
+    return yr_skip(r);
 }
 
 void rpt_summary_free(rpt_summary *s)
@@ -1694,6 +2684,52 @@ void rpt_summary_free(rpt_summary *s)
     memset(s, 0, sizeof *s);
 }
 
+/* The fields every report has and reproduce needs, and their agreement: the grid text
+ * with its hash, best and refit within the configurations. */
+static int summary_complete(const yr *r, const char *path, rpt_summary *out, fg_err *err)
+{
+    int rc = 0;
+    /* Required fields, in the order a reader would look for them. */
+    static const struct {
+        unsigned bit;
+        const char *name;
+    } req[] = {{RS_VERSION, "fmnist_grid_report"},
+               {RS_TEXT, "grid.text"},
+               {RS_SHA, "grid.sha"},
+               {RS_NCONF, "grid.configurations"},
+               {RS_SEED, "seed"},
+               {RS_FOLDS, "cv.folds"},
+               {RS_CV_SEED, "cv.seed"},
+               {RS_CHECKSUM, "cv.fold_assignment_checksum"},
+               {RS_SUBSET, "data.subset"},
+               {RS_TRAIN_I, "data.train_images_crc32"},
+               {RS_TRAIN_L, "data.train_labels_crc32"},
+               {RS_TEST_I, "data.test_images_crc32"},
+               {RS_TEST_L, "data.test_labels_crc32"},
+               {RS_BEST, "best"},
+               {RS_REFIT, "refit"},
+               {RS_CONFIGS, "configurations"}};
+    if (!(r->seen & RS_VERSION) && !(r->seen & RS_TEXT))
+        rc = fg_err_set(err, "%s: not a fmnist-grid report.yaml (no fmnist_grid_report, no grid text)", path);
+    for (size_t i = 0; !rc && i < sizeof req / sizeof req[0]; i++)
+        if (!(r->seen & req[i].bit))
+            rc = fg_err_set(err, "%s: %s: missing (a required field)", path, req[i].name);
+    uint64_t got = rc ? 0 : fg_hash_bytes(out->grid_text, out->grid_len, 0);
+    if (!rc && got != r->sha)
+        rc = fg_err_set(err, "%s: grid.text does not match its recorded hash grid.sha (%016llx; the text "
+                             "hashes to %016llx): the grid text was changed",
+                        path, (unsigned long long)r->sha, (unsigned long long)got);
+    if (!rc && out->best_config >= out->n_configs)
+        rc = fg_err_set(err, "%s: best.config: %lld is outside 0..%lld", path, (long long)out->best_config,
+                        (long long)out->n_configs - 1);
+    if (!rc && out->refit_config >= out->n_configs)
+        rc = fg_err_set(err, "%s: refit.config: %d is outside 0..%lld", path, out->refit_config,
+                        (long long)out->n_configs - 1);
+    if (!rc && !out->grid_path[0])
+        snprintf(out->grid_path, sizeof out->grid_path, "%s", path);
+    return rc;
+}
+
 int rpt_read_summary(const char *path, rpt_summary *out, fg_err *err)
 {
     memset(out, 0, sizeof *out);
@@ -1703,110 +2739,49 @@ int rpt_read_summary(const char *path, rpt_summary *out, fg_err *err)
     out->n_indistinguishable = -1;
     out->refit_config = -1;
     out->refit_test_accuracy = NAN;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return fg_err_set(err, "%s: cannot open: %s", path, strerror(errno));
-    yaml_parser_t parser;
-    yaml_document_t doc;
-    if (!yaml_parser_initialize(&parser)) {
+    int fd;
+    int64_t size;
+    if (fg_open_regular(path, O_RDONLY, "report.yaml", &fd, &size, err))
+        return -1;
+    if (size > (int64_t)RPT_YAML_MAX) {
+        close(fd);
+        return fg_err_set(err, "%s: %lld bytes, more than the %u-byte limit for a report.yaml", path,
+                          (long long)size, RPT_YAML_MAX);
+    }
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        close(fd);
+        return fg_err_set(err, "%s: cannot read: %s", path, strerror(errno));
+    }
+    yr r;
+    memset(&r, 0, sizeof r);
+    r.path = path;
+    r.err = err;
+    r.out = out;
+    r.file_size = size;
+    if (!yaml_parser_initialize(&r.p)) {
         fclose(f);
         return fg_err_set(err, "%s: libyaml: cannot initialise", path);
     }
-    yaml_parser_set_input_file(&parser, f);
-    int ok = yaml_parser_load(&parser, &doc);
-    if (!ok) {
-        fg_err_set(err, "%s:%zu:%zu: %s", path, parser.problem_mark.line + 1,
-                   parser.problem_mark.column + 1, parser.problem ? parser.problem : "YAML error");
-        yaml_parser_delete(&parser);
-        fclose(f);
-        return -1;
-    }
+    yaml_parser_set_input_file(&r.p, f);
     int rc = 0;
-    yaml_node_t *root = yaml_document_get_root_node(&doc);
-    yaml_node_t *gsec = y_get(&doc, root, "grid"), *cv = y_get(&doc, root, "cv");
-    yaml_node_t *data = y_get(&doc, root, "data"), *prog = y_get(&doc, root, "program");
-    const char *text = y_text(y_get(&doc, gsec, "text"));
-    if (!y_get(&doc, root, "fmnist_grid_report") || !text || !cv || !data) {
-        rc = fg_err_set(err, "%s: not a fmnist-grid report.yaml (no grid text, cv or data section)", path);
-        goto done;
-    }
-    out->grid_len = strlen(text);
-    out->grid_text = strdup(text);
-    snprintf(out->grid_path, sizeof out->grid_path, "%s", y_text(y_get(&doc, gsec, "path")) ? y_text(y_get(&doc, gsec, "path")) : "report.yaml");
-    out->seed = y_u64(y_get(&doc, root, "seed"), 0);
-    out->folds = (int)y_u64(y_get(&doc, cv, "folds"), 0);
-    out->cv_seed = y_u64(y_get(&doc, cv, "seed"), 0);
-    out->folds_checksum = y_u64(y_get(&doc, cv, "fold_assignment_checksum"), 1);
-    out->subset = (int)y_u64(y_get(&doc, data, "subset"), 0);
-    out->train_images_crc32 = (uint32_t)y_u64(y_get(&doc, data, "train_images_crc32"), 1);
-    out->train_labels_crc32 = (uint32_t)y_u64(y_get(&doc, data, "train_labels_crc32"), 1);
-    out->test_images_crc32 = (uint32_t)y_u64(y_get(&doc, data, "test_images_crc32"), 1);
-    out->test_labels_crc32 = (uint32_t)y_u64(y_get(&doc, data, "test_labels_crc32"), 1);
-    snprintf(out->blas, sizeof out->blas, "%s", y_text(y_get(&doc, prog, "blas")) ? y_text(y_get(&doc, prog, "blas")) : "");
-    snprintf(out->git_revision, sizeof out->git_revision, "%s",
-             y_text(y_get(&doc, prog, "git_revision")) ? y_text(y_get(&doc, prog, "git_revision")) : "");
-    out->blas_threads = (int)y_u64(y_get(&doc, prog, "blas_threads"), 0);
-    yaml_node_t *best = y_get(&doc, root, "best");
-    if (best && best->type == YAML_MAPPING_NODE) {
-        out->best_config = (int64_t)y_u64(y_get(&doc, best, "config"), 0);
-        out->best_mean = y_double(y_get(&doc, best, "mean_test_score"));
-        out->best_std = y_double(y_get(&doc, best, "std_test_score"));
-        out->best_sem = y_double(y_get(&doc, best, "std_error_test_score"));
-        yaml_node_t *bp = y_get(&doc, best, "params");
-        if (bp && bp->type == YAML_MAPPING_NODE)
-            for (yaml_node_pair_t *q = bp->data.mapping.pairs.start;
-                 q < bp->data.mapping.pairs.top && out->n_best_params < RPT_MAX_PARAMS; q++) {
-                const char *k = y_text(yaml_document_get_node(&doc, q->key));
-                const char *v = y_text(yaml_document_get_node(&doc, q->value));
-                if (!k || !v)
-                    continue;
-                snprintf(out->best_param_name[out->n_best_params], sizeof out->best_param_name[0], "%s", k);
-                snprintf(out->best_param_value[out->n_best_params], sizeof out->best_param_value[0], "%s", v);
-                out->n_best_params++;
-            }
-    }
-    snprintf(out->grid_name, sizeof out->grid_name, "%s",
-             y_text(y_get(&doc, gsec, "name")) ? y_text(y_get(&doc, gsec, "name")) : "");
-    out->wall_time = y_double(y_get(&doc, prog, "wall_time_s"));
-    out->training_time = y_double(y_get(&doc, root, "training_time_s"));
-    out->tasks = y_text(y_get(&doc, root, "tasks")) ? (int64_t)y_u64(y_get(&doc, root, "tasks"), 0) : -1;
-    out->tasks_done = y_text(y_get(&doc, root, "tasks_done")) ? (int64_t)y_u64(y_get(&doc, root, "tasks_done"), 0) : -1;
-    yaml_node_t *stat = y_get(&doc, root, "statistics");
-    const char *ose = y_text(y_get(&doc, stat, "one_se_choice"));
-    out->one_se_choice = ose && strcmp(ose, "null") ? (int64_t)strtoll(ose, NULL, 10) : -1;
-    yaml_node_t *ind = y_get(&doc, stat, "indistinguishable_from_best");
-    out->n_indistinguishable = ind && ind->type == YAML_SEQUENCE_NODE
-                                   ? (int)(ind->data.sequence.items.top - ind->data.sequence.items.start)
-                                   : -1;
-    yaml_node_t *refit = y_get(&doc, root, "refit");
-    if (refit && refit->type == YAML_MAPPING_NODE) {
-        out->refit_config = (int)y_u64(y_get(&doc, refit, "config"), 0);
-        out->refit_test_accuracy = y_double(y_get(&doc, refit, "test_accuracy"));
-    }
-    yaml_node_t *cfgs = y_get(&doc, root, "configurations");
-    if (out->folds < 2 || out->folds > RPT_MAX_FOLDS || !cfgs || cfgs->type != YAML_SEQUENCE_NODE) {
-        rc = fg_err_set(err, "%s: no configurations or a bad fold count", path);
-        goto done;
-    }
-    out->n_configs = cfgs->data.sequence.items.top - cfgs->data.sequence.items.start;
-    out->split = malloc((size_t)(out->n_configs ? out->n_configs : 1) * (size_t)out->folds * sizeof *out->split);
-    if (!out->grid_text || !out->split) {
-        rc = fg_err_set(err, "%s: out of memory", path);
-        goto done;
-    }
-    for (int64_t i = 0; i < out->n_configs; i++) {
-        yaml_node_t *c = yaml_document_get_node(&doc, cfgs->data.sequence.items.start[i]);
-        yaml_node_t *sp = y_get(&doc, c, "split_test_scores");
-        for (int k = 0; k < out->folds; k++) {
-            double v = NAN;
-            if (sp && sp->type == YAML_SEQUENCE_NODE && sp->data.sequence.items.start + k < sp->data.sequence.items.top)
-                v = y_double(yaml_document_get_node(&doc, sp->data.sequence.items.start[k]));
-            out->split[i * out->folds + k] = v;
-        }
-    }
-done:
-    yaml_document_delete(&doc);
-    yaml_parser_delete(&parser);
+    /* stream start, document start, the root mapping */
+    if (yr_next(&r) || yr_next(&r))
+        rc = -1;
+    else if (r.ev.type != YAML_DOCUMENT_START_EVENT)
+        rc = fg_err_set(err, "%s: not a fmnist-grid report.yaml (empty)", path), r.failed = 1;
+    else if (yr_next(&r))
+        rc = -1;
+    else if (r.ev.type != YAML_MAPPING_START_EVENT)
+        rc = fg_err_set(err, "%s: not a fmnist-grid report.yaml (not a mapping)", path), r.failed = 1;
+    else if (yr_mapping(&r, "report", root_key))
+        rc = -1;
+    r.where[0] = '\0';
+    if (!rc)
+        rc = summary_complete(&r, path, out, err);
+    if (r.have_ev)
+        yaml_event_delete(&r.ev);
+    yaml_parser_delete(&r.p);
     fclose(f);
     if (rc)
         rpt_summary_free(out);

@@ -270,6 +270,21 @@ int sched_bcast_blob(char **buf, size_t *n, fg_err *err)
     return sched_bcast(*buf, (size_t)len, err);
 }
 
+int sched_gather(const void *mine, size_t n, void *all, fg_err *err)
+{
+    if (!g_mpi) {
+        memcpy(all, mine, n);
+        return 0;
+    }
+    if (n > (size_t)INT32_MAX / (size_t)g_size)
+        return fg_err_set(err, "gather of %zu bytes per rank is too large", n);
+    MPI_Request req;
+    if (MPI_Igather(mine, (int)n, MPI_BYTE, all, (int)n, MPI_BYTE, 0, g_comm, &req) != MPI_SUCCESS)
+        return fg_err_set(err, "MPI_Igather failed");
+    wait_req(&req);
+    return 0;
+}
+
 int sched_all_ok(int ok)
 {
     int in = ok ? 1 : 0, out = 0;

@@ -4,9 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "check.h"
+#include "grid.h"
 #include "journal.h"
 #include "report.h"
 
@@ -146,6 +149,414 @@ static void test_round_trip(const char *dir)
     unlink(path);
 }
 
+/* ---- every record checked against its header (and the grid) ----------------------------- */
+
+static int count_records(void *ctx, const jnl_record *r)
+{
+    (void)r;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+/* Appends line (without "crc32" and the closing brace) with a correct CRC-32: a record a
+ * crash cannot produce, only a copy or an edit. */
+static void append_forged(const char *path, const char *body)
+{
+    FILE *f = fopen(path, "a");
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    fprintf(f, "%s,\"crc32\":\"%08lx\"}\n", body, (unsigned long)crc32(0L, (const Bytef *)body, (uInt)strlen(body)));
+    fclose(f);
+}
+
+/* The record line of (config, fold) in path, without its CRC, into out. */
+static int record_body(const char *path, int config, int fold, char *out, size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    char key[64];
+    snprintf(key, sizeof key, "\"config\":%d,\"fold\":%d,", config, fold);
+    static char line[1 << 16];
+    int found = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (strstr(line, key) && strstr(line, "\"task\"")) {
+            char *c = strstr(line, ",\"crc32\":");
+            if (c)
+                *c = '\0';
+            snprintf(out, cap, "%s", line);
+            found = 1;
+        }
+    if (f)
+        fclose(f);
+    return found;
+}
+
+/* Replaces the first "key":value in body by "key":repl. */
+static void set_field(char *body, size_t cap, const char *key, const char *repl)
+{
+    char k[64], *tmp = malloc(cap);
+    snprintf(k, sizeof k, "\"%s\":", key);
+    char *p = strstr(body, k);
+    CHECK_MSG(p != NULL, "no %s in %s", key, body);
+    if (!p || !tmp) {
+        free(tmp);
+        return;
+    }
+    char *v = p + strlen(k), *e = v;
+    if (*e == '"') {
+        e = strchr(e + 1, '"') + 1;
+    } else if (*e == '[') {
+        int depth = 0;
+        do {
+            depth += *e == '[' ? 1 : *e == ']' ? -1 : 0;
+            e++;
+        } while (depth > 0 && *e);
+    } else {
+        while (*e && *e != ',' && *e != '}')
+            e++;
+    }
+    snprintf(tmp, cap, "%.*s%s%s", (int)(v - body), body, repl, e);
+    snprintf(body, cap, "%s", tmp);
+    free(tmp);
+}
+
+static jnl_header header_of(uint64_t seed)
+{
+    jnl_header h;
+    memset(&h, 0, sizeof h);
+    snprintf(h.grid_name, sizeof h.grid_name, "t");
+    h.grid_hash = 0xfeedfacecafebeefULL;
+    h.n_configs = 4;
+    h.folds = 3;
+    h.seed = seed;
+    h.cv_seed = 7;
+    h.subset = 600;
+    return h;
+}
+
+static void write_search(const char *path, uint64_t seed, int n_records)
+{
+    jnl_header h = header_of(seed);
+    jnl *j = NULL;
+    fg_err err;
+    unlink(path);
+    CHECK(jnl_create(path, &h, &j, &err) == 0);
+    for (int t = 0; j && t < n_records; t++) {
+        jnl_record *r = rec(t / 3, t % 3, NN_STATUS_OK, 0.5f + 0.01f * (float)t);
+        r->e.n_train = 400;
+        r->e.n_val = 200;
+        CHECK(jnl_append(j, r, "a=1", &err) == 0);
+    }
+    jnl_close(j);
+}
+
+/* Loads path; returns the number of accepted records and puts the first issue in why. */
+static int load_count(const char *path, const jnl_expect *x, char *why, size_t n, long *line)
+{
+    jnl_contents c;
+    fg_err err;
+    why[0] = '\0';
+    *line = 0;
+    if (jnl_load(path, x, &c, &err)) {
+        snprintf(why, n, "%s", err.msg);
+        return -1;
+    }
+    int k = c.n;
+    if (c.n_issues) {
+        snprintf(why, n, "%s", c.issues[0].why);
+        *line = c.issues[0].line;
+    }
+    jnl_contents_free(&c);
+    return k;
+}
+
+static void test_records_checked(const char *dir)
+{
+    char a[512], b[512], why[256];
+    long line;
+    snprintf(a, sizeof a, "%s/a.jsonl", dir);
+    snprintf(b, sizeof b, "%s/b.jsonl", dir);
+    write_search(a, 1, 6);  /* configs 0 and 1 done */
+    write_search(b, 2, 12); /* the same grid, another seed: every record CRC-valid */
+    CHECK_INT(load_count(a, NULL, why, sizeof why, &line), 6);
+    static char body[1 << 16], base[1 << 16];
+    CHECK(record_body(a, 1, 2, base, sizeof base));
+
+    /* A line copied from another search (identical but for its identity) is not this one's. */
+    CHECK(record_body(b, 2, 0, body, sizeof body));
+    append_forged(a, body);
+    CHECK_INT(load_count(a, NULL, why, sizeof why, &line), 6);
+    CHECK_STR_CONTAINS(why, "a record of another search");
+    CHECK_INT(line, 8); /* header, 6 records, then the copy */
+
+    /* Each out-of-range number, each inconsistency: one forged record each, all skipped. */
+    struct {
+        const char *key, *value, *why;
+    } cases[] = {
+        {"val_acc", "7.5", "validation accuracy 7.5 outside [0, 1]"},
+        {"val_acc", "-0.25", "validation accuracy"},
+        {"val_acc", "null", "validation accuracy"}, /* an "ok" task has a score */
+        {"val_loss", "-1", "validation loss"},
+        {"val_loss", "1e999", "validation loss"},
+        {"test_acc", "2", "test accuracy"},
+        {"fit_time", "-3", "fit time"},
+        {"fit_time", "null", "fit time"},
+        {"score_time", "1e300", "score time"},
+        {"config", "4", "configuration 4 outside 0..3"}, /* with its task id 14: beyond the header's 4 */
+        {"fold", "3", "fold 3 outside 0..2"},
+        {"task", "4", "task 4 is not configuration 1 fold 2's (5)"},
+        {"epochs", "3", "3 epochs but a history of 2"},
+        {"epochs", "2000", "epochs, outside 0..1000"},
+        {"best_epoch", "2", "best epoch 2 outside -1..1"},
+        {"n_train", "500", "more than the 600 of the search's subset"},
+        {"n_val", "-1", "validation images"},
+        {"rank", "-2", "rank -2"},
+        {"config", "1.5", "field \"config\" does not parse"},
+        {"config", "99999999999", "field \"config\" does not parse"},
+        {"hash", "\"12\"", "field \"hash\" does not parse"},
+        {"search", "\"0000000000000000\"", "a record of another search"},
+        {"history", "[[1,2,3,4,5,6],[1,0.5,0.5,0.5,0.1,1]]", "history epoch 1 out of range"},
+        {"history", "[[0.5,0.5,0.5,0.5,-0.1,1],[1,0.5,0.5,0.5,0.1,1]]", "history epoch 1 out of range"},
+        {"status", "\"great\"", "field \"status\" does not parse"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        write_search(a, 1, 6);
+        snprintf(body, sizeof body, "%s", base);
+        if (!strcmp(cases[i].key, "config") && !strcmp(cases[i].value, "4"))
+            snprintf(body, sizeof body, "{\"task\":14,\"config\":4,\"fold\":2%s", strstr(base, ",\"hash\""));
+        else
+            set_field(body, sizeof body, cases[i].key, cases[i].value);
+        append_forged(a, body);
+        int k = load_count(a, NULL, why, sizeof why, &line);
+        CHECK_MSG(k == 6 && line == 8, "%s=%s: %d records, first issue at line %ld: %s", cases[i].key, cases[i].value,
+                  k, line, why);
+        CHECK_MSG(strstr(why, cases[i].why) != NULL, "%s=%s: \"%s\" lacks \"%s\"", cases[i].key, cases[i].value,
+                  why, cases[i].why);
+    }
+    /* The base record itself, re-appended with a correct CRC, is fine (a duplicate). */
+    write_search(a, 1, 6);
+    append_forged(a, base);
+    CHECK_INT(load_count(a, NULL, why, sizeof why, &line), 7);
+
+    /* A record without one of the fields every version writes. */
+    write_search(a, 1, 6);
+    snprintf(body, sizeof body, "%s", base);
+    char *fit = strstr(body, ",\"fit_time\":");
+    char *next = fit ? strchr(fit + 1, ',') : NULL;
+    if (next)
+        memmove(fit, next, strlen(next) + 1);
+    append_forged(a, body);
+    CHECK_INT(load_count(a, NULL, why, sizeof why, &line), 6);
+    CHECK_STR_CONTAINS(why, "no \"fit_time\" field");
+
+    /* A second header line (two journals joined) and its records are not this search's. */
+    write_search(a, 1, 6);
+    FILE *f = fopen(a, "a"), *g = fopen(b, "r");
+    char buf[1 << 16];
+    while (f && g && fgets(buf, sizeof buf, g))
+        fputs(buf, f);
+    if (f)
+        fclose(f);
+    if (g)
+        fclose(g);
+    CHECK_INT(load_count(a, NULL, why, sizeof why, &line), 6);
+    CHECK_STR_CONTAINS(why, "a second header line");
+
+    unlink(a);
+    unlink(b);
+}
+
+/* The grid's side (rpt_journal_expect): a record's hash must be its configuration's in the
+ * grid, and its epochs at most the configured number. */
+static void test_grid_expect(const char *dir)
+{
+    static const char text[] = "name: t\ncv:\n  folds: 3\ntrain:\n  optimizer: sgd\n  learning_rate: 0.1\n"
+                               "  epochs: 2\nmodel:\n  - {type: dense, units: $units, activation: relu}\n"
+                               "  - {type: dense, units: 10, activation: softmax}\ngrid:\n  units: [4, 8, 16, 32]\n";
+    grid *g = NULL;
+    fg_err err;
+    CHECK(grid_load_string(text, strlen(text), "t.yaml", &g, &err) == 0);
+    if (!g)
+        return;
+    char a[512], why[256];
+    long line;
+    snprintf(a, sizeof a, "%s/g.jsonl", dir);
+    jnl_header h = header_of(1);
+    jnl *j = NULL;
+    unlink(a);
+    CHECK(jnl_create(a, &h, &j, &err) == 0);
+    for (int t = 0; j && t < 12; t++) {
+        jnl_record *r = rec(t / 3, t % 3, NN_STATUS_OK, 0.5f);
+        r->e.config_hash = grid_config_hash(g, t / 3);
+        if (t == 4)
+            r->e.config_hash = grid_config_hash(g, 2); /* configuration 2's record as 1's */
+        if (t == 7) {                                  /* more epochs than configured */
+            r->e.epochs_run = 3;
+            r->hist[2] = r->hist[1];
+        }
+        CHECK(jnl_append(j, r, NULL, &err) == 0);
+    }
+    jnl_close(j);
+    CHECK_INT(load_count(a, NULL, why, sizeof why, &line), 12); /* the header cannot tell */
+    jnl_expect x;
+    CHECK(rpt_journal_expect(g, &x, &err) == 0);
+    jnl_contents c;
+    CHECK(jnl_load(a, &x, &c, &err) == 0);
+    CHECK_INT(c.n, 10);
+    CHECK_INT(c.n_rejected, 2);
+    CHECK_INT(c.n_issues, 2);
+    CHECK_INT(c.issues[0].line, 6);
+    CHECK_STR_CONTAINS(c.issues[0].why, "configuration 1's hash is");
+    CHECK_STR_CONTAINS(c.issues[0].why, "a record of another grid");
+    CHECK_INT(c.issues[1].line, 9);
+    CHECK_STR_CONTAINS(c.issues[1].why, "3 epochs, more than configuration 2's 2");
+    jnl_contents_free(&c);
+    /* histories come through the same checks */
+    int seen = 0;
+    CHECK(jnl_each_record_ex(a, &x, count_records, &seen, &err) == 0);
+    CHECK_INT(seen, 10);
+    rpt_journal_expect_free(&x);
+    grid_free(g);
+    unlink(a);
+}
+
+/* Session records: the start and the end of a run, read back as one session that the
+ * records following it belong to; older readers see a line they skip. */
+static void test_sessions(const char *dir)
+{
+    char a[512];
+    snprintf(a, sizeof a, "%s/s.jsonl", dir);
+    jnl_header h = header_of(1);
+    jnl *j = NULL;
+    fg_err err;
+    unlink(a);
+    CHECK(jnl_create(a, &h, &j, &err) == 0);
+    jnl_session s;
+    memset(&s, 0, sizeof s);
+    s.number = 1;
+    snprintf(s.role, sizeof s.role, "search");
+    snprintf(s.started_utc, sizeof s.started_utc, "2026-01-02T03:04:05Z");
+    snprintf(s.hosts, sizeof s.hosts, "nodeA:2,nodeB:2");
+    snprintf(s.command, sizeof s.command, "mpirun -np 4 fmnist-grid 'a b.yaml'");
+    s.ranks = 4, s.workers = -1, s.threads = 1, s.wall_time = NAN;
+    s.test_images_crc32 = 0x12345678;
+    CHECK(jnl_append_session(j, &s, &err) == 0);
+    for (int t = 0; t < 3; t++) {
+        jnl_record *r = rec(0, t, NN_STATUS_OK, 0.5f);
+        CHECK(jnl_append(j, r, NULL, &err) == 0);
+    }
+    s.ended = 1, s.workers = 4, s.wall_time = 12.5;
+    CHECK(jnl_append_session(j, &s, &err) == 0);
+    s.number = 2, s.ended = 0, s.workers = -1, s.wall_time = NAN;
+    snprintf(s.started_utc, sizeof s.started_utc, "2026-01-03T00:00:00Z");
+    snprintf(s.hosts, sizeof s.hosts, "nodeC:1");
+    CHECK(jnl_append_session(j, &s, &err) == 0); /* killed: no end record */
+    CHECK(jnl_append(j, rec(1, 0, NN_STATUS_OK, 0.5f), NULL, &err) == 0);
+    jnl_close(j);
+    jnl_contents c;
+    CHECK(jnl_load(a, NULL, &c, &err) == 0);
+    CHECK_INT(c.n, 4);
+    CHECK_INT(c.n_torn + c.n_rejected, 0);
+    CHECK_INT(c.n_sessions, 2);
+    if (c.n_sessions == 2 && c.n == 4) {
+        CHECK(c.s[0].ended && c.s[0].workers == 4 && c.s[0].wall_time == 12.5);
+        CHECK(!strcmp(c.s[0].hosts, "nodeA:2,nodeB:2"));
+        CHECK(!strcmp(c.s[0].command, "mpirun -np 4 fmnist-grid 'a b.yaml'"));
+        CHECK(!strcmp(c.s[0].file, "s.jsonl"));
+        CHECK(c.s[0].test_images_crc32 == 0x12345678);
+        CHECK(!c.s[1].ended && isnan(c.s[1].wall_time));
+        CHECK(c.e[0].session == 0 && c.e[2].session == 0 && c.e[3].session == 1);
+    }
+    jnl_contents_free(&c);
+    /* A journal written before session records and record identities (version 1) still
+     * reads: its records need no identity. */
+    FILE *f = fopen(a, "w");
+    const char *hdr = "{\"fmnist_grid_journal\":1,\"grid\":\"t\",\"grid_hash\":\"feedfacecafebeef\",\"configs\":4,"
+                      "\"folds\":3,\"seed\":1,\"cv_seed\":7,\"subset\":600,\"folds_checksum\":\"0000000000000000\","
+                      "\"train_images_crc32\":\"00000000\",\"train_labels_crc32\":\"00000000\"";
+    if (f)
+        fclose(f);
+    append_forged(a, hdr);
+    static char body[1 << 16];
+    snprintf(body, sizeof body,
+             "{\"task\":4,\"config\":1,\"fold\":1,\"hash\":\"0123456789abcdf0\",\"status\":\"ok\",\"val_acc\":0.5,"
+             "\"val_loss\":0.5,\"test_acc\":null,\"test_loss\":null,\"fit_time\":1.25,\"score_time\":0,\"epochs\":1,"
+             "\"best_epoch\":-1,\"n_train\":400,\"n_val\":200,\"rank\":0,\"host\":\"h\",\"params\":\"\",\"msg\":\"\","
+             "\"history\":[[1,0.5,null,null,0.1,0.25]]");
+    append_forged(a, body);
+    CHECK(jnl_load(a, NULL, &c, &err) == 0);
+    CHECK_INT(c.h.version, 1);
+    CHECK_INT(c.n, 1);
+    CHECK_INT(c.n_sessions, 0);
+    CHECK_INT(c.e[0].session, -1);
+    jnl_contents_free(&c);
+    /* ... and a resume appends records with an identity that the version 1 header accepts. */
+    CHECK(jnl_open_append(a, &j, &err) == 0);
+    CHECK(jnl_append(j, rec(1, 2, NN_STATUS_OK, 0.5f), NULL, &err) == 0);
+    jnl_close(j);
+    CHECK(jnl_load(a, NULL, &c, &err) == 0);
+    CHECK_INT(c.n, 2);
+    jnl_contents_free(&c);
+    unlink(a);
+}
+
+/* Files that are not journals: a FIFO (open() would wait for a writer) and /dev/zero
+ * (endless, no newline) are refused at once; a line longer than JNL_LINE_MAX is skipped
+ * without being held, and the records after it still read. */
+static void test_special_files(const char *dir)
+{
+    char fifo[512], zero[512], a[512], why[256];
+    long line;
+    snprintf(fifo, sizeof fifo, "%s/fifo.jsonl", dir);
+    snprintf(zero, sizeof zero, "%s/zero.jsonl", dir);
+    snprintf(a, sizeof a, "%s/long.jsonl", dir);
+    CHECK(mkfifo(fifo, 0600) == 0);
+    CHECK(symlink("/dev/zero", zero) == 0);
+    alarm(20); /* a hang is a failure, not a stuck suite */
+    fg_err err;
+    jnl_header h;
+    jnl_entry *e = NULL;
+    int n, bad;
+    jnl *j = NULL;
+    const char *paths[2] = {fifo, zero};
+    for (int i = 0; i < 2; i++) {
+        CHECK(jnl_read(paths[i], &h, &e, &n, &bad, &err) != 0);
+        CHECK_STR_CONTAINS(err.msg, i ? "not a regular file (a character device)" : "not a regular file (a FIFO)");
+        CHECK(jnl_open_append(paths[i], &j, &err) != 0);
+        CHECK_STR_CONTAINS(err.msg, "not a regular file");
+        CHECK(jnl_read_header(paths[i], &h, &err) != 0);
+    }
+    alarm(0);
+    write_search(a, 1, 3);
+    FILE *f = fopen(a, "a");
+    for (int i = 0; f && i < 3 * JNL_LINE_MAX / 1000; i++)
+        fputs("{\"task\":1,\"x\":\"0123456789012345678901234567890123456789012345678901234567890123456789"
+              "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567"
+              "8901234567890123456789012345678901234567890123456789012345678901234567890123456789012345"
+              "6789012345678901234567890123456789012345678901234567890123456789012345678901234567890123"
+              "4567890123456789012345678901234567890123456789012345678901234567890123456789012345678901"
+              "2345678901234567890123456789012345678901234567890123456789012345678901234567890123456789"
+              "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567"
+              "8901234567890123456789012345678901234567890123456789012345678901234567890123456789012345"
+              "6789012345678901234567890123456789012345678901234567890123456789012345678901234567890123"
+              "4567890123456789012345678901234567890123456789012345678901234567890123456789012345678901"
+              "23456789012345678901234567890123456789012345678901234567890123456789",
+              f);
+    if (f) {
+        fputs("\n", f);
+        fclose(f);
+    }
+    static char body[1 << 16];
+    record_body(a, 0, 2, body, sizeof body);
+    append_forged(a, body); /* after the long line: still read */
+    CHECK_INT(load_count(a, NULL, why, sizeof why, &line), 4);
+    CHECK_INT(line, 5);
+    CHECK_STR_CONTAINS(why, "longer than");
+    unlink(fifo);
+    unlink(zero);
+    unlink(a);
+}
+
 static void test_ranks(void)
 {
     /* Two folds; means 0.8, 0.9, 0.8, missing, 0.7 -> ranks 2, 1, 2, 5 (partial), 4. */
@@ -189,6 +600,7 @@ static void test_header_run_settings(const char *dir)
     jnl_header h, back;
     memset(&h, 0, sizeof h);
     snprintf(h.grid_name, sizeof h.grid_name, "t");
+    h.n_configs = 4; /* a header the reader accepts: at least one configuration */
     h.folds = 3;
     h.threads = 2;
     h.refit = 0;
@@ -230,5 +642,15 @@ int main(void)
         rmdir(dir);
     }
     test_ranks();
+    char tmpl2[] = "/tmp/fg-journal-XXXXXX";
+    dir = mkdtemp(tmpl2);
+    CHECK(dir != NULL);
+    if (dir) {
+        test_records_checked(dir);
+        test_grid_expect(dir);
+        test_sessions(dir);
+        test_special_files(dir);
+        rmdir(dir);
+    }
     return check_report("test_journal");
 }

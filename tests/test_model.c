@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -805,6 +806,93 @@ static void test_hostile(void)
     nn_net_free(ref);
 }
 
+/* A small file may describe a network whose activations are huge: a convolution and a
+ * global average pooling have as many parameters for a 1024x1024 input as for 8x8. Reading
+ * such a file allocates nothing beyond its payload; building its network for prediction
+ * never allocates more than MODEL_ACT_MAX_BYTES of activations (fewer images per batch),
+ * and a network that needs more than that for one image is refused with the reason. */
+static nn_net_desc *large_input_desc(int side, int filters)
+{
+    static nn_net_desc d;
+    desc_begin(&d);
+    push_conv(&d, NN_LAYER_CONV2D, filters, NN_ACT_RELU);
+    push(&d, NN_LAYER_GLOBAL_AVG_POOL2D);
+    push_softmax(&d);
+    (void)side;
+    return &d;
+}
+
+static void test_large_input(void)
+{
+    char path[256];
+    path_of(path, sizeof path, "large.fgm");
+    nn_train_desc t;
+    nn_train_desc_init(&t, NN_OPT_SGD);
+    fg_err err;
+    for (int c = 0; c < 2; c++) {
+        int side = c == 0 ? 1024 : 4096, filters = c == 0 ? 4 : 16;
+        nn_net_desc *d = large_input_desc(side, filters);
+        nn_net *small = nn_net_new(d, 1, 7, &err); /* the parameters do not depend on the side */
+        CHECK_MSG(small != NULL, "%s", err.msg);
+        if (!small)
+            return;
+        d->in_h = d->in_w = side;
+        buf pl = {0};
+        payload_of(&pl, d, &t, "large input", nn_net_params(small), (uint64_t)nn_net_n_params(small));
+        write_payload(path, &pl);
+        CHECK_MSG(pl.len < 2000, "payload of %zu bytes", pl.len);
+        model_file m;
+        int rc = model_read(path, &m, &err);
+        CHECK_MSG(rc == 0, "%s", err.msg);
+        if (rc == 0) {
+            CHECK_INT(m.desc->in_h, side);
+            CHECK_INT(m.n_params, nn_net_n_params(small));
+            int batch = 0;
+            nn_net *net = model_build(&m, 256, &batch, &err);
+            if (c == 0) {
+                CHECK_MSG(net != NULL, "%s", err.msg);
+                /* 12 bytes per activation (value, gradient, workspace) of 1 + 4 channels */
+                double per_image = 12.0 * side * side * (1 + filters);
+                CHECK_MSG(batch >= 1 && batch < 256 && batch * per_image <= (double)MODEL_ACT_MAX_BYTES,
+                          "batch %d of %.0f bytes per image", batch, per_image);
+            } else {
+                CHECK(net == NULL);
+                CHECK_STR_CONTAINS(err.msg, path);
+                CHECK_STR_CONTAINS(err.msg, "MiB of activations per 4096x4096x1 image, more than the 256 MiB limit");
+            }
+            nn_net_free(net);
+            model_file_free(&m);
+        }
+        /* model_load too builds within the limit */
+        nn_net *net = model_load(path, 256, NULL, NULL, &err);
+        CHECK((net != NULL) == (c == 0));
+        nn_net_free(net);
+        nn_net_free(small);
+        free(pl.p);
+    }
+    remove(path);
+}
+
+/* Not a regular file: a FIFO (whose open() would wait for a writer for ever) and /dev/zero
+ * (endless) are refused at once, whatever their name. alarm() turns a hang into a failure. */
+static void test_special_files(void)
+{
+    char fifo[256], zero[256];
+    path_of(fifo, sizeof fifo, "fifo.fgm");
+    path_of(zero, sizeof zero, "zero.fgm");
+    CHECK(mkfifo(fifo, 0600) == 0);
+    CHECK(symlink("/dev/zero", zero) == 0);
+    alarm(20);
+    expect_refused(fifo, "not a regular file (a FIFO)");
+    expect_refused(zero, "not a regular file (a character device)");
+    model_file m;
+    fg_err err;
+    CHECK(model_read(fifo, &m, &err) != 0);
+    alarm(0);
+    remove(fifo);
+    remove(zero);
+}
+
 int main(void)
 {
     snprintf(g_dir, sizeof g_dir, "/tmp/test_model.XXXXXX");
@@ -827,6 +915,8 @@ int main(void)
     test_damaged();
     test_save_errors();
     test_hostile();
+    test_large_input();
+    test_special_files();
     char p[256];
     const char *names[] = {"mlp.fgm", "cnn.fgm", "bn.fgm", "recipe.fgm"};
     for (int i = 0; i < 4; i++) {

@@ -144,6 +144,7 @@ static void test_report_statistics(const char *dir)
             r->e.n_train = 800; /* n_test / n_train = 400 / 800 = 1/2 */
             r->e.n_val = 400;
             r->e.fit_time = 1 + c;
+            r->e.best_epoch = -1; /* no epochs run: no best one (the reader checks) */
             CHECK(jnl_append(j, r, NULL, &err) == 0);
         }
     /* A refit record with a confusion matrix survives the round trip. */
@@ -151,6 +152,7 @@ static void test_report_statistics(const char *dir)
     r->e.task = -1;
     r->e.config = 1;
     r->e.fold = JNL_REFIT;
+    r->e.best_epoch = -1;
     r->e.test_acc = 0.75f;
     for (int k = 0; k < JNL_CLASSES; k++)
         r->e.confusion[k * JNL_CLASSES + k] = 75, r->e.confusion[k * JNL_CLASSES + (k + 1) % JNL_CLASSES] = 25;

@@ -209,6 +209,119 @@ data image-file-is-directory "$TR.gz: "
 newdata one-image && images 1 | gzip -c >"$D/$TR.gz" && labels 1 | gzip -c >"$D/$TL.gz"
 data one-image "folds"
 
-echo "grid cases: $n_grid from files + $n_gen generated; data cases: $n_data"
+# ---- files read back: results directories, report.yaml, model files ------------------------
+# A real search (a tiny convolutional network on the generated 30 images) gives a results
+# directory; copies of it then get special files (a FIFO, whose open() would wait for a
+# writer for ever; /dev/zero, endless), oversized claims, an edited grid copy and another
+# search's journal. Each is refused at once, in one line naming the file.
+n_res=0
+res() { n_res=$((n_res + 1)); check "res-$1" 2 "$2" -- "${@:3}"; }
+newdata results && RD=$D
+cat >"$TMP/conv.yaml" <<'EOF'
+name: conv
+seed: 1
+cv:
+  folds: 3
+train:
+  optimizer: sgd
+  learning_rate: 0.1
+  epochs: 1
+model:
+  - {type: conv2d, filters: 2, kernel_size: 3, activation: relu}
+  - {type: global_average_pooling2d}
+  - {type: dense, units: 10, activation: softmax}
+grid:
+  batch_size: [10]
+EOF
+R=$TMP/res
+if ! timeout "$LIMIT" "$BIN" -q --data "$RD" --out "$R" "$TMP/conv.yaml" >"$TMP/stdout" 2>"$TMP/stderr" </dev/null ||
+  [ ! -s "$R/model.fgm" ]; then
+  fail res-setup "the search for the results cases failed: $(head -n 1 "$TMP/stderr")"
+else
+  timeout "$LIMIT" "$BIN" -q --seed 2 --data "$RD" --out "$TMP/res-seed2" "$TMP/conv.yaml" >/dev/null 2>&1 </dev/null
+  fresh() { rm -rf "$TMP/r-$1" && cp -r "$R" "$TMP/r-$1" && C=$TMP/r-$1; }
+  fresh journal-fifo && rm "$C/journal.jsonl" && mkfifo "$C/journal.jsonl"
+  res journal-fifo "$C/journal.jsonl: not a regular file (a FIFO); a journal must be a regular file" "$BIN" report "$C"
+  res journal-fifo-resume "$C/journal.jsonl: not a regular file (a FIFO)" "$BIN" --data "$RD" --resume "$C"
+  fresh journal-zero && ln -s /dev/zero "$C/journal.shard-0-of-2.jsonl"
+  res journal-zero "$C/journal.shard-0-of-2.jsonl: not a regular file (a character device)" "$BIN" report "$C"
+  fresh journal-zero-resume && rm "$C/journal.jsonl" && ln -s /dev/zero "$C/journal.jsonl"
+  res journal-zero-resume "$C/journal.jsonl: not a regular file (a character device)" "$BIN" --data "$RD" --resume "$C"
+  fresh journal-dir && rm "$C/journal.jsonl" && mkdir "$C/journal.jsonl"
+  res journal-dir "$C/journal.jsonl: not a regular file (a directory)" "$BIN" report "$C"
+  fresh grid-fifo && rm "$C/grid.yaml" && mkfifo "$C/grid.yaml"
+  res grid-fifo "$C/grid.yaml: not a regular file (a FIFO)" "$BIN" report "$C"
+  res grid-fifo-resume "$C/grid.yaml: not a regular file (a FIFO)" "$BIN" --data "$RD" --resume "$C"
+  fresh grid-edited && sed -i 's/filters: 2/filters: 3/' "$C/grid.yaml"
+  res grid-edited "$C/grid.yaml: edited since the search started" "$BIN" report "$C"
+  res grid-edited-resume "$C/grid.yaml: edited since the search started" "$BIN" --data "$RD" --resume "$C"
+  res grid-edited-simulate "$C/grid.yaml: edited since the search started" "$BIN" simulate "$C"
+  # Another search's journal (another seed) beside this one's: not merged.
+  fresh foreign-journal && cp "$TMP/res-seed2/journal.jsonl" "$C/journal.shard-0-of-2.jsonl"
+  res foreign-journal "$C/journal.shard-0-of-2.jsonl: not part of the same search" "$BIN" report "$C"
+  # report.yaml: special files, and a claim the file cannot hold.
+  fresh report-fifo && rm "$C/report.yaml" && mkfifo "$C/report.yaml"
+  res report-fifo "$C/report.yaml: not a regular file (a FIFO)" "$BIN" reproduce --data "$RD" "$C/report.yaml"
+  res report-fifo-compare "$C/report.yaml: not a regular file (a FIFO)" "$BIN" compare "$C"
+  fresh report-zero && rm "$C/report.yaml" && ln -s /dev/zero "$C/report.yaml"
+  res report-zero "$C/report.yaml: not a regular file (a character device)" "$BIN" reproduce --data "$RD" "$C/report.yaml"
+  fresh report-claim && sed -i 's/^  configurations: 1$/  configurations: 9999999/' "$C/report.yaml"
+  res report-claim "$C/report.yaml: configurations: grid.configurations says 9999999 configurations" \
+    "$BIN" reproduce --data "$RD" "$C/report.yaml"
+  # Model files: special files, and small files whose header claims far more than they hold.
+  TI=$RD/$TE.gz TIL=$RD/$TEL.gz
+  fresh model-fifo && rm "$C/model.fgm" && mkfifo "$C/model.fgm"
+  res model-fifo "$C/model.fgm: not a regular file (a FIFO); a model file must be a regular file" \
+    "$BIN" predict "$C/model.fgm" "$TI" "$TIL"
+  fresh model-zero && rm "$C/model.fgm" && ln -s /dev/zero "$C/model.fgm"
+  res model-zero "$C/model.fgm: not a regular file (a character device)" "$BIN" predict "$C/model.fgm" "$TI" "$TIL"
+  # le N BYTES: N little-endian; crc32le: the CRC-32 of stdin, little-endian (from gzip's
+  # trailer); adler32be FILE: its Adler-32, big-endian.
+  le() { local i; for ((i = 0; i < $2; i++)); do printf "\\$(printf '%03o' $((($1 >> (8 * i)) & 255)))"; done; }
+  crc32le() { gzip -c | tail -c 8 | head -c 4; }
+  adler32be() { local a=1 b=0 x; for x in $(od -An -v -tu1 "$1"); do a=$(((a + x) % 65521)); b=$(((b + a) % 65521)); done; be32 $(((b << 16) | a)); }
+  # model_payload MODEL OUT: the payload of a model file (its deflate data in a gzip frame
+  # with the payload's CRC-32 and size from the model's trailer).
+  model_payload() {
+    local size usize csize
+    size=$(wc -c <"$1")
+    usize=$(od -An -tu8 -j $((size - 24)) -N 8 "$1" | tr -d ' ')
+    csize=$(od -An -tu8 -j $((size - 16)) -N 8 "$1" | tr -d ' ')
+    { printf '\037\213\010\000\000\000\000\000\000\003'; tail -c +19 "$1" | head -c $((csize - 6))
+      tail -c 8 "$1" | head -c 4; le $((usize & 0xffffffff)) 4; } | gzip -dc >"$2"
+  }
+  # model_file PAYLOAD OUT: a model file around PAYLOAD (< 64 KiB): one stored deflate block,
+  # every size and checksum right.
+  model_file() {
+    local n
+    n=$(wc -c <"$1")
+    { printf 'FMNGMDL\000'; le 1 4; le 0 4; printf '\170\001\001'; le "$n" 2; le $((~n & 0xffff)) 2; cat "$1"
+      adler32be "$1"; le "$n" 8; le $((n + 11)) 8; crc32le <"$1"; } >"$2.part"
+    { cat "$2.part"; crc32le <"$2.part"; } >"$2" && rm -f "$2.part"
+  }
+  model_payload "$R/model.fgm" "$TMP/payload"
+  model_file "$TMP/payload" "$TMP/same.fgm" # the re-packer itself: the model still loads
+  if timeout "$LIMIT" "$BIN" predict "$TMP/same.fgm" "$TI" "$TIL" >/dev/null 2>&1; then
+    PASSES=$((PASSES + 1))
+  else
+    fail res-model-repack "a re-packed model file does not load"
+  fi
+  n_res=$((n_res + 1))
+  # A 1024x1024 input: the same parameters (convolution, global pooling), a file of under
+  # 2 kB, and activations of several GB for a batch: refused on the images' shape before
+  # any network is built (under a 1.5 GB address-space limit: nothing big is touched).
+  { le 1024 4; le 1024 4; tail -c +9 "$TMP/payload"; } >"$TMP/p1024" && model_file "$TMP/p1024" "$TMP/m1024.fgm"
+  # (Sanitizer builds reserve terabytes of address space: there the limit is left out.)
+  VMLIMIT="ulimit -v 1500000;"
+  grep -q __asan_init "$BIN" 2>/dev/null && VMLIMIT=""
+  res model-1024-input "images are 28x28x1, but the model $TMP/m1024.fgm takes 1024x1024x1" \
+    bash -c "$VMLIMIT"' exec "$@"' - "$BIN" predict "$TMP/m1024.fgm" "$TI" "$TIL"
+  # 100 layers claimed by a payload that holds 3.
+  { head -c 16 "$TMP/payload"; le 100 4; tail -c +21 "$TMP/payload"; } >"$TMP/p100" && model_file "$TMP/p100" "$TMP/m100.fgm"
+  res model-100-layers "$TMP/m100.fgm: damaged: payload ends inside the network description: the header says 100 layers" \
+    "$BIN" predict "$TMP/m100.fgm" "$TI" "$TIL"
+fi
+
+echo "grid cases: $n_grid from files + $n_gen generated; data cases: $n_data; results cases: $n_res"
 echo "$PASSES passed, $FAILS failed"
 [ "$FAILS" -eq 0 ]

@@ -18,9 +18,11 @@ for col in mean_fit_time std_fit_time param_batch_size param_units params split0
 done
 rows=$(($(wc -l < "$OUT/cv_results.csv") - 1))
 [ "$rows" -eq 4 ] && pass || fail "cv_results.csv has $rows rows, expected 4"
-# Journal: header + 12 tasks + 1 refit.
+# Journal: header + 12 tasks + 1 refit, and the session's start and end records.
 lines=$(wc -l < "$OUT/journal.jsonl")
-[ "$lines" -eq 14 ] && pass || fail "journal has $lines lines, expected 14"
+[ "$lines" -eq 16 ] && pass || fail "journal has $lines lines, expected 16"
+[ "$(grep -c '"task":' "$OUT/journal.jsonl")" -eq 13 ] && pass || fail "journal does not hold 13 task records"
+[ "$(grep -c '^{"session":1,' "$OUT/journal.jsonl")" -eq 2 ] && pass || fail "journal does not hold the session's 2 records"
 # (quoted fields such as params hold commas: drop them before splitting on commas)
 sed 's/"[^"]*"//g' "$OUT/cv_results.csv" > "$TMP/noquotes.csv"
 # Scores are accuracies well above chance (10%), mean = average of splits, rank 1 exists.
@@ -88,7 +90,7 @@ cmp -s "$OUT/journal.jsonl" "$TMP/journal.before" && pass || fail "a refused run
 # simulate: the recorded task times replayed. One rank takes the sum of the fold tasks'
 # times, as many ranks as tasks the longest one; the bound column is max(sum / ranks, longest).
 expect_exit 0 "simulate" -- "$BIN" simulate "$OUT" --ranks 1,12,64 --csv
-grep -v '"fold":-1' "$OUT/journal.jsonl" | tail -n +2 |
+grep '"task":' "$OUT/journal.jsonl" | grep -v '"fold":-1' |
   sed 's/.*"fit_time":\([^,]*\),"score_time":\([^,]*\),.*/\1 \2/' |
   awk '{ t = $1 + $2; s += t; if (t > m) m = t } END { printf "%.3f %.3f\n", s, m }' > "$TMP/sums"
 read -r sum longest < "$TMP/sums"

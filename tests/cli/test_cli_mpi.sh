@@ -27,4 +27,9 @@ cmp -s "$TMP/a" "$TMP/c" && pass || fail "scores differ when rank 0 only coordin
 grep -q '"fold":-1.*"rank":[12],' "$TMP/remote/journal.jsonl" && pass || fail "the refit did not run on a worker rank"
 # Every rank joined as a worker (which tasks each got depends on timing, so not checked).
 expect_in "$TMP/three/report.md" "| ranks | 3 (3 training)" "report records 3 training ranks"
+# The session records every host with its rank count, and report DIR keeps it.
+expect_in "$TMP/three/journal.jsonl" "\"hosts\":\"$(hostname):3\",\"ranks\":3,\"workers\":3," "session records the hosts"
+expect_exit 0 "report DIR of the 3-rank search" -- "$BIN" report "$TMP/three"
+expect_in "$TMP/three/report.md" "| ranks | 3 (3 training)" "report DIR keeps the 3 training ranks"
+expect_in "$TMP/three/report.md" "| $(hostname) (3) | 3 (3) |" "report DIR lists the host and its ranks"
 finish

@@ -129,4 +129,105 @@ mkdir -p "$TMP/empty"
 expect_exit 2 "compare a directory without a report" -- "$BIN" compare "$TMP/empty"
 expect_in "$TMP/err" "compare: $TMP/empty: no report.yaml" "compare names the directory without a report"
 expect_exit 2 "compare without directories" -- "$BIN" compare
+
+# ---- report DIR keeps the search's environment ----------------------------------------------
+# The report of a search, regenerated: the search's command, start, hosts, ranks, wall time
+# and test-set CRC-32 stay (not `report DIR`'s own process: "ranks 1 (0 training)", 0.0 s,
+# CRC 00000000), and a line says when and by what command it was regenerated.
+yget() { awk -v sec="$2" -v key="$3" '$0 ~ "^"sec":" { s=1; next } s && /^[^ ]/ { s=0 }
+         s && $1 == key":" { sub(/^[^:]*: */, ""); print; exit }' "$1"; }
+ENV=$TMP/env
+expect_exit 0 "search for the environment" -- "$BIN" -q --out "$ENV" "$SRC/tests/grids/tiny.yaml"
+for k in command_line started_utc wall_time_s ranks blas_threads host; do
+  eval "was_$k=\$(yget \"\$ENV/report.yaml\" program $k)"
+done
+was_test=$(yget "$ENV/report.yaml" data test_images_crc32)
+sleep 1 # a later second: a regenerated start time would show
+expect_exit 0 "report DIR of a finished search" -- "$BIN" report "$ENV"
+for k in command_line started_utc wall_time_s ranks blas_threads host; do
+  eval "want=\$was_$k"
+  got=$(yget "$ENV/report.yaml" program $k)
+  [ -n "$want" ] && [ "$got" = "$want" ] && pass || fail "report DIR changed program.$k: '$want' -> '$got'"
+done
+got=$(yget "$ENV/report.yaml" data test_images_crc32)
+[ "$got" = "$was_test" ] && [ "$got" != '"00000000"' ] && pass || fail "report DIR changed the test CRC: $was_test -> $got"
+expect_in "$ENV/report.md" "| ranks | 1 (1 training) |" "regenerated report keeps the search's ranks"
+grep -q "(0 training)" "$ENV/report.md" && fail "regenerated report.md shows report DIR's own ranks" || pass
+expect_in "$ENV/report.md" "This report was regenerated from the journals at " "report.md says it was regenerated"
+expect_in "$ENV/report.md" "by \`$BIN report $ENV\`" "report.md names the regenerating command"
+expect_in "$ENV/report.yaml" "  command_line: \"$BIN report $ENV\"" "report.yaml records the regenerating command"
+expect_exit 0 "reproduce a regenerated report" -- "$BIN" reproduce --verify "$ENV/report.yaml"
+expect_in "$TMP/out" "verdict: identical" "a regenerated report reproduces"
+# The search's own report has no such line.
+expect_exit 0 "second search" -- "$BIN" -q --out "$TMP/env2" "$SRC/tests/grids/tiny.yaml"
+grep -q "regenerated" "$TMP/env2/report.md" && fail "the search's own report says regenerated" || pass
+expect_in "$TMP/env2/report.yaml" "regenerated: null" "report.yaml of the search: regenerated null"
+
+# Every session that contributed is listed: a search killed after 5 records, resumed by
+# another command; shards run separately, then merged (and refitted) by report DIR.
+expect_exit 137 "search killed after 5 records" -- env FG_FAULT=kill:5 "$BIN" -q --out "$TMP/sess" "$SRC/tests/grids/tiny.yaml"
+expect_exit 0 "resumed" -- "$BIN" -q --resume "$TMP/sess"
+expect_exit 0 "report DIR after a resume" -- "$BIN" report "$TMP/sess"
+expect_in "$TMP/sess/report.md" "| 1 | journal.jsonl |" "session 1 listed"
+expect_in "$TMP/sess/report.md" "| search | $(hostname)" "the first session's role and host"
+expect_in "$TMP/sess/report.md" "| search (resumed) | $(hostname)" "the resume's role and host"
+expect_in "$TMP/sess/report.md" "| 2 | journal.jsonl |" "session 2 listed"
+expect_in "$TMP/sess/report.md" "| 5 | not recorded |" "the killed session: 5 tasks, no end"
+expect_in "$TMP/sess/report.md" "| 7 + 1 refit |" "the resumed session: 7 tasks and the refit"
+expect_in "$TMP/sess/report.md" "\`$BIN -q --resume $TMP/sess\`" "the resume's command"
+[ "$(grep -c '^- journal: ' "$TMP/sess/report.yaml")" -eq 2 ] && pass || fail "report.yaml does not list 2 sessions"
+SH=$TMP/shards
+expect_exit 0 "shard 0/2" -- "$BIN" -q --shard 0/2 --out "$SH" "$SRC/tests/grids/tiny.yaml"
+expect_exit 0 "shard 1/2" -- "$BIN" -q --shard 1/2 --out "$SH" "$SRC/tests/grids/tiny.yaml"
+expect_exit 0 "report DIR merges and refits" -- "$BIN" -q report "$SH"
+for role in "shard 0/2" "shard 1/2" "report"; do
+  expect_in "$SH/report.md" "| $role |" "session of $role listed"
+done
+expect_in "$SH/report.md" "| 0 + 1 refit |" "the report session's refit"
+[ "$(yget "$SH/report.yaml" data test_images_crc32)" != '"00000000"' ] && pass || fail "merged report without the test CRC"
+expect_exit 0 "reproduce a merged report" -- "$BIN" reproduce --verify "$SH/report.yaml"
+
+# ---- journal records are checked, not trusted ------------------------------------------------
+# A partial search's journal gets CRC-valid records it never wrote: copied from another
+# search (another seed), an accuracy of 7.5, a fold beyond the grid's. Each is skipped with
+# a warning naming the file and line, its task counts as missing, a resume trains it, and
+# the scores end as an uninterrupted run's.
+J=$TMP/trust
+expect_exit 0 "another search (seed 7)" -- "$BIN" -q --seed 7 --out "$TMP/seed7" "$SRC/tests/grids/tiny.yaml"
+expect_exit 137 "partial search" -- env FG_FAULT=kill:3 "$BIN" -q --out "$J" "$SRC/tests/grids/tiny.yaml"
+done_tasks=$(grep -o '"config":[0-9]*,"fold":[0-9]*' "$J/journal.jsonl" | sort)
+copy=$(grep '"task":' "$TMP/seed7/journal.jsonl" | grep -v '"fold":-1' | while read -r l; do
+  k=$(printf '%s' "$l" | grep -o '"config":[0-9]*,"fold":[0-9]*'); printf '%s\n' "$done_tasks" | grep -qx "$k" || { printf '%s\n' "$l"; break; }; done)
+[ -n "$copy" ] && printf '%s\n' "$copy" >> "$J/journal.jsonl"
+forge() { # forge LINE: LINE (without its CRC) appended with a correct CRC-32
+  printf '%s,"crc32":"%s"}\n' "$1" "$(printf '%s' "$1" | gzip -c | tail -c 8 | head -c 4 | od -An -tx4 | tr -d ' \n')" >> "$J/journal.jsonl"
+}
+first=$(grep '"task":' "$J/journal.jsonl" | head -1 | sed 's/,"crc32":"[0-9a-f]*"}$//')
+forge "$(printf '%s' "$first" | sed 's/"val_acc":[0-9.e-]*/"val_acc":7.5/')"
+forge "$(printf '%s' "$first" | sed 's/"fold":[0-9]*/"fold":9/')"
+lines=$(wc -l < "$J/journal.jsonl")
+expect_exit 0 "report DIR with foreign records" -- "$BIN" report "$J"
+expect_in "$TMP/err" "warning: $J/journal.jsonl:$((lines - 2)): skipped: a record of another search" "copied record named by line"
+expect_in "$TMP/err" "warning: $J/journal.jsonl:$((lines - 1)): skipped: validation accuracy 7.5 outside [0, 1]" "7.5 named by line"
+expect_in "$TMP/err" "warning: $J/journal.jsonl:$lines: skipped: fold 9 outside 0..2" "fold 9 named by line"
+expect_in "$TMP/out" "3 of 12 tasks" "skipped records do not count as done"
+grep -q '7\.5' "$J/cv_results.csv" && fail "an accuracy of 7.5 reached cv_results.csv" || pass
+expect_exit 0 "resume trains the skipped tasks" -- "$BIN" --resume "$J"
+expect_in "$TMP/err" "3 of 12 tasks are in the journal, 9 to run" "resume counts only the accepted records"
+scores "$OUT/cv_results.csv" > "$TMP/ref.scores"
+scores "$J/cv_results.csv" > "$TMP/trust.scores"
+cmp -s "$TMP/ref.scores" "$TMP/trust.scores" && pass || { fail "scores after foreign records differ"; diff "$TMP/ref.scores" "$TMP/trust.scores" >&2; }
+
+# DIR/grid.yaml edited after the search: report DIR would relabel the scores with
+# parameters never searched. Refused, naming the file, and so is a resume.
+cp -r "$ENV" "$TMP/edited"
+sed -i 's/units: \[16, 32\]/units: [16, 64]/' "$TMP/edited/grid.yaml"
+expect_exit 2 "report DIR with an edited grid.yaml" -- "$BIN" report "$TMP/edited"
+[ "$(wc -l < "$TMP/err")" -eq 1 ] && pass || fail "edited grid.yaml: not one line"
+expect_in "$TMP/err" "$TMP/edited/grid.yaml: edited since the search started" "edited grid.yaml named"
+expect_exit 2 "resume with an edited grid.yaml" -- "$BIN" --resume "$TMP/edited"
+expect_in "$TMP/err" "$TMP/edited/grid.yaml: edited since the search started" "resume names the edited grid.yaml"
+expect_exit 2 "re-run with the original grid but an edited copy" -- "$BIN" --out "$TMP/edited" "$SRC/tests/grids/tiny.yaml"
+expect_in "$TMP/err" "$TMP/edited/grid.yaml: edited since the search started" "the copy is checked too"
+grep -q 'units=64' "$TMP/edited/cv_results.csv" && fail "cv_results.csv relabelled with units=64" || pass
 finish
