@@ -58,4 +58,12 @@ void fg_csv_field(FILE *f, const char *s, int one_line);
  * gnuplot that take a record per line). */
 void fg_csv_field(FILE *f, const char *s, int one_line);
 
+/* Opens path for reading if, and only if, it is a regular file: the open is non-blocking
+ * (opening a FIFO would otherwise wait for a writer for ever), fstat decides, and the
+ * descriptor is switched back to blocking reads. Returns the descriptor (the caller closes
+ * it) with the file's size in *size (may be NULL), or -1 with err naming the file: "cannot
+ * open: <reason>", "cannot read: Is a directory", or "not a regular file (a FIFO); <what>
+ * must be a regular file" (what: e.g. "a grid file"). Nothing is read. */
+int fg_open_regular(const char *path, const char *what, long long *size, fg_err *err);
+
 #endif

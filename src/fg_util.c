@@ -2,11 +2,15 @@
 #define _POSIX_C_SOURCE 200809L
 #include "fg_util.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 int fg_err_set(fg_err *e, const char *fmt, ...)
 {
@@ -158,4 +162,38 @@ void fg_csv_field(FILE *f, const char *s, int one_line)
         fputc(one_line && (*s == '\n' || *s == '\r') ? ' ' : *s, f);
     }
     fputc('"', f);
+}
+
+int fg_open_regular(const char *path, const char *what, long long *size, fg_err *err)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return fg_err_set(err, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return fg_err_set(err, "%s: cannot stat: %s", path, strerror(e));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        if (S_ISDIR(st.st_mode))
+            return fg_err_set(err, "%s: cannot read: %s", path, strerror(EISDIR));
+        const char *kind = S_ISFIFO(st.st_mode)   ? "a FIFO"
+                           : S_ISCHR(st.st_mode)  ? "a character device"
+                           : S_ISBLK(st.st_mode)  ? "a block device"
+                           : S_ISSOCK(st.st_mode) ? "a socket"
+                                                  : "a special file";
+        return fg_err_set(err, "%s: not a regular file (%s); %s must be a regular file", path, kind,
+                          what);
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+        int e = errno;
+        close(fd);
+        return fg_err_set(err, "%s: cannot read: %s", path, strerror(e));
+    }
+    if (size)
+        *size = (long long)st.st_size;
+    return fd;
 }
