@@ -1,5 +1,5 @@
 /* fg_util.h - small shared helpers: error messages, explicit RNG state, stable hashes.
- * No external library. Nothing here allocates or prints. */
+ * No external library. Nothing here prints; only fg_read_file allocates. */
 #ifndef FG_UTIL_H
 #define FG_UTIL_H
 
@@ -53,17 +53,25 @@ double fg_now(void);
  * gnuplot that take a record per line). */
 void fg_csv_field(FILE *f, const char *s, int one_line);
 
-/* Writes s as one CSV field (RFC 4180): quoted, with quotes doubled, when it holds a comma,
- * a quote or a line break; one_line turns line breaks into spaces (for readers such as
- * gnuplot that take a record per line). */
-void fg_csv_field(FILE *f, const char *s, int one_line);
+/* ---- files the program reads back (journals, model files, report.yaml, grid copies) ----
+ * A FIFO, a device or a directory behind such a name would block open() or be read
+ * forever: these open without blocking, refuse anything but a regular file, and bound what
+ * they read by the file's own size and the caller's limit. */
 
-/* Opens path for reading if, and only if, it is a regular file: the open is non-blocking
- * (opening a FIFO would otherwise wait for a writer for ever), fstat decides, and the
- * descriptor is switched back to blocking reads. Returns the descriptor (the caller closes
- * it) with the file's size in *size (may be NULL), or -1 with err naming the file: "cannot
- * open: <reason>", "cannot read: Is a directory", or "not a regular file (a FIFO); <what>
- * must be a regular file" (what: e.g. "a grid file"). Nothing is read. */
-int fg_open_regular(const char *path, const char *what, long long *size, fg_err *err);
+/* Opens path with flags (O_RDONLY, or O_WRONLY | O_APPEND ...; O_NONBLOCK and O_CLOEXEC are
+ * added) without blocking, checks with fstat that it is a regular file, and returns the
+ * descriptor in blocking mode in *fd and the file's size in *size (may be NULL). what names
+ * the file's role in messages ("journal", "model file"). Returns 0, or -1 with err: "PATH:
+ * cannot open WHAT: REASON" or "PATH: not a regular file (a FIFO); a WHAT must be a regular
+ * file". */
+int fg_open_regular(const char *path, int flags, const char *what, int *fd, int64_t *size,
+                    fg_err *err);
+
+/* Reads the regular file path whole into *out (malloc'ed, NUL-terminated; *len bytes
+ * without the NUL). A file larger than max bytes is refused before anything is allocated
+ * ("PATH: N bytes, more than the M-byte limit for a WHAT"), and one that grows past max
+ * while being read too. Returns 0, or -1 with err (*out NULL). */
+int fg_read_file(const char *path, size_t max, const char *what, char **out, size_t *len,
+                 fg_err *err);
 
 #endif

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -118,9 +119,11 @@ static int idx_open(const char *path, uint32_t magic, int ndims, const char *wha
     f->what = what;
     f->ndims = ndims;
     f->hlen = 4 + 4 * (size_t)ndims;
-    int fd = fg_open_regular(path, "a data file", &f->size, err);
-    if (fd < 0)
+    int fd;
+    int64_t size;
+    if (fg_open_regular(path, O_RDONLY, "data file", &fd, &size, err))
         return -1;
+    f->size = (long long)size;
     errno = 0;
     f->gz = gzdopen(fd, "rb");
     if (!f->gz) {

@@ -1,4 +1,4 @@
-/* fg_util.c - error messages, RNG, hashes, clock. */
+/* fg_util.c - error messages, RNG, hashes, clock, regular-file reading. */
 #define _POSIX_C_SOURCE 200809L
 #include "fg_util.h"
 
@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -164,36 +165,135 @@ void fg_csv_field(FILE *f, const char *s, int one_line)
     fputc('"', f);
 }
 
-int fg_open_regular(const char *path, const char *what, long long *size, fg_err *err)
+/* ---- regular files ---------------------------------------------------------------------- */
+
+static const char *file_kind(mode_t m)
 {
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0)
-        return fg_err_set(err, "%s: cannot open: %s", path, strerror(errno));
+    if (S_ISDIR(m))
+        return "a directory";
+    if (S_ISFIFO(m))
+        return "a FIFO";
+    if (S_ISCHR(m))
+        return "a character device";
+    if (S_ISBLK(m))
+        return "a block device";
+    if (S_ISSOCK(m))
+        return "a socket";
+    return "not a plain file";
+}
+
+static const char *a_or_an(const char *w)
+{
+    return w && strchr("aeiouAEIOU", w[0]) ? "an" : "a";
+}
+
+int fg_open_regular(const char *path, int flags, const char *what, int *fd_out, int64_t *size,
+                    fg_err *err)
+{
+    *fd_out = -1;
+    if (size)
+        *size = 0;
+    /* O_NONBLOCK: opening a FIFO (for reading) or a device returns at once instead of
+     * waiting for a writer; for writing, a FIFO without a reader fails with ENXIO. */
+    int fd;
+    do
+        fd = open(path, flags | O_NONBLOCK | O_CLOEXEC);
+    while (fd < 0 && errno == EINTR);
+    if (fd < 0) {
+        int e = errno;
+        struct stat st;
+        if ((e == ENXIO || e == EISDIR || e == ENODEV || e == EWOULDBLOCK) && stat(path, &st) == 0 &&
+            !S_ISREG(st.st_mode))
+            return fg_err_set(err, "%s: not a regular file (%s); %s %s must be a regular file", path,
+                              file_kind(st.st_mode), a_or_an(what), what);
+        fg_err_set(err, "%s: cannot open %s: %s", path, what, strerror(e));
+        errno = e;
+        return -1;
+    }
     struct stat st;
     if (fstat(fd, &st) != 0) {
         int e = errno;
         close(fd);
-        return fg_err_set(err, "%s: cannot stat: %s", path, strerror(e));
+        return fg_err_set(err, "%s: cannot read %s: %s", path, what, strerror(e));
     }
     if (!S_ISREG(st.st_mode)) {
         close(fd);
-        if (S_ISDIR(st.st_mode))
-            return fg_err_set(err, "%s: cannot read: %s", path, strerror(EISDIR));
-        const char *kind = S_ISFIFO(st.st_mode)   ? "a FIFO"
-                           : S_ISCHR(st.st_mode)  ? "a character device"
-                           : S_ISBLK(st.st_mode)  ? "a block device"
-                           : S_ISSOCK(st.st_mode) ? "a socket"
-                                                  : "a special file";
-        return fg_err_set(err, "%s: not a regular file (%s); %s must be a regular file", path, kind,
-                          what);
+        return fg_err_set(err, "%s: not a regular file (%s); %s %s must be a regular file", path,
+                          file_kind(st.st_mode), a_or_an(what), what);
     }
     int fl = fcntl(fd, F_GETFL);
     if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
         int e = errno;
         close(fd);
-        return fg_err_set(err, "%s: cannot read: %s", path, strerror(e));
+        return fg_err_set(err, "%s: cannot read %s: %s", path, what, strerror(e));
     }
     if (size)
-        *size = (long long)st.st_size;
-    return fd;
+        *size = (int64_t)st.st_size;
+    *fd_out = fd;
+    return 0;
+}
+
+int fg_read_file(const char *path, size_t max, const char *what, char **out, size_t *len,
+                 fg_err *err)
+{
+    *out = NULL;
+    *len = 0;
+    int fd;
+    int64_t size;
+    if (fg_open_regular(path, O_RDONLY, what, &fd, &size, err))
+        return -1;
+    if (size < 0 || (uint64_t)size > (uint64_t)max) {
+        close(fd);
+        return fg_err_set(err, "%s: %lld bytes, more than the %zu-byte limit for %s %s", path,
+                          (long long)size, max, a_or_an(what), what);
+    }
+    /* The size fstat gave, plus one byte to notice a file that grew meanwhile. */
+    size_t cap = (size_t)size + 1, n = 0;
+    char *buf = malloc(cap + 1);
+    if (!buf) {
+        close(fd);
+        return fg_err_set(err, "%s: out of memory reading %lld bytes", path, (long long)size);
+    }
+    for (;;) {
+        if (n == cap) {
+            if (cap > max) {
+                free(buf);
+                close(fd);
+                return fg_err_set(err, "%s: grew past the %zu-byte limit for %s %s while being read",
+                                  path, max, a_or_an(what), what);
+            }
+            size_t nc = cap > max / 2 ? max + 1 : 2 * cap;
+            char *nb = realloc(buf, nc + 1);
+            if (!nb) {
+                free(buf);
+                close(fd);
+                return fg_err_set(err, "%s: out of memory reading it", path);
+            }
+            buf = nb;
+            cap = nc;
+        }
+        size_t want = cap - n > (1u << 30) ? (1u << 30) : cap - n;
+        ssize_t k = read(fd, buf + n, want);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0) {
+            int e = errno;
+            free(buf);
+            close(fd);
+            return fg_err_set(err, "%s: cannot read %s: %s", path, what, strerror(e));
+        }
+        if (k == 0)
+            break;
+        n += (size_t)k;
+    }
+    close(fd);
+    if (n > max) {
+        free(buf);
+        return fg_err_set(err, "%s: grew past the %zu-byte limit for %s %s while being read", path,
+                          max, a_or_an(what), what);
+    }
+    buf[n] = '\0';
+    *out = buf;
+    *len = n;
+    return 0;
 }

@@ -26,7 +26,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <yaml.h>
 
 /* ---------------------------------------------------------------------------------- */
@@ -2253,8 +2252,8 @@ int grid_load_string(const char *text, size_t len, const char *path, grid **out,
     if (strlen(path) >= GRID_PATH_MAX)
         return fg_err_set(err, "grid path is longer than %d characters", GRID_PATH_MAX - 1);
     if (len > GRID_MAX_BYTES)
-        return fg_err_set(err, "%s: %zu bytes, more than the limit of %d bytes (%d MiB) for a grid file",
-                          path, len, GRID_MAX_BYTES, GRID_MAX_BYTES >> 20);
+        return fg_err_set(err, "%s: %zu bytes, more than the %d-byte limit for a grid file", path, len,
+                          GRID_MAX_BYTES);
     grid *g = calloc(1, sizeof *g);
     if (!g)
         return fg_err_set(err, "%s: out of memory", path);
@@ -2287,50 +2286,11 @@ int grid_load_string(const char *text, size_t len, const char *path, grid **out,
 int grid_load_file(const char *path, grid **out, fg_err *err)
 {
     *out = NULL;
-    long long size = 0;
-    int fd = fg_open_regular(path, "a grid file", &size, err);
-    if (fd < 0)
+    char *buf = NULL;
+    size_t len = 0;
+    /* A regular file only (a FIFO would block), refused unread when over the limit. */
+    if (fg_read_file(path, GRID_MAX_BYTES, "grid file", &buf, &len, err))
         return -1;
-    if (size > GRID_MAX_BYTES) {
-        close(fd);
-        return fg_err_set(err, "%s: %lld bytes, more than the limit of %d bytes (%d MiB) for a grid file",
-                          path, size, GRID_MAX_BYTES, GRID_MAX_BYTES >> 20);
-    }
-    /* Read at most one byte more than the limit: the file may have grown since fstat. */
-    size_t cap = (size_t)size + 1, len = 0;
-    char *buf = malloc(cap);
-    if (!buf) {
-        close(fd);
-        return fg_err_set(err, "%s: out of memory", path);
-    }
-    for (;;) {
-        if (len == cap) {
-            if (cap > GRID_MAX_BYTES)
-                break;
-            size_t nc = 2 * cap > (size_t)GRID_MAX_BYTES + 1 ? (size_t)GRID_MAX_BYTES + 1 : 2 * cap;
-            char *p = realloc(buf, nc);
-            if (!p) {
-                free(buf);
-                close(fd);
-                return fg_err_set(err, "%s: out of memory", path);
-            }
-            buf = p;
-            cap = nc;
-        }
-        ssize_t got = read(fd, buf + len, cap - len);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0) {
-            int e = errno;
-            free(buf);
-            close(fd);
-            return fg_err_set(err, "%s: cannot read: %s", path, strerror(e));
-        }
-        if (got == 0)
-            break;
-        len += (size_t)got;
-    }
-    close(fd);
     int rc = grid_load_string(buf, len, path, out, err);
     free(buf);
     return rc;

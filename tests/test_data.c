@@ -211,7 +211,7 @@ static void test_load(void)
     char missing[600];
     snprintf(missing, sizeof missing, "%s/nope-images", tmpdir);
     expect_fail(missing, lp, "nope-images", "No such file");
-    expect_fail(tmpdir, lp, tmpdir, "Is a directory"); /* a directory, not a file */
+    expect_fail(tmpdir, lp, tmpdir, "not a regular file (a directory)"); /* a directory, not a file */
 
     /* A FIFO is refused at once: opening it must not wait for a writer. */
     char fifo[512];

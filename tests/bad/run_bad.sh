@@ -108,7 +108,7 @@ check gen-empty-file 2 "empty.yaml:1:1: the grid file is empty" -- "$BIN" --out 
 printf '# nothing but a comment\n\n' >"$G/comment.yaml"
 check gen-comment-only 2 "comment.yaml:" -- "$BIN" --out "$TMP/o" "$G/comment.yaml"
 mkdir -p "$G/dir.yaml"
-check gen-directory 2 "dir.yaml: cannot read: Is a directory" -- "$BIN" --out "$TMP/o" "$G/dir.yaml"
+check gen-directory 2 "dir.yaml: not a regular file (a directory); a grid file must be a regular file" -- "$BIN" --out "$TMP/o" "$G/dir.yaml"
 check gen-missing-file 2 "nope.yaml: cannot" -- "$BIN" --out "$TMP/o" "$G/nope.yaml"
 ln -s loop.yaml "$G/loop.yaml"
 check gen-symlink-loop 2 "loop.yaml: cannot" -- "$BIN" --out "$TMP/o" "$G/loop.yaml"
@@ -138,7 +138,7 @@ n_gen=10
 mkfifo "$G/fifo.yaml"
 gen fifo-grid "fifo.yaml: not a regular file (a FIFO); a grid file must be a regular file" "$G/fifo.yaml"
 dd if=/dev/zero of="$G/sparse.yaml" bs=1 count=0 seek=100M 2>/dev/null # 100 MB, no disk used
-gen grid-over-size-limit "sparse.yaml: 104857600 bytes, more than the limit of 16777216 bytes" "$G/sparse.yaml"
+gen grid-over-size-limit "sparse.yaml: 104857600 bytes, more than the 16777216-byte limit for a grid file" "$G/sparse.yaml"
 
 # Linear loading: each of these took minutes to hours in a loader that compared every key,
 # value, anchor, model or reference with every other one (see "Time limits" above).
@@ -220,7 +220,7 @@ if [ "$IS_ROOT" -eq 1 ]; then
   skip data-unreadable "running as root, which reads any file"; n_data=$((n_data + 1))
 else
   newdata unreadable && chmod 000 "$D/$TR.gz"
-  data unreadable "$TR.gz: cannot open: Permission denied"
+  data unreadable "$TR.gz: cannot open data file: Permission denied"
 fi
 newdata empty-file && : >"$D/$TR.gz"
 data empty-file "$TR.gz: truncated: expected a 16-byte IDX header, file has 0 bytes"
