@@ -16,6 +16,17 @@
 #define GRID_NAME_MAX 64
 #define GRID_PATH_MAX 4096
 
+/* The program's own limits, whatever the file says (docs/grid-schema.md, "Limits"): */
+#define GRID_MAX_BYTES (16 << 20)        /* a larger grid file is refused unread */
+#define GRID_MAX_CONFIGS 1000000         /* configurations of one grid */
+#define GRID_MAX_TASKS 10000000          /* configurations x folds */
+#define GRID_MAX_PARAM_TEXT (256 << 20)  /* all configurations' "name=value, ..." strings */
+/* The image shape every configuration is built and checked for: the data searched over
+ * must have it (checked once the data are loaded, before any task). */
+#define GRID_INPUT_H 28
+#define GRID_INPUT_W 28
+#define GRID_INPUT_C 1
+
 typedef struct {
     char name[GRID_NAME_MAX];      /* required; [A-Za-z0-9_.-], used in directory names */
     char path[GRID_PATH_MAX];      /* where the grid was read from */
@@ -35,11 +46,22 @@ typedef struct grid grid;
 
 /* Parses and validates a grid file. Every configuration is built and shape-checked for a
  * 28x28x1 input with 10 classes, so any bad value is reported here, before training, as
- * "FILE:LINE:COL: what is wrong". Returns 0 and *out (free with grid_free), or -1. */
+ * "FILE:LINE:COL: what is wrong". The file must be a regular file (a FIFO or a device is
+ * refused without blocking) of at most GRID_MAX_BYTES (a larger one is refused unread).
+ * Loading is linear in the size of the file: keys are checked as they are parsed (the
+ * first unknown or duplicate key is reported at once), and every comparison of items
+ * with each other goes through a hash set or a sorted index. Returns 0 and *out (free
+ * with grid_free), or -1. */
 int grid_load_file(const char *path, grid **out, fg_err *err);
 /* The same from text in memory (path is used in messages and recorded). */
 int grid_load_string(const char *text, size_t len, const char *path, grid **out, fg_err *err);
 void grid_free(grid *g); /* NULL is a no-op */
+
+/* Where option `key` ("cv.folds", "data.subset", "seed", ...) is written in the file:
+ * writes "FILE:LINE:COL" (of its value) to buf and returns 1, or writes "FILE" and returns
+ * 0 when the file does not give it (the default applies). For messages about a value that
+ * only turns out wrong later, against the data. */
+int grid_option_where(const grid *g, const char *key, char *buf, size_t size);
 
 /* Options of the file. The caller may override fields (command-line options). */
 grid_options *grid_opts(grid *g);

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -16,6 +17,13 @@
 #define IDX_MAX_N 100000000u
 #define IDX_MAX_SIDE 4096u
 #define CHUNK (1u << 30) /* largest single gzread / crc32 call */
+/* Deflate's largest expansion: a 258-byte match coded in 2 bits. A gzip file of S bytes
+ * cannot decompress to more than GZ_MAX_RATIO * S bytes, so a header that announces more
+ * is refused before anything is allocated (the trailer's ISIZE is only the size mod 2^32). */
+#define GZ_MAX_RATIO 1032u
+/* How much decompressed data after the announced images or labels is read to say how much
+ * there is; beyond this, reading stops (a gzip bomb is never decompressed further). */
+#define TAIL_MAX 65536u
 
 static uint32_t be32(const unsigned char *p)
 {
@@ -68,122 +76,199 @@ static uint32_t crc_bytes(uint32_t crc, const unsigned char *p, size_t n)
     return crc;
 }
 
-/* Reads one IDX file: magic `magic` with ndims (1 or 3) big-endian dimensions written to
- * dims[]. On success *data (malloc'd, caller frees) holds the product of dims bytes and
- * *crc the CRC-32 of every decompressed byte. `what` ("images"/"labels") is for messages. */
-static int read_idx(const char *path, uint32_t magic, int ndims, const char *what,
-                    uint32_t dims[3], unsigned char **data, uint32_t *crc, fg_err *err)
+/* One IDX file, opened and its header read and checked against the file's size. */
+typedef struct {
+    const char *path;
+    const char *what; /* "images" or "labels" */
+    gzFile gz;
+    int ndims;
+    uint32_t dims[3];
+    unsigned char hdr[16];
+    size_t hlen;
+    uint64_t total; /* payload bytes the header announces */
+    int plain;      /* not gzip-compressed */
+    long long size; /* bytes on disk */
+} idx_file;
+
+static void idx_close(idx_file *f)
 {
-    unsigned char hdr[16], tail[4096];
-    char zmsg[256] = "read error";
-    int zerr;
-    size_t hlen = 4 + 4 * (size_t)ndims;
-    int rc = -1;
+    if (f->gz)
+        gzclose(f->gz);
+    f->gz = NULL;
+}
 
-    *data = NULL;
+/* "30 images of 28x28" or "30 labels" */
+static void idx_count_text(const idx_file *f, unsigned long long n, char *buf, size_t size)
+{
+    if (f->ndims == 1)
+        snprintf(buf, size, "%llu labels", n);
+    else
+        snprintf(buf, size, "%llu images of %ux%u", n, f->dims[1], f->dims[2]);
+}
+
+/* Opens path (a regular file), reads the IDX header of magic `magic` with ndims (1 or 3)
+ * dimensions and checks every size it announces against the limits and against what a
+ * file of this size can hold, before anything is allocated. */
+static int idx_open(const char *path, uint32_t magic, int ndims, const char *what, idx_file *f,
+                    fg_err *err)
+{
+    char zmsg[256] = "read error", want[96];
+
+    memset(f, 0, sizeof *f);
+    f->path = path;
+    f->what = what;
+    f->ndims = ndims;
+    f->hlen = 4 + 4 * (size_t)ndims;
+    int fd;
+    int64_t size;
+    if (fg_open_regular(path, O_RDONLY, "data file", &fd, &size, err))
+        return -1;
+    f->size = (long long)size;
     errno = 0;
-    gzFile gz = gzopen(path, "rb");
-    if (!gz)
-        return fg_err_set(err, "%s: cannot open: %s", path,
-                          errno ? strerror(errno) : "out of memory");
-    gzbuffer(gz, 1u << 17);
-
-    long long got = gz_read_full(gz, hdr, hlen);
-    if (got < (long long)hlen) {
-        if (gz_problem(gz, zmsg, sizeof zmsg) != Z_OK || got < 0)
-            fg_err_set(err, "%s: %s", path, zmsg);
-        else
-            fg_err_set(err, "%s: truncated: expected a %zu-byte IDX header, file has %lld bytes",
-                       path, hlen, got);
-        goto done;
+    f->gz = gzdopen(fd, "rb");
+    if (!f->gz) {
+        close(fd);
+        return fg_err_set(err, "%s: cannot open: %s", path, errno ? strerror(errno) : "out of memory");
     }
-    uint32_t m = be32(hdr);
+    gzbuffer(f->gz, 1u << 17);
+    f->plain = gzdirect(f->gz);
+
+    long long got = gz_read_full(f->gz, f->hdr, f->hlen);
+    if (got < (long long)f->hlen) {
+        if (gz_problem(f->gz, zmsg, sizeof zmsg) != Z_OK || got < 0)
+            return fg_err_set(err, "%s: %s", path, zmsg);
+        return fg_err_set(err, "%s: truncated: expected a %zu-byte IDX header, file has %lld bytes",
+                          path, f->hlen, got);
+    }
+    uint32_t m = be32(f->hdr);
     if (m != magic) {
         const char *hint = m == IDX_MAGIC_IMAGES   ? " (an image file)"
                            : m == IDX_MAGIC_LABELS ? " (a label file)"
                                                    : "";
-        fg_err_set(err, "%s: wrong magic number 0x%08x (%u)%s, expected 0x%08x (%u) for IDX %s",
-                   path, m, m, hint, magic, magic, what);
-        goto done;
+        return fg_err_set(err, "%s: wrong magic number 0x%08x (%u)%s, expected 0x%08x (%u) for IDX %s",
+                          path, m, m, hint, magic, magic, what);
     }
-    uint64_t total = 1;
+    f->total = 1;
     for (int d = 0; d < ndims; d++) {
-        dims[d] = be32(hdr + 4 + 4 * d);
+        f->dims[d] = be32(f->hdr + 4 + 4 * d);
         uint32_t max = d == 0 ? IDX_MAX_N : IDX_MAX_SIDE;
-        if (dims[d] == 0 || dims[d] > max) {
-            fg_err_set(err, "%s: bad dimension %d of %u (must be 1..%u)", path, d, dims[d], max);
-            goto done;
-        }
-        total *= dims[d];
+        if (f->dims[d] == 0 || f->dims[d] > max)
+            return fg_err_set(err, "%s: bad dimension %d of %u (must be 1..%u)", path, d, f->dims[d], max);
+        f->total *= f->dims[d]; /* at most 1e8 * 4096 * 4096 < 2^64 */
     }
-    if (total > SIZE_MAX || !(*data = malloc((size_t)total))) {
-        fg_err_set(err, "%s: out of memory for %llu bytes of %s", path,
-                   (unsigned long long)total, what);
-        goto done;
+    uint64_t per = f->total / f->dims[0]; /* bytes per image (1 per label) */
+    idx_count_text(f, f->dims[0], want, sizeof want);
+    if (f->plain) {
+        uint64_t have = f->size > (long long)f->hlen ? (uint64_t)f->size - f->hlen : 0;
+        if (have < f->total)
+            return fg_err_set(err, "%s: truncated: expected %s, file has %llu (%llu of %llu %s bytes)",
+                              path, want, (unsigned long long)(have / per), (unsigned long long)have,
+                              (unsigned long long)f->total, ndims == 1 ? "label" : "pixel");
+        if (have > f->total)
+            return fg_err_set(err, "%s: trailing garbage: %llu bytes after the %u %s", path,
+                              (unsigned long long)(have - f->total), f->dims[0], what);
+    } else {
+        uint64_t most = (uint64_t)(f->size > 0 ? f->size : 0) * GZ_MAX_RATIO;
+        if (f->hlen + f->total > most)
+            return fg_err_set(err,
+                              "%s: truncated or damaged: header says %s (%llu bytes), but a gzip file "
+                              "of %lld bytes decompresses to at most %llu (deflate expands at most %u:1)",
+                              path, want, (unsigned long long)f->total, f->size,
+                              (unsigned long long)most, GZ_MAX_RATIO);
     }
-    got = gz_read_full(gz, *data, (size_t)total);
-    if (got < 0 || (uint64_t)got < total) {
-        zerr = gz_problem(gz, zmsg, sizeof zmsg);
+    if (f->total > DATA_MAX_BYTES)
+        return fg_err_set(err, "%s: header says %s = %llu bytes, more than the limit of %llu bytes "
+                               "(%u GiB) for one IDX file",
+                          path, want, (unsigned long long)f->total,
+                          (unsigned long long)DATA_MAX_BYTES, (unsigned)(DATA_MAX_BYTES >> 30));
+    if (f->total > SIZE_MAX)
+        return fg_err_set(err, "%s: header says %s = %llu bytes, more than this machine can address",
+                          path, want, (unsigned long long)f->total);
+    return 0;
+}
+
+/* Reads the payload the header announced, and not a byte more than TAIL_MAX after it. On
+ * success *data (malloc'd, caller frees) holds f->total bytes and *crc the CRC-32 of the
+ * header and the payload. */
+static int idx_read(idx_file *f, unsigned char **data, uint32_t *crc, fg_err *err)
+{
+    char zmsg[256] = "read error", want[96];
+    unsigned char tail[4096];
+    const char *path = f->path;
+
+    *data = NULL;
+    if (!(*data = malloc((size_t)f->total)))
+        return fg_err_set(err, "%s: out of memory for %llu bytes of %s", path,
+                          (unsigned long long)f->total, f->what);
+    long long got = gz_read_full(f->gz, *data, (size_t)f->total);
+    if (got < 0 || (uint64_t)got < f->total) {
+        int zerr = gz_problem(f->gz, zmsg, sizeof zmsg);
         const char *early = zerr == Z_BUF_ERROR ? " (gzip stream ends early)" : "";
+        idx_count_text(f, f->dims[0], want, sizeof want);
         if (got < 0 || (zerr != Z_OK && zerr != Z_BUF_ERROR))
             fg_err_set(err, "%s: %s", path, zmsg);
-        else if (ndims == 1)
-            fg_err_set(err, "%s: truncated: expected %u labels, file has %lld%s", path, dims[0],
-                       got, early);
         else
-            fg_err_set(err,
-                       "%s: truncated: expected %u images of %ux%u, file has %llu "
-                       "(%lld of %llu pixel bytes)%s",
-                       path, dims[0], dims[1], dims[2],
-                       (unsigned long long)got / ((uint64_t)dims[1] * dims[2]), got,
-                       (unsigned long long)total, early);
-        goto done;
+            fg_err_set(err, "%s: truncated: expected %s, file has %llu (%lld of %llu %s bytes)%s",
+                       path, want, (unsigned long long)got / (f->total / f->dims[0]), got,
+                       (unsigned long long)f->total, f->ndims == 1 ? "label" : "pixel", early);
+        goto fail;
     }
-    /* Anything decompressing after the data is an error, as is a bad gzip trailer. */
+    /* Anything decompressing after the data is an error, as is a bad gzip trailer. At most
+     * TAIL_MAX bytes more are decompressed to say how many there are. */
     unsigned long long extra = 0;
-    int r;
-    while ((r = gzread(gz, tail, sizeof tail)) > 0)
+    int r = 0;
+    while (extra <= TAIL_MAX && (r = gzread(f->gz, tail, sizeof tail)) > 0)
         extra += (unsigned)r;
-    if (r < 0 || gz_problem(gz, zmsg, sizeof zmsg) != Z_OK) {
+    if (extra > TAIL_MAX) {
+        fg_err_set(err, "%s: trailing garbage: more than %u bytes decompress after the %u %s the "
+                        "header announces (reading stopped there)",
+                   path, TAIL_MAX, f->dims[0], f->what);
+        goto fail;
+    }
+    if (r < 0 || gz_problem(f->gz, zmsg, sizeof zmsg) != Z_OK) {
         fg_err_set(err, "%s: %s", path, zmsg);
-        goto done;
+        goto fail;
     }
     if (extra) {
         fg_err_set(err, "%s: trailing garbage: %llu bytes after the %u %s", path, extra,
-                   dims[0], what);
-        goto done;
+                   f->dims[0], f->what);
+        goto fail;
     }
-    *crc = crc_bytes(crc_bytes((uint32_t)crc32(0L, Z_NULL, 0), hdr, hlen), *data, (size_t)total);
-    rc = 0;
-done:
-    gzclose(gz);
-    if (rc) {
-        free(*data);
-        *data = NULL;
-    }
-    return rc;
+    *crc = crc_bytes(crc_bytes((uint32_t)crc32(0L, Z_NULL, 0), f->hdr, f->hlen), *data, (size_t)f->total);
+    return 0;
+fail:
+    free(*data);
+    *data = NULL;
+    return -1;
 }
 
 int data_load_idx(const char *images_path, const char *labels_path, data_set *out, fg_err *err)
 {
-    uint32_t di[3], dl[3];
+    idx_file fi, fl;
     unsigned char *img = NULL, *lab = NULL;
 
     memset(out, 0, sizeof *out);
+    memset(&fi, 0, sizeof fi);
+    memset(&fl, 0, sizeof fl);
     if (strlen(images_path) >= sizeof out->images_path)
         return fg_err_set(err, "%.200s...: path too long", images_path);
     if (strlen(labels_path) >= sizeof out->labels_path)
         return fg_err_set(err, "%.200s...: path too long", labels_path);
-    if (read_idx(images_path, IDX_MAGIC_IMAGES, 3, "images", di, &img, &out->images_crc32, err))
+    /* Both headers first: their sizes are checked against each other and against the
+     * files before anything is allocated or decompressed. */
+    if (idx_open(images_path, IDX_MAGIC_IMAGES, 3, "images", &fi, err) ||
+        idx_open(labels_path, IDX_MAGIC_LABELS, 1, "labels", &fl, err))
         goto fail;
-    if (read_idx(labels_path, IDX_MAGIC_LABELS, 1, "labels", dl, &lab, &out->labels_crc32, err))
-        goto fail;
-    if (dl[0] != di[0]) {
-        fg_err_set(err, "%s: count mismatch: %u labels, but %s has %u images", labels_path,
-                   dl[0], images_path, di[0]);
+    if (fl.dims[0] != fi.dims[0]) {
+        fg_err_set(err, "%s: count mismatch: %u labels, but the header of %s says %u images of %ux%u",
+                   labels_path, fl.dims[0], images_path, fi.dims[0], fi.dims[1], fi.dims[2]);
         goto fail;
     }
-    for (uint32_t i = 0; i < dl[0]; i++)
+    if (idx_read(&fi, &img, &out->images_crc32, err) || idx_read(&fl, &lab, &out->labels_crc32, err))
+        goto fail;
+    idx_close(&fi);
+    idx_close(&fl);
+    for (uint32_t i = 0; i < fl.dims[0]; i++)
         if (lab[i] >= DATA_N_CLASSES) {
             fg_err_set(err, "%s: label %u at index %u is outside 0..%d", labels_path, lab[i], i,
                        DATA_N_CLASSES - 1);
@@ -191,13 +276,15 @@ int data_load_idx(const char *images_path, const char *labels_path, data_set *ou
         }
     out->images = img;
     out->labels = lab;
-    out->n = (int)di[0];
-    out->h = (int)di[1];
-    out->w = (int)di[2];
+    out->n = (int)fi.dims[0];
+    out->h = (int)fi.dims[1];
+    out->w = (int)fi.dims[2];
     strcpy(out->images_path, images_path);
     strcpy(out->labels_path, labels_path);
     return 0;
 fail:
+    idx_close(&fi);
+    idx_close(&fl);
     free(img);
     free(lab);
     memset(out, 0, sizeof *out);
@@ -254,24 +341,9 @@ static int cmp_i32(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Class c gets floor(k*n_c/n) samples, and the k - sum(floor) left over go one each to the
- * classes with the largest remainders k*n_c mod n (ties: lower class). Within a class the
- * members, in index order, are shuffled by one rng seeded from seed (classes 0..9 in turn)
- * and the first ones taken. */
-int data_stratified_subset(const uint8_t *labels, int n, int k, uint64_t seed, int32_t *out,
-                           fg_err *err)
+void data_subset_quota(const int64_t cnt[DATA_N_CLASSES], int n, int k, int quota[DATA_N_CLASSES])
 {
-    int64_t cnt[DATA_N_CLASSES] = {0}, rem[DATA_N_CLASSES];
-    int quota[DATA_N_CLASSES];
-
-    if (k < 1 || k > n)
-        return fg_err_set(err, "stratified subset: size %d is outside 1..%d", k, n);
-    for (int i = 0; i < n; i++) {
-        if (labels[i] >= DATA_N_CLASSES)
-            return fg_err_set(err, "stratified subset: label %u at index %d is outside 0..%d",
-                              labels[i], i, DATA_N_CLASSES - 1);
-        cnt[labels[i]]++;
-    }
+    int64_t rem[DATA_N_CLASSES];
     int left = k;
     for (int c = 0; c < DATA_N_CLASSES; c++) {
         quota[c] = (int)((int64_t)k * cnt[c] / n);
@@ -286,6 +358,27 @@ int data_stratified_subset(const uint8_t *labels, int n, int k, uint64_t seed, i
         quota[best]++;
         rem[best] = -1;
     }
+}
+
+/* Class c gets floor(k*n_c/n) samples, and the k - sum(floor) left over go one each to the
+ * classes with the largest remainders k*n_c mod n (ties: lower class). Within a class the
+ * members, in index order, are shuffled by one rng seeded from seed (classes 0..9 in turn)
+ * and the first ones taken. */
+int data_stratified_subset(const uint8_t *labels, int n, int k, uint64_t seed, int32_t *out,
+                           fg_err *err)
+{
+    int64_t cnt[DATA_N_CLASSES] = {0};
+    int quota[DATA_N_CLASSES];
+
+    if (k < 1 || k > n)
+        return fg_err_set(err, "stratified subset: size %d is outside 1..%d", k, n);
+    for (int i = 0; i < n; i++) {
+        if (labels[i] >= DATA_N_CLASSES)
+            return fg_err_set(err, "stratified subset: label %u at index %d is outside 0..%d",
+                              labels[i], i, DATA_N_CLASSES - 1);
+        cnt[labels[i]]++;
+    }
+    data_subset_quota(cnt, n, k, quota);
     int32_t *members = malloc((size_t)n * sizeof *members);
     if (!members)
         return fg_err_set(err, "stratified subset: out of memory for %d indices", n);

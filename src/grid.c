@@ -2,14 +2,18 @@
  * validated options, models and sub-grids -> configurations on demand.
  *
  * Loading runs in passes, each reporting the first problem as "FILE:LINE:COL: message":
- *   1. libyaml events -> node tree (syntax errors, aliases copied, one document only);
- *   2. generic tree checks (scalar keys, no duplicate keys);
+ *   1-2. libyaml events -> node tree (syntax errors, aliases copied, one document only),
+ *      keys checked as they arrive (scalars, no duplicates in a mapping);
  *   3. top-level keys and options (name, seed, data, cv, ...), structure of train/model(s);
  *   4. the grid: sub-grids, parameters, values; $references and unused parameters;
- *   5. the size check (configurations x folds <= max_tasks);
+ *   5. the size check (configurations and tasks within the program's limits and
+ *      max_tasks, every product checked before it is formed);
  *   6. every configuration is built and shape-checked (nn_desc_check); its canonical
  *      "name=value, ..." string and hash are kept for grid_config_params/grid_config_hash
  *      (the hash leaves out the training-recipe keys at their off values: recipe_key_off).
+ * No pass compares items (keys, values, anchors, models, references, sub-grids) each with
+ * every other: hash sets (nset), sorted indexes and binary search keep loading linear (up to
+ * a logarithm) in the size of the file, and in the number of configurations.
  * Building a configuration (grid_config_build) interprets the tree again with the values of
  * that configuration, so a value that came from the grid is reported at the grid value. */
 #define _POSIX_C_SOURCE 200809L
@@ -58,6 +62,64 @@ static void sb_add(sbuf *b, const char *s, size_t n)
 static void sb_str(sbuf *b, const char *s) { sb_add(b, s, strlen(s)); }
 
 /* ---------------------------------------------------------------------------------- */
+/* a hash set of nodes (duplicate keys, duplicate values, distinct names): every check
+ * that compares items with each other goes through one, so that loading is linear in the
+ * size of the file however many keys, values, anchors or references it holds          */
+
+struct node;
+typedef struct {
+    const struct node **slot; /* NULL = empty */
+    uint64_t *hash;
+    size_t cap, n;
+} nset;
+
+static void nset_free(nset *t)
+{
+    free(t->slot);
+    free(t->hash);
+    memset(t, 0, sizeof *t);
+}
+
+/* Looks x (hash h, equality eq) up; adds it if absent. Returns the equal node already in
+ * the set, NULL after adding x, or x itself when memory runs out (*oom set). */
+static const struct node *nset_add(nset *t, const struct node *x, uint64_t h,
+                                   int (*eq)(const struct node *, const struct node *), int *oom)
+{
+    if (2 * (t->n + 1) > t->cap) {
+        size_t cap = t->cap ? 2 * t->cap : 16;
+        const struct node **slot = calloc(cap, sizeof *slot);
+        uint64_t *hash = malloc(cap * sizeof *hash);
+        if (!slot || !hash) {
+            free(slot);
+            free(hash);
+            *oom = 1;
+            return x;
+        }
+        for (size_t i = 0; i < t->cap; i++)
+            if (t->slot[i]) {
+                size_t j = (size_t)t->hash[i] & (cap - 1);
+                while (slot[j])
+                    j = (j + 1) & (cap - 1);
+                slot[j] = t->slot[i];
+                hash[j] = t->hash[i];
+            }
+        free(t->slot);
+        free(t->hash);
+        t->slot = slot;
+        t->hash = hash;
+        t->cap = cap;
+    }
+    size_t j = (size_t)h & (t->cap - 1);
+    for (; t->slot[j]; j = (j + 1) & (t->cap - 1))
+        if (t->hash[j] == h && eq(t->slot[j], x))
+            return t->slot[j];
+    t->slot[j] = x;
+    t->hash[j] = h;
+    t->n++;
+    return NULL;
+}
+
+/* ---------------------------------------------------------------------------------- */
 /* node tree                                                                           */
 
 typedef enum { N_SCALAR, N_SEQ, N_MAP } node_type;
@@ -100,6 +162,7 @@ typedef struct {
     node *n;
     int len; /* number of children pushed (keys and values for mappings) */
     char *anchor;
+    nset keys; /* a mapping's keys so far */
 } frame;
 
 static int kids_append(node *p, int *len, node *c)
@@ -166,7 +229,11 @@ typedef struct {
     param *p;     /* sorted by name */
     int64_t n;    /* configurations */
     int64_t off;  /* index of the first configuration */
-    int *local;   /* global parameter index -> index in p, or -1 */
+    int model_j;  /* index in p of the parameter `model` (with `models`), or -1 */
+    int *model_of; /* with `models`: the model each value of `model` selects */
+    char *used;   /* per parameter: referenced by train or a model this sub-grid selects */
+    int64_t *stride; /* per parameter: configurations between two of its values (the product
+                      * of the value counts of the parameters after it) */
 } subgrid;
 
 typedef struct {
@@ -174,7 +241,9 @@ typedef struct {
     const node *key;  /* key node of the model in `models`, or of `model` */
     const node *layers;
     int n_refs;
-    const node **refs; /* $references in the layers */
+    const node **refs; /* $references in the layers, in file order */
+    int n_names;
+    const node **names; /* the first reference to each distinct name, in file order */
     const node *weights;      /* the model's `weights: FILE.h5`, or NULL */
     const node *freeze_until; /* `freeze_until: LAYER`: that layer and all before it frozen */
 } model;
@@ -189,6 +258,9 @@ struct grid {
     const node *train; /* mapping or NULL */
     int n_train_refs;
     const node **train_refs;
+    int n_train_names;
+    const node **train_names; /* the first reference to each distinct name, in file order */
+    int *model_order;         /* model indices sorted by name (with `models`) */
     int multi; /* `models` rather than `model` */
     int n_models;
     model *models;
@@ -273,22 +345,94 @@ static int yaml_error(const grid *g, const yaml_parser_t *p, fg_err *err)
                       (int)p->problem_mark.column + 1, problem);
 }
 
+/* Anchors by name, the latest finished definition winning (YAML allows redefining one). */
 typedef struct {
     char *name;
     const node *n;
 } anchor;
 
-/* Registers a finished anchored node; takes ownership of name (freed on failure). */
-static int add_anchor(anchor **a, int *n, char *name, const node *nd)
+typedef struct {
+    anchor *slot; /* name NULL = empty */
+    size_t cap, n;
+} anchors;
+
+static void anchors_free(anchors *a)
 {
-    anchor *t = name ? realloc(*a, (size_t)(*n + 1) * sizeof *t) : NULL;
-    if (!t) {
-        free(name);
+    for (size_t i = 0; i < a->cap; i++)
+        free(a->slot[i].name);
+    free(a->slot);
+    memset(a, 0, sizeof *a);
+}
+
+static anchor *anchors_find(const anchors *a, const char *name)
+{
+    if (!a->cap)
+        return NULL;
+    for (size_t j = (size_t)fg_hash_str(name, 0) & (a->cap - 1); a->slot[j].name;
+         j = (j + 1) & (a->cap - 1))
+        if (!strcmp(a->slot[j].name, name))
+            return &a->slot[j];
+    return NULL;
+}
+
+/* Registers a finished anchored node; takes ownership of name (freed on failure). */
+static int add_anchor(anchors *a, char *name, const node *nd)
+{
+    if (!name)
         return -1;
+    anchor *old = anchors_find(a, name);
+    if (old) {
+        free(name);
+        old->n = nd;
+        return 0;
     }
-    *a = t;
-    t[*n].name = name;
-    t[(*n)++].n = nd;
+    if (2 * (a->n + 1) > a->cap) {
+        size_t cap = a->cap ? 2 * a->cap : 16;
+        anchor *slot = calloc(cap, sizeof *slot);
+        if (!slot) {
+            free(name);
+            return -1;
+        }
+        for (size_t i = 0; i < a->cap; i++)
+            if (a->slot[i].name) {
+                size_t j = (size_t)fg_hash_str(a->slot[i].name, 0) & (cap - 1);
+                while (slot[j].name)
+                    j = (j + 1) & (cap - 1);
+                slot[j] = a->slot[i];
+            }
+        free(a->slot);
+        a->slot = slot;
+        a->cap = cap;
+    }
+    size_t j = (size_t)fg_hash_str(name, 0) & (a->cap - 1);
+    while (a->slot[j].name)
+        j = (j + 1) & (a->cap - 1);
+    a->slot[j].name = name;
+    a->slot[j].n = nd;
+    a->n++;
+    return 0;
+}
+
+#define TOP_KEYS_TEXT                                                                      \
+    "name, seed, refit, max_tasks, task_timeout, data, cv, train, model, models, grid"
+
+static int key_eq(const node *a, const node *b) { return !strcmp(a->s, b->s); }
+
+/* A node about to become a key of the mapping of frame f: keys must be scalars and unique
+ * in their mapping. Checked as they arrive, through the mapping's hash set of keys, so the
+ * first bad key is reported at once (line:column of both for a duplicate), in time linear
+ * in the number of keys. */
+static int check_key(const grid *g, frame *f, const node *k, fg_err *err)
+{
+    if (k->type != N_SCALAR)
+        return err_at(g, k, err, "mapping keys must be scalars, got %s", type_name(k));
+    int oom = 0;
+    const node *first = nset_add(&f->keys, k, fg_hash_str(k->s, 0), key_eq, &oom);
+    if (oom)
+        return fg_err_set(err, "%s: out of memory", g->opts.path);
+    if (first)
+        return err_at(g, k, err, "duplicate key '%s' (first at line %d, column %d)", k->s,
+                      first->line, first->col);
     return 0;
 }
 
@@ -298,8 +442,7 @@ static int parse_tree(grid *g, fg_err *err)
     yaml_event_t ev;
     frame *stack = NULL;
     int depth = 0, cap = 0;
-    anchor *anchors = NULL;
-    int n_anchors = 0;
+    anchors anc_set = {0};
     node *root = NULL;
     int docs = 0, rc = -1;
     long count = 0;
@@ -370,10 +513,8 @@ static int parse_tree(grid *g, fg_err *err)
             break;
         case YAML_ALIAS_EVENT: {
             const char *name = (const char *)ev.data.alias.anchor;
-            const node *src = NULL;
-            for (int i = n_anchors - 1; i >= 0 && !src; i--)
-                if (!strcmp(anchors[i].name, name))
-                    src = anchors[i].n;
+            const anchor *found = anchors_find(&anc_set, name);
+            const node *src = found ? found->n : NULL;
             if (!src) {
                 fg_err_set(err, "%s:%d:%d: unknown or unfinished anchor '*%s'", g->opts.path,
                            line, col, name);
@@ -393,11 +534,12 @@ static int parse_tree(grid *g, fg_err *err)
             frame *f = &stack[--depth];
             if (depth > 0 && f->n->height + 1 > stack[depth - 1].n->height)
                 stack[depth - 1].n->height = f->n->height + 1;
-            if (f->anchor && add_anchor(&anchors, &n_anchors, f->anchor, f->n)) {
+            if (f->anchor && add_anchor(&anc_set, f->anchor, f->n)) {
                 ok = 0;
                 fg_err_set(err, "%s: out of memory", g->opts.path);
             }
             f->anchor = NULL;
+            nset_free(&f->keys);
             break;
         }
         default:
@@ -407,6 +549,12 @@ static int parse_tree(grid *g, fg_err *err)
             fg_err_set(err, "%s:%d:%d: nested more than %d levels deep", g->opts.path, line, col,
                        MAX_DEPTH);
             node_free(n); /* its own height is below MAX_DEPTH: bounded recursion */
+            n = NULL;
+            ok = 0;
+        }
+        if (ok && n && depth > 0 && stack[depth - 1].n->type == N_MAP && stack[depth - 1].len % 2 == 0 &&
+            check_key(g, &stack[depth - 1], n, err)) {
+            node_free(n); /* not attached */
             n = NULL;
             ok = 0;
         }
@@ -423,7 +571,7 @@ static int parse_tree(grid *g, fg_err *err)
         }
         /* a scalar is finished at once; a collection when its end event comes */
         if (ok && n && anc && ev.type == YAML_SCALAR_EVENT &&
-            add_anchor(&anchors, &n_anchors, strdup(anc), n)) {
+            add_anchor(&anc_set, strdup(anc), n)) {
             ok = 0;
             fg_err_set(err, "%s: out of memory", g->opts.path);
         }
@@ -444,6 +592,7 @@ static int parse_tree(grid *g, fg_err *err)
                 stack[depth].n = n;
                 stack[depth].len = 0;
                 stack[depth].anchor = anc ? strdup(anc) : NULL;
+                memset(&stack[depth].keys, 0, sizeof stack[depth].keys);
                 depth++;
             }
         }
@@ -454,42 +603,20 @@ static int parse_tree(grid *g, fg_err *err)
 done:
     for (int i = depth - 1; i >= 0; i--) { /* innermost first: a key may be an open frame */
         free(stack[i].anchor);
+        nset_free(&stack[i].keys);
         /* after an error, a mapping's last key may still wait for its value: its n counts
          * complete pairs only, so node_free(root) would not reach that key */
         if (stack[i].n->type == N_MAP && stack[i].len % 2)
             node_free(stack[i].n->k[stack[i].len - 1]);
     }
     free(stack);
-    for (int i = 0; i < n_anchors; i++)
-        free(anchors[i].name);
-    free(anchors);
+    anchors_free(&anc_set);
     yaml_parser_delete(&p);
     if (rc == 0)
         g->root = root;
     else
         node_free(root);
     return rc;
-}
-
-/* pass 2: keys are scalars and unique, in every mapping */
-static int check_tree(const grid *g, const node *n, fg_err *err)
-{
-    if (n->type == N_MAP) {
-        for (int i = 0; i < n->n; i++) {
-            const node *k = MAP_KEY(n, i);
-            if (k->type != N_SCALAR)
-                return err_at(g, k, err, "mapping keys must be scalars, got %s", type_name(k));
-            for (int j = 0; j < i; j++)
-                if (!strcmp(MAP_KEY(n, j)->s, k->s))
-                    return err_at(g, k, err, "duplicate key '%s' (first at line %d, column %d)",
-                                  k->s, MAP_KEY(n, j)->line, MAP_KEY(n, j)->col);
-        }
-    }
-    int m = n->type == N_MAP ? 2 * n->n : n->n;
-    for (int i = 0; i < m; i++)
-        if (check_tree(g, n->k[i], err))
-            return -1;
-    return 0;
 }
 
 /* ---------------------------------------------------------------------------------- */
@@ -634,11 +761,10 @@ static int sub_find(const subgrid *sg, const char *name)
 }
 
 /* Value of the sub-grid's parameter j in its configuration r (mixed radix, last fastest). */
+static int64_t sub_index(const subgrid *sg, int64_t r, int j);
 static const node *sub_value(const subgrid *sg, int64_t r, int j)
 {
-    for (int k = sg->np - 1; k > j; k--)
-        r /= sg->p[k].vals->n;
-    return sg->p[j].vals->k[r % sg->p[j].vals->n];
+    return sg->p[j].vals->k[sub_index(sg, r, j)];
 }
 
 static int resolve(const bctx *b, const node *n, const char *what, val *out)
@@ -1530,16 +1656,29 @@ static int layer_in_message(const nn_net_desc *d, const char *msg)
 /* ---------------------------------------------------------------------------------- */
 /* configurations                                                                      */
 
+/* The sub-grid of configuration c (binary search: the offsets increase, every sub-grid
+ * having at least one configuration) and c's index within it. */
 static int locate(const grid *g, int64_t c, int *s, int64_t *r)
 {
     if (c < 0 || c >= g->n_configs)
         return -1;
-    int i = 0;
-    while (i + 1 < g->n_sub && g->sub[i + 1].off <= c)
-        i++;
-    *s = i;
-    *r = c - g->sub[i].off;
+    int lo = 0, hi = g->n_sub - 1;
+    while (lo < hi) {
+        int mid = lo + (hi - lo + 1) / 2;
+        if (g->sub[mid].off <= c)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    *s = lo;
+    *r = c - g->sub[lo].off;
     return 0;
+}
+
+/* The index of the value of the sub-grid's parameter j in its configuration r. */
+static int64_t sub_index(const subgrid *sg, int64_t r, int j)
+{
+    return r / sg->stride[j] % sg->p[j].vals->n;
 }
 
 static const model *config_model(const grid *g, int s, int64_t r)
@@ -1547,14 +1686,9 @@ static const model *config_model(const grid *g, int s, int64_t r)
     if (!g->multi)
         return &g->models[0];
     const subgrid *sg = &g->sub[s];
-    int j = sub_find(sg, "model");
-    if (j < 0)
+    if (sg->model_j < 0 || !sg->model_of)
         return NULL;
-    const char *name = sub_value(sg, r, j)->s;
-    for (int i = 0; i < g->n_models; i++)
-        if (!strcmp(g->models[i].name, name))
-            return &g->models[i];
-    return NULL;
+    return &g->models[sg->model_of[sub_index(sg, r, sg->model_j)]];
 }
 
 /* The canonical "name=value, ..." string of configuration c. */
@@ -1664,9 +1798,6 @@ int grid_config_build(const grid *g, int64_t c, int h, int w, int ch, int n_clas
 /* ---------------------------------------------------------------------------------- */
 /* pass 3: top level, options, train and model structure                              */
 
-#define TOP_KEYS_TEXT                                                                      \
-    "name, seed, refit, max_tasks, task_timeout, data, cv, train, model, models, grid"
-
 /* Collects the $references among the scalars of n (values only, never keys). */
 static int collect_refs(const grid *g, const node *n, const node ***refs, int *n_refs,
                         fg_err *err)
@@ -1679,17 +1810,39 @@ static int collect_refs(const grid *g, const node *n, const node ***refs, int *n
                           "invalid grid parameter reference '%s' (expected '$name' with name "
                           "[A-Za-z_][A-Za-z0-9_]*)",
                           n->s);
-        const node **r = realloc(*refs, (size_t)(*n_refs + 1) * sizeof *r);
-        if (!r)
-            return fg_err_set(err, "%s: out of memory", g->opts.path);
-        r[(*n_refs)++] = n;
-        *refs = r;
+        int k = *n_refs;
+        if ((k & (k - 1)) == 0) { /* 0, 1, 2, 4, ...: grow to the next power of two */
+            const node **r = realloc(*refs, (size_t)(k ? 2 * k : 1) * sizeof *r);
+            if (!r)
+                return fg_err_set(err, "%s: out of memory", g->opts.path);
+            *refs = r;
+        }
+        (*refs)[(*n_refs)++] = n;
         return 0;
     }
     for (int i = 0; i < n->n; i++)
         if (collect_refs(g, n->type == N_MAP ? MAP_VAL(n, i) : n->k[i], refs, n_refs, err))
             return -1;
     return 0;
+}
+
+static int ref_eq(const node *a, const node *b) { return !strcmp(a->s, b->s); }
+
+/* The first reference to each distinct name among refs, in file order. */
+static int distinct_refs(const grid *g, const node *const *refs, int n, const node ***out,
+                         int *n_out, fg_err *err)
+{
+    nset seen = {0};
+    int oom = 0;
+    *n_out = 0;
+    *out = n ? malloc((size_t)n * sizeof **out) : NULL;
+    if (n && !*out)
+        return fg_err_set(err, "%s: out of memory", g->opts.path);
+    for (int i = 0; i < n && !oom; i++)
+        if (!nset_add(&seen, refs[i], fg_hash_str(refs[i]->s, 0), ref_eq, &oom) && !oom)
+            (*out)[(*n_out)++] = refs[i];
+    nset_free(&seen);
+    return oom ? fg_err_set(err, "%s: out of memory", g->opts.path) : 0;
 }
 
 static int load_layers(grid *g, model *m, const node *layers, const char *what, fg_err *err)
@@ -1743,7 +1896,9 @@ static int load_layers(grid *g, model *m, const node *layers, const char *what, 
                                       lw, key->s, type_name(v->k[j]));
         }
     }
-    return collect_refs(g, layers, (const node ***)&m->refs, &m->n_refs, err);
+    if (collect_refs(g, layers, (const node ***)&m->refs, &m->n_refs, err))
+        return -1;
+    return distinct_refs(g, m->refs, m->n_refs, &m->names, &m->n_names, err);
 }
 
 /* A model: a list of layers, or a mapping {layers: [...], weights: FILE.h5,
@@ -1825,7 +1980,9 @@ static int load_train(grid *g, const node *v, fg_err *err)
             return -1;
     }
     g->train = v;
-    return collect_refs(g, v, &g->train_refs, &g->n_train_refs, err);
+    if (collect_refs(g, v, &g->train_refs, &g->n_train_refs, err))
+        return -1;
+    return distinct_refs(g, g->train_refs, g->n_train_refs, &g->train_names, &g->n_train_names, err);
 }
 
 static int load_data(grid *g, const node *v, const bctx *b, fg_err *err)
@@ -1973,6 +2130,19 @@ static int same_value(const char *a, const char *b)
     return !parse_dbl(a, &x) && !parse_dbl(b, &y) && x == y;
 }
 
+static int value_eq(const node *a, const node *b) { return same_value(a->s, b->s); }
+
+/* A hash consistent with same_value: numbers by value (0 and -0 alike), other text as is. */
+static uint64_t value_hash(const char *s)
+{
+    double d;
+    if (parse_dbl(s, &d))
+        return fg_hash_str(s, 1);
+    if (d == 0)
+        d = 0; /* -0 */
+    return fg_hash_bytes(&d, sizeof d, 2);
+}
+
 static int load_subgrid(grid *g, subgrid *sg, const node *m, fg_err *err)
 {
     sg->map = m;
@@ -1992,19 +2162,23 @@ static int load_subgrid(grid *g, subgrid *sg, const node *m, fg_err *err)
                           type_name(v), v->type == N_SCALAR ? " (write [value])" : "");
         if (v->n < 1)
             return err_at(g, v, err, "%s has no values (empty list)", what);
-        for (int j = 0; j < v->n; j++) {
-            const node *x = v->k[j];
+        nset seen = {0};
+        int rc = 0, oom = 0;
+        for (int j = 0; j < v->n && !rc; j++) {
+            const node *x = v->k[j], *first;
             if (x->type != N_SCALAR)
-                return err_at(g, x, err, "%s: values must be scalars, got %s", what,
-                              type_name(x));
-            if (x->s[0] == '$')
-                return err_at(g, x, err, "%s: value '%s' cannot be a reference", what, x->s);
-            for (int k = 0; k < j; k++)
-                if (same_value(v->k[k]->s, x->s))
-                    return err_at(g, x, err, "%s: duplicate value '%s' (same as '%s' at line "
-                                             "%d, column %d)",
-                                  what, x->s, v->k[k]->s, v->k[k]->line, v->k[k]->col);
+                rc = err_at(g, x, err, "%s: values must be scalars, got %s", what, type_name(x));
+            else if (x->s[0] == '$')
+                rc = err_at(g, x, err, "%s: value '%s' cannot be a reference", what, x->s);
+            else if ((first = nset_add(&seen, x, value_hash(x->s), value_eq, &oom)) && oom)
+                rc = fg_err_set(err, "%s: out of memory", g->opts.path);
+            else if (first)
+                rc = err_at(g, x, err, "%s: duplicate value '%s' (same as '%s' at line %d, column %d)",
+                            what, x->s, first->s, first->line, first->col);
         }
+        nset_free(&seen);
+        if (rc)
+            return -1;
         sg->p[i].name = key->s;
         sg->p[i].key = key;
         sg->p[i].vals = v;
@@ -2066,14 +2240,6 @@ static int load_grid(grid *g, const node *v, fg_err *err)
         if (!u || strcmp(g->params[u - 1], g->params[i]))
             g->params[u++] = g->params[i];
     g->n_params = u;
-    for (int s = 0; s < n; s++) {
-        subgrid *sg = &g->sub[s];
-        sg->local = malloc((size_t)(u ? u : 1) * sizeof *sg->local);
-        if (!sg->local)
-            return fg_err_set(err, "%s: out of memory", g->opts.path);
-        for (int p = 0; p < u; p++)
-            sg->local[p] = sub_find(sg, g->params[p]);
-    }
     return 0;
 }
 
@@ -2086,36 +2252,74 @@ static void sub_label(const grid *g, int s, char *buf, size_t size)
         snprintf(buf, size, "the grid");
 }
 
-static int model_used(const grid *g, int s, const model *m)
+/* The model named name (with `models`), by binary search over model_order; -1 if none. */
+static int model_find(const grid *g, const char *name)
 {
-    if (!g->multi)
-        return 1;
-    const subgrid *sg = &g->sub[s];
-    int j = sub_find(sg, "model");
-    if (j < 0)
-        return 0;
-    for (int i = 0; i < sg->p[j].vals->n; i++)
-        if (!strcmp(sg->p[j].vals->k[i]->s, m->name))
-            return 1;
+    int lo = 0, hi = g->n_models - 1;
+    while (lo <= hi) {
+        int mid = (lo + hi) / 2, c = strcmp(g->models[g->model_order[mid]].name, name);
+        if (!c)
+            return g->model_order[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid - 1;
+    }
+    return -1;
+}
+
+static const model *g_models_for_sort;
+static int model_order_cmp(const void *a, const void *b)
+{
+    return strcmp(g_models_for_sort[*(const int *)a].name, g_models_for_sort[*(const int *)b].name);
+}
+
+static int int_cmp(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+/* Looks up every distinct reference of refs (first occurrences, file order) in sg: the
+ * first one sg does not define is an error; the parameters found are marked used. */
+static int check_refs(const grid *g, const subgrid *sg, const node *const *names, int n,
+                      const char *in, const char *label, const char *section, fg_err *err)
+{
+    for (int i = 0; i < n; i++) {
+        int j = sub_find(sg, names[i]->s + 1);
+        if (j < 0) {
+            if (section)
+                return err_at(g, names[i], err,
+                              "%s: '%s' refers to grid parameter '%s', which %s does not define",
+                              section, names[i]->s, names[i]->s + 1, label);
+            return err_at(g, names[i], err, "'%s'%s refers to grid parameter '%s', which %s does not define",
+                          names[i]->s, in, names[i]->s + 1, label);
+        }
+        sg->used[j] = 1;
+    }
     return 0;
 }
 
-static int refs_name(const node *const *refs, int n, const char *name)
-{
-    for (int i = 0; i < n; i++)
-        if (!strcmp(refs[i]->s + 1, name))
-            return 1;
-    return 0;
-}
-
+/* Model selection, references and unused parameters; linear in the size of the grid
+ * (names are found by binary search, models by name through model_order). */
 static int check_grid(grid *g, fg_err *err)
 {
     char label[64];
     const node *top = g->grid_key ? g->grid_key : g->root;
+    if (g->multi) {
+        g->model_order = malloc((size_t)g->n_models * sizeof *g->model_order);
+        if (!g->model_order)
+            return fg_err_set(err, "%s: out of memory", g->opts.path);
+        for (int i = 0; i < g->n_models; i++)
+            g->model_order[i] = i;
+        g_models_for_sort = g->models;
+        qsort(g->model_order, (size_t)g->n_models, sizeof *g->model_order, model_order_cmp);
+    }
     /* model selection */
     for (int s = 0; s < g->n_sub; s++) {
-        const subgrid *sg = &g->sub[s];
+        subgrid *sg = &g->sub[s];
         int j = sub_find(sg, "model");
+        sg->model_j = g->multi ? j : -1;
         sub_label(g, s, label, sizeof label);
         if (!g->multi) {
             if (j >= 0)
@@ -2127,7 +2331,7 @@ static int check_grid(grid *g, fg_err *err)
         char names[512];
         size_t len = 0;
         names[0] = '\0';
-        for (int i = 0; i < g->n_models && len < sizeof names; i++) {
+        for (int i = 0; i < g->n_models && len + 1 < sizeof names; i++) {
             int w = snprintf(names + len, sizeof names - len, "%s%s", i ? ", " : "",
                              g->models[i].name);
             if (w > 0)
@@ -2139,90 +2343,134 @@ static int check_grid(grid *g, fg_err *err)
                           "the models it uses (valid: %s)",
                           label, names);
         const node *vals = sg->p[j].vals;
-        for (int i = 0; i < vals->n; i++) {
-            int found = 0;
-            for (int k = 0; k < g->n_models && !found; k++)
-                found = !strcmp(g->models[k].name, vals->k[i]->s);
-            if (!found)
+        sg->model_of = malloc((size_t)vals->n * sizeof *sg->model_of);
+        if (!sg->model_of)
+            return fg_err_set(err, "%s: out of memory", g->opts.path);
+        for (int i = 0; i < vals->n; i++)
+            if ((sg->model_of[i] = model_find(g, vals->k[i]->s)) < 0)
                 return err_at(g, vals->k[i], err,
                               "grid parameter 'model': '%s' is not among models (valid: %s)",
                               vals->k[i]->s, names);
-        }
     }
     /* every $reference is defined in every sub-grid that can reach it */
     for (int s = 0; s < g->n_sub; s++) {
-        const subgrid *sg = &g->sub[s];
+        subgrid *sg = &g->sub[s];
         sub_label(g, s, label, sizeof label);
-        for (int i = 0; i < g->n_train_refs; i++)
-            if (sub_find(sg, g->train_refs[i]->s + 1) < 0)
-                return err_at(g, g->train_refs[i], err,
-                              "train: '%s' refers to grid parameter '%s', which %s does not "
-                              "define",
-                              g->train_refs[i]->s, g->train_refs[i]->s + 1, label);
-        for (int k = 0; k < g->n_models; k++) {
-            const model *m = &g->models[k];
-            if (!model_used(g, s, m))
-                continue;
-            for (int i = 0; i < m->n_refs; i++)
-                if (sub_find(sg, m->refs[i]->s + 1) < 0) {
-                    char in[96] = "";
-                    if (g->multi)
-                        snprintf(in, sizeof in, " (in model '%s')", m->name);
-                    return err_at(g, m->refs[i], err,
-                                  "'%s'%s refers to grid parameter '%s', which %s does not "
-                                  "define",
-                                  m->refs[i]->s, in, m->refs[i]->s + 1, label);
-                }
+        sg->used = calloc((size_t)(sg->np ? sg->np : 1), 1);
+        if (!sg->used)
+            return fg_err_set(err, "%s: out of memory", g->opts.path);
+        if (check_refs(g, sg, g->train_names, g->n_train_names, "", label, "train", err))
+            return -1;
+        int n_sel = g->multi ? sg->p[sg->model_j].vals->n : 1;
+        int *sel = malloc((size_t)n_sel * sizeof *sel);
+        if (!sel)
+            return fg_err_set(err, "%s: out of memory", g->opts.path);
+        if (g->multi)
+            memcpy(sel, sg->model_of, (size_t)n_sel * sizeof *sel);
+        else
+            sel[0] = 0;
+        qsort(sel, (size_t)n_sel, sizeof *sel, int_cmp); /* models in file order */
+        for (int i = 0; i < n_sel; i++) {
+            const model *m = &g->models[sel[i]];
+            char in[96] = "";
+            if (g->multi)
+                snprintf(in, sizeof in, " (in model '%s')", m->name);
+            if (check_refs(g, sg, m->names, m->n_names, in, label, NULL, err)) {
+                free(sel);
+                return -1;
+            }
         }
+        free(sel);
     }
     /* every parameter is used */
     for (int s = 0; s < g->n_sub; s++) {
         const subgrid *sg = &g->sub[s];
         for (int j = 0; j < sg->np; j++) {
             const char *p = sg->p[j].name;
-            int used = (g->multi && !strcmp(p, "model")) || train_key_id(p) >= 0 ||
-                       refs_name(g->train_refs, g->n_train_refs, p);
-            for (int k = 0; k < g->n_models && !used; k++)
-                used = model_used(g, s, &g->models[k]) &&
-                       refs_name(g->models[k].refs, g->models[k].n_refs, p);
-            if (!used)
-                return err_at(g, sg->p[j].key, err,
-                              "grid parameter '%s' is not used: it is not a train key and no "
-                              "'$%s' appears in train or in the model%s it can select",
-                              p, p, g->multi ? "s" : "");
+            if (sg->used[j] || (g->multi && !strcmp(p, "model")) || train_key_id(p) >= 0)
+                continue;
+            return err_at(g, sg->p[j].key, err,
+                          "grid parameter '%s' is not used: it is not a train key and no "
+                          "'$%s' appears in train or in the model%s it can select",
+                          p, p, g->multi ? "s" : "");
         }
     }
     return 0;
 }
 
-/* pass 5: sizes (no overflow: every product is checked against max_tasks first) */
+/* pass 5: sizes. Every product is checked before it is formed (no overflow), against the
+ * program's own limits first (GRID_MAX_CONFIGS, GRID_MAX_TASKS, GRID_MAX_PARAM_TEXT),
+ * whatever max_tasks says, then against max_tasks. */
 static int count_configs(grid *g, fg_err *err)
 {
     const node *at = g->grid_key ? g->grid_key : g->root;
     int64_t limit = g->opts.max_tasks, total = 0;
-    int folds = g->opts.folds, over = 0;
-    for (int s = 0; s < g->n_sub && !over; s++) {
+    uint64_t text = 0; /* bytes of every configuration's "name=value, ..." string */
+    int folds = g->opts.folds;
+    char label[64];
+    for (int s = 0; s < g->n_sub; s++) {
         subgrid *sg = &g->sub[s];
+        sub_label(g, s, label, sizeof label);
+        /* in file order, so that the parameter named is the one that crosses the limit */
         int64_t n = 1;
-        for (int j = 0; j < sg->np && !over; j++) {
-            int64_t nv = sg->p[j].vals->n;
-            if (n > limit / nv)
-                over = 1;
-            else
-                n *= nv;
+        for (int i = 0; sg->map && i < sg->map->n; i++) {
+            const node *key = MAP_KEY(sg->map, i);
+            int64_t nv = MAP_VAL(sg->map, i)->n;
+            if (limit <= GRID_MAX_CONFIGS && n > limit / nv)
+                return err_at(g, at, err,
+                              "the grid has more than max_tasks (%lld) configurations; raise "
+                              "max_tasks or shrink the grid",
+                              (long long)limit);
+            if (n > GRID_MAX_CONFIGS / nv)
+                return err_at(g, key, err,
+                              "grid parameter '%s' (%lld values) brings %s to more than %d "
+                              "configurations (%lld x %lld), the limit of one grid; shrink the grid",
+                              key->s, (long long)nv, label, GRID_MAX_CONFIGS, (long long)n,
+                              (long long)nv);
+            n *= nv;
         }
+        if (n > GRID_MAX_CONFIGS - total)
+            return err_at(g, sg->map ? sg->map : at, err,
+                          "%s (%lld configurations) brings the grid to %lld configurations, more "
+                          "than the limit of %d; shrink the grid",
+                          label, (long long)n, (long long)(total + n), GRID_MAX_CONFIGS);
         sg->n = n;
         sg->off = total;
-        if (over || n > limit - total)
-            over = 1;
-        else
-            total += n;
+        total += n;
+        sg->stride = malloc((size_t)(sg->np ? sg->np : 1) * sizeof *sg->stride);
+        if (!sg->stride)
+            return fg_err_set(err, "%s: out of memory", g->opts.path);
+        int64_t st = 1;
+        for (int j = sg->np - 1; j >= 0; j--) {
+            sg->stride[j] = st;
+            st *= sg->p[j].vals->n; /* a divisor of n: no overflow */
+        }
+        /* each configuration's string: "name=value" per parameter, ", " between, a NUL;
+         * a value appears in n / (its parameter's value count) of the configurations */
+        uint64_t exact = (uint64_t)n;
+        for (int j = 0; j < sg->np; j++) {
+            uint64_t vl = 0;
+            for (int v = 0; v < sg->p[j].vals->n; v++)
+                vl += strlen(sg->p[j].vals->k[v]->s);
+            exact += (uint64_t)n * (strlen(sg->p[j].name) + 3) + vl * (uint64_t)(n / sg->p[j].vals->n);
+        }
+        text += exact; /* at most 1e6 x 16 MiB: no overflow */
+        if (text > GRID_MAX_PARAM_TEXT)
+            return err_at(g, sg->map ? sg->map : at, err,
+                          "%s: the parameter strings of the configurations (name=value, ...) "
+                          "would take %.0f MiB, more than the limit of %d MiB; shrink the grid",
+                          label, (double)text / 1048576.0, GRID_MAX_PARAM_TEXT >> 20);
     }
-    if (over)
+    if (total > limit)
         return err_at(g, at, err,
                       "the grid has more than max_tasks (%lld) configurations; raise max_tasks "
                       "or shrink the grid",
                       (long long)limit);
+    if (total > GRID_MAX_TASKS / folds)
+        return err_at(g, at, err,
+                      "the grid has %lld configurations x %d folds = %.0f tasks, more than the "
+                      "limit of %d tasks; shrink the grid or use fewer folds",
+                      (long long)total, folds, (double)total * folds, GRID_MAX_TASKS);
     if (total > limit / folds)
         return err_at(g, at, err,
                       "the grid has %lld configurations x %d folds = %.0f tasks, more than "
@@ -2280,6 +2528,9 @@ int grid_load_string(const char *text, size_t len, const char *path, grid **out,
         path = "(grid)";
     if (strlen(path) >= GRID_PATH_MAX)
         return fg_err_set(err, "grid path is longer than %d characters", GRID_PATH_MAX - 1);
+    if (len > GRID_MAX_BYTES)
+        return fg_err_set(err, "%s: %zu bytes, more than the %d-byte limit for a grid file", path, len,
+                          GRID_MAX_BYTES);
     grid *g = calloc(1, sizeof *g);
     if (!g)
         return fg_err_set(err, "%s: out of memory", path);
@@ -2299,7 +2550,7 @@ int grid_load_string(const char *text, size_t len, const char *path, grid **out,
     g->len = len;
 
     const node *grid_val = NULL;
-    if (parse_tree(g, err) || (g->root && check_tree(g, g->root, err)) ||
+    if (parse_tree(g, err) ||
         load_top(g, &grid_val, err) || load_grid(g, grid_val, err) || check_grid(g, err) ||
         count_configs(g, err) || check_configs(g, err)) {
         grid_free(g);
@@ -2312,51 +2563,54 @@ int grid_load_string(const char *text, size_t len, const char *path, grid **out,
 int grid_load_file(const char *path, grid **out, fg_err *err)
 {
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return fg_err_set(err, "%s: cannot open: %s", path, strerror(errno));
     char *buf = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len == cap) {
-            size_t nc = cap ? 2 * cap : 65536;
-            char *p = realloc(buf, nc);
-            if (!p) {
-                free(buf);
-                fclose(f);
-                return fg_err_set(err, "%s: out of memory", path);
-            }
-            buf = p;
-            cap = nc;
-        }
-        size_t got = fread(buf + len, 1, cap - len, f);
-        len += got;
-        if (got == 0)
-            break;
-    }
-    int bad = ferror(f);
-    int e = errno;
-    fclose(f);
-    if (bad) {
-        free(buf);
-        return fg_err_set(err, "%s: cannot read: %s", path, strerror(e));
-    }
-    int rc = grid_load_string(buf ? buf : "", len, path, out, err);
+    size_t len = 0;
+    /* A regular file only (a FIFO would block), refused unread when over the limit. */
+    if (fg_read_file(path, GRID_MAX_BYTES, "grid file", &buf, &len, err))
+        return -1;
+    int rc = grid_load_string(buf, len, path, out, err);
     free(buf);
     return rc;
+}
+
+int grid_option_where(const grid *g, const char *key, char *buf, size_t size)
+{
+    const node *n = g->root;
+    char part[64];
+    for (const char *k = key; n && *k;) {
+        size_t l = strcspn(k, ".");
+        if (l >= sizeof part)
+            return 0;
+        memcpy(part, k, l);
+        part[l] = '\0';
+        n = n->type == N_MAP ? map_get(n, part, NULL) : NULL;
+        k += l + (k[l] == '.');
+    }
+    if (!n) {
+        snprintf(buf, size, "%s", g->opts.path);
+        return 0;
+    }
+    snprintf(buf, size, "%s:%d:%d", g->opts.path, n->line, n->col);
+    return 1;
 }
 
 void grid_free(grid *g)
 {
     if (!g)
         return;
-    for (int i = 0; i < g->n_models; i++)
+    for (int i = 0; i < g->n_models; i++) {
         free(g->models[i].refs);
+        free(g->models[i].names);
+    }
     free(g->models);
+    free(g->model_order);
     for (int s = 0; s < g->n_sub; s++) {
         free(g->sub[s].p);
-        free(g->sub[s].local);
+        free(g->sub[s].model_of);
+        free(g->sub[s].used);
+        free(g->sub[s].stride);
     }
+    free(g->train_names);
     free(g->sub);
     free(g->params);
     free(g->train_refs);
@@ -2394,7 +2648,7 @@ const char *grid_config_value(const grid *g, int64_t c, int p)
     int64_t r;
     if (p < 0 || p >= g->n_params || locate(g, c, &s, &r))
         return NULL;
-    int j = g->sub[s].local[p];
+    int j = sub_find(&g->sub[s], g->params[p]);
     return j < 0 ? NULL : sub_value(&g->sub[s], r, j)->s;
 }
 

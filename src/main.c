@@ -81,6 +81,13 @@ static const char usage_text[] =
     "  -h, --help         this help\n"
     "  -V, --version      version, git revision, MPI and BLAS libraries\n"
     "\n"
+    "An option that does not apply to the command is refused: --out, --resume,\n"
+    "--shard and --grace are for a search; --subset and --seed for a search, a dry run\n"
+    "and fit; --no-refit for a search, a dry run and report; --data for the commands\n"
+    "that read images (not a dry run, compare or simulate); --threads and --quiet for\n"
+    "those that train (and --threads for predict); --config for fit and reproduce;\n"
+    "--verify for reproduce; --output for predict; --ranks and --csv for simulate.\n"
+    "\n"
     "Commands:\n"
     "  fit GRID           train one configuration (--config K, default 0) on all the\n"
     "                     training images (or the grid's subset) without cross-\n"
@@ -371,6 +378,76 @@ static int check_out_option(const cli *c, int rank)
     return EXIT_INPUT;
 }
 
+/* What the command line asks for: a search, a dry run or one of the commands. */
+enum {
+    CMD_SEARCH = 1 << 0,
+    CMD_DRY_RUN = 1 << 1,
+    CMD_REPORT = 1 << 2,
+    CMD_COMPARE = 1 << 3,
+    CMD_SIMULATE = 1 << 4,
+    CMD_PREDICT = 1 << 5,       /* predict MODEL: the test set of the data directory */
+    CMD_PREDICT_FILES = 1 << 6, /* predict MODEL IMAGES [LABELS] */
+    CMD_REPRODUCE = 1 << 7,
+    CMD_FIT = 1 << 8,
+};
+
+static const char *cmd_name(unsigned cmd)
+{
+    switch (cmd) {
+    case CMD_SEARCH: return "a search";
+    case CMD_DRY_RUN: return "a dry run";
+    case CMD_REPORT: return "the report command";
+    case CMD_COMPARE: return "the compare command";
+    case CMD_SIMULATE: return "the simulate command";
+    case CMD_PREDICT: return "the predict command";
+    case CMD_PREDICT_FILES: return "predict with IMAGES given";
+    case CMD_REPRODUCE: return "the reproduce command";
+    default: return "the fit command";
+    }
+}
+
+/* Which options apply to which command: the one place that decides it. An option given to
+ * a command it does not apply to is refused (exit 2) rather than silently ignored. --help
+ * and --version apply everywhere (they print and exit). */
+#define CMD_TRAINS (CMD_SEARCH | CMD_REPORT | CMD_REPRODUCE | CMD_FIT) /* may train a network */
+static const struct {
+    int ch;           /* getopt value */
+    const char *name; /* as printed */
+    unsigned applies; /* CMD_ bits */
+} option_table[] = {
+    {'o', "--out", CMD_SEARCH},
+    {'r', "--resume", CMD_SEARCH},
+    {'H', "--shard", CMD_SEARCH},
+    {'G', "--grace", CMD_SEARCH},
+    {'n', "--dry-run", CMD_SEARCH | CMD_DRY_RUN}, /* it makes a search a dry run */
+    {'S', "--subset", CMD_SEARCH | CMD_DRY_RUN | CMD_FIT},
+    {'s', "--seed", CMD_SEARCH | CMD_DRY_RUN | CMD_FIT},
+    {'R', "--no-refit", CMD_SEARCH | CMD_DRY_RUN | CMD_REPORT},
+    {'d', "--data", CMD_TRAINS | CMD_PREDICT},
+    {'t', "--threads", CMD_TRAINS | CMD_PREDICT | CMD_PREDICT_FILES},
+    {'q', "--quiet", CMD_TRAINS}, /* the commands that print progress */
+    {'C', "--config", CMD_REPRODUCE | CMD_FIT},
+    {'Y', "--verify", CMD_REPRODUCE},
+    {'P', "--output", CMD_PREDICT | CMD_PREDICT_FILES},
+    {'K', "--ranks", CMD_SIMULATE},
+    {'Z', "--csv", CMD_SIMULATE},
+};
+#define N_OPTIONS (sizeof option_table / sizeof option_table[0])
+
+/* The first option given (seen[i] for option_table[i]) that does not apply to cmd: prints
+ * "OPTION does not apply to COMMAND" (rank 0) and returns EXIT_INPUT; -1 if all apply. */
+static int check_options(const char *seen, unsigned cmd, int rank)
+{
+    for (size_t i = 0; i < N_OPTIONS; i++)
+        if (seen[i] && !(option_table[i].applies & cmd)) {
+            if (!rank)
+                fprintf(stderr, "fmnist-grid: %s does not apply to %s (see --help)\n", option_table[i].name,
+                        cmd_name(cmd));
+            return EXIT_INPUT;
+        }
+    return -1;
+}
+
 /* Returns -1 to continue, or an exit status. Prints only on rank 0. */
 static int parse_cli(int argc, char **argv, cli *c, int rank)
 {
@@ -393,7 +470,11 @@ static int parse_cli(int argc, char **argv, cli *c, int rank)
     opterr = 0;
     int ch;
     long long v;
+    char seen[N_OPTIONS] = {0};
     while ((ch = getopt_long(argc, argv, "o:d:t:nqhVr:", opts, NULL)) != -1) {
+        for (size_t i = 0; i < N_OPTIONS; i++)
+            if (option_table[i].ch == ch)
+                seen[i] = 1;
         switch (ch) {
         case 'o': c->out_dir = optarg; break;
         case 'r': c->resume_dir = optarg; break;
@@ -482,20 +563,25 @@ static int parse_cli(int argc, char **argv, cli *c, int rank)
             return EXIT_INPUT;
         }
         char **arg = argv + optind + 1;
+        unsigned cmd;
         switch (k) {
-        case 0: c->report_dir = arg[0]; break;
-        case 1: c->compare = arg, c->n_compare = rest - 1; break;
-        case 2: c->simulate = arg[0]; break;
+        case 0: c->report_dir = arg[0], cmd = CMD_REPORT; break;
+        case 1: c->compare = arg, c->n_compare = rest - 1, cmd = CMD_COMPARE; break;
+        case 2: c->simulate = arg[0], cmd = CMD_SIMULATE; break;
         case 3:
             c->predict = arg[0];
             c->pred_images = rest >= 3 ? arg[1] : NULL;
             c->pred_labels = rest >= 4 ? arg[2] : NULL;
+            cmd = c->pred_images ? CMD_PREDICT_FILES : CMD_PREDICT;
             break;
-        case 4: c->reproduce = arg[0]; break;
-        default: c->fit = 1, c->grid_path = arg[0]; break;
+        case 4: c->reproduce = arg[0], cmd = CMD_REPRODUCE; break;
+        default: c->fit = 1, c->grid_path = arg[0], cmd = CMD_FIT; break;
         }
-        return -1;
+        return check_options(seen, cmd, rank);
     }
+    int opt_rc = check_options(seen, c->dry_run ? CMD_DRY_RUN : CMD_SEARCH, rank);
+    if (opt_rc >= 0)
+        return opt_rc;
     if (c->resume_dir) {
         if (c->out_dir && strcmp(c->out_dir, c->resume_dir)) {
             if (!rank)
@@ -1066,7 +1152,96 @@ static int derive_folds(const grid_options *o, prepared *p, fg_err *err)
     return 0;
 }
 
-static int prepare(const grid_options *o, const char *data_dir, int want_test, prepared *p, fg_err *err)
+/* Where the subset searched over was set, for the messages of check_data. */
+typedef enum {
+    FROM_GRID,     /* data.subset in the grid file (or no subset) */
+    FROM_CLI,      /* --subset N */
+    FROM_RECORDED, /* what a search recorded (report, reproduce) */
+} subset_origin;
+
+static const char *const class_names[DATA_N_CLASSES] = {
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
+
+/* Checks, once the data are loaded and before any task, that the grid's settings fit them:
+ *  - the images have the shape every configuration is built for (GRID_INPUT_H x W), and
+ *    the test images that of the training images;
+ *  - stratified k-fold cross-validation can work: every class present in the training
+ *    images has at least k images among those searched (the subset, or all), so that every
+ *    fold validates on, and trains on, at least one image of each class;
+ *  - the subset is at most the training images (never silently all of them).
+ * Messages point at what to change: --subset, or the grid file's line:column of
+ * data.subset or cv.folds. */
+static int check_data(const grid *g, subset_origin from, const char *data_dir, const prepared *p,
+                      fg_err *err)
+{
+    const grid_options *o = grid_opts_c(g);
+    const data_set *tr = &p->train;
+    if (tr->h != GRID_INPUT_H || tr->w != GRID_INPUT_W)
+        return fg_err_set(err,
+                          "%s: images are %dx%d, but the grid %s is built and checked for %dx%d "
+                          "images (the input of every configuration); give --data with %dx%d images",
+                          tr->images_path, tr->h, tr->w, o->path, GRID_INPUT_H, GRID_INPUT_W,
+                          GRID_INPUT_H, GRID_INPUT_W);
+    if (p->test.images && (p->test.h != tr->h || p->test.w != tr->w))
+        return fg_err_set(err, "%s: test images are %dx%d, but the training images (%s) are %dx%d",
+                          p->test.images_path, p->test.h, p->test.w, tr->images_path, tr->h, tr->w);
+    char subset[GRID_PATH_MAX + 64], at[GRID_PATH_MAX + 32];
+    if (from == FROM_CLI)
+        snprintf(subset, sizeof subset, "--subset %d", o->subset);
+    else if (from == FROM_RECORDED)
+        snprintf(subset, sizeof subset, "the recorded subset of %d images", o->subset);
+    else if (grid_option_where(g, "data.subset", at, sizeof at))
+        snprintf(subset, sizeof subset, "%s: data.subset %d", at, o->subset);
+    else
+        snprintf(subset, sizeof subset, "subset %d", o->subset);
+    int64_t cnt[DATA_N_CLASSES] = {0};
+    int have[DATA_N_CLASSES];
+    for (int i = 0; i < tr->n; i++)
+        cnt[tr->labels[i] < DATA_N_CLASSES ? tr->labels[i] : 0]++;
+    int k = o->subset > 0 && o->subset < tr->n ? o->subset : tr->n;
+    data_subset_quota(cnt, tr->n, k, have);
+    for (int c = 0; c < DATA_N_CLASSES; c++) {
+        if (cnt[c] == 0 || have[c] >= o->folds)
+            continue;
+        /* the smallest subset that would do, if any */
+        int need = -1;
+        for (int m = k + 1; m <= tr->n && need < 0; m++) {
+            int q[DATA_N_CLASSES], ok = 1;
+            data_subset_quota(cnt, tr->n, m, q);
+            for (int d = 0; d < DATA_N_CLASSES && ok; d++)
+                ok = cnt[d] == 0 || q[d] >= o->folds;
+            if (ok)
+                need = m;
+        }
+        char among[GRID_PATH_MAX + 160], hint[96] = "";
+        if (k < tr->n)
+            snprintf(among, sizeof among, "among the %d images of %s", k, subset);
+        else
+            snprintf(among, sizeof among, "among the %d training images in %s", k, data_dir);
+        if (need > 0)
+            snprintf(hint, sizeof hint, "; a subset of at least %d images would do", need);
+        const char *why = "stratified cross-validation needs at least one image of every class in "
+                          "every fold";
+        int written = grid_option_where(g, "cv.folds", at, sizeof at);
+        if (written || k == tr->n)
+            return fg_err_set(err, "%s: cv.folds %d%s is more than the %d image%s of class %d (%s) %s: %s%s",
+                              at, o->folds, written ? "" : " (the default)", have[c],
+                              have[c] == 1 ? "" : "s", c, class_names[c], among, why, hint);
+        return fg_err_set(err, "%s leaves %d image%s of class %d (%s) to search, fewer than the %d folds "
+                               "(cv.folds, the default): %s%s",
+                          subset, have[c], have[c] == 1 ? "" : "s", c, class_names[c], o->folds, why, hint);
+    }
+    if (o->subset > tr->n)
+        return fg_err_set(err, "%s is more than the %d training images in %s (0 = all of them)", subset,
+                          tr->n, data_dir);
+    return 0;
+}
+
+/* Loads the data the grid g searches (the test images too if want_test), checks that the
+ * grid's settings fit them (check_data) and derives the subset and folds. */
+static int prepare(const grid *g, subset_origin from, const char *data_dir, int want_test, prepared *p,
+                   fg_err *err)
 {
     memset(p, 0, sizeof *p);
     if (data_load_dir(data_dir, DATA_TRAIN, &p->train, err))
@@ -1074,7 +1249,9 @@ static int prepare(const grid_options *o, const char *data_dir, int want_test, p
     startup_fault("data", 1); /* only a search sets it, and only rank 0 gets here */
     if (want_test && data_load_dir(data_dir, DATA_TEST, &p->test, err))
         return -1;
-    return derive_folds(o, p, err);
+    if (check_data(g, from, data_dir, p, err))
+        return -1;
+    return derive_folds(grid_opts_c(g), p, err);
 }
 
 /* What a node's first rank tells the others about the data it put in shared memory. */
@@ -1308,16 +1485,28 @@ static task_wcache *tctx_check_wc(task_wcache **wc)
     return *wc;
 }
 
+/* Configurations by architecture hash, then index: the first of each hash is summarised. */
+static const uint64_t *g_arch_for_sort;
+static int by_arch(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    uint64_t hx = g_arch_for_sort[x], hy = g_arch_for_sort[y];
+    if (hx != hy)
+        return hx < hy ? -1 : 1;
+    return (x > y) - (x < y);
+}
+
 static int dry_run(grid *g)
 {
     const grid_options *o = grid_opts_c(g);
     int64_t nc = grid_n_configs(g);
     nn_net_desc *d = malloc(sizeof *d);
     nn_layer_info *info = malloc(NN_MAX_LAYERS * sizeof *info);
-    uint64_t *shown = calloc((size_t)nc, sizeof *shown);
-    int n_shown = 0;
-    if (!d || !info || !shown) {
-        free(d), free(info), free(shown);
+    uint64_t *arch = calloc((size_t)nc, sizeof *arch); /* per configuration; 0: invalid */
+    int64_t *ord = malloc((size_t)nc * sizeof *ord);
+    char *first = calloc((size_t)nc, 1); /* the first configuration of its architecture */
+    if (!d || !info || !arch || !ord || !first) {
+        free(d), free(info), free(arch), free(ord), free(first);
         fprintf(stderr, "fmnist-grid: out of memory\n");
         return EXIT_RUNTIME;
     }
@@ -1341,29 +1530,22 @@ static int dry_run(grid *g)
         uint64_t h = 0;
         for (int l = 0; l < d->n_layers; l++)
             h = fg_hash_mix(h, fg_hash_bytes(&info[l], sizeof info[l], 0));
-        int seen = 0;
-        for (int k = 0; k < n_shown && !seen; k++)
-            seen = shown[k] == h;
-        if (!seen)
-            shown[n_shown++] = h;
+        arch[i] = h ? h : 1;
     }
-    /* One summary per distinct architecture, like Keras's model.summary(). */
-    n_shown = 0;
+    /* One summary per distinct architecture, like Keras's model.summary(): the first
+     * configuration of each, found by sorting (linear-logarithmic in the configurations). */
+    for (int64_t i = 0; i < nc; i++)
+        ord[i] = i;
+    g_arch_for_sort = arch;
+    qsort(ord, (size_t)nc, sizeof *ord, by_arch);
+    for (int64_t k = 0; k < nc; k++)
+        first[ord[k]] = arch[ord[k]] && (k == 0 || arch[ord[k]] != arch[ord[k - 1]]);
     for (int64_t i = 0; i < nc; i++) {
         nn_train_desc t;
         int64_t np = 0, fl = 0;
-        if (grid_config_build(g, i, 28, 28, 1, DATA_N_CLASSES, d, &t, NULL) ||
+        if (!first[i] || grid_config_build(g, i, 28, 28, 1, DATA_N_CLASSES, d, &t, NULL) ||
             nn_desc_check(d, info, &np, &fl, NULL))
             continue;
-        uint64_t h = 0;
-        for (int l = 0; l < d->n_layers; l++)
-            h = fg_hash_mix(h, fg_hash_bytes(&info[l], sizeof info[l], 0));
-        int seen = 0;
-        for (int k = 0; k < n_shown && !seen; k++)
-            seen = shown[k] == h;
-        if (seen)
-            continue;
-        shown[n_shown++] = h;
         printf("\nModel of configuration %lld (%s):\n", (long long)i, grid_config_params(g, i));
         printf("  %-24s %-26s %-18s %12s\n", "Layer", "Type", "Output shape", "Param #");
         for (int l = 0; l < d->n_layers; l++) {
@@ -1385,7 +1567,7 @@ static int dry_run(grid *g)
         print_trainable(d, info);
     }
     dry_run_weights(g, d);
-    free(d), free(info), free(shown);
+    free(d), free(info), free(arch), free(ord), free(first);
     return EXIT_OK;
 }
 
@@ -1590,7 +1772,7 @@ static int fit_command(const cli *c)
     if (!rr) {
         fprintf(stderr, "fmnist-grid: out of memory\n");
         rc = EXIT_RUNTIME;
-    } else if (prepare(o, data_dir, 1, &pd, &err)) {
+    } else if (prepare(g, c->subset >= 0 ? FROM_CLI : FROM_GRID, data_dir, 1, &pd, &err)) {
         print_error(err.msg);
         rc = EXIT_INPUT;
     } else if (task_ctx_init(&tctx, g, &pd.train, pd.idx, pd.fold_of, pd.n, &err)) {
@@ -1626,10 +1808,6 @@ static int fit_command(const cli *c)
 }
 
 /* ---- predict MODEL [IMAGES [LABELS]] ----------------------------------------------------- */
-
-static const char *const class_names[DATA_N_CLASSES] = {
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
 
 static int predict_command(const cli *c)
 {
@@ -1830,7 +2008,7 @@ static int reproduce_command(const cli *c)
         goto out;
     }
     const char *data_dir = resolve_data_dir(c, o);
-    if (prepare(o, data_dir, 1, &pd, &err)) {
+    if (prepare(g, FROM_RECORDED, data_dir, 1, &pd, &err)) {
         print_error(err.msg);
         rc = EXIT_INPUT;
         goto out;
@@ -2263,7 +2441,7 @@ static int report_rebuild_model(const char *dir, const grid *g, const jnl_header
     fg_err err;
     memset(&tctx, 0, sizeof tctx);
     int rc, have_ctx = 0;
-    if (prepare(grid_opts_c(g), data_dir, 1, &pd, &err) || pd.folds_checksum != h->folds_checksum ||
+    if (prepare(g, FROM_RECORDED, data_dir, 1, &pd, &err) || pd.folds_checksum != h->folds_checksum ||
         pd.train.images_crc32 != h->train_images_crc32 || pd.train.labels_crc32 != h->train_labels_crc32) {
         rc = rebuild_model(dir, g, best, rec, NULL, NULL, quiet); /* no data: say how */
     } else if (task_ctx_init(&tctx, g, &pd.train, pd.idx, pd.fold_of, pd.n, &err)) {
@@ -2289,14 +2467,13 @@ static int report_refit(const char *dir, grid *g, const results *r, int64_t best
                         const cli *c, int threads, const char *cmd, const char *host, const char *started, double t0,
                         prepared *pd, int *have_data)
 {
-    const grid_options *o = grid_opts_c(g);
     fg_err err;
     int exit_code = EXIT_OK;
     task_ctx tctx;
     jnl *j = NULL;
     char jp[4400];
     snprintf(jp, sizeof jp, "%s/journal.refit.jsonl", dir);
-    if (prepare(o, data_dir, 1, pd, &err)) {
+    if (prepare(g, FROM_RECORDED, data_dir, 1, pd, &err)) {
         print_error(err.msg);
         exit_code = EXIT_INPUT;
     } else if (pd->folds_checksum != r->h.folds_checksum || pd->train.images_crc32 != r->h.train_images_crc32) {
@@ -3003,7 +3180,7 @@ static int run_search(int argc, char **argv, const cli *c)
             sm.status = adopt_recorded(c, grid_opts(g), &sm.threads, sm.data_dir, sizeof sm.data_dir);
         if (sm.status < 0) {
             const grid_options *o = grid_opts_c(g);
-            if (prepare(o, sm.data_dir, o->refit, &pd, &err)) {
+            if (prepare(g, c->subset >= 0 ? FROM_CLI : FROM_GRID, sm.data_dir, o->refit, &pd, &err)) {
                 print_error(err.msg);
                 sm.status = EXIT_INPUT;
             }

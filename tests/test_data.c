@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -159,7 +160,7 @@ static void test_load(void)
     expect_fail(write_file("img_trunc_hdr", &b, 0), lp, "img_trunc_hdr", "truncated");
     b = lb;
     b.n -= 2;
-    expect_fail(ip, write_file("lab_trunc", &b, 0), "lab_trunc", "expected 7 labels, file has 5");
+    expect_fail(ip, write_file("lab_trunc", &b, 0), "lab_trunc", "truncated: expected 7 labels, file has 5");
 
     b = labels(2049, N - 1);
     expect_fail(ip, write_file("lab_count", &b, 0), "lab_count", "mismatch");
@@ -210,7 +211,56 @@ static void test_load(void)
     char missing[600];
     snprintf(missing, sizeof missing, "%s/nope-images", tmpdir);
     expect_fail(missing, lp, "nope-images", "No such file");
-    expect_fail(tmpdir, lp, tmpdir, "read error"); /* a directory, not a file */
+    expect_fail(tmpdir, lp, tmpdir, "not a regular file (a directory)"); /* a directory, not a file */
+
+    /* A FIFO is refused at once: opening it must not wait for a writer. */
+    char fifo[512];
+    snprintf(fifo, sizeof fifo, "%.400s/fifo-images", tmpdir);
+    CHECK(mkfifo(fifo, 0600) == 0);
+    expect_fail(fifo, lp, "fifo-images", "not a regular file (a FIFO)");
+    expect_fail(ip, fifo, "fifo-images", "not a regular file (a FIFO)");
+    unlink(fifo);
+    expect_fail("/dev/zero", lp, "/dev/zero", "not a regular file (a character device)");
+
+    /* Headers that announce more than the file can hold, checked before any allocation:
+     * 100000000 images of 28x28 (78 GB) in a plain file of 16 bytes, and in a gzip file. */
+    b = images(2051, 100000000, 28, 28);
+    msg = expect_fail(write_file("img_78gb", &b, 0), lp, "img_78gb",
+                      "truncated: expected 100000000 images of 28x28, file has 0");
+    msg = expect_fail(write_file("img_78gb.gz", &b, 1), lp, "img_78gb.gz", "truncated or damaged");
+    CHECK_STR_CONTAINS(msg, "decompresses to at most");
+    /* The labels' count is checked against the images' header before either is read. */
+    b.n = 0; /* the header alone */
+    put32(&b, 2049);
+    put32(&b, 100000000);
+    msg = expect_fail(ip, write_file("lab_many", &b, 0), "lab_many", "truncated: expected 100000000 labels, file has 0");
+    /* 1000 images of 4096x4096 (16 GiB) in a sparse plain file of exactly that size: the
+     * file is consistent, but over DATA_MAX_BYTES. */
+    b = images(2051, 1000, 4096, 4096);
+    {
+        const char *p = write_file("img_16g", &b, 0);
+        CHECK(truncate(p, (off_t)(16 + 1000ll * 4096 * 4096)) == 0);
+        msg = expect_fail(p, lp, "img_16g", "more than the limit of 4294967296 bytes");
+    }
+    /* A gzip bomb: the header says 7 images, the stream goes on for 64 MB of zeros. Reading
+     * stops 64 KiB after the announced images. */
+    {
+        char p[512];
+        snprintf(p, sizeof p, "%.400s/img_bomb.gz", tmpdir);
+        snprintf(made[n_made++], sizeof made[0], "%s", p);
+        gzFile f = gzopen(p, "wb9");
+        CHECK(f != NULL);
+        CHECK_INT(gzwrite(f, ib.b, (unsigned)ib.n), (int)ib.n);
+        static unsigned char zeros[1 << 16];
+        for (int i = 0; i < 1024; i++)
+            gzwrite(f, zeros, sizeof zeros);
+        CHECK_INT(gzclose(f), Z_OK);
+        msg = expect_fail(p, lp, "img_bomb.gz", "trailing garbage: more than 65536 bytes");
+    }
+    /* The count mismatch names both files and what the images' header says. */
+    b = labels(2049, N - 1);
+    msg = expect_fail(ip, write_file("lab_count2", &b, 0), "lab_count2", "count mismatch: 6 labels");
+    CHECK_STR_CONTAINS(msg, "says 7 images of 3x2");
 }
 
 static void test_load_dir(void)

@@ -2,9 +2,12 @@
  * descriptions, defaults, model selection, layer wiring, and validation errors with their
  * exact file:line:column. */
 #define _POSIX_C_SOURCE 200809L
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "grid.h"
@@ -827,6 +830,187 @@ static void test_shipped_files(void)
     CHECK_STR_CONTAINS(e.msg, "/nonexistent/grid.yaml: cannot open");
 }
 
+
+/* Text built with printf-style appends, for the large generated grids below. */
+typedef struct {
+    char *p;
+    size_t n, cap;
+} text;
+
+static void add(text *t, const char *fmt, ...)
+{
+    va_list ap;
+    for (;;) {
+        va_start(ap, fmt);
+        int w = vsnprintf(t->p ? t->p + t->n : NULL, t->p ? t->cap - t->n : 0, fmt, ap);
+        va_end(ap);
+        if (t->p && (size_t)w < t->cap - t->n) {
+            t->n += (size_t)w;
+            return;
+        }
+        t->cap = t->cap ? 2 * t->cap + (size_t)w : 4096 + (size_t)w;
+        t->p = realloc(t->p, t->cap);
+        if (!t->p)
+            abort();
+    }
+}
+
+static void bad_text(text *t, const char *prefix, const char *phrase, int line)
+{
+    bad(t->p, prefix, phrase, line);
+    free(t->p);
+    memset(t, 0, sizeof *t);
+}
+
+/* The program's limits, special files, option locations, and loaders that stay linear on
+ * large grids (each of these took minutes to hours when items were compared each with
+ * every other; here each must give the right answer, the timeout of ctest catches the
+ * rest). */
+static void test_limits_and_scale(void)
+{
+    grid *g = NULL;
+    fg_err e;
+    text t = {0};
+
+    /* configuration counts above GRID_MAX_CONFIGS, whatever max_tasks says, at the
+     * parameter (in file order) that takes the count over */
+    add(&t, "name: x\nmax_tasks: 1e18\n" M2 "grid:\n  batch_size: [");
+    for (int i = 1; i <= 1000; i++)
+        add(&t, "%s%d", i > 1 ? ", " : "", i);
+    add(&t, "]\n  epochs: [");
+    for (int i = 1; i <= 1000; i++)
+        add(&t, "%s%d", i > 1 ? ", " : "", i);
+    add(&t, "]\n  momentum: [0, 0.5, 0.9]\n");
+    bad_text(&t, "t.yaml:9:3:", "grid parameter 'momentum' (3 values) brings the grid to more than 1000000 configurations (1000000 x 3)", __LINE__);
+    /* tasks above GRID_MAX_TASKS */
+    add(&t, "name: x\nmax_tasks: 1e18\ncv: {folds: 11}\n" M2 "grid:\n  batch_size: [");
+    for (int i = 1; i <= 1000; i++)
+        add(&t, "%s%d", i > 1 ? ", " : "", i);
+    add(&t, "]\n  epochs: [");
+    for (int i = 1; i <= 1000; i++)
+        add(&t, "%s%d", i > 1 ? ", " : "", i);
+    add(&t, "]\n");
+    bad_text(&t, "t.yaml:7:1:", "= 11000000 tasks, more than the limit of 10000000 tasks", __LINE__);
+    /* a text longer than GRID_MAX_BYTES is refused before it is parsed */
+    {
+        size_t n = (size_t)GRID_MAX_BYTES + 1;
+        char *big = malloc(n);
+        CHECK(big != NULL);
+        memset(big, '#', n);
+        CHECK_INT(grid_load_string(big, n, "big.yaml", &g, &e), -1);
+        CHECK_STR_CONTAINS(e.msg, "big.yaml: 16777217 bytes, more than the 16777216-byte limit for a grid file");
+        free(big);
+    }
+
+    /* many keys: the first unknown one, the first duplicate */
+    add(&t, "name: x\n" M2);
+    for (int i = 0; i < 200000; i++)
+        add(&t, "k%d: %d\n", i, i);
+    bad_text(&t, "t.yaml:5:1:", "unknown key 'k0'", __LINE__);
+    add(&t, "name: x\n" M2 "train:\n");
+    for (int i = 0; i < 200000; i++)
+        add(&t, "  k%d: %d\n", i, i);
+    add(&t, "  k123: 0\n");
+    bad_text(&t, "t.yaml:200006:3:", "duplicate key 'k123' (first at line 129, column 3)", __LINE__);
+    /* many values, a numeric duplicate at the end */
+    add(&t, "name: x\nmax_tasks: 1e18\ntrain: {learning_rate: $lr}\n" M2 "grid:\n  lr: [");
+    for (int i = 1; i <= 200000; i++)
+        add(&t, "%de-7, ", i);
+    add(&t, "0.00001]\n");
+    bad_text(&t, "t.yaml:8:2088903:", "duplicate value '0.00001' (same as '100e-7' at line 8, column 692)", __LINE__);
+    /* many sub-grids: every configuration finds its own (binary search) */
+    add(&t, "name: x\ntrain: {learning_rate: $lr}\n" M2 "grid:\n");
+    for (int i = 1; i <= 50000; i++)
+        add(&t, "  - {lr: [%d.5], batch_size: [1, 2]}\n", i);
+    g = LOAD(t.p);
+    free(t.p);
+    memset(&t, 0, sizeof t);
+    if (g) {
+        CHECK_INT(grid_n_configs(g), 100000);
+        CHECK_STR(value(g, 0, "lr"), "1.5");
+        CHECK_STR(value(g, 77777, "lr"), "38889.5");
+        CHECK_STR(value(g, 77777, "batch_size"), "2");
+        CHECK_STR(grid_config_params(g, 99998), "batch_size=1, lr=50000.5");
+        grid_free(g);
+    }
+    /* many models, selected by name (sorted index) */
+    add(&t, "name: x\nmodels:\n");
+    for (int i = 0; i < 20000; i++)
+        add(&t, "  m%d: [{type: dense, units: 10, activation: softmax, name: d%d}]\n", i, i);
+    add(&t, "grid:\n  model: [");
+    for (int i = 19999; i >= 0; i--)
+        add(&t, "m%d%s", i, i ? ", " : "]\n");
+    g = LOAD(t.p);
+    free(t.p);
+    memset(&t, 0, sizeof t);
+    if (g) {
+        CHECK_INT(grid_n_configs(g), 20000);
+        CHECK_MSG(grid_config_build(g, 5, 28, 28, 1, 10, &net, NULL, &e) == 0, "%s", e.msg);
+        CHECK_STR(net.layers[0].name, "d19994");
+        grid_free(g);
+    }
+    /* anchors: many, and a redefinition (the latest finished one wins) */
+    add(&t, "name: x\ntrain: {epochs: 2}\nx: [");
+    for (int i = 0; i < 100000; i++)
+        add(&t, "&a%d %d, ", i, i);
+    for (int i = 0; i < 100000; i++)
+        add(&t, "*a0, ");
+    add(&t, "0]\n" M2);
+    bad_text(&t, "t.yaml:3:1:", "unknown key 'x'", __LINE__);
+    g = LOAD("name: x\ntrain: {epochs: &e 3, batch_size: &e 7, nesterov: false}\n"
+             "grid: {epochs: [*e]}\n" M2);
+    if (g) {
+        CHECK_STR(value(g, 0, "epochs"), "7");
+        grid_free(g);
+    }
+    /* many references, many parameters */
+    add(&t, "name: x\nmodel:\n  - {type: dense, units: 10, activation: softmax, kernel_size: [");
+    for (int i = 0; i < 100000; i++)
+        add(&t, "$r%d, ", i);
+    add(&t, "$r0]}\ngrid:\n");
+    for (int i = 0; i < 100000; i++)
+        add(&t, "  r%d: [1]\n", i);
+    add(&t, "  unused: [1]\n");
+    bad_text(&t, "t.yaml:100005:3:", "grid parameter 'unused' is not used", __LINE__);
+
+    /* where options are written, for messages about them against the data */
+    g = LOAD("name: x\ncv:\n  shuffle: false\n  folds: 7\ndata: {subset: 100}\n" M2);
+    if (g) {
+        char at[64];
+        CHECK_INT(grid_option_where(g, "cv.folds", at, sizeof at), 1);
+        CHECK_STR(at, "t.yaml:4:10");
+        CHECK_INT(grid_option_where(g, "data.subset", at, sizeof at), 1);
+        CHECK_STR(at, "t.yaml:5:16");
+        CHECK_INT(grid_option_where(g, "cv.seed", at, sizeof at), 0);
+        CHECK_STR(at, "t.yaml");
+        CHECK_INT(grid_option_where(g, "seed", at, sizeof at), 0);
+        CHECK_INT(grid_option_where(g, "name.x", at, sizeof at), 0);
+        grid_free(g);
+    }
+
+    /* special files are refused without blocking; a large file unread */
+    char dir[] = "/tmp/fg_test_grid_XXXXXX", path[64];
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof path, "%s/fifo.yaml", dir);
+    CHECK(mkfifo(path, 0600) == 0);
+    CHECK_INT(grid_load_file(path, &g, &e), -1);
+    CHECK_STR_CONTAINS(e.msg, "fifo.yaml: not a regular file (a FIFO); a grid file must be a regular file");
+    unlink(path);
+    CHECK_INT(grid_load_file("/dev/null", &g, &e), -1);
+    CHECK_STR_CONTAINS(e.msg, "/dev/null: not a regular file (a character device)");
+    CHECK_INT(grid_load_file(dir, &g, &e), -1);
+    CHECK_STR_CONTAINS(e.msg, ": not a regular file (a directory); a grid file must be a regular file");
+    snprintf(path, sizeof path, "%s/sparse.yaml", dir);
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    fclose(f);
+    CHECK(truncate(path, 1ll << 40) == 0); /* a sparse terabyte: must not be read */
+    CHECK_INT(grid_load_file(path, &g, &e), -1);
+    CHECK_STR_CONTAINS(e.msg, "sparse.yaml: 1099511627776 bytes, more than the 16777216-byte limit for a grid file");
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     test_expansion();
@@ -838,5 +1022,6 @@ int main(void)
     test_yaml_features();
     test_errors();
     test_shipped_files();
+    test_limits_and_scale();
     return check_report("test_grid");
 }

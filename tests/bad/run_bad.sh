@@ -10,9 +10,18 @@
 #   # message: NN-name.yaml:LINE:COL: fragment of the message
 # and optionally "# needs: data" (the case is refused only once the real training data is
 # loaded, so it is skipped without it). Each is run as `BIN --out TMP/o CASE`.
-# Generated grid cases (files that cannot carry a header: empty, a directory, binary ...)
-# and damaged data files are made here, in a temporary directory, with bash printf, head,
-# dd and gzip only; data cases run `BIN --data DIR --out TMP/o tests/grids/tiny.yaml`.
+# Generated grid cases (files that cannot carry a header: empty, a directory, binary, a
+# FIFO, files too big to keep in the repository ...) and damaged data files are made here,
+# in a temporary directory, with bash printf, head, yes, dd, seq, mkfifo and gzip only; data
+# cases run `BIN --data DIR --out TMP/o tests/grids/tiny.yaml` (some with more options).
+# Command-line cases (options that do not apply to the command) need no file at all.
+#
+# Time limits: no case measures time. A case that hangs (a FIFO opened blocking) or runs in
+# superlinear time is caught by the per-case timeout alone (FG_BAD_TIMEOUT, 120 s): the
+# "linear-*" cases are sized so that the quadratic loaders they guard against run far past
+# it (measured on the unmodified program: every one still running at 120 s; 200,000
+# aliases of one anchor took 598 s), while the linear loader refuses each in about a
+# second. A much larger FG_BAD_TIMEOUT would therefore let a quadratic regression pass.
 #
 # Also refused: control characters (ESC ...) on stderr, which a terminal would obey.
 # Prints one line per failing (or skipped) case, then "N passed, M failed"; exits non-zero
@@ -40,13 +49,16 @@ check() {
   local name=$1 want=$2 frag=$3
   shift 4
   rm -rf "$TMP/o"
-  timeout "$LIMIT" "$@" >"$TMP/stdout" 2>"$TMP/stderr" </dev/null
+  # -k: a program that ignores the SIGTERM of timeout is killed 10 s later (exit 137)
+  timeout -k 10 "$LIMIT" "$@" >"$TMP/stdout" 2>"$TMP/stderr" </dev/null
   local got=$? lines first
   lines=$(wc -l <"$TMP/stderr")
   first=$(head -c 300 "$TMP/stderr" | head -n 1)
   [ -n "${FG_BAD_VERBOSE:-}" ] && echo "$name: exit $got: $first"
   if [ "$got" -eq 124 ]; then
     fail "$name" "timed out after ${LIMIT}s"
+  elif [ "$got" -eq 137 ]; then
+    fail "$name" "killed (SIGKILL): timed out after ${LIMIT}s and ignored SIGTERM, or killed from outside"
   elif [ "$got" -ge 128 ]; then
     fail "$name" "crashed: exit $got (signal $((got - 128))): $first"
   elif [ "$got" -ne "$want" ]; then
@@ -86,12 +98,17 @@ done
 # ---- generated grid files ------------------------------------------------------------------
 G=$TMP/g
 mkdir -p "$G"
+# gen NAME FRAGMENT FILE: a generated grid file, run as a search.
+gen() {
+  n_gen=$((n_gen + 1))
+  check "gen-$1" 2 "$2" -- "$BIN" --out "$TMP/o" "$3"
+}
 : >"$G/empty.yaml"
 check gen-empty-file 2 "empty.yaml:1:1: the grid file is empty" -- "$BIN" --out "$TMP/o" "$G/empty.yaml"
 printf '# nothing but a comment\n\n' >"$G/comment.yaml"
 check gen-comment-only 2 "comment.yaml:" -- "$BIN" --out "$TMP/o" "$G/comment.yaml"
 mkdir -p "$G/dir.yaml"
-check gen-directory 2 "dir.yaml: cannot read: Is a directory" -- "$BIN" --out "$TMP/o" "$G/dir.yaml"
+check gen-directory 2 "dir.yaml: not a regular file (a directory); a grid file must be a regular file" -- "$BIN" --out "$TMP/o" "$G/dir.yaml"
 check gen-missing-file 2 "nope.yaml: cannot" -- "$BIN" --out "$TMP/o" "$G/nope.yaml"
 ln -s loop.yaml "$G/loop.yaml"
 check gen-symlink-loop 2 "loop.yaml: cannot" -- "$BIN" --out "$TMP/o" "$G/loop.yaml"
@@ -116,6 +133,41 @@ else
   check gen-unreadable-grid 2 "unreadable.yaml: cannot" -- "$BIN" --out "$TMP/o" "$G/unreadable.yaml"
 fi
 n_gen=10
+
+# Special files and sizes: refused at once, without blocking or reading the file whole.
+mkfifo "$G/fifo.yaml"
+gen fifo-grid "fifo.yaml: not a regular file (a FIFO); a grid file must be a regular file" "$G/fifo.yaml"
+dd if=/dev/zero of="$G/sparse.yaml" bs=1 count=0 seek=100M 2>/dev/null # 100 MB, no disk used
+gen grid-over-size-limit "sparse.yaml: 104857600 bytes, more than the 16777216-byte limit for a grid file" "$G/sparse.yaml"
+
+# Linear loading: each of these took minutes to hours in a loader that compared every key,
+# value, anchor, model or reference with every other one (see "Time limits" above).
+M='model:\n  - {type: dense, units: 10, activation: softmax}\n'
+{ printf "name: keys\n$M"; seq -f 'k%06g: 0' 0 399999; } >"$G/keys.yaml" # 400,000 keys, 4 MB
+gen linear-400k-top-keys "keys.yaml:4:1: unknown key 'k000000'" "$G/keys.yaml"
+{ printf "name: dupkeys\n${M}train:\n"; seq -f '  k%g: 0' 1 300000; echo '  k1: 1'; } >"$G/dupkeys.yaml"
+gen linear-duplicate-key "dupkeys.yaml:300005:3: duplicate key 'k1' (first at line 5, column 3)" "$G/dupkeys.yaml"
+{ printf "name: values\nmax_tasks: 1e12\ntrain: {learning_rate: \$lr}\n${M}grid:\n  lr: ["; seq -s, -f '%ge-6' 1 200000; echo ', 1e-6]'; } >"$G/values.yaml"
+gen linear-duplicate-value "values.yaml:8:3: grid parameter 'lr': duplicate value '1e-6' (same as '1e-6' at line 7, column 8)" "$G/values.yaml"
+{ printf 'name: models\nmax_tasks: 1e12\nmodels:\n  m0: &l [{type: dense, units: 10, activation: softmax}]\n'
+  seq -f '  m%g: *l' 1 79999; printf 'grid:\n  zz: [1]\n  model: ['; seq -s, -f 'm%g' 0 79999; echo ']'; } >"$G/models.yaml"
+gen linear-80k-models "models.yaml:80005:3: grid parameter 'zz' is not used" "$G/models.yaml"
+{ printf "name: anchors\n${M}x:\n"; seq -f '  - &a%g 0' 1 200000; yes '  - *a1' | head -n 200000; } >"$G/anchors.yaml"
+gen linear-200k-aliases "anchors.yaml:4:1: unknown key 'x'" "$G/anchors.yaml"
+{ printf 'name: refs\nmodel:\n  - {type: dense, units: 10, activation: softmax, kernel_size: ['; seq -s, -f '$r%g' 1 200000
+  printf ']}\ngrid:\n'; seq -f '  r%g: [1]' 1 200000; } >"$G/refs.yaml"
+gen linear-200k-references "refs.yaml:3:51: field 'kernel_size' is not valid for a dense layer" "$G/refs.yaml"
+
+# Configuration counts above the program's limits, whatever max_tasks says: refused at the
+# parameter (or sub-grid) that crosses the limit, never "out of memory". Products are
+# formed only once they are known not to overflow.
+v220=$(seq -s, 1 220) v1000=$(seq -s, 1 1000) v600=$(seq -s, 1 600)
+printf "name: over\nmax_tasks: 1e18\n${M}train: {learning_rate: \$a, momentum: \$b}\ngrid:\n  a: [$v220]\n  b: [$v220]\n  batch_size: [$v220]\n  epochs: [$v220]\n" >"$G/over.yaml"
+gen configs-over-limit "over.yaml:9:3: grid parameter 'batch_size' (220 values) brings the grid to more than 1000000 configurations (48400 x 220)" "$G/over.yaml"
+printf "name: subs\nmax_tasks: 1e18\n${M}grid:\n  - {batch_size: [$v1000], epochs: [$v600]}\n  - {batch_size: [$v1000], epochs: [$v600]}\n" >"$G/subs.yaml"
+gen configs-over-limit-sub-grids "subs.yaml:7:5: sub-grid 2 (line 7) (600000 configurations) brings the grid to 1200000 configurations, more than the limit of 1000000" "$G/subs.yaml"
+printf "name: tasks\nmax_tasks: 1e18\ncv: {folds: 20}\n${M}grid:\n  batch_size: [$v1000]\n  epochs: [$v1000]\n" >"$G/tasks.yaml"
+gen tasks-over-limit "tasks.yaml:6:1: the grid has 1000000 configurations x 20 folds = 20000000 tasks, more than the limit of 10000000 tasks" "$G/tasks.yaml"
 
 # ---- damaged data files --------------------------------------------------------------------
 # be32 N: N as 4 big-endian bytes.
@@ -165,7 +217,7 @@ if [ "$IS_ROOT" -eq 1 ]; then
   skip data-unreadable "running as root, which reads any file"; n_data=$((n_data + 1))
 else
   newdata unreadable && chmod 000 "$D/$TR.gz"
-  data unreadable "$TR.gz: cannot open: Permission denied"
+  data unreadable "$TR.gz: cannot open data file: Permission denied"
 fi
 newdata empty-file && : >"$D/$TR.gz"
 data empty-file "$TR.gz: truncated: expected a 16-byte IDX header, file has 0 bytes"
@@ -208,6 +260,86 @@ data image-file-is-directory "$TR.gz: "
 # Data that is valid but holds one class only: stratified 3-fold CV cannot work.
 newdata one-image && images 1 | gzip -c >"$D/$TR.gz" && labels 1 | gzip -c >"$D/$TL.gz"
 data one-image "folds"
+
+# Special files: refused at once (the open is non-blocking), never waited on or read.
+newdata fifo-images && rm "$D/$TR.gz" && mkfifo "$D/$TR.gz"
+data fifo-images "$TR.gz: not a regular file (a FIFO); a data file must be a regular file"
+newdata fifo-test-labels && rm "$D/$TEL.gz" && mkfifo "$D/$TEL.gz"
+data fifo-test-labels "$TEL.gz: not a regular file (a FIFO)"
+newdata dev-zero && rm "$D/$TR.gz" && ln -s /dev/zero "$D/$TR.gz"
+data dev-zero "$TR.gz: not a regular file (a character device)"
+# Headers that announce more than the file can hold, refused before anything is allocated:
+# 100,000,000 images of 28x28 (78 GB) with 30 images behind, plain and gzipped; a plain
+# labels file announcing 100,000,000 labels.
+newdata huge-header-plain && rm "$D/$TR.gz" && { be32 2051; be32 100000000; be32 28; be32 28; images 30 | tail -c +17; } >"$D/$TR"
+data huge-header-plain "$TR: truncated: expected 100000000 images of 28x28, file has 30 (23520 of 78400000000 pixel bytes)"
+newdata huge-header-gzip && { be32 2051; be32 100000000; be32 28; be32 28; images 30 | tail -c +17; } | gzip -c >"$D/$TR.gz"
+data huge-header-gzip "$TR.gz: truncated or damaged: header says 100000000 images of 28x28 (78400000000 bytes), but a gzip file of"
+newdata huge-labels-header && rm "$D/$TL.gz" && { be32 2049; be32 100000000; labels 30 | tail -c +9; } >"$D/$TL"
+data huge-labels-header "$TL: truncated: expected 100000000 labels, file has 30"
+# A gzip bomb: the header announces 30 images, the stream then goes on for 100 MB of zeros
+# (100 KB of gzip). Decompression stops 64 KiB after the announced images.
+newdata gzip-bomb && { images 30; head -c 100000000 /dev/zero; } | gzip -c >"$D/$TR.gz"
+data gzip-bomb "$TR.gz: trailing garbage: more than 65536 bytes decompress after the 30 images the header announces"
+# Counts compared before either file is read whole: the labels' header against the images'.
+newdata count-mismatch-header && labels 31 | gzip -c >"$D/$TL.gz"
+data count-mismatch-header "$TL.gz: count mismatch: 31 labels, but the header of $D/$TR.gz says 30 images of 28x28"
+
+# The grid's settings against the data, before any task: the image shape every
+# configuration is built for, the subset within the data, and enough images of every class
+# for stratified k-fold cross-validation (tiny.yaml: data.subset 1200, cv.folds 3 at 7:10;
+# the generated data sets hold 30 images, 3 of each class).
+newdata images-32x32 && images 30 32 32 | gzip -c >"$D/$TR.gz" && images 30 32 32 | gzip -c >"$D/$TE.gz"
+data images-32x32 "$TR.gz: images are 32x32, but the grid $TINY is built and checked for 28x28 images"
+newdata test-images-32x32 && images 30 32 32 | gzip -c >"$D/$TE.gz"
+data test-images-32x32 "$TE.gz: test images are 32x32, but the training images ($D/$TR.gz) are 28x28"
+newdata grid-subset-too-large
+data grid-subset-too-large "tiny.yaml:5:11: data.subset 1200 is more than the 30 training images in $D"
+# datacmd NAME FRAGMENT ARGS...: the tiny grid on $D with more options.
+datacmd() {
+  local name=$1 frag=$2
+  shift 2
+  n_data=$((n_data + 1))
+  check "data-$name" 2 "$frag" -- "$BIN" --data "$D" --out "$TMP/o" "$@" "$TINY"
+}
+newdata subset-too-large
+datacmd subset-too-large "--subset 31 is more than the 30 training images in $D" --subset 31
+datacmd subset-too-small "tiny.yaml:7:10: cv.folds 3 is more than the 1 image of class 0 (T-shirt/top) among the 5 images of --subset 5" --subset 5
+datacmd subset-short-of-one-class "tiny.yaml:7:10: cv.folds 3 is more than the 2 images of class 9 (Ankle boot) among the 29 images of --subset 29: stratified cross-validation needs at least one image of every class in every fold; a subset of at least 30 images would do" --subset 29
+FOLDS=$TMP/folds40.yaml
+printf 'name: folds\nseed: 1\ncv:\n  folds: 40\nmodel:\n  - {type: dense, units: 10, activation: softmax}\n' >"$FOLDS"
+n_data=$((n_data + 1))
+check data-folds-more-than-data 2 "folds40.yaml:4:10: cv.folds 40 is more than the 3 images of class 0 (T-shirt/top) among the 30 training images in $D" \
+  -- "$BIN" --data "$D" --out "$TMP/o" "$FOLDS"
+
+# ---- options that do not apply to the command -----------------------------------------------
+# Refused while the command line is read, before any file is opened (none of these exist).
+n_opt=0
+opt() {
+  local frag=$1
+  shift
+  n_opt=$((n_opt + 1))
+  check "option: $*" 2 "$frag" -- "$BIN" "$@"
+}
+X=$TMP/none
+opt "--ranks does not apply to a search" --ranks 4 --out "$TMP/o" "$X.yaml"
+opt "--config does not apply to a search" --config 1 --out "$TMP/o" "$X.yaml"
+opt "--verify does not apply to a search" --out "$TMP/o" --verify "$X.yaml"
+opt "--output does not apply to a search" --output "$X.txt" --out "$TMP/o" "$X.yaml"
+opt "--csv does not apply to a search" --resume "$TMP/o" --csv
+opt "--out does not apply to a dry run" -n -o "$TMP/o" "$X.yaml"
+opt "--grace does not apply to a dry run" --grace 5 --dry-run "$X.yaml"
+opt "--shard does not apply to a dry run" --dry-run --shard 0/2 "$X.yaml"
+opt "--out does not apply to the report command" report "$X" --out "$TMP/o"
+opt "--resume does not apply to the report command" --resume "$TMP/o" report "$X"
+opt "--threads does not apply to the compare command" compare "$X" "$X" --threads 2
+opt "--no-refit does not apply to the simulate command" simulate "$X" --no-refit
+opt "--subset does not apply to the predict command" predict "$X.fgm" --subset 10
+opt "--data does not apply to predict with IMAGES given" predict "$X.fgm" "$X-images-idx3-ubyte" -d "$X"
+opt "--csv does not apply to the reproduce command" reproduce "$X.yaml" --csv
+opt "--ranks does not apply to the fit command" fit "$X.yaml" --ranks 2
+opt "--dry-run does not apply to the fit command" fit -n "$X.yaml"
+
 
 # ---- files read back: results directories, report.yaml, model files ------------------------
 # A real search (a tiny convolutional network on the generated 30 images) gives a results
@@ -322,6 +454,6 @@ else
     "$BIN" predict "$TMP/m100.fgm" "$TI" "$TIL"
 fi
 
-echo "grid cases: $n_grid from files + $n_gen generated; data cases: $n_data; results cases: $n_res"
+echo "grid cases: $n_grid from files + $n_gen generated; data cases: $n_data; option cases: $n_opt; results cases: $n_res"
 echo "$PASSES passed, $FAILS failed"
 [ "$FAILS" -eq 0 ]
