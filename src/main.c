@@ -33,6 +33,7 @@
 #include "outdir.h"
 #include "report.h"
 #include "fg_sched.h"
+#include "base.h"
 #include "task.h"
 
 #ifndef FG_VERSION
@@ -1667,7 +1668,7 @@ static int predict_command(const cli *c)
     if (rc == EXIT_OK) {
         for (int i = 0; i < d.n; i++)
             idx[i] = i;
-        nn_data nd2 = {d.images, d.labels, d.h, d.w, 1, DATA_N_CLASSES};
+        nn_data nd2 = {d.images, d.labels, d.h, d.w, 1, DATA_N_CLASSES, NULL};
         float loss = NAN, acc = NAN;
         if (nn_evaluate(net, &nd2, idx, d.n, &loss, &acc, pred, &err)) {
             print_error(err.msg);
@@ -2817,6 +2818,12 @@ static int run_search(int argc, char **argv, const cli *c)
         worker_ok = 0;
         snprintf(why, sizeof why, "%s", err.msg);
     }
+    base_set *bases = NULL; /* the frozen bases, computed once per node (base.c) */
+    if (base_setup(g, &pd.train, pd.idx, pd.n, want_test ? &pd.test : NULL, worker_ok, c->quiet, &bases, &err)) {
+        worker_ok = 0;
+        snprintf(why, sizeof why, "%s", err.msg);
+    }
+    tctx.bases = bases;
     tctx.rank = rank;
     gethostname(tctx.host, sizeof tctx.host - 1);
 
@@ -3233,6 +3240,7 @@ static int run_search(int argc, char **argv, const cli *c)
     free(g_node0_pids);
     g_node0_pids = NULL;
     task_ctx_free(&tctx);
+    base_free(bases);
     prepared_free(&pd);
     grid_free(g);
     return exit_code;
