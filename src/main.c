@@ -1046,8 +1046,11 @@ static int derive_folds(const grid_options *o, prepared *p, fg_err *err)
             p->idx[i] = i;
     }
     p->n = n;
-    if (cv_stratified_folds(p->train.labels, p->idx, n, DATA_N_CLASSES, o->folds, o->shuffle,
-                            fg_hash_mix(o->cv_seed, 0xf0u), p->fold_of, err))
+    if (o->validation_split > 0 ? cv_stratified_holdout(p->train.labels, p->idx, n, DATA_N_CLASSES,
+                                                        o->validation_split, fg_hash_mix(o->cv_seed, 0xf0u),
+                                                        p->fold_of, err)
+                                : cv_stratified_folds(p->train.labels, p->idx, n, DATA_N_CLASSES, o->folds,
+                                                      o->shuffle, fg_hash_mix(o->cv_seed, 0xf0u), p->fold_of, err))
         return -1;
     p->folds_checksum = cv_folds_checksum(p->idx, p->fold_of, n);
     return 0;
@@ -2966,7 +2969,7 @@ static int run_search(int argc, char **argv, const cli *c)
             defer_signals(0);
         }
         if (exit_code == EXIT_OK) {
-            int n_train = pd.n - pd.n / o->folds;
+            int n_train = cv_n_train(pd.n, o->folds, o->validation_split);
             for (int64_t ci = 0; ci < s.n_configs; ci++) {
                 double cc = task_cost(g, ci, n_train);
                 for (int f = 0; f < o->folds; f++) {

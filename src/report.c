@@ -1784,7 +1784,7 @@ int rpt_read_summary(const char *path, rpt_summary *out, fg_err *err)
         out->refit_test_accuracy = y_double(y_get(&doc, refit, "test_accuracy"));
     }
     yaml_node_t *cfgs = y_get(&doc, root, "configurations");
-    if (out->folds < 2 || out->folds > RPT_MAX_FOLDS || !cfgs || cfgs->type != YAML_SEQUENCE_NODE) {
+    if (out->folds < 1 || out->folds > RPT_MAX_FOLDS || !cfgs || cfgs->type != YAML_SEQUENCE_NODE) {
         rc = fg_err_set(err, "%s: no configurations or a bad fold count", path);
         goto done;
     }

@@ -142,6 +142,24 @@ uint64_t task_seed(uint64_t grid_seed, uint64_t config_hash, int fold)
     return fg_hash_mix(fg_hash_mix(grid_seed, config_hash), (uint64_t)(int64_t)fold);
 }
 
+/* The forward FLOPs per image and the parameters of d's frozen base, when its tasks train
+ * the head alone (as base_plan decides, less the check that its weights come from files). */
+static int64_t base_cost_of(const nn_net_desc *d, const nn_train_desc *t, int64_t *params)
+{
+    if (t->tta_flip || t->augment_translate || t->augment_flip || t->augment_erase > 0.0f)
+        return 0;
+    int nb = nn_desc_base_len(d);
+    nn_layer_info *info = nb > 0 ? malloc(NN_MAX_LAYERS * sizeof *info) : NULL;
+    int64_t flops = 0;
+    if (info && nn_desc_check(d, info, NULL, NULL, NULL) == 0)
+        for (int i = 0; i < nb; i++) {
+            flops += info[i].flops;
+            *params += info[i].n_params;
+        }
+    free(info);
+    return flops;
+}
+
 double task_cost(const grid *g, int64_t config, int n_train)
 {
     nn_net_desc *d = malloc(sizeof *d);
@@ -153,6 +171,9 @@ double task_cost(const grid *g, int64_t config, int n_train)
         /* Forward + backward ~ 3x forward; each batch also pays an optimizer pass over the
          * parameters and a fixed overhead. */
         double batches = ceil((double)n_train / t.batch_size);
+        int64_t base_params = 0, base_flops = base_cost_of(d, &t, &base_params);
+        flops -= base_flops; /* a frozen base is computed once per search (base.c), not here */
+        params -= base_params;
         cost = (3.0 * (double)flops * n_train + batches * (4.0 * (double)params + 2e5)) * t.epochs;
     }
     free(d);
