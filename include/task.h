@@ -71,6 +71,10 @@ const h5w_file *task_wcache_file(task_wcache *wc, const char *path, fg_err *err)
 int task_load_weights(task_wcache *wc, const grid *g, int64_t c, const nn_net_desc *d, nn_net *net,
                       fg_err *err);
 
+/* The distinct weights files of g's configurations (paths owned by g) and their CRC-32, at
+ * most max: their count, or -1 with err (a file that cannot be read). */
+int task_weights_crc(const grid *g, const char **path, uint32_t *crc, int max, fg_err *err);
+
 /* sched_work_fn: trains task (config, fold) and fills *(jnl_record *)result. */
 int task_run(void *ctx, int32_t task, void *result);
 

@@ -739,7 +739,7 @@ static int32_t on_next(void *p)
          * several workers (alone, an early refit can only add work). */
         int64_t b = s->best_config;
         if (s->refit_in_sched && s->n_workers > 1 && !s->refits_running && b >= 0 && !s->refit_state[b]) {
-            int n_fold_train = s->n_searched - s->n_searched / s->folds;
+            int n_fold_train = cv_n_train(s->n_searched, s->folds, grid_opts_c(s->g)->validation_split);
             double refit_s = dsp_expected(s->queue, (int32_t)(b * s->folds)) * s->n_searched /
                              (n_fold_train > 0 ? n_fold_train : 1);
             if (dsp_work_left(s->queue) / s->n_workers <= refit_s)
@@ -1731,6 +1731,26 @@ static int same_score(double reported, float got)
     return (float)reported == got;
 }
 
+/* 1 after saying so when a weights file the report records has another CRC-32 now. */
+static int reproduce_weights_differ(const rpt_summary *rs)
+{
+    for (int k = 0; k < rs->n_weights; k++) {
+        uint32_t crc = 0;
+        fg_err err;
+        if (h5w_file_crc32(rs->weights_path[k], &crc, &err)) {
+            print_error(err.msg);
+            return 1;
+        }
+        if (crc != rs->weights_crc32[k]) {
+            fprintf(stderr, "fmnist-grid: %s: the weights file differs from the report's: CRC-32 %08lx, the "
+                            "report has %08lx\n", rs->weights_path[k], (unsigned long)crc,
+                    (unsigned long)rs->weights_crc32[k]);
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static int reproduce_command(const cli *c)
 {
     fg_err err;
@@ -1776,6 +1796,10 @@ static int reproduce_command(const cli *c)
                 (unsigned long)pd.test.images_crc32, (unsigned long)pd.test.labels_crc32,
                 (unsigned long)rs.train_images_crc32, (unsigned long)rs.train_labels_crc32,
                 (unsigned long)rs.test_images_crc32, (unsigned long)rs.test_labels_crc32);
+        rc = EXIT_INPUT;
+        goto out;
+    }
+    if (reproduce_weights_differ(&rs)) {
         rc = EXIT_INPUT;
         goto out;
     }
@@ -1970,6 +1994,17 @@ static void fill_env(rpt_env *env, const char *cmd, const char *host, const char
         env->n_train_total = pd->train.n;
         env->n_test = pd->test.n;
     }
+}
+
+/* The report's record of the weights files g names: their CRC-32, for `reproduce`. A file
+ * that cannot be read is left out, with a note. */
+static void env_weights(rpt_env *env, const grid *g)
+{
+    fg_err err;
+    int n = task_weights_crc(g, env->weights_path, env->weights_crc32, RPT_MAX_WEIGHTS, &err);
+    if (n < 0)
+        fprintf(stderr, "fmnist-grid: note: the report records no weights file CRC-32: %s\n", err.msg);
+    env->n_weights = n > 0 ? n : 0;
 }
 
 /* A results directory: its grid.yaml and every journal in it. Prints the error and returns
@@ -2222,6 +2257,7 @@ static int report_command(int argc, char **argv, const cli *c)
         fill_env(&env, cmd, host, started, data_dir, 1, threads, 0, fg_now() - t0,
                  have_data ? &pd : NULL, &h);
         env.interrupted = done < total;
+        env_weights(&env, g);
         fg_err plot_warning;
         env.plot_warning = &plot_warning;
         if (rpt_write(dir, g, &h, e, n, &env, refit_path[0] ? refit_path : NULL, &err)) {
@@ -3200,6 +3236,7 @@ static int run_search(int argc, char **argv, const cli *c)
                 env.n_train_total = pd.train.n;
                 env.n_test = pd.test.n;
                 env.interrupted = interrupted;
+                env_weights(&env, g);
                 fg_err plot_warning; /* plots that cannot be drawn never fail a search */
                 env.plot_warning = &plot_warning;
                 if (rpt_write(s.dir, g, &h, e, n, &env, s.journal_path, &err)) {

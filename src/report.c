@@ -1460,6 +1460,13 @@ static int write_yaml_file(const char *dir, const grid *g, const jnl_header *h, 
     y_str(&y, "test_images_crc32"), y_hex(&y, env ? env->test_images_crc32 : 0, 8);
     y_str(&y, "test_labels_crc32"), y_hex(&y, env ? env->test_labels_crc32 : 0, 8);
     y_map(&y, 0);
+    if (env && env->n_weights > 0) { /* the Keras weights files, path -> CRC-32 */
+        y_str(&y, "weights_crc32");
+        y_map(&y, 1);
+        for (int k = 0; k < env->n_weights && k < RPT_MAX_WEIGHTS; k++)
+            y_qstr(&y, env->weights_path[k]), y_hex(&y, env->weights_crc32[k], 8);
+        y_map(&y, 0);
+    }
     /* timings before `best`: from `best` to `configurations` everything is deterministic */
     double train_time = 0;
     int64_t n_done = 0;
@@ -1685,6 +1692,22 @@ static uint64_t y_u64(yaml_node_t *n, int hex)
     return t ? (uint64_t)strtoull(t, NULL, hex ? 16 : 10) : 0;
 }
 
+/* report.yaml's weights_crc32 mapping (path -> CRC-32) into out. */
+static void read_weights_crc(yaml_document_t *d, yaml_node_t *map, rpt_summary *out)
+{
+    out->n_weights = 0;
+    if (!map || map->type != YAML_MAPPING_NODE)
+        return;
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start;
+         p < map->data.mapping.pairs.top && out->n_weights < RPT_MAX_WEIGHTS; p++) {
+        const char *k = y_text(yaml_document_get_node(d, p->key));
+        if (!k)
+            continue;
+        snprintf(out->weights_path[out->n_weights], sizeof out->weights_path[0], "%s", k);
+        out->weights_crc32[out->n_weights++] = (uint32_t)y_u64(yaml_document_get_node(d, p->value), 1);
+    }
+}
+
 void rpt_summary_free(rpt_summary *s)
 {
     if (!s)
@@ -1746,6 +1769,7 @@ int rpt_read_summary(const char *path, rpt_summary *out, fg_err *err)
     snprintf(out->git_revision, sizeof out->git_revision, "%s",
              y_text(y_get(&doc, prog, "git_revision")) ? y_text(y_get(&doc, prog, "git_revision")) : "");
     out->blas_threads = (int)y_u64(y_get(&doc, prog, "blas_threads"), 0);
+    read_weights_crc(&doc, y_get(&doc, root, "weights_crc32"), out);
     yaml_node_t *best = y_get(&doc, root, "best");
     if (best && best->type == YAML_MAPPING_NODE) {
         out->best_config = (int64_t)y_u64(y_get(&doc, best, "config"), 0);

@@ -88,6 +88,28 @@ int task_load_weights(task_wcache *wc, const grid *g, int64_t c, const nn_net_de
     return apply_weights(wc, g, c, d, net, err);
 }
 
+int task_weights_crc(const grid *g, const char **path, uint32_t *crc, int max, fg_err *err)
+{
+    int n = 0;
+    grid_weights w[NN_MAX_LAYERS + 1];
+    for (int64_t c = 0; c < grid_n_configs(g); c++) {
+        int nw = grid_config_weights(g, c, w, NN_MAX_LAYERS + 1);
+        for (int k = 0; k < nw; k++) {
+            int seen = 0;
+            for (int j = 0; j < n && !seen; j++)
+                seen = !strcmp(path[j], w[k].path);
+            if (seen)
+                continue;
+            if (n == max)
+                return fg_err_set(err, "%s: more than %d distinct weights files", w[k].path, max);
+            if (h5w_file_crc32(w[k].path, &crc[n], err))
+                return -1;
+            path[n++] = w[k].path;
+        }
+    }
+    return n;
+}
+
 int task_check_weights(task_wcache *wc, const grid *g, int64_t c, const nn_net_desc *d,
                        fg_err *err)
 {
