@@ -16,6 +16,7 @@
 
 #include "data.h"
 #include "grid.h"
+#include "journal.h"
 #include "nn.h"
 
 #define BASE_MAX 8 /* distinct bases one search may share */
@@ -63,6 +64,9 @@ int base_compute(base_set *b, const grid *g, task_wcache *wc, const data_set *tr
  * has a base or some rank was not ok (the caller reports that). Returns 0, or -1 with err. */
 int base_setup(const grid *g, const data_set *train, const int32_t *idx, int n,
                const data_set *test, int ok, int quiet, base_set **out, fg_err *err);
+
+/* Records b in a journal header (nothing when b is NULL). */
+void base_header(const base_set *b, jnl_header *h);
 
 void base_free(base_set *b); /* NULL is a no-op; shared memory is sched_finalize's */
 

@@ -308,3 +308,14 @@ int base_setup(const grid *g, const data_set *train, const int32_t *idx, int n,
     *out = b;
     return 0;
 }
+
+void base_header(const base_set *b, jnl_header *h)
+{
+    if (!b)
+        return;
+    h->base_configs = 0;
+    for (int k = 0; k < b->n_blocks; k++)
+        h->base_configs += b->blk[k].n_configs;
+    h->base_blocks = b->n_blocks;
+    h->base_seconds = b->seconds;
+}

@@ -210,6 +210,14 @@ int jnl_create(const char *path, const jnl_header *h, jnl **out, fg_err *err)
         sb_key(&b, "data_dir");
         sb_str(&b, h->data_dir);
     }
+    if (h->base_configs > 0) {
+        sb_key(&b, "base_configs");
+        sb_printf(&b, "%d", h->base_configs);
+        sb_key(&b, "base_blocks");
+        sb_printf(&b, "%d", h->base_blocks);
+        sb_key(&b, "base_seconds");
+        sb_printf(&b, "%.3f", h->base_seconds);
+    }
     sb_finish(&b);
     if (b.overflow || write_all_sync(j, j->buf, b.len, err)) {
         if (b.overflow)
@@ -482,6 +490,17 @@ static int header_field(void *obj, const char *k, cur *c)
         return parse_str(c, h->grid_name, sizeof h->grid_name);
     if (!strcmp(k, "data_dir"))
         return parse_str(c, h->data_dir, sizeof h->data_dir);
+    if (!strcmp(k, "base_configs") || !strcmp(k, "base_blocks") || !strcmp(k, "base_seconds")) {
+        if (parse_num(c, &v))
+            return -1;
+        if (!strcmp(k, "base_seconds"))
+            h->base_seconds = v;
+        else if (!strcmp(k, "base_configs"))
+            h->base_configs = (int)v;
+        else
+            h->base_blocks = (int)v;
+        return 0;
+    }
     if (!strcmp(k, "grid_hash") || !strcmp(k, "folds_checksum") ||
         !strcmp(k, "train_images_crc32") || !strcmp(k, "train_labels_crc32")) {
         if (parse_str(c, s, sizeof s))

@@ -2914,6 +2914,7 @@ static int run_search(int argc, char **argv, const cli *c)
         h.train_labels_crc32 = pd.train.labels_crc32;
         h.threads = sm.threads;
         h.refit = o->refit;
+        base_header(bases, &h);
         od_abs_path(sm.data_dir, h.data_dir, sizeof h.data_dir); /* a resume may start elsewhere */
         s.cost = malloc((size_t)s.n_tasks * sizeof *s.cost);
         order = malloc((size_t)s.n_tasks * sizeof *order);

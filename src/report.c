@@ -1067,6 +1067,13 @@ static void write_md(FILE *f, const rctx *x)
     fmt_secs(tf, sizeof tf, total_fit);
     fputs("## Timings and environment\n\n| | |\n|---|---|\n", f);
     fprintf(f, "| wall time of this session | %s |\n| training time, all tasks | %s |\n", w, tf);
+    if (x->h && x->h->base_configs > 0) { /* base.c: features computed once per node */
+        char bs[32];
+        fmt_secs(bs, sizeof bs, x->h->base_seconds);
+        fprintf(f, "| frozen base | computed once per node in %s (%d base%s for %d configuration%s), "
+                   "the tasks trained their heads on its features |\n", bs, x->h->base_blocks,
+                x->h->base_blocks == 1 ? "" : "s", x->h->base_configs, x->h->base_configs == 1 ? "" : "s");
+    }
     if (env) {
         fprintf(f, "| ranks | %d (%d training) |\n| BLAS threads per rank | %d |\n", env->ranks,
                 env->workers, env->threads);
@@ -1432,6 +1439,8 @@ static int write_yaml_file(const char *dir, const grid *g, const jnl_header *h, 
     y_str(&y, "host"), y_qstr(&y, env ? env->host : "");
     y_str(&y, "started_utc"), y_qstr(&y, env ? env->started_utc : "");
     y_str(&y, "wall_time_s"), y_num(&y, env ? env->wall_time : NAN, "%.3f");
+    if (h->base_configs > 0) /* the frozen base, computed once per node (base.c) */
+        y_str(&y, "frozen_base_s"), y_num(&y, h->base_seconds, "%.3f");
     y_map(&y, 0);
     y_str(&y, "grid");
     y_map(&y, 1);

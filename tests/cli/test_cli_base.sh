@@ -59,6 +59,8 @@ expect_exit 0 "search on 1 rank" -- "$BIN" --subset 240 -o "$TMP/r1" "$TMP/g.yam
 [ "$(base_lines "$TMP/err")" -eq 1 ] && pass || fail "1 rank: not one base line"
 expect_in "$TMP/err" "frozen base computed once for 4 configurations by 1 rank (1 base, 240 training + 10000 test images" "the base's log line"
 scores "$TMP/r1/cv_results.csv" > "$TMP/r1.scores"
+expect_in "$TMP/r1/journal.jsonl" '"base_configs":4,"base_blocks":1,"base_seconds":' "the journal header records the base"
+expect_in "$TMP/r1/report.md" "| frozen base | computed once per node in" "report.md says the base was computed once"
 expect_exit 0 "search on 3 ranks" -- mpirun -np 3 "$BIN" --subset 240 -o "$TMP/r3" "$TMP/g.yaml"
 [ "$(base_lines "$TMP/err")" -eq 1 ] && pass || fail "3 ranks: the base not computed once for the node"
 expect_in "$TMP/err" "by 3 ranks (1 base" "the node's 3 ranks share the work"
