@@ -2589,6 +2589,10 @@ static int simulate_command(const cli *c)
         }
         if (exit_code == EXIT_OK && !c->csv && !isnan(refit))
             printf("refit: %.1f s more, less what runs early on ranks waiting for the last folds\n", refit);
+        if (exit_code == EXIT_OK && !c->csv && h.base_configs > 0) /* base.c: before any task */
+            printf("frozen base: %.1f s more, once per node before the tasks (the tasks above train "
+                   "the heads of %d configuration%s)\n", h.base_seconds, h.base_configs,
+                   h.base_configs == 1 ? "" : "s");
         free(fam), free(cost), free(group);
     }
 out:

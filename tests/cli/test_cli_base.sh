@@ -70,6 +70,9 @@ cmp -s "$TMP/r1.scores" "$TMP/r3.scores" && pass || { fail "1 and 3 ranks differ
 grep -q "split0_test_score" "$TMP/r1/cv_results.csv" && ! grep -q "split1_test_score" "$TMP/r1/cv_results.csv" \
   && pass || fail "validation_split: not one fold in cv_results.csv"
 
+expect_exit 0 "simulate" -- "$BIN" simulate "$TMP/r3"
+expect_in "$TMP/out" "frozen base: " "simulate counts the base once"
+
 # A search killed after its second record resumes to the same scores (the base computed again).
 expect_exit 137 "killed after record 2" -- env FG_FAULT=kill:2 "$BIN" -q --subset 240 -o "$TMP/rk" "$TMP/g.yaml"
 expect_exit 0 "resume" -- "$BIN" --resume "$TMP/rk"
