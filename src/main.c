@@ -3069,7 +3069,7 @@ static int run_search(int argc, char **argv, const cli *c)
                                 "%d images per fold; results in %s\n",
                         o->name, (long long)s.n_configs, s.n_configs == 1 ? "" : "s", o->folds, s.n_tasks, size,
                         size > 1 ? "s" : "",
-                        pd.n / o->folds, s.dir);
+                        pd.n - cv_n_train(pd.n, o->folds, o->validation_split), s.dir);
                 if (c->n_shards)
                     fprintf(stderr, "fmnist-grid: shard %d of %d: %d tasks\n", c->shard, c->n_shards, mine);
                 if (resuming)
