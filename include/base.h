@@ -65,6 +65,10 @@ int base_compute(base_set *b, const grid *g, task_wcache *wc, const data_set *tr
 int base_setup(const grid *g, const data_set *train, const int32_t *idx, int n,
                const data_set *test, int ok, int quiet, base_set **out, fg_err *err);
 
+/* --dry-run: prints (stdout) which configurations would train on a frozen base's features,
+ * or nothing when none would (or their weights files cannot be read). */
+void base_dry_run(const grid *g);
+
 /* Records b in a journal header (nothing when b is NULL). */
 void base_header(const base_set *b, jnl_header *h);
 

@@ -260,6 +260,14 @@ int base_compute(base_set *b, const grid *g, task_wcache *wc, const data_set *tr
     return rc;
 }
 
+static int base_configs(const base_set *b)
+{
+    int n = 0;
+    for (int k = 0; k < b->n_blocks; k++)
+        n += b->blk[k].n_configs;
+    return n;
+}
+
 /* The node leader's line: the base computed once on this node, and what it took. */
 static void base_log(const base_set *b)
 {
@@ -318,4 +326,24 @@ void base_header(const base_set *b, jnl_header *h)
         h->base_configs += b->blk[k].n_configs;
     h->base_blocks = b->n_blocks;
     h->base_seconds = b->seconds;
+}
+
+void base_dry_run(const grid *g)
+{
+    task_wcache *wc = task_wcache_new();
+    base_set *b = NULL;
+    fg_err err;
+    if (!wc || base_plan(g, 28, 28, wc, &b, &err) || !b) {
+        task_wcache_free(wc);
+        return; /* nothing to say: the weights check reports a missing or bad file */
+    }
+    printf("\nfrozen base: %d base%s, computed once per node for %d of %lld configurations "
+           "(their tasks train the head alone):\n", b->n_blocks, b->n_blocks == 1 ? "" : "s",
+           base_configs(b), (long long)b->n_configs);
+    for (int k = 0; k < b->n_blocks; k++)
+        printf("  base %d: the first %d layers, %.1f MFLOP per image, output %dx%dx%d, %d configuration%s\n",
+               k, b->blk[k].n_base, (double)b->blk[k].flops / 1e6, b->blk[k].in_h, b->blk[k].in_w,
+               b->blk[k].in_c, b->blk[k].n_configs, b->blk[k].n_configs == 1 ? "" : "s");
+    base_free(b);
+    task_wcache_free(wc);
 }

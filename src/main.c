@@ -1375,6 +1375,7 @@ static int dry_run(grid *g)
         print_trainable(d, info);
     }
     dry_run_weights(g, d);
+    base_dry_run(g);
     free(d), free(info), free(shown);
     return EXIT_OK;
 }

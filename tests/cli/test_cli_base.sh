@@ -87,6 +87,8 @@ done
 expect_in "$TMP/r1/report.yaml" "\"$TMP/w.h5\": " "report.yaml records the weights file's CRC-32"
 
 # Two freeze points: a base each, the configurations of one model sharing theirs.
+expect_exit 0 "dry run of two bases" -- "$BIN" --dry-run "$TMP/g2.yaml"
+expect_in "$TMP/out" "frozen base: 2 bases, computed once per node for 4 of 4 configurations" "dry run names the bases"
 expect_exit 0 "two bases on 2 ranks" -- mpirun -np 2 "$BIN" --subset 200 -o "$TMP/t2" "$TMP/g2.yaml"
 expect_in "$TMP/err" "for 4 configurations by 2 ranks (2 bases" "two bases, each shared"
 for k in 0 3; do
