@@ -85,6 +85,11 @@ for k in 0 1 2 3; do
   expect_in "$TMP/out" "verdict: identical" "reproduce config $k identical"
 done
 expect_in "$TMP/r1/report.yaml" "\"$TMP/w.h5\": " "report.yaml records the weights file's CRC-32"
+# The refit's model (the head's values in the whole network) is byte for byte the model that
+# `report DIR` rebuilds by refitting the whole network on the images.
+cp "$TMP/r1/model.fgm" "$TMP/m.fgm" && rm "$TMP/r1/model.fgm"
+expect_exit 0 "report DIR rebuilds the model" -- "$BIN" report "$TMP/r1"
+cmp -s "$TMP/m.fgm" "$TMP/r1/model.fgm" && pass || fail "the base path's model differs from the whole network's"
 
 # Two freeze points: a base each, the configurations of one model sharing theirs.
 expect_exit 0 "dry run of two bases" -- "$BIN" --dry-run "$TMP/g2.yaml"
