@@ -102,7 +102,7 @@ done
 
 # The weights file changed after the search: reproduce refuses, one line.
 printf 'x' >> "$TMP/w.h5"
-expect_exit 2 "reproduce with a changed weights file" -- "$BIN" reproduce "$TMP/r1/report.yaml"
+expect_exit 2 "reproduce with a changed weights file" -- "$BIN" reproduce "$TMP/r3/report.yaml"
 expect_in "$TMP/err" "w.h5: the weights file differs from the report's: CRC-32" "the changed file named"
 [ "$(wc -l < "$TMP/err")" -eq 1 ] && pass || fail "changed weights file: not one line on stderr"
 finish
