@@ -16,6 +16,18 @@
 int cv_stratified_folds(const uint8_t *labels, const int32_t *idx, int n, int n_classes, int k,
                         int shuffle, uint64_t seed, int *fold_of, fg_err *err);
 
+/* One stratified holdout, as scikit-learn's train_test_split(test_size=p, stratify=y):
+ * ceil(p n) samples validate (fold_of 0), the rest train (fold_of 1). Each class gets
+ * floor(n_c ceil(p n) / n) validation samples, the ones left over going to the classes with
+ * the largest remainders (ties: the lower class), as scikit-learn's _approximate_mode; which
+ * samples of a class validate is drawn from seed. -1 with err if p is not in (0, 1) or one
+ * side would be empty. */
+int cv_stratified_holdout(const uint8_t *labels, const int32_t *idx, int n, int n_classes,
+                          double p, uint64_t seed, int *fold_of, fg_err *err);
+
+/* The training samples of a fold: n - n/k for k folds, n - ceil(p n) for a holdout p. */
+int cv_n_train(int n, int folds, double p);
+
 /* Splits idx by fold: train gets the samples not in `fold`, val those in it, both in the
  * order of idx. train and val are caller-owned with room for n entries. */
 void cv_split(const int32_t *idx, const int *fold_of, int n, int fold, int32_t *train,

@@ -31,6 +31,11 @@ int sched_node_size(void);
  * data such as the images is held once per node, not once per rank. */
 /* 1 on the first rank of each node (and without MPI). */
 int sched_node_leader(void);
+/* This rank's index among its node's ranks, 0..sched_node_size()-1 (0 without MPI). */
+int sched_node_rank(void);
+/* Collective over the node: 1 when ok is non-zero on every rank of the node. Also orders
+ * every rank's writes into node-shared memory before any rank's reads after it. */
+int sched_node_all_ok(int ok);
 /* Collective over the node: broadcasts len bytes of buf from the node's leader. */
 int sched_node_bcast(void *buf, size_t len, fg_err *err);
 /* Collective over the node: the leader allocates n bytes that every rank of its node can

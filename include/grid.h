@@ -32,7 +32,9 @@ typedef struct {
     char path[GRID_PATH_MAX];      /* where the grid was read from */
     char data_dir[GRID_PATH_MAX];  /* data.dir, "" when absent */
     int subset;                    /* data.subset: stratified subset size, 0 = all */
-    int folds;                     /* cv.folds, default 5 */
+    int folds;                     /* cv.folds, default 5 (1 with validation_split) */
+    double validation_split;       /* cv.validation_split in (0, 1): one stratified holdout
+                                    * (fold 0 validates), 0 = k-fold */
     int shuffle;                   /* cv.shuffle, default 1 */
     uint64_t seed;                 /* seed, default 0: weights, batch order, dropout */
     uint64_t cv_seed;              /* cv.seed, default = seed: folds and subset */

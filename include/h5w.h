@@ -42,6 +42,9 @@ typedef struct {
     h5w_layer *layers;
 } h5w_file;
 
+/* The CRC-32 (zlib's) of the file's bytes, HDF5 or not. Returns 0, or -1 with err. */
+int h5w_file_crc32(const char *path, uint32_t *crc, fg_err *err);
+
 /* 1 when built with libhdf5. */
 int h5w_available(void);
 

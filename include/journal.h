@@ -44,6 +44,10 @@ typedef struct {
     int threads;
     int refit;
     char data_dir[4096];
+    /* The frozen base (base.c): configurations that trained their head on features
+     * computed once per node, the bases, and the seconds rank 0's node took (0: none). */
+    int base_configs, base_blocks;
+    double base_seconds;
 } jnl_header;
 
 /* One finished task, without its history. */

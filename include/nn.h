@@ -177,12 +177,16 @@ typedef struct {
 } nn_train_desc;
 
 /* The images and labels a network trains on: borrowed, never freed by the engine.
- * images is n_total x (h*w*c) uint8, scaled by 1/255 when a batch is built. */
+ * images is n_total x (h*w*c) uint8, scaled by 1/255 when a batch is built. When features
+ * is not NULL it is used instead of images: n_total x (h*w*c) floats taken as they are
+ * (the outputs of a frozen base, nn_head.h); augmentation and the test-time flip, which
+ * transform images, are then refused. */
 typedef struct {
     const uint8_t *images;
     const uint8_t *labels;
     int h, w, c;
     int n_classes;
+    const float *features;
 } nn_data;
 
 typedef struct {

@@ -61,6 +61,8 @@ double rpt_test_train_ratio(const jnl_entry *e, int n, int folds);
 int64_t rpt_compare(rpt_config *c, const double *splits, int64_t n_configs, int folds,
                     double test_train);
 
+#define RPT_MAX_WEIGHTS 16 /* weights files a report records */
+
 /* The grid's side of checking journal records (see jnl_expect): a record's configuration
  * hash must be that configuration's in the grid and its epochs at most the configured
  * number. Fills x; free with rpt_journal_expect_free. Returns 0 or -1 (out of memory). */
@@ -84,6 +86,9 @@ typedef struct {
     uint32_t train_images_crc32, train_labels_crc32, test_images_crc32, test_labels_crc32;
     int n_train_total, n_test;
     int interrupted;   /* the search stopped before every task was done */
+    int n_weights;     /* the Keras weights files the grid names, with their CRC-32 */
+    const char *weights_path[RPT_MAX_WEIGHTS];
+    uint32_t weights_crc32[RPT_MAX_WEIGHTS];
     fg_err *plot_warning; /* out, may be NULL: why the plots were not drawn, "" when they were */
 } rpt_env;
 
@@ -126,6 +131,9 @@ typedef struct {
     double training_time, wall_time;
     int64_t one_se_choice;
     int n_indistinguishable;  /* -1 when unknown */
+    int n_weights;            /* weights files and their CRC-32 (0 before they were recorded) */
+    char weights_path[RPT_MAX_WEIGHTS][1024];
+    uint32_t weights_crc32[RPT_MAX_WEIGHTS];
 } rpt_summary;
 
 /* Reads the fields above from a report.yaml written by rpt_write, checking each: the grid

@@ -8,6 +8,7 @@
 
 #include "data.h"
 #include "grid.h"
+#include "h5w.h"
 #include "journal.h"
 #include "nn.h"
 
@@ -32,6 +33,8 @@ typedef struct {
     nn_net_desc *net;
     nn_fit_result *fit;
     task_wcache *wcache;     /* the weights files configurations name, read on first use */
+    const struct base_set *bases; /* the frozen bases' features (base.h), or NULL: then
+                                   * every configuration trains its whole network */
 } task_ctx;
 
 /* Sets up ctx for a grid and fold assignment; everything passed is borrowed. Returns 0/-1. */
@@ -60,6 +63,17 @@ double task_memory(const nn_net_desc *d, const nn_layer_info *info, int64_t n_pa
  * libhdf5 in this build). */
 int task_check_weights(task_wcache *wc, const grid *g, int64_t c, const nn_net_desc *d,
                        fg_err *err);
+
+/* The weights file at path, read into wc on first use (h5w.h). NULL with err. */
+const h5w_file *task_wcache_file(task_wcache *wc, const char *path, fg_err *err);
+/* Loads the weights files configuration c names into net (description d), as a task does.
+ * Returns 0, or -1 with err "GRID:LINE:COL: FILE: what is wrong". */
+int task_load_weights(task_wcache *wc, const grid *g, int64_t c, const nn_net_desc *d, nn_net *net,
+                      fg_err *err);
+
+/* The distinct weights files of g's configurations (paths owned by g) and their CRC-32, at
+ * most max: their count, or -1 with err (a file that cannot be read). */
+int task_weights_crc(const grid *g, const char **path, uint32_t *crc, int max, fg_err *err);
 
 /* sched_work_fn: trains task (config, fold) and fills *(jnl_record *)result. */
 int task_run(void *ctx, int32_t task, void *result);

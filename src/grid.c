@@ -2012,6 +2012,7 @@ static int load_data(grid *g, const node *v, const bctx *b, fg_err *err)
 
 static int load_cv(grid *g, const node *v, const bctx *b, fg_err *err)
 {
+    const node *folds = NULL, *split = NULL;
     if (expect(g, v, N_MAP, "cv", err))
         return -1;
     for (int i = 0; i < v->n; i++) {
@@ -2021,6 +2022,11 @@ static int load_cv(grid *g, const node *v, const bctx *b, fg_err *err)
         if (!strcmp(k, "folds")) {
             if (get_i(b, x, "cv.folds", 2, 1000000, &g->opts.folds))
                 return -1;
+            folds = MAP_KEY(v, i);
+        } else if (!strcmp(k, "validation_split")) {
+            if (get_num(b, x, "cv.validation_split", 0, 1, 1, 1, &g->opts.validation_split))
+                return -1;
+            split = MAP_KEY(v, i);
         } else if (!strcmp(k, "shuffle")) {
             if (get_bool(b, x, "cv.shuffle", &g->opts.shuffle))
                 return -1;
@@ -2031,10 +2037,15 @@ static int load_cv(grid *g, const node *v, const bctx *b, fg_err *err)
             g->opts.cv_seed_set = 1;
         } else {
             return err_at(g, MAP_KEY(v, i), err,
-                          "unknown cv key '%s' (valid: folds, shuffle, seed)",
+                          "unknown cv key '%s' (valid: folds, validation_split, shuffle, seed)",
                           k);
         }
     }
+    if (folds && split)
+        return err_at(g, folds->line > split->line || (folds->line == split->line && folds->col > split->col) ? folds : split, err,
+                      "cv: folds and validation_split exclude each other (k-fold or one holdout)");
+    if (split)
+        g->opts.folds = 1;
     return 0;
 }
 

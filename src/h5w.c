@@ -8,9 +8,29 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <zlib.h>
+
 #ifdef FG_HAVE_HDF5
 #include <hdf5.h>
 #endif
+
+int h5w_file_crc32(const char *path, uint32_t *crc, fg_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return fg_err_set(err, "%s: cannot open: %s", path, strerror(errno));
+    static unsigned char buf[1 << 16];
+    uLong c = crc32(0L, Z_NULL, 0);
+    size_t got;
+    while ((got = fread(buf, 1, sizeof buf, f)) > 0)
+        c = crc32(c, buf, (uInt)got);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad)
+        return fg_err_set(err, "%s: read error", path);
+    *crc = (uint32_t)c;
+    return 0;
+}
 
 void h5w_free(h5w_file *f)
 {

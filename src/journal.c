@@ -214,6 +214,14 @@ int jnl_create(const char *path, const jnl_header *h, jnl **out, fg_err *err)
         sb_key(&b, "data_dir");
         sb_str(&b, h->data_dir);
     }
+    if (h->base_configs > 0) {
+        sb_key(&b, "base_configs");
+        sb_printf(&b, "%d", h->base_configs);
+        sb_key(&b, "base_blocks");
+        sb_printf(&b, "%d", h->base_blocks);
+        sb_key(&b, "base_seconds");
+        sb_printf(&b, "%.3f", h->base_seconds);
+    }
     sb_finish(&b);
     if (b.overflow || write_all_sync(j, j->buf, b.len, err)) {
         if (b.overflow)
@@ -629,6 +637,18 @@ static int header_field(void *obj, const char *k, cur *c)
     }
     if (!strcmp(k, "data_dir")) /* optional: journals before it lack it */
         return parse_str(c, h->data_dir, sizeof h->data_dir);
+    if (!strcmp(k, "base_configs") || !strcmp(k, "base_blocks") || !strcmp(k, "base_seconds")) {
+        double d; /* optional: the frozen base computed once (base.c) */
+        if (parse_num(c, &d) || !(d >= 0 && d < 1e12))
+            return -1;
+        if (!strcmp(k, "base_seconds"))
+            h->base_seconds = d;
+        else if (!strcmp(k, "base_configs"))
+            h->base_configs = (int)d;
+        else
+            h->base_blocks = (int)d;
+        return 0;
+    }
     static const char *const hex_keys[] = {"grid_hash", "folds_checksum", "train_images_crc32",
                                            "train_labels_crc32"};
     static const int hex_bits[] = {HK_GRID_HASH, HK_FOLDS_CHECKSUM, HK_IMAGES, HK_LABELS};
@@ -685,7 +705,7 @@ static int header_field(void *obj, const char *k, cur *c)
             h->n_configs = n;
         } else if (!strcmp(k, "folds")) {
             x->seen |= 1u << HK_FOLDS;
-            if (n < 2 || n > 1000000)
+            if (n < 1 || n > 1000000) /* 1: a holdout split */
                 return -1;
             h->folds = (int)n;
         } else {

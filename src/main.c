@@ -33,6 +33,7 @@
 #include "outdir.h"
 #include "report.h"
 #include "fg_sched.h"
+#include "base.h"
 #include "task.h"
 
 #ifndef FG_VERSION
@@ -838,7 +839,7 @@ static int32_t on_next(void *p)
          * several workers (alone, an early refit can only add work). */
         int64_t b = s->best_config;
         if (s->refit_in_sched && s->n_workers > 1 && !s->refits_running && b >= 0 && !s->refit_state[b]) {
-            int n_fold_train = s->n_searched - s->n_searched / s->folds;
+            int n_fold_train = cv_n_train(s->n_searched, s->folds, grid_opts_c(s->g)->validation_split);
             double refit_s = dsp_expected(s->queue, (int32_t)(b * s->folds)) * s->n_searched /
                              (n_fold_train > 0 ? n_fold_train : 1);
             if (dsp_work_left(s->queue) / s->n_workers <= refit_s)
@@ -1145,8 +1146,11 @@ static int derive_folds(const grid_options *o, prepared *p, fg_err *err)
             p->idx[i] = i;
     }
     p->n = n;
-    if (cv_stratified_folds(p->train.labels, p->idx, n, DATA_N_CLASSES, o->folds, o->shuffle,
-                            fg_hash_mix(o->cv_seed, 0xf0u), p->fold_of, err))
+    if (o->validation_split > 0 ? cv_stratified_holdout(p->train.labels, p->idx, n, DATA_N_CLASSES,
+                                                        o->validation_split, fg_hash_mix(o->cv_seed, 0xf0u),
+                                                        p->fold_of, err)
+                                : cv_stratified_folds(p->train.labels, p->idx, n, DATA_N_CLASSES, o->folds,
+                                                      o->shuffle, fg_hash_mix(o->cv_seed, 0xf0u), p->fold_of, err))
         return -1;
     p->folds_checksum = cv_folds_checksum(p->idx, p->fold_of, n);
     return 0;
@@ -1567,6 +1571,7 @@ static int dry_run(grid *g)
         print_trainable(d, info);
     }
     dry_run_weights(g, d);
+    base_dry_run(g);
     free(d), free(info), free(arch), free(ord), free(first);
     return EXIT_OK;
 }
@@ -1875,7 +1880,7 @@ static int predict_command(const cli *c)
     if (rc == EXIT_OK) {
         for (int i = 0; i < d.n; i++)
             idx[i] = i;
-        nn_data nd2 = {d.images, d.labels, d.h, d.w, 1, DATA_N_CLASSES};
+        nn_data nd2 = {d.images, d.labels, d.h, d.w, 1, DATA_N_CLASSES, NULL};
         float loss = NAN, acc = NAN;
         if (nn_evaluate(net, &nd2, idx, d.n, &loss, &acc, pred, &err)) {
             print_error(err.msg);
@@ -1933,6 +1938,26 @@ static int same_score(double reported, float got)
     if (isnan(reported) || isnan(got))
         return isnan(reported) && isnan(got);
     return (float)reported == got;
+}
+
+/* 1 after saying so when a weights file the report records has another CRC-32 now. */
+static int reproduce_weights_differ(const rpt_summary *rs)
+{
+    for (int k = 0; k < rs->n_weights; k++) {
+        uint32_t crc = 0;
+        fg_err err;
+        if (h5w_file_crc32(rs->weights_path[k], &crc, &err)) {
+            print_error(err.msg);
+            return 1;
+        }
+        if (crc != rs->weights_crc32[k]) {
+            fprintf(stderr, "fmnist-grid: %s: the weights file differs from the report's: CRC-32 %08lx, the "
+                            "report has %08lx\n", rs->weights_path[k], (unsigned long)crc,
+                    (unsigned long)rs->weights_crc32[k]);
+            return 1;
+        }
+    }
+    return 0;
 }
 
 static int reproduce_command(const cli *c)
@@ -2021,6 +2046,10 @@ static int reproduce_command(const cli *c)
                 (unsigned long)pd.test.images_crc32, (unsigned long)pd.test.labels_crc32,
                 (unsigned long)rs.train_images_crc32, (unsigned long)rs.train_labels_crc32,
                 (unsigned long)rs.test_images_crc32, (unsigned long)rs.test_labels_crc32);
+        rc = EXIT_INPUT;
+        goto out;
+    }
+    if (reproduce_weights_differ(&rs)) {
         rc = EXIT_INPUT;
         goto out;
     }
@@ -2289,6 +2318,17 @@ static void fill_env(rpt_env *env, const char *cmd, const char *host, const char
         env->n_train_total = pd->train.n;
         env->n_test = pd->test.n;
     }
+}
+
+/* The report's record of the weights files g names: their CRC-32, for `reproduce`. A file
+ * that cannot be read is left out, with a note. */
+static void env_weights(rpt_env *env, const grid *g)
+{
+    fg_err err;
+    int n = task_weights_crc(g, env->weights_path, env->weights_crc32, RPT_MAX_WEIGHTS, &err);
+    if (n < 0)
+        fprintf(stderr, "fmnist-grid: note: the report records no weights file CRC-32: %s\n", err.msg);
+    env->n_weights = n > 0 ? n : 0;
 }
 
 /* A session record of this process (see jnl_session): the end fields (workers, wall time)
@@ -2635,6 +2675,7 @@ static int report_command(int argc, char **argv, const cli *c)
         }
         data_free(&test);
         env.interrupted = done < total;
+        env_weights(&env, g);
         fg_err plot_warning;
         env.plot_warning = &plot_warning;
         if (rpt_write(dir, g, &r.h, r.e, r.n, &env, r.refit_path[0] ? r.refit_path : NULL, &err)) {
@@ -2965,6 +3006,10 @@ static int simulate_command(const cli *c)
         }
         if (exit_code == EXIT_OK && !c->csv && !isnan(refit))
             printf("refit: %.1f s more, less what runs early on ranks waiting for the last folds\n", refit);
+        if (exit_code == EXIT_OK && !c->csv && rs.h.base_configs > 0) /* base.c: before any task */
+            printf("frozen base: %.1f s more, once per node before the tasks (the tasks above train "
+                   "the heads of %d configuration%s)\n", rs.h.base_seconds, rs.h.base_configs,
+                   rs.h.base_configs == 1 ? "" : "s");
         free(fam), free(cost), free(group);
     }
 out:
@@ -3292,6 +3337,12 @@ static int run_search(int argc, char **argv, const cli *c)
         worker_ok = 0;
         snprintf(why, sizeof why, "%s", err.msg);
     }
+    base_set *bases = NULL; /* the frozen bases, computed once per node (base.c) */
+    if (base_setup(g, &pd.train, pd.idx, pd.n, want_test ? &pd.test : NULL, worker_ok, c->quiet, &bases, &err)) {
+        worker_ok = 0;
+        snprintf(why, sizeof why, "%s", err.msg);
+    }
+    tctx.bases = bases;
     tctx.rank = rank;
     gethostname(tctx.host, sizeof tctx.host - 1);
     /* Every rank's host, for the session record: which hosts ran how many ranks. */
@@ -3358,6 +3409,7 @@ static int run_search(int argc, char **argv, const cli *c)
         h.train_labels_crc32 = pd.train.labels_crc32;
         h.threads = sm.threads;
         h.refit = o->refit;
+        base_header(bases, &h);
         od_abs_path(sm.data_dir, h.data_dir, sizeof h.data_dir); /* a resume may start elsewhere */
         s.cost = malloc((size_t)s.n_tasks * sizeof *s.cost);
         order = malloc((size_t)s.n_tasks * sizeof *order);
@@ -3475,7 +3527,7 @@ static int run_search(int argc, char **argv, const cli *c)
             defer_signals(0);
         }
         if (exit_code == EXIT_OK) {
-            int n_train = pd.n - pd.n / o->folds;
+            int n_train = cv_n_train(pd.n, o->folds, o->validation_split);
             for (int64_t ci = 0; ci < s.n_configs; ci++) {
                 double cc = task_cost(g, ci, n_train);
                 for (int f = 0; f < o->folds; f++) {
@@ -3534,7 +3586,7 @@ static int run_search(int argc, char **argv, const cli *c)
                                 "%d images per fold; results in %s\n",
                         o->name, (long long)s.n_configs, s.n_configs == 1 ? "" : "s", o->folds, s.n_tasks, size,
                         size > 1 ? "s" : "",
-                        pd.n / o->folds, s.dir);
+                        pd.n - cv_n_train(pd.n, o->folds, o->validation_split), s.dir);
                 if (c->n_shards)
                     fprintf(stderr, "fmnist-grid: shard %d of %d: %d tasks\n", c->shard, c->n_shards, mine);
                 if (resuming)
@@ -3725,6 +3777,7 @@ static int run_search(int argc, char **argv, const cli *c)
                 jnl_sort_sessions(jc.s, jc.n_sessions, jc.e, jc.n);
                 env.sessions = jc.s;
                 env.n_sessions = jc.n_sessions;
+                env_weights(&env, g);
                 fg_err plot_warning; /* plots that cannot be drawn never fail a search */
                 env.plot_warning = &plot_warning;
                 if (rpt_write(s.dir, g, &jc.h, jc.e, jc.n, &env, s.journal_path, &err)) {
@@ -3768,6 +3821,7 @@ static int run_search(int argc, char **argv, const cli *c)
     free(g_node0_pids);
     g_node0_pids = NULL;
     task_ctx_free(&tctx);
+    base_free(bases);
     prepared_free(&pd);
     grid_free(g);
     return exit_code;

@@ -402,6 +402,14 @@ void nn_net_gather(nn_net *net, const nn_data *data, const int32_t *idx, int bat
 {
     const float scale = 1.0f / 255.0f;
     const int64_t n = net->in_size;
+    if (data->features) {
+        for (int r = 0; r < batch; r++) {
+            memcpy(net->x + (int64_t)r * n, data->features + (size_t)idx[r] * (size_t)n,
+                   (size_t)n * sizeof *net->x);
+            net->labels[r] = data->labels[idx[r]];
+        }
+        return;
+    }
     for (int r = 0; r < batch; r++) {
         const uint8_t *src = data->images + (size_t)idx[r] * (size_t)n;
         float *dst = net->x + (int64_t)r * n;

@@ -44,8 +44,10 @@
 static int check_data(const nn_net *net, const nn_data *data, fg_err *err)
 {
     const nn_net_desc *d = &net->desc;
-    if (!data || !data->images || !data->labels)
+    if (!data || (!data->images && !data->features) || !data->labels)
         return fg_err_set(err, "no data");
+    if (data->features && net->tta_flip)
+        return fg_err_set(err, "the test-time flip needs images, not features");
     if (data->h != d->in_h || data->w != d->in_w || data->c != d->in_c)
         return fg_err_set(err, "data images are %dx%dx%d but the network takes %dx%dx%d",
                           data->h, data->w, data->c, d->in_h, d->in_w, d->in_c);
@@ -420,6 +422,9 @@ int nn_fit(nn_net *net, const nn_train_desc *t, const nn_data *data, const int32
     res->best_epoch = -1;
     if (check_data(net, data, err) || check_train(net, t, err))
         return -1;
+    if (data->features && (t->tta_flip || t->augment_translate || t->augment_flip ||
+                           t->augment_erase > 0.0f))
+        return fg_err_set(err, "augmentation and the test-time flip need images, not features");
     if (n_train < 1)
         return fg_err_set(err, "no training images");
     if (check_idx(net, data, train_idx, n_train, "training", err) ||

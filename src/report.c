@@ -1176,6 +1176,13 @@ static void write_md_env(FILE *f, const rctx *x)
     else
         fprintf(f, "| wall time of this session | %s |\n", w);
     fprintf(f, "| training time, all tasks | %s |\n", tf);
+    if (x->h && x->h->base_configs > 0) { /* base.c: features computed once per node */
+        char bs[32];
+        fmt_secs(bs, sizeof bs, x->h->base_seconds);
+        fprintf(f, "| frozen base | computed once per node in %s (%d base%s for %d configuration%s), "
+                   "the tasks trained their heads on its features |\n", bs, x->h->base_blocks,
+                x->h->base_blocks == 1 ? "" : "s", x->h->base_configs, x->h->base_configs == 1 ? "" : "s");
+    }
     if (ee.from_sessions)
         md_session_programs(f, env);
     else if (env && env->regenerated_by)
@@ -1811,6 +1818,8 @@ static int write_yaml_file(const char *dir, const grid *g, const jnl_header *h, 
     y_str(&y, "host"), y_qstr(&y, legacy ? "" : ee.host);
     y_str(&y, "started_utc"), y_qstr(&y, legacy ? "" : ee.started_utc);
     y_str(&y, "wall_time_s"), y_num(&y, legacy ? NAN : ee.wall_time, "%.3f");
+    if (h->base_configs > 0) /* the frozen base, computed once per node (base.c) */
+        y_str(&y, "frozen_base_s"), y_num(&y, h->base_seconds, "%.3f");
     y_map(&y, 0);
     y_str(&y, "sessions");
     y_seq(&y, 1, 0);
@@ -1884,6 +1893,13 @@ static int write_yaml_file(const char *dir, const grid *g, const jnl_header *h, 
     y_str(&y, "test_images_crc32"), y_hex(&y, ee.test_images_crc32, 8);
     y_str(&y, "test_labels_crc32"), y_hex(&y, ee.test_labels_crc32, 8);
     y_map(&y, 0);
+    if (env && env->n_weights > 0) { /* the Keras weights files, path -> CRC-32 */
+        y_str(&y, "weights_crc32");
+        y_map(&y, 1);
+        for (int k = 0; k < env->n_weights && k < RPT_MAX_WEIGHTS; k++)
+            y_qstr(&y, env->weights_path[k]), y_hex(&y, env->weights_crc32[k], 8);
+        y_map(&y, 0);
+    }
     /* timings before `best`: from `best` to `configurations` everything is deterministic */
     double train_time = 0;
     int64_t n_done = 0;
@@ -2363,7 +2379,7 @@ static int cv_key(yr *r, const char *k)
     yr_where(r, "cv", k);
     long long v;
     if (!strcmp(k, "folds")) {
-        if (once(r, RS_FOLDS) || yr_int(r, 2, RPT_MAX_FOLDS, &v))
+        if (once(r, RS_FOLDS) || yr_int(r, 1, RPT_MAX_FOLDS, &v)) /* 1: a holdout split */
             return -1;
         o->folds = (int)v;
         return 0;
@@ -2618,6 +2634,21 @@ static int configurations(yr *r)
     return 0;
 }
 
+/* report.yaml's weights_crc32 mapping: a Keras weights file's path -> its CRC-32. */
+static int weights_key(yr *r, const char *k)
+{
+    rpt_summary *o = r->out;
+    yr_where(r, "weights_crc32", k);
+    if (o->n_weights >= RPT_MAX_WEIGHTS)
+        return yr_fail(r, "more than %d weights files", RPT_MAX_WEIGHTS);
+    uint64_t v;
+    if (yr_hex(r, 8, &v))
+        return -1;
+    snprintf(o->weights_path[o->n_weights], sizeof o->weights_path[0], "%s", k);
+    o->weights_crc32[o->n_weights++] = (uint32_t)v;
+    return 0;
+}
+
 static int root_key(yr *r, const char *k)
 {
     rpt_summary *o = r->out;
@@ -2672,6 +2703,8 @@ static int root_key(yr *r, const char *k)
         return yr_mapping(r, "statistics", statistics_key);
     if (!strcmp(k, "configurations"))
         return configurations(r);
+    if (!strcmp(k, "weights_crc32"))
+        return yr_mapping(r, "weights_crc32", weights_key);
     return yr_skip(r);
 }
 

@@ -155,6 +155,18 @@ int sched_node_size(void)
 }
 
 int sched_node_leader(void) { return !g_mpi || g_node_rank == 0; }
+int sched_node_rank(void) { return g_mpi ? g_node_rank : 0; }
+
+int sched_node_all_ok(int ok)
+{
+    int in = ok ? 1 : 0, out = 0;
+    if (!g_mpi)
+        return in;
+    MPI_Request req;
+    MPI_Iallreduce(&in, &out, 1, MPI_INT, MPI_LAND, g_node, &req);
+    wait_req(&req);
+    return out;
+}
 
 int sched_node_bcast(void *buf, size_t len, fg_err *err)
 {

@@ -7,8 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base.h"
 #include "cv.h"
 #include "h5w.h"
+#include "nn_head.h"
 
 #define WCACHE_MAX 16 /* distinct weights files one search may name */
 
@@ -75,6 +77,39 @@ static int apply_weights(task_wcache *wc, const grid *g, int64_t c, const nn_net
     return 0;
 }
 
+const h5w_file *task_wcache_file(task_wcache *wc, const char *path, fg_err *err)
+{
+    return wcache_get(wc, path, err);
+}
+
+int task_load_weights(task_wcache *wc, const grid *g, int64_t c, const nn_net_desc *d, nn_net *net,
+                      fg_err *err)
+{
+    return apply_weights(wc, g, c, d, net, err);
+}
+
+int task_weights_crc(const grid *g, const char **path, uint32_t *crc, int max, fg_err *err)
+{
+    int n = 0;
+    grid_weights w[NN_MAX_LAYERS + 1];
+    for (int64_t c = 0; c < grid_n_configs(g); c++) {
+        int nw = grid_config_weights(g, c, w, NN_MAX_LAYERS + 1);
+        for (int k = 0; k < nw; k++) {
+            int seen = 0;
+            for (int j = 0; j < n && !seen; j++)
+                seen = !strcmp(path[j], w[k].path);
+            if (seen)
+                continue;
+            if (n == max)
+                return fg_err_set(err, "%s: more than %d distinct weights files", w[k].path, max);
+            if (h5w_file_crc32(w[k].path, &crc[n], err))
+                return -1;
+            path[n++] = w[k].path;
+        }
+    }
+    return n;
+}
+
 int task_check_weights(task_wcache *wc, const grid *g, int64_t c, const nn_net_desc *d,
                        fg_err *err)
 {
@@ -129,6 +164,24 @@ uint64_t task_seed(uint64_t grid_seed, uint64_t config_hash, int fold)
     return fg_hash_mix(fg_hash_mix(grid_seed, config_hash), (uint64_t)(int64_t)fold);
 }
 
+/* The forward FLOPs per image and the parameters of d's frozen base, when its tasks train
+ * the head alone (as base_plan decides, less the check that its weights come from files). */
+static int64_t base_cost_of(const nn_net_desc *d, const nn_train_desc *t, int64_t *params)
+{
+    if (t->tta_flip || t->augment_translate || t->augment_flip || t->augment_erase > 0.0f)
+        return 0;
+    int nb = nn_desc_base_len(d);
+    nn_layer_info *info = nb > 0 ? malloc(NN_MAX_LAYERS * sizeof *info) : NULL;
+    int64_t flops = 0;
+    if (info && nn_desc_check(d, info, NULL, NULL, NULL) == 0)
+        for (int i = 0; i < nb; i++) {
+            flops += info[i].flops;
+            *params += info[i].n_params;
+        }
+    free(info);
+    return flops;
+}
+
 double task_cost(const grid *g, int64_t config, int n_train)
 {
     nn_net_desc *d = malloc(sizeof *d);
@@ -140,6 +193,9 @@ double task_cost(const grid *g, int64_t config, int n_train)
         /* Forward + backward ~ 3x forward; each batch also pays an optimizer pass over the
          * parameters and a fixed overhead. */
         double batches = ceil((double)n_train / t.batch_size);
+        int64_t base_params = 0, base_flops = base_cost_of(d, &t, &base_params);
+        flops -= base_flops; /* a frozen base is computed once per search (base.c), not here */
+        params -= base_params;
         cost = (3.0 * (double)flops * n_train + batches * (4.0 * (double)params + 2e5)) * t.epochs;
     }
     free(d);
@@ -173,6 +229,17 @@ static void fail(jnl_record *r, nn_status s, const char *msg)
     snprintf(r->e.msg, sizeof r->e.msg, "%.*s", (int)sizeof r->e.msg - 1, msg);
 }
 
+/* The head of configuration config after its frozen base (block blk): the whole network
+ * initialised from seed, its weights files applied, then split. NULL with err. */
+static nn_net *task_head_net(task_ctx *ctx, int64_t config, int blk, int max_batch, uint64_t seed,
+                             fg_err *err)
+{
+    nn_net *whole = base_whole_net(ctx->wcache, ctx->g, config, ctx->net, 1, seed, err);
+    nn_net *head = whole ? nn_head_from(whole, ctx->bases->blk[blk].n_base, max_batch, err) : NULL;
+    nn_net_free(whole);
+    return head;
+}
+
 /* Builds, trains and scores one network; shared by CV tasks and the refit. */
 static void train_one(task_ctx *ctx, int64_t config, int fold, const int32_t *tr, int n_tr,
                       const int32_t *va, int n_va, jnl_record *r, nn_net **net_out)
@@ -196,15 +263,18 @@ static void train_one(task_ctx *ctx, int64_t config, int fold, const int32_t *tr
     }
     uint64_t seed = task_seed(ctx->seed, e->config_hash, fold);
     int max_batch = t.batch_size > 256 ? t.batch_size : 256;
-    nn_net *net = nn_net_new(ctx->net, max_batch, fg_hash_mix(seed, 1), &err);
-    if (!net || apply_weights(ctx->wcache, ctx->g, config, ctx->net, net, &err)) {
+    int blk = base_block_of(ctx->bases, config);
+    nn_data fd = blk >= 0 ? base_data(ctx->bases, blk, 0) : ctx->train;
+    nn_net *net = blk >= 0 ? task_head_net(ctx, config, blk, max_batch, fg_hash_mix(seed, 1), &err)
+                           : nn_net_new(ctx->net, max_batch, fg_hash_mix(seed, 1), &err);
+    if (!net || (blk < 0 && apply_weights(ctx->wcache, ctx->g, config, ctx->net, net, &err))) {
         fail(r, NN_STATUS_INVALID, err.msg);
         nn_net_free(net);
         return;
     }
     timeout_ctx tc = {fg_now() + ctx->timeout};
     double t0 = fg_now();
-    int rc = nn_fit(net, &t, &ctx->train, tr, n_tr, va, n_va, fg_hash_mix(seed, 2),
+    int rc = nn_fit(net, &t, &fd, tr, n_tr, va, n_va, fg_hash_mix(seed, 2),
                     ctx->timeout > 0 ? timeout_hook : NULL, &tc, ctx->fit, &err);
     e->fit_time = fg_now() - t0;
     if (rc != 0) {
@@ -240,9 +310,25 @@ int task_run(void *p, int32_t task, void *result)
     int64_t config = task / ctx->folds;
     int fold = task % ctx->folds;
     int n_tr = 0, n_va = 0;
-    cv_split(ctx->idx, ctx->fold_of, ctx->n, fold, ctx->train_idx, &n_tr, ctx->val_idx, &n_va);
+    const int32_t *idx = base_block_of(ctx->bases, config) >= 0 ? ctx->bases->pos : ctx->idx;
+    cv_split(idx, ctx->fold_of, ctx->n, fold, ctx->train_idx, &n_tr, ctx->val_idx, &n_va);
     train_one(ctx, config, fold, ctx->train_idx, n_tr, ctx->val_idx, n_va, r, NULL);
     return 0;
+}
+
+/* The whole network of config holding the trained head's values (frees head); NULL after
+ * recording why in out. */
+static nn_net *task_whole_of(task_ctx *ctx, int64_t config, nn_net *head, jnl_record *out)
+{
+    fg_err err;
+    nn_net *whole = base_whole_net(ctx->wcache, ctx->g, config, ctx->net, 1, 0, &err);
+    if (!whole || nn_head_copy_to(head, whole, &err)) {
+        fail(out, NN_STATUS_FAILED, err.msg);
+        nn_net_free(whole);
+        whole = NULL;
+    }
+    nn_net_free(head);
+    return whole;
 }
 
 int task_refit(task_ctx *ctx, int64_t config, const data_set *test, jnl_record *out,
@@ -251,12 +337,20 @@ int task_refit(task_ctx *ctx, int64_t config, const data_set *test, jnl_record *
     memset(&out->e, 0, sizeof out->e);
     out->e.task = -1;
     nn_net *net = NULL;
-    train_one(ctx, config, JNL_REFIT, ctx->idx, ctx->n, NULL, 0, out, &net);
+    int blk = base_block_of(ctx->bases, config);
+    if (blk >= 0 && ctx->bases->n_test != test->n) {
+        fail(out, NN_STATUS_FAILED, "the frozen base's features lack the test images");
+        return -1;
+    }
+    train_one(ctx, config, JNL_REFIT, blk >= 0 ? ctx->bases->pos : ctx->idx, ctx->n, NULL, 0, out,
+              &net);
     if (!net)
         return 0;
     nn_data td = ctx->train;
     td.images = test->images;
     td.labels = test->labels;
+    if (blk >= 0)
+        td = base_data(ctx->bases, blk, 1);
     int32_t *ti = malloc((size_t)test->n * sizeof *ti);
     if (!ti) {
         fail(out, NN_STATUS_FAILED, "out of memory scoring the test set");
@@ -277,6 +371,8 @@ int task_refit(task_ctx *ctx, int64_t config, const data_set *test, jnl_record *
     out->e.score_time = fg_now() - t0;
     free(pred);
     free(ti);
+    if (net_out && blk >= 0) /* the whole network: the head's values in the base's */
+        net = task_whole_of(ctx, config, net, out);
     if (net_out)
         *net_out = net;
     else

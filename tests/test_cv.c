@@ -65,6 +65,40 @@ static void check_folds(const int *fold_of, int k)
     CHECK_INT(bad, 0);
 }
 
+/* validation_split: ceil(p n) validate; per class as scikit-learn's _approximate_mode
+ * (classes of 7, 3 and 2 samples, p 0.25: 3 validate; 7 * 3 / 12 = 1.75, 0.75, 0.5 -> floors
+ * 1, 0, 0 and the 2 left to the largest remainders, 0.75 twice: classes 0 and 1); seeded. */
+static void check_holdout(void)
+{
+    uint8_t lab[12] = {0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 2, 2};
+    int32_t ix[12];
+    int f[12], g[12], per[3][2] = {{0}};
+    fg_err err;
+    for (int i = 0; i < 12; i++)
+        ix[i] = 11 - i;
+    CHECK_INT(cv_stratified_holdout(lab, ix, 12, 3, 0.25, 9, f, &err), 0);
+    for (int i = 0; i < 12; i++) {
+        CHECK(f[i] == 0 || f[i] == 1);
+        per[lab[ix[i]]][f[i]]++;
+    }
+    CHECK_INT(per[0][0], 2);
+    CHECK_INT(per[1][0], 1);
+    CHECK_INT(per[2][0], 0);
+    CHECK_INT(cv_stratified_holdout(lab, ix, 12, 3, 0.25, 9, g, &err), 0);
+    CHECK(memcmp(f, g, sizeof f) == 0);
+    int differs = 0;
+    for (uint64_t s = 10; s < 20 && !differs; s++) {
+        CHECK_INT(cv_stratified_holdout(lab, ix, 12, 3, 0.25, s, g, &err), 0);
+        differs = memcmp(f, g, sizeof f) != 0;
+    }
+    CHECK(differs);
+    CHECK_INT(cv_n_train(12, 1, 0.25), 9);
+    CHECK_INT(cv_n_train(12, 3, 0), 8);
+    CHECK_INT(cv_stratified_holdout(lab, ix, 12, 3, 1.0, 9, f, &err), -1);
+    CHECK_INT(cv_stratified_holdout(lab, ix, 12, 3, 0.0, 9, f, &err), -1);
+    CHECK_INT(cv_stratified_holdout(lab, ix, 12, 3, 0.999, 9, f, &err), -1); /* none train */
+}
+
 int main(void)
 {
     fg_rng r;
@@ -145,5 +179,6 @@ int main(void)
     idx2[5]++;
     CHECK(h != cv_folds_checksum(idx2, a, N));
     CHECK(h != cv_folds_checksum(idx, a, N - 1));
+    check_holdout();
     return check_report("test_cv");
 }

@@ -631,6 +631,31 @@ static void test_header_run_settings(const char *dir)
     CHECK(jnl_read_header(path, &back, &err) != 0); /* gone */
 }
 
+/* The frozen base (base.c) in the header: written when there is one, read back. */
+static void test_header_base(const char *dir)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/hb.jsonl", dir);
+    jnl_header h, back;
+    memset(&h, 0, sizeof h);
+    snprintf(h.grid_name, sizeof h.grid_name, "t");
+    h.n_configs = 8; /* a header the reader accepts: at least one configuration */
+    h.folds = 1;
+    h.base_configs = 8;
+    h.base_blocks = 2;
+    h.base_seconds = 419.875;
+    jnl *j = NULL;
+    fg_err err;
+    CHECK(jnl_create(path, &h, &j, &err) == 0);
+    jnl_close(j);
+    CHECK(jnl_read_header(path, &back, &err) == 0);
+    CHECK_INT(back.base_configs, 8);
+    CHECK_INT(back.base_blocks, 2);
+    CHECK(back.base_seconds == 419.875);
+    CHECK_INT(back.folds, 1);
+    unlink(path);
+}
+
 int main(void)
 {
     char tmpl[] = "/tmp/fg-journal-XXXXXX";
@@ -638,6 +663,7 @@ int main(void)
     CHECK(dir != NULL);
     if (dir) {
         test_round_trip(dir);
+        test_header_base(dir);
         test_header_run_settings(dir);
         rmdir(dir);
     }

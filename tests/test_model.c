@@ -44,7 +44,7 @@ static void make_data(void)
         }
         g_idx[i] = i;
     }
-    g_data = (nn_data){g_img, g_lab, S, S, 1, N_CLASSES};
+    g_data = (nn_data){g_img, g_lab, S, S, 1, N_CLASSES, NULL};
 }
 
 /* ---- building descriptions (as in test_nn_conv.c) ----------------------------------------- */

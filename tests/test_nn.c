@@ -323,7 +323,7 @@ static void test_golden_forward(void)
     /* nn_evaluate on uint8 data: pixels (255, 0, 51) -> x = (1, 0, 0.2) */
     memcpy(nn_net_params(net), w, sizeof w);
     uint8_t img[3] = {255, 0, 51}, lab[1] = {0};
-    nn_data data = {img, lab, 1, 3, 1, 2};
+    nn_data data = {img, lab, 1, 3, 1, 2, NULL};
     int32_t idx[1] = {0};
     float loss, acc;
     CHECK_INT(nn_evaluate(net, &data, idx, 1, &loss, &acc, NULL, &err), 0);
@@ -810,7 +810,7 @@ static void synthetic_init(synthetic *s, int flip)
     make_synthetic(s->img + SYN_N * 16, s->lab + SYN_N, SYN_N, 2, flip);
     for (int i = 0; i < SYN_N; i++)
         s->train[i] = i, s->val[i] = SYN_N + i;
-    s->data = (nn_data){s->img, s->lab, SYN_H, SYN_W, 1, SYN_CLASSES};
+    s->data = (nn_data){s->img, s->lab, SYN_H, SYN_W, 1, SYN_CLASSES, NULL};
 }
 
 static void small_net_desc(nn_net_desc *d, float dropout)

@@ -816,7 +816,7 @@ static int fit_bars(const nn_net_desc *d, const nn_train_desc *t, uint64_t seed,
     make_bars(img, lab, 2 * BAR_N, 99);
     for (int i = 0; i < BAR_N; i++)
         train[i] = i, val[i] = BAR_N + i;
-    nn_data data = {img, lab, BAR_S, BAR_S, 1, BAR_CLASSES};
+    nn_data data = {img, lab, BAR_S, BAR_S, 1, BAR_CLASSES, NULL};
     fg_err err;
     nn_net *net = nn_net_new(d, t->batch_size, seed, &err);
     CHECK_MSG(net != NULL, "%s", err.msg);

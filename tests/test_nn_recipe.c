@@ -40,7 +40,7 @@ static void synthetic_init(synthetic *s)
     }
     for (int i = 0; i < SYN_N; i++)
         s->train[i] = i, s->val[i] = SYN_N + i;
-    s->data = (nn_data){s->img, s->lab, SYN_H, SYN_W, 1, SYN_C};
+    s->data = (nn_data){s->img, s->lab, SYN_H, SYN_W, 1, SYN_C, NULL};
 }
 
 static synthetic syn;

@@ -220,7 +220,7 @@ static void fit_frozen(const char *what, const nn_net_desc *d, nn_opt_kind opt)
     float *before = malloc((size_t)n * sizeof *before);
     memcpy(before, nn_net_params(net), (size_t)n * sizeof *before);
     nn_fit_result *res = malloc(sizeof *res);
-    nn_data data = {img, lab, S, S, 1, CLASSES};
+    nn_data data = {img, lab, S, S, 1, CLASSES, NULL};
     CHECK_MSG(nn_fit(net, &t, &data, tr, N_IMG, va, N_IMG, 5, NULL, NULL, res, &err) == 0,
               "%s: %s", what, err.msg);
     CHECK_INT(res->status, NN_STATUS_OK);

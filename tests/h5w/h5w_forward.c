@@ -72,7 +72,7 @@ int main(int argc, char **argv)
     fclose(f);
     for (int i = 0; i < n; i++)
         idx[i] = i;
-    nn_data data = {img, lab, 28, 28, 1, 10};
+    nn_data data = {img, lab, 28, 28, 1, 10, NULL};
     nn_net_gather(net, &data, idx, n);
     nn_net_forward(net, n, 0, NULL);
     int li = nn_net_layer_index(net, argv[4]);
