@@ -119,7 +119,7 @@ static int activation_plan(const nn_layer_desc *d, const nn_shape *in, int n_in,
 }
 
 /* y = max(x, 0) in one pass (the same values as copying, then ReLU in place) */
-NN_KERNEL relu_copy(float *restrict y, const float *restrict x, int64_t n)
+NN_CLONES NN_KERNEL relu_copy(float *restrict y, const float *restrict x, int64_t n)
 {
     NN_SPLIT_LOOP(i, n, y[i] = x[i] > 0.0f ? x[i] : 0.0f);
 }
