@@ -100,8 +100,9 @@ void nn_act_forward(nn_act a, float alpha, float *y, const float *bias, int64_t 
         }                                                                                  \
     } while (0)
 
-/* y, dy, out are (rows, cols). */
-void nn_act_backward(nn_act a, float alpha, const float *y, const float *dy, float *out,
+/* y, dy, out are (rows, cols). Compiled for several vector widths (element-wise work and
+ * the softmax rows' sequential sums: the same results on every version). */
+NN_CLONES void nn_act_backward(nn_act a, float alpha, const float *y, const float *dy, float *out,
                      int64_t rows, int cols, int acc)
 {
     int64_t n = rows * cols;

@@ -60,6 +60,43 @@ static double *ws_sums(const nn_layer *L) { return (double *)(void *)L->ws; }
 static float *ws_mean(const nn_layer *L) { return L->ws + 4 * L->in[0].c; }
 static float *ws_istd(const nn_layer *L) { return L->ws + 5 * L->in[0].c; }
 
+/* The per-row loops over the c channels, vectorized over the channels (nn_layer_bn.c is
+ * compiled with the dynamic cost model, see CMakeLists.txt): every channel keeps its own
+ * sequential sum over the rows, so the results are those of the scalar loops. */
+NN_CLONES NN_KERNEL bn_sum(double *restrict sum, const float *restrict x, int64_t rows, int c)
+{
+    for (int64_t r = 0; r < rows; r++, x += c)
+        for (int k = 0; k < c; k++)
+            sum[k] += x[k];
+}
+
+NN_CLONES NN_KERNEL bn_sq(double *restrict sq, const float *restrict x,
+                          const float *restrict mean, int64_t rows, int c)
+{
+    for (int64_t r = 0; r < rows; r++, x += c)
+        for (int k = 0; k < c; k++) {
+            double v = (double)x[k] - mean[k];
+            sq[k] += v * v;
+        }
+}
+
+NN_CLONES NN_KERNEL bn_norm(float *restrict y, const float *restrict x, const float *restrict mean,
+                            const float *restrict istd, const float *restrict gamma,
+                            const float *restrict beta, int64_t rows, int c)
+{
+    for (int64_t r = 0; r < rows; r++, x += c, y += c)
+        for (int k = 0; k < c; k++)
+            y[k] = (x[k] - mean[k]) * istd[k] * gamma[k] + beta[k];
+}
+
+NN_CLONES NN_KERNEL bn_affine(float *restrict y, const float *restrict x, const float *restrict a,
+                              const float *restrict b, int64_t rows, int c)
+{
+    for (int64_t r = 0; r < rows; r++, x += c, y += c)
+        for (int k = 0; k < c; k++)
+            y[k] = x[k] * a[k] + b[k];
+}
+
 static void bn_forward(nn_layer *L, const nn_step *s)
 {
     const int c = L->in[0].c;
@@ -70,16 +107,10 @@ static void bn_forward(nn_layer *L, const nn_step *s)
     if (s->training && !L->d->frozen) {
         double *sum = ws_sums(L), *sq = sum + c;
         memset(sum, 0, 2 * (size_t)c * sizeof *sum);
-        for (int64_t r = 0; r < rows; r++)
-            for (int k = 0; k < c; k++)
-                sum[k] += x[r * c + k];
+        bn_sum(sum, x, rows, c);
         for (int k = 0; k < c; k++)
             mean[k] = (float)(sum[k] / (double)rows);
-        for (int64_t r = 0; r < rows; r++)
-            for (int k = 0; k < c; k++) {
-                double v = (double)x[r * c + k] - mean[k];
-                sq[k] += v * v;
-            }
+        bn_sq(sq, x, mean, rows, c);
         const float mom = s->bn_refresh > 0 ? (float)(s->bn_refresh - 1) / (float)s->bn_refresh
                                             : L->d->bn_momentum;
         const double corr = !L->in[0].flat && rows > 1 ? (double)rows / (double)(rows - 1) : 1.0;
@@ -90,9 +121,7 @@ static void bn_forward(nn_layer *L, const nn_step *s)
             mm[k] = mm[k] * mom + mean[k] * (1.0f - mom);
             mv[k] = mv[k] * mom + (float)(var * corr) * (1.0f - mom);
         }
-        for (int64_t r = 0; r < rows; r++)
-            for (int k = 0; k < c; k++)
-                y[r * c + k] = (x[r * c + k] - mean[k]) * istd[k] * gamma[k] + beta[k];
+        bn_norm(y, x, mean, istd, gamma, beta, rows, c);
     } else {
         const float *mm = L->fixed, *mv = L->fixed + c;
         /* y = x * a + b with a = gamma / sqrt(mv + eps), b = beta - mm * a; the batch
@@ -102,9 +131,7 @@ static void bn_forward(nn_layer *L, const nn_step *s)
             a[k] = (float)(gamma[k] / sqrt((double)mv[k] + eps));
             b[k] = beta[k] - mm[k] * a[k];
         }
-        for (int64_t r = 0; r < rows; r++)
-            for (int k = 0; k < c; k++)
-                y[r * c + k] = x[r * c + k] * a[k] + b[k];
+        bn_affine(y, x, a, b, rows, c);
     }
 }
 
@@ -124,6 +151,33 @@ static void bn_backward_frozen(nn_layer *L, const nn_step *s)
             dx[r * c + k] = (L->dx_acc[0] ? dx[r * c + k] : 0.0f) + dy[r * c + k] * a[k];
 }
 
+NN_CLONES NN_KERNEL bn_grad_sums(double *restrict dg, double *restrict db, const float *restrict dy,
+                               const float *restrict x, const float *restrict mean,
+                               const float *restrict istd, int64_t rows, int c)
+{
+    for (int64_t r = 0; r < rows; r++, x += c, dy += c)
+        for (int k = 0; k < c; k++) {
+            float g = dy[k];
+            db[k] += g;
+            dg[k] += g * (x[k] - mean[k]) * istd[k];
+        }
+}
+
+/* dx (+)= gamma istd (dy - mdb - xhat dgf / n), mdb = (float)db / n and dgf = (float)dg
+ * per channel, in the scalar expression's order of operations */
+NN_CLONES NN_KERNEL bn_grad_x(float *restrict dx, const float *restrict dy, const float *restrict x,
+                            const float *restrict mean, const float *restrict istd,
+                            const float *restrict gamma, const float *restrict mdb,
+                            const float *restrict dgf, float inv_n, int64_t rows, int c, int acc)
+{
+    for (int64_t r = 0; r < rows; r++, x += c, dy += c, dx += c)
+        for (int k = 0; k < c; k++) {
+            float xhat = (x[k] - mean[k]) * istd[k];
+            float v = gamma[k] * istd[k] * (dy[k] - mdb[k] - xhat * dgf[k] * inv_n);
+            dx[k] = acc ? dx[k] + v : v;
+        }
+}
+
 static void bn_backward(nn_layer *L, const nn_step *s)
 {
     if (L->d->frozen) {
@@ -136,25 +190,16 @@ static void bn_backward(nn_layer *L, const nn_step *s)
     const float *mean = ws_mean(L), *istd = ws_istd(L);
     double *dg = ws_sums(L), *db = dg + c;
     memset(dg, 0, 2 * (size_t)c * sizeof *dg);
-    for (int64_t r = 0; r < rows; r++)
-        for (int k = 0; k < c; k++) {
-            float g = dy[r * c + k];
-            db[k] += g;
-            dg[k] += g * (x[r * c + k] - mean[k]) * istd[k];
-        }
+    bn_grad_sums(dg, db, dy, x, mean, istd, rows, c);
     float *dx = L->dx[0];
+    float *dw = L->dw;
     if (dx) {
         const float inv_n = 1.0f / (float)rows;
-        const int acc = L->dx_acc[0];
-        for (int64_t r = 0; r < rows; r++)
-            for (int k = 0; k < c; k++) {
-                float xhat = (x[r * c + k] - mean[k]) * istd[k];
-                float v = gamma[k] * istd[k] *
-                          (dy[r * c + k] - (float)db[k] * inv_n - xhat * (float)dg[k] * inv_n);
-                dx[r * c + k] = acc ? dx[r * c + k] + v : v;
-            }
+        float *mdb = dw, *dgf = dw + c; /* dw is written below, after dx */
+        for (int k = 0; k < c; k++)
+            mdb[k] = (float)db[k] * inv_n, dgf[k] = (float)dg[k];
+        bn_grad_x(dx, dy, x, mean, istd, gamma, mdb, dgf, inv_n, rows, c, L->dx_acc[0]);
     }
-    float *dw = L->dw;
     for (int k = 0; k < c; k++) {
         dw[k] = (float)dg[k];
         dw[c + k] = (float)db[k];

@@ -91,7 +91,7 @@ NN_KERNEL cell_maxarg(float *restrict y, int32_t *restrict arg, const float *res
 
 /* A full 2x2 window (cells at off, off + c, off + row, off + row + c; x0 points at the
  * first, x1 at the third) in one pass: the comparisons of cell_first + cell_maxarg. */
-NN_KERNEL cell_max2x2(float *restrict y, int32_t *restrict arg, const float *restrict x0,
+NN_CLONES NN_KERNEL cell_max2x2(float *restrict y, int32_t *restrict arg, const float *restrict x0,
                       const float *restrict x1, int32_t off, int32_t row, int c)
 {
     NN_SPLIT_LOOP32(k, c, float m = x0[k]; int32_t a = off + k; float v = x0[c + k];
@@ -147,13 +147,13 @@ static inline float pick(float v, int32_t a, int32_t o)
     return v;
 }
 
-NN_KERNEL cell_grad_set(float *restrict dx, const float *restrict dy, const int32_t *restrict arg,
+NN_CLONES NN_KERNEL cell_grad_set(float *restrict dx, const float *restrict dy, const int32_t *restrict arg,
                         int32_t off, int c)
 {
     NN_SPLIT_LOOP32(k, c, dx[k] = pick(dy[k], arg[k], off + k));
 }
 
-NN_KERNEL cell_grad_add(float *restrict dx, const float *restrict dy, const int32_t *restrict arg,
+NN_CLONES NN_KERNEL cell_grad_add(float *restrict dx, const float *restrict dy, const int32_t *restrict arg,
                         int32_t off, int c)
 {
     NN_SPLIT_LOOP32(k, c, dx[k] += pick(dy[k], arg[k], off + k));

@@ -118,10 +118,20 @@ static int activation_plan(const nn_layer_desc *d, const nn_shape *in, int n_in,
     return 0;
 }
 
+/* y = max(x, 0) in one pass (the same values as copying, then ReLU in place) */
+NN_CLONES NN_KERNEL relu_copy(float *restrict y, const float *restrict x, int64_t n)
+{
+    NN_SPLIT_LOOP(i, n, y[i] = x[i] > 0.0f ? x[i] : 0.0f);
+}
+
 static void activation_forward(nn_layer *L, const nn_step *s)
 {
     int c = L->p.out.c;
     int64_t rows = (int64_t)s->batch * L->p.out.h * L->p.out.w;
+    if (L->act == NN_ACT_RELU && L->y != L->x[0]) {
+        relu_copy(L->y, L->x[0], rows * c);
+        return;
+    }
     memcpy(L->y, L->x[0], (size_t)(rows * c) * sizeof *L->y);
     nn_act_forward(L->act, L->alpha, L->y, NULL, rows, c);
 }

@@ -770,6 +770,35 @@ static void test_errors(void)
         "t.yaml:", "(configuration 0)");
 }
 
+/* grids/best-cnn.yaml and grids/best-mlp.yaml: 4 configurations x 3 folds, configuration 0
+ * (the one tests/bench/run --quality refits) with the whole recipe, the MLP dense only. */
+static void test_shipped_best(const char *dir)
+{
+    static const char *const names[2] = {"best-cnn", "best-mlp"};
+    for (int i = 0; i < 2; i++) {
+        char path[4200];
+        grid *g = NULL;
+        fg_err e;
+        snprintf(path, sizeof path, "%s/grids/%s.yaml", dir, names[i]);
+        CHECK_MSG(grid_load_file(path, &g, &e) == 0, "%s", e.msg);
+        if (!g)
+            continue;
+        CHECK_STR(grid_opts_c(g)->name, names[i]);
+        CHECK_INT(grid_opts_c(g)->folds, 3);
+        CHECK_INT(grid_n_configs(g), 4);
+        nn_train_desc t;
+        CHECK_INT(grid_config_build(g, 0, 28, 28, 1, 10, &net, &t, &e), 0);
+        CHECK_INT(t.augment_flip, 1);
+        CHECK_INT(t.lr_schedule, NN_SCHED_COSINE);
+        CHECK_NEAR(t.label_smoothing, 0.1, 1e-7);
+        int convs = 0;
+        for (int l = 0; l < net.n_layers; l++)
+            convs += net.layers[l].kind == NN_LAYER_CONV2D;
+        CHECK_INT(convs, i == 0 ? 2 : 0);
+        grid_free(g);
+    }
+}
+
 /* The grid files shipped in grids/: found through FG_SOURCE_DIR or relative paths. */
 static void test_shipped_files(void)
 {
@@ -823,6 +852,7 @@ static void test_shipped_files(void)
         CHECK_INT(grid_n_configs(g), 10);
         grid_free(g);
     }
+    test_shipped_best(dir);
     /* a missing file */
     rc = grid_load_file("/nonexistent/grid.yaml", &g, &e);
     CHECK_INT(rc, -1);

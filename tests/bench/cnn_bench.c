@@ -7,10 +7,13 @@
  *   gcc -std=c11 -O2 -Iinclude -I/usr/include/x86_64-linux-gnu/openblas-pthread \
  *       tests/bench/cnn_bench.c src/nn*.c src/fg_util.c -lopenblas -lm -o /tmp/cnn_bench
  *   OPENBLAS_NUM_THREADS=1 /tmp/cnn_bench [n_images (10000)] [batch (500)] [resnet (0)]
+ *       [bn_cnn batch (128; 0: skip bn_cnn; -B: bn_cnn alone at batch B)]
  *
  * or `cmake --build build --target fg_bench_cnn` (binary build/tests/bench/cnn_bench). Besides
  * the human-readable lines it prints key=value lines: backend=..., and per model
  *   convNN_1_images_per_second=<float>  (training at the batch size, best of 3 epochs)
+ *   convNN_1_gflops=<float>             (the same counting 3x the forward FLOPs)
+ * bn_cnn (below) trains with Adam and augmentation (flip, translation 2), as a recipe grid.
  * Add -DNN_CONV_COL_CAP=<floats> to try another im2col chunk size (see nn_layer_conv.c). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,6 +82,30 @@ static void conv_nn(nn_net_desc *d, int deep)
     dense(d, 10, NN_ACT_SOFTMAX);
 }
 
+/* bn_cnn: the shape of grids/best-cnn.yaml's networks, two blocks of conv2d 3x3 'same'
+ * (32 then 64 filters, no activation) -> batch norm (momentum 0.9) -> relu -> max pool 2,
+ * then dropout .25, flatten, dense 256 relu, dropout .5, dense 10 softmax; trained with
+ * Adam, flip + translation by 2 pixels */
+static void bn_cnn(nn_net_desc *d)
+{
+    begin(d);
+    const int filters[2] = {32, 64};
+    for (int b = 0; b < 2; b++) {
+        nn_layer_desc *c = add(d, NN_LAYER_CONV2D);
+        c->filters = filters[b], c->kernel[0] = c->kernel[1] = 3;
+        c->strides[0] = c->strides[1] = 1, c->padding = NN_PAD_SAME;
+        c->activation = NN_ACT_LINEAR;
+        add(d, NN_LAYER_BATCH_NORM)->bn_momentum = 0.9f;
+        add(d, NN_LAYER_ACTIVATION)->activation = NN_ACT_RELU;
+        add(d, NN_LAYER_MAX_POOL2D);
+    }
+    add(d, NN_LAYER_DROPOUT)->rate = 0.25f;
+    add(d, NN_LAYER_FLATTEN);
+    dense(d, 256, NN_ACT_RELU);
+    add(d, NN_LAYER_DROPOUT)->rate = 0.5f;
+    dense(d, 10, NN_ACT_SOFTMAX);
+}
+
 /* grids/resnet.yaml */
 static void resnet(nn_net_desc *d)
 {
@@ -113,7 +140,7 @@ static void resnet(nn_net_desc *d)
 }
 
 static int bench(const char *name, const nn_net_desc *d, const nn_data *data, const int32_t *idx,
-                 int n, int bs)
+                 int n, int bs, int recipe)
 {
     fg_err err;
     int64_t params = 0, flops = 0;
@@ -128,8 +155,10 @@ static int bench(const char *name, const nn_net_desc *d, const nn_data *data, co
     }
     static nn_fit_result res;
     nn_train_desc t;
-    nn_train_desc_init(&t, NN_OPT_SGD);
-    t.learning_rate = 0.01f;
+    nn_train_desc_init(&t, recipe ? NN_OPT_ADAM : NN_OPT_SGD);
+    t.learning_rate = recipe ? 1e-3f : 0.01f;
+    if (recipe)
+        t.augment_flip = 1, t.augment_translate = 2;
     t.batch_size = bs;
     t.epochs = 1;
     double best = 1e30;
@@ -151,6 +180,7 @@ static int bench(const char *name, const nn_net_desc *d, const nn_data *data, co
            name, (long long)params, flops / 1e6, bs, n / best, 3.0 * flops * n / best / 1e9,
            n / te);
     printf("%s_images_per_second=%.1f\n", name, n / best);
+    printf("%s_gflops=%.2f\n", name, 3.0 * flops * n / best / 1e9);
     fflush(stdout);
 
     /* per layer, one training step at a time (forward, then backward in reverse), summed over
@@ -195,6 +225,7 @@ int main(int argc, char **argv)
     int n = argc > 1 ? atoi(argv[1]) : 10000;
     int bs = argc > 2 ? atoi(argv[2]) : 500;
     int with_resnet = argc > 3 ? atoi(argv[3]) : 0;
+    int bn_bs = argc > 4 ? atoi(argv[4]) : 128; /* 0: no bn_cnn; < 0: bn_cnn alone */
     if (n < bs)
         n = bs;
     nn_gemm_set_threads(1);
@@ -211,13 +242,19 @@ int main(int argc, char **argv)
     printf("backend=%s\n", nn_gemm_backend());
     nn_net_desc d;
     int rc = 0;
-    conv_nn(&d, 0);
-    rc |= bench("convNN_1", &d, &data, idx, n, bs);
-    conv_nn(&d, 1);
-    rc |= bench("convNN_4", &d, &data, idx, n, bs);
+    if (bn_bs >= 0) {
+        conv_nn(&d, 0);
+        rc |= bench("convNN_1", &d, &data, idx, n, bs, 0);
+        conv_nn(&d, 1);
+        rc |= bench("convNN_4", &d, &data, idx, n, bs, 0);
+    }
+    if (bn_bs != 0) {
+        bn_cnn(&d);
+        rc |= bench("bn_cnn", &d, &data, idx, n, bn_bs < 0 ? -bn_bs : bn_bs, 1);
+    }
     if (with_resnet) {
         resnet(&d);
-        rc |= bench("resnet", &d, &data, idx, n < 2000 ? n : 2000, bs);
+        rc |= bench("resnet", &d, &data, idx, n < 2000 ? n : 2000, bs, 0);
     }
     free(img), free(lab), free(idx);
     return rc;
