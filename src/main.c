@@ -1514,8 +1514,9 @@ static int dry_run(grid *g)
         fprintf(stderr, "fmnist-grid: out of memory\n");
         return EXIT_RUNTIME;
     }
-    printf("grid %s (%s): %lld configuration%s x %d folds = %lld tasks%s\n", o->name, o->path,
-           (long long)nc, nc == 1 ? "" : "s", o->folds, (long long)nc * o->folds, o->refit ? ", then a refit of the best" : "");
+    printf("grid %s (%s): %lld configuration%s x %d fold%s = %lld tasks%s\n", o->name, o->path,
+           (long long)nc, nc == 1 ? "" : "s", o->folds, o->folds == 1 ? " (a holdout split)" : "s",
+           (long long)nc * o->folds, o->refit ? ", then a refit of the best" : "");
     printf("seed %llu, cv seed %llu, shuffle %s, %s\n\n", (unsigned long long)o->seed,
            (unsigned long long)o->cv_seed, o->shuffle ? "yes" : "no",
            o->subset ? "stratified subset" : "all training images");
