@@ -591,6 +591,15 @@ static void test_ranks(void)
     free(sp);
 }
 
+/* A minimal header the reader accepts (a grid name, at least one configuration). */
+static void small_header(jnl_header *h, int64_t n_configs, int folds)
+{
+    memset(h, 0, sizeof *h);
+    snprintf(h->grid_name, sizeof h->grid_name, "t");
+    h->n_configs = n_configs;
+    h->folds = folds;
+}
+
 /* The header records how the search was run (threads, refit, data directory), so that a
  * resume needs no options; a header without them reads back as unknown (0, -1, ""). */
 static void test_header_run_settings(const char *dir)
@@ -598,10 +607,7 @@ static void test_header_run_settings(const char *dir)
     char path[512];
     snprintf(path, sizeof path, "%s/h.jsonl", dir);
     jnl_header h, back;
-    memset(&h, 0, sizeof h);
-    snprintf(h.grid_name, sizeof h.grid_name, "t");
-    h.n_configs = 4; /* a header the reader accepts: at least one configuration */
-    h.folds = 3;
+    small_header(&h, 4, 3);
     h.threads = 2;
     h.refit = 0;
     snprintf(h.data_dir, sizeof h.data_dir, "/data/f\xc3\xa9 \"x\"\\y");
@@ -637,10 +643,7 @@ static void test_header_base(const char *dir)
     char path[512];
     snprintf(path, sizeof path, "%s/hb.jsonl", dir);
     jnl_header h, back;
-    memset(&h, 0, sizeof h);
-    snprintf(h.grid_name, sizeof h.grid_name, "t");
-    h.n_configs = 8; /* a header the reader accepts: at least one configuration */
-    h.folds = 1;
+    small_header(&h, 8, 1);
     h.base_configs = 8;
     h.base_blocks = 2;
     h.base_seconds = 419.875;
