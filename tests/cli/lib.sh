@@ -40,3 +40,21 @@ scores() {
 }
 
 data_available() { [ -f "${FMNIST_DATA:-/usr/share/datasets/fashion-mnist}/train-images-idx3-ubyte.gz" ]; }
+
+# small_base INDENT: the layers of tests/h5w/keras_weights.py's "small" network up to the end
+# of its frozen base (b3p), one YAML list item a line, each after INDENT: the names and
+# shapes the tests' weights files hold.
+small_base() {
+  printf '%s- {type: rescaling, name: to_255, scale: 255}\n' "$1"
+  printf '%s- {type: resizing, name: resize, height: 20, width: 20}\n' "$1"
+  printf '%s- {type: grayscale_to_rgb, name: rgb}\n' "$1"
+  printf '%s- {type: vgg16_preprocess, name: pre}\n' "$1"
+  printf '%s- {type: conv2d, name: b1c1, filters: 8, kernel_size: 3, padding: same, activation: relu}\n' "$1"
+  printf '%s- {type: conv2d, name: b1c2, filters: 8, kernel_size: 3, padding: same, activation: relu}\n' "$1"
+  printf '%s- {type: max_pooling2d, name: b1p}\n' "$1"
+  printf '%s- {type: conv2d, name: b2c1, filters: 16, kernel_size: 3, padding: same, activation: relu}\n' "$1"
+  printf '%s- {type: batch_normalization, name: bn}\n' "$1"
+  printf '%s- {type: max_pooling2d, name: b2p}\n' "$1"
+  printf '%s- {type: conv2d, name: b3c1, filters: 16, kernel_size: 3, padding: same, activation: relu}\n' "$1"
+  printf '%s- {type: max_pooling2d, name: b3p}\n' "$1"
+}

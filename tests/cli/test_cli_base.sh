@@ -24,18 +24,7 @@ layers() { # layers INDENT FREEZE: the small network, frozen up to FREEZE
 $1weights: $TMP/w.h5
 $1freeze_until: $2
 $1layers:
-$1  - {type: rescaling, name: to_255, scale: 255}
-$1  - {type: resizing, name: resize, height: 20, width: 20}
-$1  - {type: grayscale_to_rgb, name: rgb}
-$1  - {type: vgg16_preprocess, name: pre}
-$1  - {type: conv2d, name: b1c1, filters: 8, kernel_size: 3, padding: same, activation: relu}
-$1  - {type: conv2d, name: b1c2, filters: 8, kernel_size: 3, padding: same, activation: relu}
-$1  - {type: max_pooling2d, name: b1p}
-$1  - {type: conv2d, name: b2c1, filters: 16, kernel_size: 3, padding: same, activation: relu}
-$1  - {type: batch_normalization, name: bn}
-$1  - {type: max_pooling2d, name: b2p}
-$1  - {type: conv2d, name: b3c1, filters: 16, kernel_size: 3, padding: same, activation: relu}
-$1  - {type: max_pooling2d, name: b3p}
+$(small_base "$1  ")
 $1  - {type: flatten, name: flatten}
 $1  - {type: dense, name: fc, units: 12, activation: relu}
 $1  - {type: LeakyReLU, name: leaky, alpha: 0.1}

@@ -27,18 +27,7 @@ model:
   weights: $TMP/small.h5
   freeze_until: b3p
   layers:
-    - {type: rescaling, name: to_255, scale: 255}
-    - {type: resizing, name: resize, height: 20, width: 20}
-    - {type: grayscale_to_rgb, name: rgb}
-    - {type: vgg16_preprocess, name: pre}
-    - {type: conv2d, name: b1c1, filters: 8, kernel_size: 3, padding: same, activation: relu}
-    - {type: conv2d, name: b1c2, filters: 8, kernel_size: 3, padding: same, activation: relu}
-    - {type: max_pooling2d, name: b1p}
-    - {type: conv2d, name: b2c1, filters: 16, kernel_size: 3, padding: same, activation: relu}
-    - {type: batch_normalization, name: bn}
-    - {type: max_pooling2d, name: b2p}
-    - {type: conv2d, name: b3c1, filters: 16, kernel_size: 3, padding: same, activation: relu}
-    - {type: max_pooling2d, name: b3p}
+$(small_base "    ")
     - {type: flatten, name: flatten}
     - {type: dense, name: fc, units: 12, activation: relu}
     - {type: LeakyReLU, name: leaky, alpha: 0.1}
