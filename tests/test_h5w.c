@@ -1,7 +1,7 @@
 /* test_h5w.c - the Keras weights module without any HDF5 file: the matching of a file's
  * layers to a network (h5w_apply) on hand-built h5w_file structs (names, array counts,
  * both shapes in the message, the copy into the network), and, in the test_h5w_nohdf5
- * build of src/h5w.c without libhdf5, the refusal that says so. */
+ * build of src/io/h5w.c without libhdf5, the refusal that says so. */
 #include <stdlib.h>
 #include <string.h>
 

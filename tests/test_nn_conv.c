@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../src/nn_internal.h"
+#include "nn_internal.h"
 #include "check.h"
 #include "nn_gradcheck.h"
 #include "nn.h"

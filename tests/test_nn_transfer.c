@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "../src/nn_internal.h"
+#include "nn_internal.h"
 #include "nn_gradcheck.h"
 #include "nn.h"
 

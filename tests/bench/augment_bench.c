@@ -1,4 +1,4 @@
-/* augment_bench.c - what augmentation of the training batches costs (src/nn_augment.c):
+/* augment_bench.c - what augmentation of the training batches costs (src/engine/nn_augment.c):
  *   1. gathering alone, microseconds per image: plain (nn_net_gather) and with each transform
  *      (translate 2, flip, erase 0.5, all three);
  *   2. training, A/B in one run: one epoch of nn_fit on the same random images without and
@@ -19,7 +19,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../../src/nn_internal.h"
+#include "nn_internal.h"
 #include "fg_util.h"
 #include "nn.h"
 #include "nn_gemm.h"

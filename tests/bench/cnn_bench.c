@@ -5,7 +5,7 @@
  * part of ctest. Build and run from the repository root:
  *
  *   gcc -std=c11 -O2 -Iinclude -I/usr/include/x86_64-linux-gnu/openblas-pthread \
- *       tests/bench/cnn_bench.c src/nn*.c src/fg_util.c -lopenblas -lm -o /tmp/cnn_bench
+ *       tests/bench/cnn_bench.c src/nn*.c src/util/fg_util.c -lopenblas -lm -o /tmp/cnn_bench
  *   OPENBLAS_NUM_THREADS=1 /tmp/cnn_bench [n_images (10000)] [batch (500)] [resnet (0)]
  *       [bn_cnn batch (128; 0: skip bn_cnn; -B: bn_cnn alone at batch B)]
  *
@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/nn_internal.h"
+#include "nn_internal.h"
 #include "fg_util.h"
 #include "nn.h"
 #include "nn_gemm.h"

@@ -1,6 +1,6 @@
 /* export_folds.c - prints the stratified subset and fold assignment that fmnist-grid uses
  * for a search, so that another tool (tests/bench/sklearn_search.py) can cross-validate on
- * exactly the same images and folds. The derivation is the one of prepare() in src/main.c:
+ * exactly the same images and folds. The derivation is the one of prepare() in src/cli/main.c:
  * subset seed fg_hash_mix(cv_seed, 0x5), fold seed fg_hash_mix(cv_seed, 0xf0).
  *
  *   export_folds DATA_DIR SUBSET FOLDS CV_SEED [SHUFFLE (1)]

@@ -4,7 +4,7 @@
  * hand from the repository root:
  *
  *   gcc -std=c11 -O2 -Iinclude -I/usr/include/x86_64-linux-gnu/openblas-pthread \
- *       tests/bench/gemm_peak.c src/nn_gemm.c src/fg_util.c -lopenblas -lm -o /tmp/gemm_peak
+ *       tests/bench/gemm_peak.c src/engine/nn_gemm.c src/util/fg_util.c -lopenblas -lm -o /tmp/gemm_peak
  *   /tmp/gemm_peak [--shapes]
  *
  * Prints key=value lines: backend=..., then one line per shape

@@ -4,7 +4,7 @@
  * one step. Not part of ctest. Build and run from the repository root:
  *
  *   gcc -std=c11 -O2 -Iinclude -I/usr/include/x86_64-linux-gnu/openblas-pthread \
- *       tests/bench/nn_bench.c src/nn*.c src/fg_util.c -lopenblas -lm -o /tmp/nn_bench
+ *       tests/bench/nn_bench.c src/nn*.c src/util/fg_util.c -lopenblas -lm -o /tmp/nn_bench
  *   OPENBLAS_NUM_THREADS=1 /tmp/nn_bench [hidden_layers (3)] [n_images (20000)] [batch (all)]
  *
  * or `cmake --build build --target fg_bench_nn` (binary build/tests/bench/nn_bench). Besides
@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/nn_internal.h"
+#include "nn_internal.h"
 #include "fg_util.h"
 #include "nn.h"
 #include "nn_gemm.h"

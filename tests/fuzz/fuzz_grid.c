@@ -1,6 +1,6 @@
 /* fuzz_grid.c - libFuzzer target for the grid parser: grid_load_string on arbitrary bytes,
  * then grid_free. Built only with clang and -DFG_FUZZ=ON; run with tests/fuzz/run.sh.
- * Any crash, sanitizer report or leak is a bug in src/grid.c (or the engine's shape check
+ * Any crash, sanitizer report or leak is a bug in src/search/grid.c (or the engine's shape check
  * it calls); an error return is the expected outcome for most inputs. */
 #include <stddef.h>
 #include <stdint.h>

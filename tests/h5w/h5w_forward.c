@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/nn_internal.h"
+#include "nn_internal.h"
 #include "grid.h"
 #include "h5w.h"
 
