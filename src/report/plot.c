@@ -17,6 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fg_afile.h"
+#include "fg_buf.h"
+
 #define PLOT_MAX 16
 
 struct plot_set {
@@ -58,55 +61,19 @@ const char *plot_title(const plot_set *p, int i) { return p->title[i]; }
 
 /* ---- writing ------------------------------------------------------------------------- */
 
-/* A growing text buffer for one figure's gnuplot commands. */
-typedef struct {
-    char *s;
-    size_t len, cap;
-    int bad;
-} tbuf;
-
-static void tb_printf(tbuf *b, const char *fmt, ...)
-{
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        size_t room = b->cap - b->len;
-        int n = b->s ? vsnprintf(b->s + b->len, room, fmt, ap) : -2;
-        va_end(ap);
-        if (n == -1) {
-            b->bad = 1;
-            return;
-        }
-        if (n >= 0 && (size_t)n < room) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t nc = b->cap ? b->cap * 2 : 4096;
-        while (n >= 0 && nc - b->len <= (size_t)n)
-            nc *= 2;
-        char *ns = realloc(b->s, nc);
-        if (!ns) {
-            b->bad = 1;
-            return;
-        }
-        b->s = ns;
-        b->cap = nc;
-    }
-}
-
 /* A gnuplot single-quoted string: '' stands for a quote, control characters become
  * spaces; nothing inside is interpreted (the terminals are set noenhanced). */
-static void tb_qstr(tbuf *b, const char *s)
+static void gp_qstr(fg_buf *b, const char *s)
 {
-    tb_printf(b, "'");
+    fg_buf_printf(b, "'");
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
         if (c == '\'')
-            tb_printf(b, "''");
+            fg_buf_printf(b, "''");
         else
-            tb_printf(b, "%c", c < 0x20 || c == 0x7f ? ' ' : c);
+            fg_buf_printf(b, "%c", c < 0x20 || c == 0x7f ? ' ' : c);
     }
-    tb_printf(b, "'");
+    fg_buf_printf(b, "'");
 }
 
 /* For gnuplot's strcol(): the parameter name as written to the CSV must compare equal to
@@ -148,7 +115,7 @@ static int close_csv(plot_set *p, FILE *f, const char *name, fg_err *err)
 }
 
 /* Registers figure stem with its commands (takes b's buffer). */
-static int add_figure(plot_set *p, const char *stem, const char *title, tbuf *b, int w, int h,
+static int add_figure(plot_set *p, const char *stem, const char *title, fg_buf *b, int w, int h,
                       fg_err *err)
 {
     if (b->bad || p->n >= PLOT_MAX) {
@@ -215,31 +182,31 @@ int plot_params(plot_set *p, const char *stem, const char *title, const plot_pan
     int cols = n < 3 ? (n < 1 ? 1 : n) : 3, rows = (n + cols - 1) / cols;
     if (rows < 1)
         rows = 1;
-    tbuf b = {0};
-    tb_printf(&b, "set multiplot layout %d,%d title ", rows, cols);
-    tb_qstr(&b, title);
-    tb_printf(&b, "\nset ylabel 'mean CV accuracy'\nset grid ytics\nunset key\n");
+    fg_buf b = {0};
+    fg_buf_printf(&b, "set multiplot layout %d,%d title ", rows, cols);
+    gp_qstr(&b, title);
+    fg_buf_printf(&b, "\nset ylabel 'mean CV accuracy'\nset grid ytics\nunset key\n");
     for (int k = 0; k < n; k++) {
         const plot_panel *pp = &panels[k];
         char pn[128];
         plain_name(pn, sizeof pn, pp->name);
-        tb_printf(&b, "set title ");
-        tb_qstr(&b, pp->name);
-        tb_printf(&b, "\nset xrange [-0.5:%g]\nset xtics (", pp->n_values - 0.5);
+        fg_buf_printf(&b, "set title ");
+        gp_qstr(&b, pp->name);
+        fg_buf_printf(&b, "\nset xrange [-0.5:%g]\nset xtics (", pp->n_values - 0.5);
         for (int v = 0; v < pp->n_values; v++) {
-            tb_printf(&b, "%s", v ? ", " : "");
-            tb_qstr(&b, pp->values[v]);
-            tb_printf(&b, " %d", v);
+            fg_buf_printf(&b, "%s", v ? ", " : "");
+            gp_qstr(&b, pp->values[v]);
+            fg_buf_printf(&b, " %d", v);
         }
-        tb_printf(&b, ")\nplot '%s.csv' skip 1 using 2:(strcol(1) eq ", stem);
-        tb_qstr(&b, pn);
-        tb_printf(&b, " ? $5 : NaN):6 with yerrorbars pt 7 ps 0.5 lc rgb '%s' notitle, \\\n"
+        fg_buf_printf(&b, ")\nplot '%s.csv' skip 1 using 2:(strcol(1) eq ", stem);
+        gp_qstr(&b, pn);
+        fg_buf_printf(&b, " ? $5 : NaN):6 with yerrorbars pt 7 ps 0.5 lc rgb '%s' notitle, \\\n"
                       "     '%s_best.csv' skip 1 using 2:(strcol(1) eq ",
                   colors[0], stem);
-        tb_qstr(&b, pn);
-        tb_printf(&b, " ? $5 : NaN) with linespoints lw 2 pt 7 ps 0.8 lc rgb '%s' notitle\n", colors[1]);
+        gp_qstr(&b, pn);
+        fg_buf_printf(&b, " ? $5 : NaN) with linespoints lw 2 pt 7 ps 0.8 lc rgb '%s' notitle\n", colors[1]);
     }
-    tb_printf(&b, "unset multiplot\nunset xtics\nset xtics\nunset title\nset xrange [*:*]\n");
+    fg_buf_printf(&b, "unset multiplot\nunset xtics\nset xtics\nunset title\nset xrange [*:*]\n");
     return add_figure(p, stem, title, &b, 380 * cols, 320 * rows + 30, err);
 }
 
@@ -268,29 +235,29 @@ int plot_curves(plot_set *p, const char *stem, const char *title, const plot_cur
         }
     if (close_csv(p, f, name, err))
         return -1;
-    tbuf b = {0};
-    tb_printf(&b, "set multiplot layout 1,2 title ");
-    tb_qstr(&b, title);
-    tb_printf(&b, "\nset xlabel 'epoch'\nset grid\nset key outside bottom center horizontal maxcols 2 "
+    fg_buf b = {0};
+    fg_buf_printf(&b, "set multiplot layout 1,2 title ");
+    gp_qstr(&b, title);
+    fg_buf_printf(&b, "\nset xlabel 'epoch'\nset grid\nset key outside bottom center horizontal maxcols 2 "
                   "samplen 3\n");
     const char *what[2] = {"loss", "accuracy"};
     for (int panel = 0; panel < 2; panel++) {
-        tb_printf(&b, "set title '%s (solid: training, dashed: validation)'\nset ylabel '%s'\nplot ",
+        fg_buf_printf(&b, "set title '%s (solid: training, dashed: validation)'\nset ylabel '%s'\nplot ",
                   what[panel], what[panel]);
         for (int s = 0; s < n; s++) {
             const char *col = colors[s % (int)(sizeof colors / sizeof colors[0])];
             int tcol = panel == 0 ? 4 : 5, vcol = panel == 0 ? 6 : 7;
-            tb_printf(&b, "%s'%s.csv' skip 1 using 3:($1 == %d ? $%d : NaN) with linespoints lw 2 pt 7 ps 0.4 "
+            fg_buf_printf(&b, "%s'%s.csv' skip 1 using 3:($1 == %d ? $%d : NaN) with linespoints lw 2 pt 7 ps 0.4 "
                           "dt 1 lc rgb '%s' title ",
                       s ? ", \\\n     " : "", stem, s, tcol, col);
-            tb_qstr(&b, c[s].label);
-            tb_printf(&b, ", \\\n     '%s.csv' skip 1 using 3:($1 == %d ? $%d : NaN) with lines lw 2 dt 2 "
+            gp_qstr(&b, c[s].label);
+            fg_buf_printf(&b, ", \\\n     '%s.csv' skip 1 using 3:($1 == %d ? $%d : NaN) with lines lw 2 dt 2 "
                           "lc rgb '%s' notitle",
                       stem, s, vcol, col);
         }
-        tb_printf(&b, "\n");
+        fg_buf_printf(&b, "\n");
     }
-    tb_printf(&b, "unset multiplot\nunset xlabel\nunset ylabel\nunset title\nunset grid\n");
+    fg_buf_printf(&b, "unset multiplot\nunset xlabel\nunset ylabel\nunset title\nunset grid\n");
     int rows = (n + 1) / 2;
     return add_figure(p, stem, title, &b, 1000, 420 + 18 * rows, err);
 }
@@ -320,29 +287,29 @@ int plot_confusion(plot_set *p, const char *stem, const char *title, const int32
     }
     if (close_csv(p, f, name, err))
         return -1;
-    tbuf b = {0};
-    tb_printf(&b, "set title ");
-    tb_qstr(&b, title);
-    tb_printf(&b, "\nset xlabel 'predicted class'\nset ylabel 'true class'\nset xrange [-0.5:%g]\n"
+    fg_buf b = {0};
+    fg_buf_printf(&b, "set title ");
+    gp_qstr(&b, title);
+    fg_buf_printf(&b, "\nset xlabel 'predicted class'\nset ylabel 'true class'\nset xrange [-0.5:%g]\n"
                   "set yrange [%g:-0.5]\nset cbrange [0:1]\nset cblabel 'fraction of the true class'\n"
                   "set palette defined (0 '#ffffff', 1 '#08306b')\nset xtics rotate by -40 left\n"
                   "set xtics (", n - 0.5, n - 0.5);
     for (int k = 0; k < n; k++) {
-        tb_printf(&b, "%s", k ? ", " : "");
-        tb_qstr(&b, names[k]);
-        tb_printf(&b, " %d", k);
+        fg_buf_printf(&b, "%s", k ? ", " : "");
+        gp_qstr(&b, names[k]);
+        fg_buf_printf(&b, " %d", k);
     }
-    tb_printf(&b, ")\nset ytics (");
+    fg_buf_printf(&b, ")\nset ytics (");
     for (int k = 0; k < n; k++) {
-        tb_printf(&b, "%s", k ? ", " : "");
-        tb_qstr(&b, names[k]);
-        tb_printf(&b, " %d", k);
+        fg_buf_printf(&b, "%s", k ? ", " : "");
+        gp_qstr(&b, names[k]);
+        fg_buf_printf(&b, " %d", k);
     }
-    tb_printf(&b, ")\nset size ratio -1\nplot '%s.csv' skip 1 using 2:1:6 with image notitle, \\\n"
+    fg_buf_printf(&b, ")\nset size ratio -1\nplot '%s.csv' skip 1 using 2:1:6 with image notitle, \\\n"
                   "     '' skip 1 using 2:1:(sprintf('%%d', $5)):($6 > 0.5 ? 0xffffff : 0x000000) with labels tc rgb variable "
                   "font ',9' notitle\n",
               stem);
-    tb_printf(&b, "unset size\nset autoscale\nunset xtics\nunset ytics\nset xtics\nset ytics\nunset xlabel\n"
+    fg_buf_printf(&b, "unset size\nset autoscale\nunset xtics\nunset ytics\nset xtics\nset ytics\nunset xlabel\n"
                   "unset ylabel\nunset cblabel\nunset title\n");
     return add_figure(p, stem, title, &b, 760, 700, err);
 }
@@ -372,12 +339,12 @@ int plot_cost(plot_set *p, const char *stem, const char *title, const char *xlab
     }
     if (close_csv(p, f, name, err))
         return -1;
-    tbuf b = {0};
-    tb_printf(&b, "set title ");
-    tb_qstr(&b, title);
-    tb_printf(&b, "\nset xlabel ");
-    tb_qstr(&b, xlabel);
-    tb_printf(&b, "\nset ylabel 'mean CV accuracy'\nset grid\nset key bottom right\n%s"
+    fg_buf b = {0};
+    fg_buf_printf(&b, "set title ");
+    gp_qstr(&b, title);
+    fg_buf_printf(&b, "\nset xlabel ");
+    gp_qstr(&b, xlabel);
+    fg_buf_printf(&b, "\nset ylabel 'mean CV accuracy'\nset grid\nset key bottom right\n%s"
                   "plot '%s.csv' skip 1 using 2:3:4 with yerrorbars pt 7 ps 0.6 lc rgb '%s' title 'configuration "
                   "(mean ± SE)', \\\n"
                   "     '' skip 1 using 2:3:(sprintf(' %%d', $1)) with labels left offset 0.3,0.4 font ',8' notitle, \\\n"
@@ -385,7 +352,7 @@ int plot_cost(plot_set *p, const char *stem, const char *title, const char *xlab
                   "     '' skip 1 using 2:($6 == 1 ? $3 : NaN) with points pt 4 ps 2.4 lw 2 lc rgb '%s' "
                   "title 'one-standard-error choice'\n",
               hi > 10 * lo ? "set logscale x\n" : "", stem, colors[0], colors[1], colors[2]);
-    tb_printf(&b, "unset logscale x\nunset xlabel\nunset ylabel\nunset title\nunset grid\n");
+    fg_buf_printf(&b, "unset logscale x\nunset xlabel\nunset ylabel\nunset title\nunset grid\n");
     return add_figure(p, stem, title, &b, 760, 520, err);
 }
 
@@ -419,12 +386,10 @@ static int find_gnuplot(char *out, size_t n)
 
 static int write_script(plot_set *p, fg_err *err)
 {
-    char path[4300], tmp[4400];
-    snprintf(path, sizeof path, "%s/plots.gp", p->dir);
-    snprintf(tmp, sizeof tmp, "%s/.plots.gp.tmp", p->dir);
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return fg_err_set(err, "%s: cannot write: %s", tmp, strerror(errno));
+    fg_afile a;
+    if (fg_afile_open(&a, p->dir, "plots.gp", err))
+        return -1;
+    FILE *f = a.f;
     fputs("# Written by fmnist-grid: draws every figure of the report as SVG and PNG from the CSV\n"
           "# files beside it. Run in this directory: gnuplot plots.gp\n"
           "set datafile separator ','\nset encoding utf8\n",
@@ -442,14 +407,7 @@ static int write_script(plot_set *p, fg_err *err)
                 p->w[i], p->h[i], p->stem[i], reset, p->body[i]);
         fputs("unset output\n", f);
     }
-    int bad = ferror(f) != 0;
-    if (fclose(f) != 0 || bad) {
-        unlink(tmp);
-        return fg_err_set(err, "%s: write failed", tmp);
-    }
-    if (rename(tmp, path) != 0)
-        return fg_err_set(err, "%s: cannot rename into place: %s", path, strerror(errno));
-    return 0;
+    return fg_afile_commit(&a, err);
 }
 
 /* The first line of gnuplot.log that says what went wrong (gnuplot echoes the command,

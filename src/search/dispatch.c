@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fg_sort.h"
+
 struct dsp_queue {
     int n, n_groups;
     double *cost;              /* per task */
@@ -21,12 +23,11 @@ struct dsp_queue {
     double pending_cost;       /* sum of the pending tasks' cost */
 };
 
-static const dsp_queue *g_sort_q; /* qsort has no context argument in C11 */
-
-static int by_group_cost(const void *a, const void *b)
+/* fg_cmp_fn over task ids: by group, longest first within a group, then by id. */
+static int by_group_cost(const void *a, const void *b, void *ctx)
 {
     int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-    const dsp_queue *q = g_sort_q;
+    const dsp_queue *q = ctx;
     if (q->group[x] != q->group[y])
         return q->group[x] < q->group[y] ? -1 : 1;
     if (q->cost[x] != q->cost[y])
@@ -109,8 +110,7 @@ dsp_queue *dsp_new(int n, const double *cost, const int32_t *group, int n_groups
         q->pending_cost += cost[t];
     }
     free(seen);
-    g_sort_q = q;
-    qsort(q->tasks, (size_t)q->left, sizeof *q->tasks, by_group_cost);
+    fg_sort(q->tasks, (size_t)q->left, sizeof *q->tasks, by_group_cost, q);
     for (int i = 0; i < q->left; i++) {
         int g = q->group[q->tasks[i]];
         if (q->end[g] == 0) { /* first task of its group: groups are contiguous */
