@@ -9,6 +9,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "journal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -20,81 +21,54 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "fg_buf.h"
+
 struct jnl {
     int fd;
     uint64_t search_id; /* written into every record */
     char path[4096];
-    char *buf; /* line buffer, allocated once */
-    size_t cap;
+    fg_buf line; /* the line being written, allocated once */
 };
 
 /* ---- writing ------------------------------------------------------------------------- */
 
-typedef struct {
-    char *p;
-    size_t len, cap;
-    int overflow;
-} sbuf;
+/* Lines are built in the journal's fg_buf, whose limit turns an oversized record into an
+ * error (b->bad) rather than a line readers would skip. */
 
-static void sb_put(sbuf *b, const char *s, size_t n)
+static void sb_str(fg_buf *b, const char *s)
 {
-    if (b->len + n + 1 > b->cap) {
-        b->overflow = 1;
-        return;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-    char tmp[128];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof tmp) {
-        b->overflow = 1;
-        return;
-    }
-    sb_put(b, tmp, (size_t)n);
-}
-
-static void sb_str(sbuf *b, const char *s)
-{
-    sb_put(b, "\"", 1);
+    fg_buf_add(b, "\"", 1);
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
         if (c == '"' || c == '\\') {
             char e[2] = {'\\', (char)c};
-            sb_put(b, e, 2);
+            fg_buf_add(b, e, 2);
         } else if (c < 0x20) {
-            sb_printf(b, "\\u%04x", c);
+            fg_buf_printf(b, "\\u%04x", c);
         } else {
-            sb_put(b, (const char *)&c, 1);
+            fg_buf_add(b, (const char *)&c, 1);
         }
     }
-    sb_put(b, "\"", 1);
+    fg_buf_add(b, "\"", 1);
 }
 
-static void sb_float(sbuf *b, double v, int is_double)
+static void sb_float(fg_buf *b, double v, int is_double)
 {
     if (isnan(v) || isinf(v))
-        sb_put(b, "null", 4);
+        fg_buf_add(b, "null", 4);
     else
-        sb_printf(b, is_double ? "%.17g" : "%.9g", v);
+        fg_buf_printf(b, is_double ? "%.17g" : "%.9g", v);
 }
 
-static void sb_key(sbuf *b, const char *k)
+static void sb_key(fg_buf *b, const char *k)
 {
     if (b->len > 1)
-        sb_put(b, ",", 1);
+        fg_buf_add(b, ",", 1);
     sb_str(b, k);
-    sb_put(b, ":", 1);
+    fg_buf_add(b, ":", 1);
 }
 
-static void sb_hex64(sbuf *b, const char *k, uint64_t v)
+static void sb_hex64(fg_buf *b, const char *k, uint64_t v)
 {
     char t[24];
     snprintf(t, sizeof t, "%016llx", (unsigned long long)v);
@@ -102,7 +76,7 @@ static void sb_hex64(sbuf *b, const char *k, uint64_t v)
     sb_str(b, t);
 }
 
-static void sb_hex32(sbuf *b, const char *k, uint32_t v)
+static void sb_hex32(fg_buf *b, const char *k, uint32_t v)
 {
     char t[12];
     snprintf(t, sizeof t, "%08lx", (unsigned long)v);
@@ -111,11 +85,11 @@ static void sb_hex32(sbuf *b, const char *k, uint32_t v)
 }
 
 /* Closes the object with the CRC of everything so far and a newline. */
-static void sb_finish(sbuf *b)
+static void sb_finish(fg_buf *b)
 {
-    uLong crc = crc32(0L, (const Bytef *)b->p, (uInt)b->len);
+    uLong crc = crc32(0L, (const Bytef *)(b->s ? b->s : ""), (uInt)b->len);
     sb_hex32(b, "crc32", (uint32_t)crc);
-    sb_put(b, "}\n", 2);
+    fg_buf_add(b, "}\n", 2);
 }
 
 static int write_all_sync(jnl *j, const char *p, size_t n, fg_err *err)
@@ -142,12 +116,11 @@ static jnl *jnl_alloc(const char *path, int fd)
         return NULL;
     j->fd = fd;
     snprintf(j->path, sizeof j->path, "%s", path);
-    j->cap = 64 + (size_t)NN_MAX_EPOCHS * 6 * 26 + 4096 + JNL_CLASSES * JNL_CLASSES * 12;
+    size_t cap = 64 + (size_t)NN_MAX_EPOCHS * 6 * 26 + 4096 + JNL_CLASSES * JNL_CLASSES * 12;
     _Static_assert(64 + (size_t)NN_MAX_EPOCHS * 6 * 26 + 4096 + JNL_CLASSES * JNL_CLASSES * 12 +
                            8 * JNL_SESSION_TEXT < JNL_LINE_MAX,
                    "a record the writer accepts must be a line the reader accepts");
-    j->buf = malloc(j->cap);
-    if (!j->buf) {
+    if (fg_buf_init(&j->line, cap, cap)) {
         free(j);
         return NULL;
     }
@@ -182,49 +155,50 @@ int jnl_create(const char *path, const jnl_header *h, jnl **out, fg_err *err)
         close(fd);
         return fg_err_set(err, "%s: out of memory", path);
     }
-    sbuf b = {j->buf, 0, j->cap, 0};
-    sb_put(&b, "{", 1);
-    sb_key(&b, "fmnist_grid_journal");
-    sb_printf(&b, "%d", JNL_VERSION);
-    sb_key(&b, "grid");
-    sb_str(&b, h->grid_name);
-    sb_hex64(&b, "grid_hash", h->grid_hash);
-    sb_key(&b, "configs");
-    sb_printf(&b, "%lld", (long long)h->n_configs);
-    sb_key(&b, "folds");
-    sb_printf(&b, "%d", h->folds);
-    sb_key(&b, "seed");
-    sb_printf(&b, "%llu", (unsigned long long)h->seed);
-    sb_key(&b, "cv_seed");
-    sb_printf(&b, "%llu", (unsigned long long)h->cv_seed);
-    sb_key(&b, "subset");
-    sb_printf(&b, "%d", h->subset);
-    sb_hex64(&b, "folds_checksum", h->folds_checksum);
-    sb_hex32(&b, "train_images_crc32", h->train_images_crc32);
-    sb_hex32(&b, "train_labels_crc32", h->train_labels_crc32);
+    fg_buf *b = &j->line;
+    fg_buf_reset(b);
+    fg_buf_add(b, "{", 1);
+    sb_key(b, "fmnist_grid_journal");
+    fg_buf_printf(b, "%d", JNL_VERSION);
+    sb_key(b, "grid");
+    sb_str(b, h->grid_name);
+    sb_hex64(b, "grid_hash", h->grid_hash);
+    sb_key(b, "configs");
+    fg_buf_printf(b, "%lld", (long long)h->n_configs);
+    sb_key(b, "folds");
+    fg_buf_printf(b, "%d", h->folds);
+    sb_key(b, "seed");
+    fg_buf_printf(b, "%llu", (unsigned long long)h->seed);
+    sb_key(b, "cv_seed");
+    fg_buf_printf(b, "%llu", (unsigned long long)h->cv_seed);
+    sb_key(b, "subset");
+    fg_buf_printf(b, "%d", h->subset);
+    sb_hex64(b, "folds_checksum", h->folds_checksum);
+    sb_hex32(b, "train_images_crc32", h->train_images_crc32);
+    sb_hex32(b, "train_labels_crc32", h->train_labels_crc32);
     if (h->threads > 0) {
-        sb_key(&b, "threads");
-        sb_printf(&b, "%d", h->threads);
+        sb_key(b, "threads");
+        fg_buf_printf(b, "%d", h->threads);
     }
     if (h->refit >= 0) {
-        sb_key(&b, "refit");
-        sb_printf(&b, "%d", h->refit ? 1 : 0);
+        sb_key(b, "refit");
+        fg_buf_printf(b, "%d", h->refit ? 1 : 0);
     }
     if (h->data_dir[0]) {
-        sb_key(&b, "data_dir");
-        sb_str(&b, h->data_dir);
+        sb_key(b, "data_dir");
+        sb_str(b, h->data_dir);
     }
     if (h->base_configs > 0) {
-        sb_key(&b, "base_configs");
-        sb_printf(&b, "%d", h->base_configs);
-        sb_key(&b, "base_blocks");
-        sb_printf(&b, "%d", h->base_blocks);
-        sb_key(&b, "base_seconds");
-        sb_printf(&b, "%.3f", h->base_seconds);
+        sb_key(b, "base_configs");
+        fg_buf_printf(b, "%d", h->base_configs);
+        sb_key(b, "base_blocks");
+        fg_buf_printf(b, "%d", h->base_blocks);
+        sb_key(b, "base_seconds");
+        fg_buf_printf(b, "%.3f", h->base_seconds);
     }
-    sb_finish(&b);
-    if (b.overflow || write_all_sync(j, j->buf, b.len, err)) {
-        if (b.overflow)
+    sb_finish(b);
+    if (b->bad || write_all_sync(j, b->s, b->len, err)) {
+        if (b->bad)
             fg_err_set(err, "%s: journal header too long", path);
         jnl_close(j);
         unlink(path); /* no half-written journal left for a resume to stumble on */
@@ -249,137 +223,143 @@ uint64_t jnl_search_id(const jnl_header *h)
 
 int jnl_append_session(jnl *j, const jnl_session *s, fg_err *err)
 {
-    sbuf b = {j->buf, 0, j->cap, 0};
-    sb_put(&b, "{", 1);
-    sb_key(&b, "session");
-    sb_printf(&b, "%d", s->number);
+    fg_buf *b = &j->line;
+    fg_buf_reset(b);
+    fg_buf_add(b, "{", 1);
+    sb_key(b, "session");
+    fg_buf_printf(b, "%d", s->number);
     /* Readers older than session records take a line for a task's record unless it fails
      * to parse as one: a status that is no task's makes them skip it as damaged. */
-    sb_key(&b, "status");
-    sb_str(&b, "session");
-    sb_hex64(&b, "search", j->search_id);
-    sb_key(&b, "ended");
-    sb_put(&b, s->ended ? "true" : "false", s->ended ? 4 : 5);
-    sb_key(&b, "interrupted");
-    sb_put(&b, s->interrupted ? "true" : "false", s->interrupted ? 4 : 5);
-    sb_key(&b, "role");
-    sb_str(&b, s->role);
-    sb_key(&b, "started");
-    sb_str(&b, s->started_utc);
-    sb_key(&b, "host");
-    sb_str(&b, s->host);
-    sb_key(&b, "hosts");
-    sb_str(&b, s->hosts);
-    sb_key(&b, "ranks");
-    sb_printf(&b, "%d", s->ranks);
-    sb_key(&b, "workers");
-    sb_printf(&b, "%d", s->workers);
-    sb_key(&b, "threads");
-    sb_printf(&b, "%d", s->threads);
-    sb_key(&b, "wall_time");
-    sb_float(&b, s->wall_time, 1);
-    sb_key(&b, "version");
-    sb_str(&b, s->version);
-    sb_key(&b, "git");
-    sb_str(&b, s->git_rev);
-    sb_key(&b, "compiler");
-    sb_str(&b, s->compiler);
-    sb_key(&b, "mpi");
-    sb_str(&b, s->mpi);
-    sb_key(&b, "blas");
-    sb_str(&b, s->blas);
-    sb_key(&b, "command");
-    sb_str(&b, s->command);
-    sb_key(&b, "data_dir");
-    sb_str(&b, s->data_dir);
-    sb_hex32(&b, "test_images_crc32", s->test_images_crc32);
-    sb_hex32(&b, "test_labels_crc32", s->test_labels_crc32);
-    sb_key(&b, "n_train_total");
-    sb_printf(&b, "%d", s->n_train_total);
-    sb_key(&b, "n_test");
-    sb_printf(&b, "%d", s->n_test);
-    sb_finish(&b);
-    if (b.overflow)
+    sb_key(b, "status");
+    sb_str(b, "session");
+    sb_hex64(b, "search", j->search_id);
+    sb_key(b, "ended");
+    fg_buf_add(b, s->ended ? "true" : "false", s->ended ? 4 : 5);
+    sb_key(b, "interrupted");
+    fg_buf_add(b, s->interrupted ? "true" : "false", s->interrupted ? 4 : 5);
+    sb_key(b, "role");
+    sb_str(b, s->role);
+    sb_key(b, "started");
+    sb_str(b, s->started_utc);
+    sb_key(b, "host");
+    sb_str(b, s->host);
+    sb_key(b, "hosts");
+    sb_str(b, s->hosts);
+    sb_key(b, "ranks");
+    fg_buf_printf(b, "%d", s->ranks);
+    sb_key(b, "workers");
+    fg_buf_printf(b, "%d", s->workers);
+    sb_key(b, "threads");
+    fg_buf_printf(b, "%d", s->threads);
+    sb_key(b, "wall_time");
+    sb_float(b, s->wall_time, 1);
+    sb_key(b, "version");
+    sb_str(b, s->version);
+    sb_key(b, "git");
+    sb_str(b, s->git_rev);
+    sb_key(b, "compiler");
+    sb_str(b, s->compiler);
+    sb_key(b, "mpi");
+    sb_str(b, s->mpi);
+    sb_key(b, "blas");
+    sb_str(b, s->blas);
+    sb_key(b, "command");
+    sb_str(b, s->command);
+    sb_key(b, "data_dir");
+    sb_str(b, s->data_dir);
+    sb_hex32(b, "test_images_crc32", s->test_images_crc32);
+    sb_hex32(b, "test_labels_crc32", s->test_labels_crc32);
+    sb_key(b, "n_train_total");
+    fg_buf_printf(b, "%d", s->n_train_total);
+    sb_key(b, "n_test");
+    fg_buf_printf(b, "%d", s->n_test);
+    sb_finish(b);
+    if (b->bad)
         return fg_err_set(err, "%s: session record too long", j->path);
-    return write_all_sync(j, j->buf, b.len, err);
+    return write_all_sync(j, b->s, b->len, err);
 }
 
 int jnl_append(jnl *j, const jnl_record *r, const char *params, fg_err *err)
 {
     const jnl_entry *e = &r->e;
-    sbuf b = {j->buf, 0, j->cap, 0};
-    sb_put(&b, "{", 1);
-    sb_key(&b, "task");
-    sb_printf(&b, "%d", e->task);
-    sb_key(&b, "config");
-    sb_printf(&b, "%d", e->config);
-    sb_key(&b, "fold");
-    sb_printf(&b, "%d", e->fold);
-    sb_hex64(&b, "hash", e->config_hash);
-    sb_hex64(&b, "search", j->search_id);
-    sb_key(&b, "status");
-    sb_str(&b, nn_status_name((nn_status)e->status));
-    sb_key(&b, "val_acc");
-    sb_float(&b, e->val_acc, 0);
-    sb_key(&b, "val_loss");
-    sb_float(&b, e->val_loss, 0);
-    sb_key(&b, "test_acc");
-    sb_float(&b, e->test_acc, 0);
-    sb_key(&b, "test_loss");
-    sb_float(&b, e->test_loss, 0);
-    sb_key(&b, "fit_time");
-    sb_float(&b, e->fit_time, 1);
-    sb_key(&b, "score_time");
-    sb_float(&b, e->score_time, 1);
-    sb_key(&b, "epochs");
-    sb_printf(&b, "%d", e->epochs_run);
-    sb_key(&b, "best_epoch");
-    sb_printf(&b, "%d", e->best_epoch);
-    sb_key(&b, "n_train");
-    sb_printf(&b, "%d", e->n_train);
-    sb_key(&b, "n_val");
-    sb_printf(&b, "%d", e->n_val);
-    sb_key(&b, "rank");
-    sb_printf(&b, "%d", e->rank);
-    sb_key(&b, "host");
-    sb_str(&b, e->host);
-    sb_key(&b, "params");
-    sb_str(&b, params ? params : "");
-    sb_key(&b, "msg");
-    sb_str(&b, e->msg);
-    sb_key(&b, "history");
-    sb_put(&b, "[", 1);
+    fg_buf *b = &j->line;
+    fg_buf_reset(b);
+    fg_buf_add(b, "{", 1);
+    sb_key(b, "task");
+    fg_buf_printf(b, "%d", e->task);
+    sb_key(b, "config");
+    fg_buf_printf(b, "%d", e->config);
+    sb_key(b, "fold");
+    fg_buf_printf(b, "%d", e->fold);
+    sb_hex64(b, "hash", e->config_hash);
+    sb_hex64(b, "search", j->search_id);
+    sb_key(b, "status");
+    sb_str(b, nn_status_name((nn_status)e->status));
+    sb_key(b, "val_acc");
+    sb_float(b, e->val_acc, 0);
+    sb_key(b, "val_loss");
+    sb_float(b, e->val_loss, 0);
+    sb_key(b, "test_acc");
+    sb_float(b, e->test_acc, 0);
+    sb_key(b, "test_loss");
+    sb_float(b, e->test_loss, 0);
+    sb_key(b, "fit_time");
+    sb_float(b, e->fit_time, 1);
+    sb_key(b, "score_time");
+    sb_float(b, e->score_time, 1);
+    sb_key(b, "epochs");
+    fg_buf_printf(b, "%d", e->epochs_run);
+    sb_key(b, "best_epoch");
+    fg_buf_printf(b, "%d", e->best_epoch);
+    sb_key(b, "n_train");
+    fg_buf_printf(b, "%d", e->n_train);
+    sb_key(b, "n_val");
+    fg_buf_printf(b, "%d", e->n_val);
+    sb_key(b, "n_params");
+    fg_buf_printf(b, "%lld", (long long)e->n_params);
+    sb_key(b, "max_epochs");
+    fg_buf_printf(b, "%d", e->max_epochs);
+    sb_key(b, "rank");
+    fg_buf_printf(b, "%d", e->rank);
+    sb_key(b, "host");
+    sb_str(b, e->host);
+    sb_key(b, "params");
+    sb_str(b, params ? params : "");
+    sb_key(b, "msg");
+    sb_str(b, e->msg);
+    sb_key(b, "history");
+    fg_buf_add(b, "[", 1);
     int ne = e->epochs_run < 0 ? 0 : e->epochs_run > NN_MAX_EPOCHS ? NN_MAX_EPOCHS : e->epochs_run;
     for (int i = 0; i < ne; i++) {
         const nn_epoch *h = &r->hist[i];
-        sb_put(&b, i ? ",[" : "[", i ? 2 : 1);
-        sb_float(&b, h->loss, 0);
-        sb_put(&b, ",", 1);
-        sb_float(&b, h->acc, 0);
-        sb_put(&b, ",", 1);
-        sb_float(&b, h->val_loss, 0);
-        sb_put(&b, ",", 1);
-        sb_float(&b, h->val_acc, 0);
-        sb_put(&b, ",", 1);
-        sb_float(&b, h->lr, 0);
-        sb_put(&b, ",", 1);
-        sb_printf(&b, "%.6f", h->seconds);
-        sb_put(&b, "]", 1);
+        fg_buf_add(b, i ? ",[" : "[", i ? 2 : 1);
+        sb_float(b, h->loss, 0);
+        fg_buf_add(b, ",", 1);
+        sb_float(b, h->acc, 0);
+        fg_buf_add(b, ",", 1);
+        sb_float(b, h->val_loss, 0);
+        fg_buf_add(b, ",", 1);
+        sb_float(b, h->val_acc, 0);
+        fg_buf_add(b, ",", 1);
+        sb_float(b, h->lr, 0);
+        fg_buf_add(b, ",", 1);
+        fg_buf_printf(b, "%.6f", h->seconds);
+        fg_buf_add(b, "]", 1);
     }
-    sb_put(&b, "]", 1);
+    fg_buf_add(b, "]", 1);
     int any = 0;
     for (int i = 0; i < JNL_CLASSES * JNL_CLASSES; i++)
         any |= e->confusion[i] != 0;
     if (any) {
-        sb_key(&b, "confusion");
+        sb_key(b, "confusion");
         for (int i = 0; i < JNL_CLASSES * JNL_CLASSES; i++)
-            sb_printf(&b, "%s%d", i ? "," : "[", (int)e->confusion[i]);
-        sb_put(&b, "]", 1);
+            fg_buf_printf(b, "%s%d", i ? "," : "[", (int)e->confusion[i]);
+        fg_buf_add(b, "]", 1);
     }
-    sb_finish(&b);
-    if (b.overflow)
+    sb_finish(b);
+    if (b->bad)
         return fg_err_set(err, "%s: record too long", j->path);
-    return write_all_sync(j, j->buf, b.len, err);
+    return write_all_sync(j, b->s, b->len, err);
 }
 
 void jnl_close(jnl *j)
@@ -388,7 +368,7 @@ void jnl_close(jnl *j)
         return;
     if (j->fd >= 0)
         close(j->fd);
-    free(j->buf);
+    fg_buf_free(&j->line);
     free(j);
 }
 
@@ -854,6 +834,14 @@ static int entry_field_(entry_ctx *x, const char *k, cur *c)
             *fptr[i] = isfinite(v) && fabs(v) > 3.4e38 ? (float)INFINITY : (float)v;
             return 0;
         }
+    if (!strcmp(k, "n_params")) {
+        if (parse_num(c, &v) || v != floor(v) || !(v >= -1 && v <= JNL_MAX_PARAMS))
+            return -1;
+        e->n_params = (int64_t)v;
+        return 0;
+    }
+    if (!strcmp(k, "max_epochs"))
+        return parse_int(c, 0, NN_MAX_EPOCHS, &e->max_epochs);
     if (!strcmp(k, "fit_time"))
         return parse_num(c, &e->fit_time);
     if (!strcmp(k, "score_time"))
@@ -1202,6 +1190,7 @@ static int scan_record(scan_state *st, const char *p, size_t ll, long line, jnl_
 {
     char why[200] = "";
     memset(&rec->e, 0, sizeof rec->e);
+    rec->e.n_params = -1; /* records older than the field */
     rec->e.val_acc = rec->e.val_loss = rec->e.test_acc = rec->e.test_loss = NAN;
     entry_ctx x;
     memset(&x, 0, sizeof x);
@@ -1550,4 +1539,74 @@ void jnl_sort_sessions(jnl_session *s, int n_sessions, jnl_entry *e, int n)
         if (e[i].session >= 0 && e[i].session < n_sessions)
             e[i].session = where[e[i].session];
     free(ord), free(where), free(tmp);
+}
+
+/* ---- the journals of a results directory ----------------------------------------------- */
+
+static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* DIR/journal*.jsonl names into names (room for JNL_MAX_FILES); their count, or -1. */
+static int list_journals(const char *dir, char **names, fg_err *err)
+{
+    DIR *dp = opendir(dir);
+    if (!dp)
+        return fg_err_set(err, "%s: cannot open: %s", dir, strerror(errno));
+    int n = 0, oom = 0;
+    struct dirent *de;
+    while (!oom && n < JNL_MAX_FILES && (de = readdir(dp))) {
+        size_t l = strlen(de->d_name);
+        if (l >= 13 && !strncmp(de->d_name, "journal", 7) && !strcmp(de->d_name + l - 6, ".jsonl"))
+            oom = !(names[n++] = strdup(de->d_name));
+    }
+    closedir(dp);
+    if (oom) {
+        for (int i = 0; i < n; i++)
+            free(names[i]);
+        return fg_err_set(err, "%s: out of memory listing the journals", dir);
+    }
+    return n;
+}
+
+int jnl_dir_journals(const char *dir, char ***paths, int *n, fg_err *err)
+{
+    *paths = NULL;
+    *n = 0;
+    char **names = calloc(JNL_MAX_FILES, sizeof *names);
+    if (!names)
+        return fg_err_set(err, "%s: out of memory listing the journals", dir);
+    int nn = list_journals(dir, names, err);
+    if (nn < 0) {
+        free(names);
+        return -1;
+    }
+    qsort(names, (size_t)nn, sizeof names[0], by_name);
+    for (int i = 1; i < nn; i++) /* journal.jsonl sorts after journal.refit...: to the front */
+        if (!strcmp(names[i], "journal.jsonl")) {
+            char *t = names[i];
+            memmove(names + 1, names, (size_t)i * sizeof names[0]);
+            names[0] = t;
+        }
+    for (int i = 0; i < nn; i++) { /* each name becomes DIR/NAME */
+        size_t len = strlen(dir) + strlen(names[i]) + 2;
+        char *p = malloc(len);
+        if (!p) {
+            jnl_paths_free(names, nn);
+            return fg_err_set(err, "%s: out of memory listing the journals", dir);
+        }
+        snprintf(p, len, "%s/%s", dir, names[i]);
+        free(names[i]);
+        names[i] = p;
+    }
+    *paths = names;
+    *n = nn;
+    return 0;
+}
+
+void jnl_paths_free(char **paths, int n)
+{
+    if (!paths)
+        return;
+    for (int i = 0; i < n; i++)
+        free(paths[i]);
+    free(paths);
 }

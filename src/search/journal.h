@@ -25,6 +25,7 @@
 #define JNL_MAX_IMAGES 100000000 /* images in a training set or a fold (the IDX reader's) */
 #define JNL_MAX_RANK (1 << 24)
 #define JNL_MAX_SECONDS 3.2e7    /* a year: a longer fit or score time is damage */
+#define JNL_MAX_PARAMS 1e12      /* trainable parameters of one network */
 
 /* What a journal is about; written as its first line, checked on resume. */
 typedef struct {
@@ -59,6 +60,11 @@ typedef struct {
     int32_t epochs_run, best_epoch;
     int32_t n_train, n_val;
     uint64_t config_hash;
+    /* The configuration's network as the task built it, for the report's cost (parameters
+     * x epochs): trainable parameters (-1 unknown: not built, or a journal older than these
+     * fields) and configured (maximum) epochs (0 unknown). */
+    int64_t n_params;
+    int32_t max_epochs;
     double fit_time, score_time;
     float val_acc, val_loss;   /* NaN when the task failed */
     float test_acc, test_loss; /* refit only, NaN otherwise */
@@ -165,6 +171,15 @@ void jnl_contents_free(jnl_contents *c);
  * caller frees); *n_bad counts the lines skipped (torn, damaged or rejected). */
 int jnl_read(const char *path, jnl_header *h, jnl_entry **entries, int *n, int *n_bad,
              fg_err *err);
+
+/* The journals of results directory dir: every DIR/journal*.jsonl (journal.jsonl, the
+ * shards' journal.shard-I-of-N.jsonl), journal.jsonl first, then the others by name; at
+ * most JNL_MAX_FILES (the rest ignored). *paths gets n malloc'ed "DIR/NAME" strings (free
+ * with jnl_paths_free). Returns 0, or -1 with err ("DIR: cannot open: REASON", out of
+ * memory). */
+#define JNL_MAX_FILES 4096
+int jnl_dir_journals(const char *dir, char ***paths, int *n, fg_err *err);
+void jnl_paths_free(char **paths, int n); /* NULL is a no-op */
 
 /* Reads only the header of the journal at path (a regular file). Returns 0 or -1. */
 int jnl_read_header(const char *path, jnl_header *h, fg_err *err);

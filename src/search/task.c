@@ -254,12 +254,18 @@ static void train_one(task_ctx *ctx, int64_t config, int fold, const int32_t *tr
     e->n_train = n_tr;
     e->n_val = n_va;
     e->best_epoch = -1;
+    e->n_params = -1;
     e->val_acc = e->val_loss = e->test_acc = e->test_loss = NAN;
     snprintf(e->host, sizeof e->host, "%s", ctx->host);
     if (grid_config_build(ctx->g, config, ctx->train.h, ctx->train.w, ctx->train.c,
                           ctx->train.n_classes, ctx->net, &t, &err) != 0) {
         fail(r, NN_STATUS_INVALID, err.msg);
         return;
+    }
+    int64_t np;
+    if (nn_desc_check(ctx->net, NULL, &np, NULL, NULL) == 0) { /* the report's cost: np x epochs */
+        e->n_params = np;
+        e->max_epochs = t.epochs;
     }
     uint64_t seed = task_seed(ctx->seed, e->config_hash, fold);
     int max_batch = t.batch_size > 256 ? t.batch_size : 256;
