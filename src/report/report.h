@@ -1,7 +1,8 @@
-/* report.h - aggregation, ranking and the report files of a search, always recomputed
- * from journal entries: cv_results.csv (scikit-learn's column names), report.md and
- * report.yaml (written with libyaml's emitter). Files are written to a temporary name and
- * renamed into place. */
+/* report.h - the public entry of the report module: the report files of a search, always
+ * recomputed from journal entries (cv_results.csv with scikit-learn's column names,
+ * report.md, report.html, report.yaml, the figures), the grid's check of journal records,
+ * and report.yaml read back. Ranking and statistics use are in rank.h (included). Files
+ * are written to a temporary name and renamed into place (fg_afile.h). */
 #ifndef REPORT_H
 #define REPORT_H
 
@@ -10,56 +11,7 @@
 #include "fg_util.h"
 #include "grid.h"
 #include "journal.h"
-
-#define RPT_STATUS_PARTIAL (-2) /* some folds not done yet, none failed */
-#define RPT_ALPHA 0.05 /* significance level of the comparisons with the best configuration */
-
-typedef struct {
-    int64_t config;
-    double mean, std;         /* of the fold scores; NaN if any fold failed or is missing */
-    double mean_fit, std_fit; /* seconds */
-    double mean_score, std_score;
-    int rank;                 /* 1 = best; ties share the lowest rank; NaN ranks last */
-    int n_done;               /* folds with a record */
-    int status;               /* nn_status of the first failed fold, RPT_STATUS_PARTIAL, or OK */
-    int failed_fold;          /* fold whose status is reported, -1 */
-    double sem;               /* standard error of the mean score: sample std / sqrt(folds) */
-    int64_t n_params;         /* trainable parameters; -1 when unknown (rpt_costs fills it) */
-    int epochs;               /* configured (maximum) epochs; 0 when unknown */
-    double cost;              /* n_params x epochs; NaN when unknown */
-    double t_vs_best, p_vs_best; /* corrected resampled t-test against the best (rpt_compare) */
-    int indistinguishable;    /* p_vs_best >= RPT_ALPHA (the best itself included); 0 for NaN */
-} rpt_config;
-
-/* Aggregates CV entries (fold >= 0; the first record of a (config, fold) wins) into one
- * rpt_config per configuration (*out, n_configs entries) and the fold scores into *splits
- * (n_configs x folds, NaN where missing or failed). Both malloc'ed; the caller frees. */
-int rpt_aggregate(const jnl_entry *e, int n, int64_t n_configs, int folds, rpt_config **out,
-                  double **splits, fg_err *err);
-
-/* Fills n_params, epochs and cost of every configuration from the grid (the network built
- * for 28x28x1 images and 10 classes, as the search builds it). A configuration that cannot
- * be built keeps cost NaN. */
-void rpt_costs(const grid *g, rpt_config *c, int64_t n_configs);
-
-/* Index of the best configuration, -1 if none has a score: the highest mean score; ties
- * in the mean are broken by the lower cost (parameters x epochs; an unknown cost loses),
- * then by the lower index. Call rpt_costs first for the cost rule to apply. The search,
- * `report DIR` and `reproduce` all refit and report this configuration. */
-int64_t rpt_best(const rpt_config *c, int64_t n_configs);
-
-/* n_test / n_train of one fold, averaged over the CV records that have both sizes; the
- * k-fold value 1/(folds-1) when none has. */
-double rpt_test_train_ratio(const jnl_entry *e, int n, int folds);
-
-/* Compares every configuration with the best one (rpt_best) by Nadeau and Bengio's
- * corrected resampled paired t-test over the folds (splits: n_configs x folds, as from
- * rpt_aggregate), filling t_vs_best, p_vs_best and indistinguishable. Returns the
- * one-standard-error choice: among the configurations not separated from the best
- * (p >= RPT_ALPHA), the cheapest (lowest cost, then higher mean, then lower index); -1
- * when there is no best. */
-int64_t rpt_compare(rpt_config *c, const double *splits, int64_t n_configs, int folds,
-                    double test_train);
+#include "rank.h" /* rpt_config, rpt_aggregate, rpt_best, ... */
 
 #define RPT_MAX_WEIGHTS 16 /* weights files a report records */
 
