@@ -2133,11 +2133,6 @@ out:
 
 /* ---- report DIR: merge journals, refit, write ------------------------------------------ */
 
-static int by_name(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* Prints what a journal reader skipped: one warning line per skipped line (the first
  * JNL_MAX_ISSUES), naming the file and the line, then how many more. */
 static void warn_skipped(const char *path, const jnl_contents *jc)
@@ -2206,33 +2201,15 @@ static void results_free(results *r)
 static int read_journals(const char *dir, const grid *g, results *r, fg_err *err)
 {
     memset(r, 0, sizeof *r);
-    DIR *dp = opendir(dir);
-    if (!dp)
-        return fg_err_set(err, "%s: cannot open: %s", dir, strerror(errno));
-    char *names[4096];
-    int nn = 0;
-    struct dirent *de;
-    while ((de = readdir(dp)) && nn < 4096) {
-        size_t l = strlen(de->d_name);
-        if (l > 6 && !strncmp(de->d_name, "journal", 7) && l >= 13 && !strcmp(de->d_name + l - 6, ".jsonl") &&
-            (names[nn] = strdup(de->d_name)))
-            nn++;
-    }
-    closedir(dp);
-    qsort(names, (size_t)nn, sizeof names[0], by_name);
-    /* journal.jsonl sorts after journal.refit...: move it to the front */
-    for (int i = 0; i < nn; i++)
-        if (!strcmp(names[i], "journal.jsonl") && i > 0) {
-            char *t = names[i];
-            memmove(names + 1, names, (size_t)i * sizeof names[0]);
-            names[0] = t;
-        }
+    char **names; /* DIR/journal*.jsonl, journal.jsonl first */
+    int nn;
+    if (jnl_dir_journals(dir, &names, &nn, err))
+        return -1;
     int rc = 0;
     char first[4400] = "", gp[4400];
     snprintf(gp, sizeof gp, "%s/grid.yaml", dir);
     for (int i = 0; i < nn && rc == 0; i++) {
-        char path[4400];
-        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        const char *path = names[i];
         jnl_header hh;
         char why[1024];
         if (jnl_read_header(path, &hh, err)) {
@@ -2281,8 +2258,7 @@ static int read_journals(const char *dir, const grid *g, results *r, fg_err *err
         jnl_contents_free(&jc);
         r->n_files++;
     }
-    for (int i = 0; i < nn; i++)
-        free(names[i]);
+    jnl_paths_free(names, nn);
     if (rc == 0 && r->n_files == 0)
         rc = fg_err_set(err, "%s: no journal*.jsonl: not a fmnist-grid results directory", dir);
     if (rc) {
