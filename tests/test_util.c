@@ -1,7 +1,10 @@
-/* test_util.c - RNG and hash properties the rest of the program relies on. */
+/* test_util.c - RNG and hash properties the rest of the program relies on, and the
+ * growable text buffer. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "check.h"
+#include "fg_buf.h"
 #include "fg_util.h"
 
 int main(void)
@@ -93,5 +96,27 @@ int main(void)
     CHECK_INT(fg_err_set(&e, "%s:%d: %s", "f.yaml", 3, "bad"), -1);
     CHECK(!strcmp(e.msg, "f.yaml:3: bad"));
     CHECK_INT(fg_err_set(NULL, "x"), -1);
+
+    /* fg_buf: grows past its first allocation, keeps the text NUL-terminated, and an
+     * append past its limit sets the flag (later appends do nothing) */
+    fg_buf tb = {0};
+    for (int i = 0; i < 1000; i++)
+        fg_buf_printf(&tb, "%d,", i % 10);
+    fg_buf_str(&tb, "end");
+    CHECK_INT(tb.len, 2003);
+    CHECK(!tb.bad && tb.s && !strcmp(tb.s + 2000, "end") && tb.s[2] == '1');
+    fg_buf_reset(&tb);
+    CHECK(tb.len == 0 && tb.s[0] == '\0');
+    fg_buf_free(&tb);
+    CHECK(tb.s == NULL);
+    CHECK_INT(fg_buf_init(&tb, 4, 8), 0);
+    fg_buf_add(&tb, "1234567", 7); /* 7 + NUL = the limit */
+    CHECK(!tb.bad && !strcmp(tb.s, "1234567"));
+    fg_buf_add(&tb, "8", 1);
+    CHECK(tb.bad && tb.len == 7);
+    fg_buf_reset(&tb);
+    fg_buf_printf(&tb, "%s", "ab");
+    CHECK(!tb.bad && !strcmp(tb.s, "ab"));
+    fg_buf_free(&tb);
     return check_report("test_util");
 }
