@@ -1,4 +1,5 @@
-/* fg_util.c - error messages, the assertion's failure path, RNG, hashes, clock, regular-file reading. */
+/* fg_util.c - error messages, the assertion's failure path, RNG, hashes, clock,
+ * regular-file reading. */
 #define _POSIX_C_SOURCE 200809L
 #include "fg_util.h"
 
