@@ -80,8 +80,10 @@ static const char *write_file(const char *name, const buf *x, int gz)
     } else {
         FILE *f = fopen(p, "wb");
         CHECK(f != NULL);
-        CHECK_INT(fwrite(x->b, 1, x->n, f), x->n);
-        fclose(f);
+        if (f) {
+            CHECK_INT(fwrite(x->b, 1, x->n, f), x->n);
+            fclose(f);
+        }
     }
     return p;
 }
@@ -199,8 +201,10 @@ static void test_load(void)
         snprintf(p, sizeof p, "%s/img.gz", tmpdir);
         FILE *f = fopen(p, "rb");
         CHECK(f != NULL);
-        b.n = fread(b.b, 1, sizeof b.b, f);
-        fclose(f);
+        if (f) {
+            b.n = fread(b.b, 1, sizeof b.b, f);
+            fclose(f);
+        }
         b.n /= 2;
         data_set d2;
         fg_err e2 = {{0}};

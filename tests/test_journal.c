@@ -250,7 +250,8 @@ static void write_search(const char *path, uint64_t seed, int n_records)
     jnl_close(j);
 }
 
-/* Loads path; returns the number of accepted records and puts the first issue in why. */
+/* Loads path; returns the number of accepted records and puts the first issue in why (n
+ * bytes: FG_ERR_MAX holds any message whole). */
 static int load_count(const char *path, const jnl_expect *x, char *why, size_t n, long *line)
 {
     jnl_contents c;
@@ -272,7 +273,7 @@ static int load_count(const char *path, const jnl_expect *x, char *why, size_t n
 
 static void test_records_checked(const char *dir)
 {
-    char a[512], b[512], why[256];
+    char a[512], b[512], why[FG_ERR_MAX];
     long line;
     snprintf(a, sizeof a, "%s/a.jsonl", dir);
     snprintf(b, sizeof b, "%s/b.jsonl", dir);
@@ -378,7 +379,7 @@ static void test_grid_expect(const char *dir)
     CHECK(grid_load_string(text, strlen(text), "t.yaml", &g, &err) == 0);
     if (!g)
         return;
-    char a[512], why[256];
+    char a[512], why[FG_ERR_MAX];
     long line;
     snprintf(a, sizeof a, "%s/g.jsonl", dir);
     jnl_header h = header_of(1);
@@ -505,7 +506,7 @@ static void test_sessions(const char *dir)
  * without being held, and the records after it still read. */
 static void test_special_files(const char *dir)
 {
-    char fifo[512], zero[512], a[512], why[256];
+    char fifo[512], zero[512], a[512], why[FG_ERR_MAX];
     long line;
     snprintf(fifo, sizeof fifo, "%s/fifo.jsonl", dir);
     snprintf(zero, sizeof zero, "%s/zero.jsonl", dir);

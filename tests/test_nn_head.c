@@ -76,8 +76,9 @@ static void make_data(uint8_t *img, uint8_t *lab)
 /* The base's outputs of every image in batches of 1, 7 and all: bit for bit the same. */
 static void test_batching(nn_net_desc *d, const nn_data *data, int32_t *all, int64_t size)
 {
-    float *ref = malloc((size_t)(2 * N_IMG * size) * sizeof *ref);
-    float *got = malloc((size_t)(2 * N_IMG * size) * sizeof *got);
+    /* zeroed: a failed nn_base_forward must not leave memcmp reading uninitialised floats */
+    float *ref = calloc((size_t)(2 * N_IMG * size), sizeof *ref);
+    float *got = calloc((size_t)(2 * N_IMG * size), sizeof *got);
     int batches[3] = {2 * N_IMG, 1, 7};
     fg_err err;
     for (int b = 0; b < 3; b++) {

@@ -238,10 +238,10 @@ nn_net *nn_net_build(const nn_net_desc *d, int max_batch, uint64_t seed, unsigne
     for (int i = 0; i < net->n_layers; i++) {
         nn_layer *L = &net->layers[i];
         L->d = &net->desc.layers[i];
-        L->ops = LAYER_OPS[L->d->kind];
         L->index = i;
         if (plan_layer(&net->desc, i, outs, L->in, &L->p, err))
             goto fail;
+        L->ops = LAYER_OPS[L->d->kind]; /* plan_layer checked the kind */
         if (!L->ops->forward) {
             layer_err(err, L->d, i, "layer kind %s is not implemented yet",
                       nn_layer_kind_name(L->d->kind));
@@ -402,6 +402,7 @@ void nn_net_gather(nn_net *net, const nn_data *data, const int32_t *idx, int bat
 {
     const float scale = 1.0f / 255.0f;
     const int64_t n = net->in_size;
+    FG_ASSERT(batch >= 0 && batch <= net->max_batch); /* the input buffer holds max_batch */
     if (data->features) {
         for (int r = 0; r < batch; r++) {
             memcpy(net->x + (int64_t)r * n, data->features + (size_t)idx[r] * (size_t)n,
@@ -421,6 +422,7 @@ void nn_net_gather(nn_net *net, const nn_data *data, const int32_t *idx, int bat
 
 void nn_net_forward(nn_net *net, int batch, int training, fg_rng *rng)
 {
+    FG_ASSERT(batch >= 0 && batch <= net->max_batch);
     nn_step s = {batch, training, rng, 0, 0.0f, 0};
     for (int i = 0; i < net->n_layers; i++)
         net->layers[i].ops->forward(&net->layers[i], &s);
@@ -428,6 +430,7 @@ void nn_net_forward(nn_net *net, int batch, int training, fg_rng *rng)
 
 void nn_net_forward_refresh(nn_net *net, int batch, int k, fg_rng *rng)
 {
+    FG_ASSERT(batch >= 0 && batch <= net->max_batch);
     nn_step s = {batch, 1, rng, 0, 0.0f, k};
     for (int i = 0; i < net->n_layers; i++)
         net->layers[i].ops->forward(&net->layers[i], &s);
@@ -461,6 +464,7 @@ double nn_net_loss(nn_net *net, int batch, int grad, int *n_correct, uint8_t *pr
     const int C = net->desc.n_classes;
     const float *p = last->y;
     float *dy = grad ? last->dy : NULL;
+    FG_ASSERT(batch >= 0 && batch <= net->max_batch);
     const float inv = 1.0f / (float)batch;
     const double lo = 1e-7, hi = 1.0 - 1e-7;
     double sum = 0.0;
@@ -468,6 +472,7 @@ double nn_net_loss(nn_net *net, int batch, int grad, int *n_correct, uint8_t *pr
     for (int r = 0; r < batch; r++) {
         const float *row = p + (int64_t)r * C;
         int lab = net->labels[r], best = 0;
+        FG_ASSERT_MSG(lab >= 0 && lab < C, "label %d of row %d, %d classes", lab, r, C);
         for (int j = 1; j < C; j++)
             if (row[j] > row[best])
                 best = j;
@@ -495,6 +500,7 @@ double nn_net_loss(nn_net *net, int batch, int grad, int *n_correct, uint8_t *pr
 
 static void backward(nn_net *net, const nn_step *s)
 {
+    FG_ASSERT(s->batch >= 0 && s->batch <= net->max_batch);
     nn_step plain = *s; /* frozen layers: input gradients only, never an SGD step */
     plain.sgd_fused = 0;
     for (int i = net->n_layers - 1; i >= 0; i--)

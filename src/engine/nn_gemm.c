@@ -5,6 +5,7 @@
  *                       OpenMP; its thread count is the calling thread's OpenMP setting,
  *                       which nn_gemm_set_threads sets (1 per rank unless --threads). */
 #include "nn_gemm.h"
+#include "fg_util.h"
 
 #include <stdio.h>
 
@@ -21,6 +22,7 @@ void nn_gemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const f
 {
     if (m <= 0 || n <= 0)
         return;
+    FG_ASSERT(c != NULL && ldc >= n);
     if (k <= 0 || alpha == 0.0f) {
         /* BLAS implementations differ on these corner cases; keep them defined here. */
         for (int i = 0; i < m; i++)
@@ -28,6 +30,10 @@ void nn_gemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const f
                 c[(size_t)i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[(size_t)i * ldc + j];
         return;
     }
+    /* Row-major: a stored row of A holds k values (m if transposed), one of B n (k). */
+    FG_ASSERT(a != NULL && b != NULL);
+    FG_ASSERT_MSG(lda >= (trans_a ? m : k) && ldb >= (trans_b ? k : n),
+                  "m %d n %d k %d lda %d ldb %d trans %d %d", m, n, k, lda, ldb, trans_a, trans_b);
 #if defined(FG_GEMM_DNNL)
     /* Only invalid arguments fail, and the engine's shapes are checked when planned. */
     (void)dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', m, n, k, alpha, a, lda, b, ldb,

@@ -360,6 +360,8 @@ static char *alloc_fit(fit_state *f, int n_train, int32_t **order, fg_err *err)
         return NULL;
     }
     *order = (int32_t *)block;
+    /* cppcheck-suppress invalidPointerCast ; raw malloc'ed storage, never read as char:
+     * the floats start idx_bytes (a multiple of 64) into it, so they are aligned */
     float *state = (float *)(block + idx_bytes);
     nn_opt_init(&f->opt, t, f->net->n_train, state);
     f->best_w = n_best ? state + n_state : NULL;

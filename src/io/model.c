@@ -527,6 +527,7 @@ int model_save(const char *path, const nn_net *net, const nn_train_desc *train,
     put_u64(&w, (uint64_t)n_params);
     for (int64_t i = 0; i < n_params; i++)
         put_f32(&w, params[i]);
+    FG_ASSERT(w.pos == usize); /* the buffer was sized for exactly these fields */
 
     uLong csize = bound;
     int zrc = compress2(file + HEADER_SIZE, &csize, payload, (uLong)usize, 6);
@@ -541,6 +542,7 @@ int model_save(const char *path, const nn_net *net, const nn_train_desc *train,
     h.pos = sizeof MAGIC;
     put_u32(&h, v1 ? 1u : MODEL_FORMAT_VERSION);
     put_u32(&h, 0); /* flags */
+    FG_ASSERT(h.pos == HEADER_SIZE);
     wbuf t = {file, HEADER_SIZE + (size_t)csize};
     put_u64(&t, (uint64_t)usize);
     put_u64(&t, (uint64_t)csize);

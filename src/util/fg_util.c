@@ -1,4 +1,5 @@
-/* fg_util.c - error messages, RNG, hashes, clock, regular-file reading. */
+/* fg_util.c - error messages, the assertion's failure path, RNG, hashes, clock,
+ * regular-file reading. */
 #define _POSIX_C_SOURCE 200809L
 #include "fg_util.h"
 
@@ -22,6 +23,24 @@ int fg_err_set(fg_err *e, const char *fmt, ...)
         va_end(ap);
     }
     return -1;
+}
+
+_Noreturn void fg_assert_fail(const char *file, int line, const char *cond)
+{
+    fprintf(stderr, "%s:%d: assertion failed: %s\n", file, line, cond);
+    abort();
+}
+
+_Noreturn void fg_assert_fail_msg(const char *file, int line, const char *cond,
+                                  const char *fmt, ...)
+{
+    fprintf(stderr, "%s:%d: assertion failed: %s: ", file, line, cond);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    abort();
 }
 
 static uint64_t splitmix64(uint64_t *x)
@@ -76,6 +95,7 @@ void fg_rng_fill_u32(fg_rng *r, uint32_t *out, size_t n)
 
 uint32_t fg_rng_below(fg_rng *r, uint32_t n)
 {
+    FG_ASSERT(n > 0); /* [0, 0) is empty, and (-n) % n would divide by zero */
     /* Lemire's multiply-shift with rejection: unbiased. */
     uint64_t m = (uint64_t)(uint32_t)(fg_rng_u64(r) >> 32) * n;
     uint32_t l = (uint32_t)m;

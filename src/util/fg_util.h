@@ -1,5 +1,6 @@
-/* fg_util.h - small shared helpers: error messages, explicit RNG state, stable hashes.
- * No external library. Nothing here prints; only fg_read_file allocates. */
+/* fg_util.h - small shared helpers: error messages, the invariant assertion, explicit RNG
+ * state, stable hashes. No external library. Nothing here prints but a failed assertion
+ * (stderr, then abort); only fg_read_file allocates. */
 #ifndef FG_UTIL_H
 #define FG_UTIL_H
 
@@ -19,6 +20,31 @@ typedef struct {
 int fg_err_set(fg_err *e, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* ---- invariants: programmer errors, never bad input (that is an fg_err) ----
+ * FG_ASSERT(cond) checks cond always, NDEBUG or not (like ggml's GGML_ASSERT); when it is
+ * false it prints "FILE:LINE: assertion failed: COND" to stderr and calls abort(). Under
+ * mpirun the rank dies of SIGABRT and mpirun ends the job. FG_ASSERT_MSG(cond, fmt, ...)
+ * adds a printf-style explanation after the condition. */
+#define FG_ASSERT(cond)                                                                    \
+    do {                                                                                   \
+        if (!(cond))                                                                       \
+            fg_assert_fail(__FILE__, __LINE__, #cond);                                     \
+    } while (0)
+#define FG_ASSERT_MSG(cond, ...)                                                           \
+    do {                                                                                   \
+        if (!(cond))                                                                       \
+            fg_assert_fail_msg(__FILE__, __LINE__, #cond, __VA_ARGS__);                    \
+    } while (0)
+
+/* The failure paths of FG_ASSERT and FG_ASSERT_MSG: print one line to stderr, abort(). */
+_Noreturn void fg_assert_fail(const char *file, int line, const char *cond);
+_Noreturn void fg_assert_fail_msg(const char *file, int line, const char *cond,
+                                  const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
 #endif
     ;
 
