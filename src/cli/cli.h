@@ -49,6 +49,9 @@ typedef struct {
     int command;            /* main.c's table of commands: its index; -1: a search */
 } cli;
 
+/* What --help prints (usage.c). */
+extern const char cli_usage[];
+
 /* The data directory: --data, then $FMNIST_DATA, then the grid's data.dir, then the
  * default. */
 const char *cli_data_dir(const cli *c, const grid_options *o);

@@ -1,7 +1,6 @@
 /* cmd_compare.c - compare DIR...: the best configurations of several searches side by
  * side, from each DIR/report.yaml. */
 #define _POSIX_C_SOURCE 200809L
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,12 +1,10 @@
 /* cmd_fit.c - fit GRID --config K: one configuration trained on all the training images
  * (or the grid's subset) without cross-validation, scored on the test set. */
 #define _POSIX_C_SOURCE 200809L
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"

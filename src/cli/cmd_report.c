@@ -1,8 +1,6 @@
 /* cmd_report.c - report DIR: the journals of a results directory merged, the best
  * configuration refitted when due (finish.c), the reports written. */
 #define _POSIX_C_SOURCE 200809L
-#include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

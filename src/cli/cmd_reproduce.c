@@ -1,12 +1,10 @@
 /* cmd_reproduce.c - reproduce REPORT.yaml: a configuration of a search re-run from its
  * report alone (every fold and the refit), compared with the report. */
 #define _POSIX_C_SOURCE 200809L
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"

@@ -5,7 +5,6 @@
  * runs the search loop (run_loop: search.c's policy over sched.c), rank 0 finishes
  * (finish_shard, or finish_search with finish.c). See cmd_search.h. */
 #define _POSIX_C_SOURCE 200809L
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

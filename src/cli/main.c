@@ -22,76 +22,6 @@
 #include "outdir.h"
 #include "signals.h"
 
-static const char usage_text[] =
-    "Usage: fmnist-grid [options] GRID.yaml\n"
-    "       fmnist-grid report DIR\n"
-    "       fmnist-grid compare DIR [DIR...]\n"
-    "\n"
-    "Grid search with k-fold cross-validation over small image classifiers on\n"
-    "Fashion-MNIST. Run it as one process or under mpirun/srun: rank 0 hands out\n"
-    "(configuration, fold) tasks, every rank trains, rank 0 journals each result,\n"
-    "ranks the configurations, refits the best one and writes the reports.\n"
-    "\n"
-    "Options:\n"
-    "  -o, --out DIR      results directory (default: results/<grid name>-<UTC time>);\n"
-    "                     if DIR holds an unfinished search of the same grid, resume it;\n"
-    "                     a directory holding anything else is refused\n"
-    "  -r, --resume DIR   continue the search in DIR: tasks in its journal are skipped\n"
-    "                     (the grid defaults to DIR/grid.yaml; seed, subset, threads and\n"
-    "                     data directory default to the recorded ones)\n"
-    "      --shard I/N    run only shard I (0..N-1) of the tasks, balanced by estimated\n"
-    "                     cost, into DIR/journal.shard-I-of-N.jsonl (several shards may\n"
-    "                     share --out DIR); then `fmnist-grid report DIR` merges them\n"
-    "  -d, --data DIR     Fashion-MNIST IDX files (default: $FMNIST_DATA, then the grid's\n"
-    "                     data.dir, then " DATA_DEFAULT_DIR ")\n"
-    "      --subset N     search on a stratified subset of N training images (0 = all)\n"
-    "      --seed N       override the grid's seed\n"
-    "  -t, --threads N    BLAS threads per rank (default 1)\n"
-    "  -n, --dry-run      list configurations, tasks and model summaries; train nothing\n"
-    "      --no-refit     do not refit the best configuration\n"
-    "      --grace S      after SIGINT/SIGTERM/SIGUSR1, let running tasks finish for up\n"
-    "                     to S seconds (default 60), then write the partial report and\n"
-    "                     exit with status 3; a second signal ends the wait at once\n"
-    "  -q, --quiet        no progress output\n"
-    "  -h, --help         this help\n"
-    "  -V, --version      version, git revision, MPI and BLAS libraries\n"
-    "\n"
-    "An option that does not apply to the command is refused: --out, --resume,\n"
-    "--shard and --grace are for a search; --subset and --seed for a search, a dry run\n"
-    "and fit; --no-refit for a search, a dry run and report; --data for the commands\n"
-    "that read images (not a dry run, compare or simulate); --threads and --quiet for\n"
-    "those that train (and --threads for predict); --config for fit and reproduce;\n"
-    "--verify for reproduce; --output for predict; --ranks and --csv for simulate.\n"
-    "\n"
-    "Commands:\n"
-    "  fit GRID           train one configuration (--config K, default 0) on all the\n"
-    "                     training images (or the grid's subset) without cross-\n"
-    "                     validation and score it on the test set; prints each epoch\n"
-    "  reproduce REPORT   re-run the best configuration (or --config K) of a search from\n"
-    "                     its report.yaml alone: every fold and the refit, compared with\n"
-    "                     the report; --verify exits 1 unless identical\n"
-    "  predict MODEL [IMAGES [LABELS]]\n"
-    "                     classify IDX images (default: the test set) with a model file\n"
-    "                     (DIR/model.fgm): accuracy, per-class accuracy, confusion\n"
-    "                     matrix; --output FILE writes one predicted label per line\n"
-    "  compare DIR...     the best configurations of several searches side by side\n"
-    "                     (from each DIR/report.yaml): parameters, mean ± standard\n"
-    "                     error, configurations not separated from the best, the\n"
-    "                     one-standard-error choice, refit test accuracy, tasks, time\n"
-    "  simulate DIR       replay a finished search's recorded task times through the\n"
-    "                     scheduler's dispatch for other rank counts (--ranks LIST,\n"
-    "                     default 1,2,4,...,1024; --csv): the wall time each would take\n"
-    "                     against the lower bound max(total work / ranks, longest task)\n"
-    "  report DIR         merge DIR's journals (journal*.jsonl), refit the best\n"
-    "                     configuration if every task is done and it has not been\n"
-    "                     refitted (unless --no-refit), and write cv_results.csv,\n"
-    "                     report.md, report.html, report.yaml and the plots (DIR/plots:\n"
-    "                     CSV, and SVG/PNG drawn by gnuplot, $FG_GNUPLOT); on an\n"
-    "                     unfinished search, a partial report that lists what is missing\n"
-    "\n"
-    "Exit status: 0 done, 1 runtime failure, 2 bad usage or input, 3 interrupted\n"
-    "(resumable with --resume DIR).\n";
-
 static int parse_ll(const char *s, long long lo, long long hi, long long *out)
 {
     char *e;
@@ -127,7 +57,6 @@ static int check_out_option(const cli *c, int rank)
         fg_print_error(err.msg);
     return EXIT_INPUT;
 }
-
 
 /* What the command line asks for: a search, a dry run or one of the commands. */
 enum {
@@ -279,7 +208,7 @@ static int parse_options(int argc, char **argv, cli *c, char *seen, int rank)
         case 'q': c->quiet = 1; break;
         case 'h':
             if (!rank)
-                fputs(usage_text, stdout);
+                fputs(cli_usage, stdout);
             return EXIT_OK;
         case 'V':
             if (!rank)
