@@ -1,0 +1,138 @@
+/* cmd_dry_run.c - --dry-run: the configurations, tasks and model summaries of a grid (one
+ * per architecture, like Keras's model.summary()) and its weights files checked; trains
+ * nothing. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base.h"
+#include "cli.h"
+#include "data.h"
+#include "nn.h"
+#include "task.h"
+
+
+
+/* Keras's summary lines: the parameters split into trainable and non-trainable (frozen
+ * layers, batch norm's moving statistics). */
+static void print_trainable(const nn_net_desc *d, const nn_layer_info *info)
+{
+    int64_t tr = 0, all = 0;
+    for (int l = 0; l < d->n_layers; l++) {
+        tr += info[l].n_trainable;
+        all += info[l].n_params;
+    }
+    printf("  Trainable params: %lld\n  Non-trainable params: %lld\n", (long long)tr,
+           (long long)(all - tr));
+}
+
+/* The weights files of every configuration, checked (a missing file is reported, not
+ * fatal: a dry run needs no weights). */
+static void dry_run_weights(const grid *g, nn_net_desc *d)
+{
+    task_wcache *wc = task_wcache_new();
+    char last[FG_ERR_MAX] = "";
+    for (int64_t i = 0; wc && i < grid_n_configs(g); i++) {
+        grid_weights w[1];
+        nn_train_desc t;
+        fg_err err;
+        if (grid_config_weights(g, i, w, 1) == 0 ||
+            grid_config_build(g, i, 28, 28, 1, DATA_N_CLASSES, d, &t, NULL))
+            continue;
+        if (task_check_weights(wc, g, i, d, &err) == 0)
+            snprintf(err.msg, sizeof err.msg, "weights of configuration %lld: match", (long long)i);
+        if (strcmp(err.msg, last))
+            printf("\n%s\n", err.msg);
+        snprintf(last, sizeof last, "%s", err.msg);
+    }
+    task_wcache_free(wc);
+}
+
+static const uint64_t *g_arch_for_sort;
+static int by_arch(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    uint64_t hx = g_arch_for_sort[x], hy = g_arch_for_sort[y];
+    if (hx != hy)
+        return hx < hy ? -1 : 1;
+    return (x > y) - (x < y);
+}
+
+int cmd_dry_run(grid *g)
+{
+    const grid_options *o = grid_opts_c(g);
+    int64_t nc = grid_n_configs(g);
+    nn_net_desc *d = malloc(sizeof *d);
+    nn_layer_info *info = malloc(NN_MAX_LAYERS * sizeof *info);
+    uint64_t *arch = calloc((size_t)nc, sizeof *arch); /* per configuration; 0: invalid */
+    int64_t *ord = malloc((size_t)nc * sizeof *ord);
+    char *first = calloc((size_t)nc, 1); /* the first configuration of its architecture */
+    if (!d || !info || !arch || !ord || !first) {
+        free(d), free(info), free(arch), free(ord), free(first);
+        fprintf(stderr, "fmnist-grid: out of memory\n");
+        return EXIT_RUNTIME;
+    }
+    printf("grid %s (%s): %lld configuration%s x %d fold%s = %lld tasks%s\n", o->name, o->path,
+           (long long)nc, nc == 1 ? "" : "s", o->folds, o->folds == 1 ? " (a holdout split)" : "s",
+           (long long)nc * o->folds, o->refit ? ", then a refit of the best" : "");
+    printf("seed %llu, cv seed %llu, shuffle %s, %s\n\n", (unsigned long long)o->seed,
+           (unsigned long long)o->cv_seed, o->shuffle ? "yes" : "no",
+           o->subset ? "stratified subset" : "all training images");
+    printf("%6s  %12s  %14s  %s\n", "config", "parameters", "MFLOP/image", "grid parameters");
+    for (int64_t i = 0; i < nc; i++) {
+        nn_train_desc t;
+        int64_t np = 0, fl = 0;
+        fg_err err;
+        if (grid_config_build(g, i, 28, 28, 1, DATA_N_CLASSES, d, &t, &err) ||
+            nn_desc_check(d, info, &np, &fl, &err)) {
+            printf("%6lld  invalid: %s\n", (long long)i, err.msg);
+            continue;
+        }
+        printf("%6lld  %12lld  %14.3f  %s\n", (long long)i, (long long)np, fl / 1e6,
+               grid_config_params(g, i));
+        uint64_t h = 0;
+        for (int l = 0; l < d->n_layers; l++)
+            h = fg_hash_mix(h, fg_hash_bytes(&info[l], sizeof info[l], 0));
+        arch[i] = h ? h : 1;
+    }
+    /* One summary per distinct architecture, like Keras's model.summary(): the first
+     * configuration of each, found by sorting (linear-logarithmic in the configurations). */
+    for (int64_t i = 0; i < nc; i++)
+        ord[i] = i;
+    g_arch_for_sort = arch;
+    qsort(ord, (size_t)nc, sizeof *ord, by_arch);
+    for (int64_t k = 0; k < nc; k++)
+        first[ord[k]] = arch[ord[k]] && (k == 0 || arch[ord[k]] != arch[ord[k - 1]]);
+    for (int64_t i = 0; i < nc; i++) {
+        nn_train_desc t;
+        int64_t np = 0, fl = 0;
+        if (!first[i] || grid_config_build(g, i, 28, 28, 1, DATA_N_CLASSES, d, &t, NULL) ||
+            nn_desc_check(d, info, &np, &fl, NULL))
+            continue;
+        printf("\nModel of configuration %lld (%s):\n", (long long)i, grid_config_params(g, i));
+        printf("  %-24s %-26s %-18s %12s\n", "Layer", "Type", "Output shape", "Param #");
+        for (int l = 0; l < d->n_layers; l++) {
+            char shape[48];
+            if (info[l].out_h == 1 && info[l].out_w == 1 &&
+                (d->layers[l].kind == NN_LAYER_DENSE || d->layers[l].kind == NN_LAYER_FLATTEN ||
+                 d->layers[l].kind == NN_LAYER_GLOBAL_AVG_POOL2D ||
+                 ((d->layers[l].kind == NN_LAYER_DROPOUT || d->layers[l].kind == NN_LAYER_ACTIVATION) &&
+                  l > 0 && info[l - 1].out_h == 1 && info[l - 1].out_w == 1 &&
+                  d->layers[l - 1].kind != NN_LAYER_CONV2D)))
+                snprintf(shape, sizeof shape, "(None, %d)", info[l].out_c);
+            else
+                snprintf(shape, sizeof shape, "(None, %d, %d, %d)", info[l].out_h, info[l].out_w,
+                         info[l].out_c);
+            printf("  %-24s %-26s %-18s %12lld\n", info[l].name, nn_layer_kind_name(info[l].kind),
+                   shape, (long long)info[l].n_params);
+        }
+        printf("  Total params: %lld\n", (long long)np);
+        print_trainable(d, info);
+    }
+    dry_run_weights(g, d);
+    base_dry_run(g);
+    free(d), free(info), free(arch), free(ord), free(first);
+    return EXIT_OK;
+}
+
