@@ -287,6 +287,8 @@ int search_alloc(search *s)
     for (int64_t i = 0; i < s->n_configs; i++) {
         s->rank_cfg[i].config = i;
         s->rank_cfg[i].mean = NAN;
+        s->rank_cfg[i].n_params = -1; /* unknown: rpt_costs counts it from the grid */
+        s->rank_cfg[i].cost = NAN;
     }
     rpt_costs(s->g, s->rank_cfg, s->n_configs); /* ties in the mean go to the cheaper network */
     return 0;
