@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "data.h"
 #include "nn.h"
 #include "plot.h"
 #include "stats.h"
@@ -166,7 +167,7 @@ void rpt_costs(const grid *g, rpt_config *c, int64_t n_configs)
         c[i].n_params = -1;
         c[i].epochs = 0;
         c[i].cost = NAN;
-        if (grid_config_build(g, i, 28, 28, 1, 10, d, &t, NULL) || nn_desc_check(d, info, &np, NULL, NULL))
+        if (grid_config_build_data(g, i, d, &t, NULL) || nn_desc_check(d, info, &np, NULL, NULL))
             continue;
         c[i].n_params = np;
         c[i].epochs = t.epochs;
@@ -398,9 +399,14 @@ static const jnl_entry *find_refit(const jnl_entry *e, int n, int64_t best)
     return r;
 }
 
-static const char *const class_names[JNL_CLASSES] = {
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
+/* The names of the k classes of the refit's confusion matrix into names (the grid's
+ * data.class_names when it lists k, else data_class_name's defaults; num holds numbers). */
+static void class_names_of(const grid *g, int k, const char **names, char (*num)[12])
+{
+    const char *const *gn = grid_opts_c(g)->n_class_names == k ? grid_class_names(g) : NULL;
+    for (int c = 0; c < k; c++)
+        names[c] = data_class_name(gn, k, c, num[c], sizeof num[c]);
+}
 
 #define TOP_CURVES 5
 
@@ -427,6 +433,11 @@ typedef struct {
     int64_t best, pick;
     double ratio;
     const jnl_entry *refit;
+    const int32_t *conf; /* the refit's confusion matrix, conf_k x conf_k: its entry's, or */
+    int32_t *conf_own;   /* (entries merged from several journals have none) read with its history */
+    int conf_k;
+    const char *names[JNL_MAX_CLASSES]; /* its class names */
+    char num[JNL_MAX_CLASSES][12];
     int n_top;
     int64_t top[TOP_CURVES];
     hist_avg top_h[TOP_CURVES], refit_h;
@@ -472,6 +483,14 @@ static int on_record(void *p, const jnl_record *r)
         if (x->refit && r->e.config == x->refit->config) {
             memset(&x->refit_h, 0, sizeof x->refit_h); /* the last refit recorded */
             hist_add(&x->refit_h, r);
+            size_t k = (size_t)r->e.classes;
+            int32_t *m = k && !x->refit->confusion ? realloc(x->conf_own, k * k * sizeof *m) : NULL;
+            if (m) {
+                memcpy(m, r->confusion, k * k * sizeof *m);
+                x->conf = x->conf_own = m;
+                x->conf_k = (int)k;
+                class_names_of(x->g, x->conf_k, x->names, x->num);
+            }
         }
         return 0;
     }
@@ -512,7 +531,7 @@ static int expect_check(void *p, const jnl_entry *e, char *why, size_t n)
     int *ep = &x->epochs[e->config];
     if (*ep == 0) {
         nn_train_desc t;
-        *ep = grid_config_build(x->g, e->config, 28, 28, 1, JNL_CLASSES, x->d, &t, NULL) == 0 && t.epochs > 0
+        *ep = grid_config_build_data(x->g, e->config, x->d, &t, NULL) == 0 && t.epochs > 0
                   ? t.epochs
                   : -1;
     }
@@ -759,12 +778,12 @@ static void make_plots(rctx *x)
     }
     /* 3: the refit's confusion matrix */
     int have_conf = 0;
-    for (int k = 0; x->refit && k < JNL_CLASSES * JNL_CLASSES; k++)
-        have_conf |= x->refit->confusion[k] != 0;
+    for (int k = 0; x->refit && k < x->conf_k * x->conf_k; k++)
+        have_conf |= x->conf[k] != 0;
     if (!rc && have_conf) {
         char t[160];
         snprintf(t, sizeof t, "Refit (configuration %d): confusion matrix on the test set", x->refit->config);
-        rc = plot_confusion(ps, "confusion", t, x->refit->confusion, JNL_CLASSES, class_names, &err);
+        rc = plot_confusion(ps, "confusion", t, x->conf, x->conf_k, x->names, &err);
     }
     /* 4: score against fit time */
     if (!rc) {
@@ -1327,8 +1346,9 @@ static void write_md(FILE *f, const rctx *x)
     const jnl_entry *rf = x->refit;
     if (rf) {
         long long n_test = 0;
-        for (int k = 0; k < JNL_CLASSES * JNL_CLASSES; k++)
-            n_test += rf->confusion[k];
+        const int K = x->conf_k;
+        for (int k = 0; k < K * K; k++)
+            n_test += x->conf[k];
         if (!n_test && env)
             n_test = env->n_test;
         fputs("## Refit on all training images\n\n", f);
@@ -1346,26 +1366,26 @@ static void write_md(FILE *f, const rctx *x)
             fputc('\n', f);
         }
         int have_conf = 0;
-        for (int k = 0; k < JNL_CLASSES * JNL_CLASSES; k++)
-            have_conf |= rf->confusion[k] != 0;
+        for (int k = 0; k < K * K; k++)
+            have_conf |= x->conf[k] != 0;
         if (have_conf) {
             fputs("Confusion matrix on the test set (rows: true class, columns: predicted class).\n\n"
                   "| true class |", f);
-            for (int k = 0; k < JNL_CLASSES; k++)
-                fprintf(f, " %s |", class_names[k]);
+            for (int k = 0; k < K; k++)
+                fprintf(f, " %s |", x->names[k]);
             fputs(" accuracy |\n|---|", f);
-            for (int k = 0; k <= JNL_CLASSES; k++)
+            for (int k = 0; k <= K; k++)
                 fputs("---|", f);
             fputc('\n', f);
-            for (int t = 0; t < JNL_CLASSES; t++) {
+            for (int t = 0; t < K; t++) {
                 long long row = 0;
-                fprintf(f, "| %s |", class_names[t]);
-                for (int q = 0; q < JNL_CLASSES; q++) {
-                    row += rf->confusion[t * JNL_CLASSES + q];
-                    fprintf(f, q == t ? " **%d** |" : " %d |", (int)rf->confusion[t * JNL_CLASSES + q]);
+                fprintf(f, "| %s |", x->names[t]);
+                for (int q = 0; q < K; q++) {
+                    row += x->conf[t * K + q];
+                    fprintf(f, q == t ? " **%d** |" : " %d |", (int)x->conf[t * K + q]);
                 }
                 if (row)
-                    fprintf(f, " %.4f |\n", (double)rf->confusion[t * JNL_CLASSES + t] / (double)row);
+                    fprintf(f, " %.4f |\n", (double)x->conf[t * K + t] / (double)row);
                 else
                     fputs(" – |\n", f);
             }
@@ -2045,6 +2065,11 @@ int rpt_write(const char *dir, const grid *g, const jnl_header *h, const jnl_ent
     x->pick = rpt_compare(c, sp, nc, folds, x->ratio);
     x->best = rpt_best(c, nc);
     x->refit = find_refit(e, n, x->best);
+    if (x->refit && x->refit->confusion && x->refit->classes > 0 && x->refit->classes <= JNL_MAX_CLASSES) {
+        x->conf = x->refit->confusion;
+        x->conf_k = x->refit->classes;
+        class_names_of(g, x->conf_k, x->names, x->num);
+    }
     for (int64_t k = 0; k < nc && x->n_top < TOP_CURVES; k++)
         if (!isnan(c[order[k]].mean))
             x->top[x->n_top++] = order[k];
@@ -2085,6 +2110,7 @@ int rpt_write(const char *dir, const grid *g, const jnl_header *h, const jnl_ent
     if (!rc)
         rc = write_yaml_file(dir, g, h, c, sp, nc, folds, e, n, env, x->pick, x->ratio, err);
     free(x->seen);
+    free(x->conf_own);
     free(x);
     free(order);
     free(c);
