@@ -1038,7 +1038,7 @@ static int by_cost_desc(const void *a, const void *b)
 }
 
 /* Each configuration's architecture key for dispatch families: parameter count and layer
- * count on 28x28 images. Returns 0, or -1 with err. */
+ * count on the grid's input (grid_config_build_data). Returns 0, or -1 with err. */
 static int arch_keys(const grid *g, uint64_t *key, fg_err *err)
 {
     nn_net_desc *d = malloc(sizeof *d);
@@ -1047,8 +1047,7 @@ static int arch_keys(const grid *g, uint64_t *key, fg_err *err)
     for (int64_t i = 0; rc == 0 && i < grid_n_configs(g); i++) {
         nn_train_desc t;
         int64_t np = 0;
-        if (grid_config_build(g, i, 28, 28, 1, DATA_N_CLASSES, d, &t, err) ||
-            nn_desc_check(d, info, &np, NULL, err))
+        if (grid_config_build_data(g, i, d, &t, err) || nn_desc_check(d, info, &np, NULL, err))
             rc = -1;
         else
             key[i] = fg_hash_mix((uint64_t)np, (uint64_t)d->n_layers);
@@ -1128,9 +1127,26 @@ static void prepared_free(prepared *p)
     memset(p, 0, sizeof *p);
 }
 
-/* The subset searched over and its folds, from the loaded training labels. */
-static int derive_folds(const grid_options *o, prepared *p, fg_err *err)
+/* The class count every configuration was checked for (data.classes, else Fashion-MNIST's
+ * 10) becomes the data's: the training and test labels must lie below it. */
+static int use_data(grid_options *o, prepared *p, fg_err *err)
 {
+    int k = o->classes > 0 ? o->classes : GRID_INPUT_CLASSES;
+    if (data_set_classes(&p->train, k, err) || (p->test.images && data_set_classes(&p->test, k, err))) {
+        size_t len = strlen(err->msg);
+        if (o->classes <= 0)
+            snprintf(err->msg + len, sizeof err->msg - len, " (data.classes gives the class count, default %d)", k);
+        return -1;
+    }
+    o->classes = k;
+    return 0;
+}
+
+/* The subset searched over and its folds, from the loaded training labels. */
+static int derive_folds(grid_options *o, prepared *p, fg_err *err)
+{
+    if (use_data(o, p, err))
+        return -1;
     int n = p->train.n;
     if (o->subset > 0 && o->subset < n)
         n = o->subset;
@@ -1139,17 +1155,18 @@ static int derive_folds(const grid_options *o, prepared *p, fg_err *err)
     if (!p->idx || !p->fold_of)
         return fg_err_set(err, "out of memory for %d sample indices", n);
     if (n < p->train.n) {
-        if (data_stratified_subset(p->train.labels, p->train.n, n, fg_hash_mix(o->cv_seed, 0x5u), p->idx, err))
+        if (data_stratified_subset(p->train.labels, p->train.n, p->train.classes, n, fg_hash_mix(o->cv_seed, 0x5u),
+                                   p->idx, err))
             return -1;
     } else {
         for (int i = 0; i < n; i++)
             p->idx[i] = i;
     }
     p->n = n;
-    if (o->validation_split > 0 ? cv_stratified_holdout(p->train.labels, p->idx, n, DATA_N_CLASSES,
+    if (o->validation_split > 0 ? cv_stratified_holdout(p->train.labels, p->idx, n, p->train.classes,
                                                         o->validation_split, fg_hash_mix(o->cv_seed, 0xf0u),
                                                         p->fold_of, err)
-                                : cv_stratified_folds(p->train.labels, p->idx, n, DATA_N_CLASSES, o->folds,
+                                : cv_stratified_folds(p->train.labels, p->idx, n, p->train.classes, o->folds,
                                                       o->shuffle, fg_hash_mix(o->cv_seed, 0xf0u), p->fold_of, err))
         return -1;
     p->folds_checksum = cv_folds_checksum(p->idx, p->fold_of, n);
@@ -1163,13 +1180,20 @@ typedef enum {
     FROM_RECORDED, /* what a search recorded (report, reproduce) */
 } subset_origin;
 
-static const char *const class_names[DATA_N_CLASSES] = {
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
+/* "28x28" (one channel) or "32x32x3" into buf (40 bytes); returns buf. */
+static const char *shape_text(int h, int w, int c, char *buf)
+{
+    if (c == 1)
+        snprintf(buf, 40, "%dx%d", h, w);
+    else
+        snprintf(buf, 40, "%dx%dx%d", h, w, c);
+    return buf;
+}
 
 /* Checks, once the data are loaded and before any task, that the grid's settings fit them:
- *  - the images have the shape every configuration is built for (GRID_INPUT_H x W), and
- *    the test images that of the training images;
+ *  - the images have the shape every configuration is built and checked for (data.shape,
+ *    GRID_INPUT_H x W x C by default), the test images that of the training images, and
+ *    data.class_names names every class;
  *  - stratified k-fold cross-validation can work: every class present in the training
  *    images has at least k images among those searched (the subset, or all), so that every
  *    fold validates on, and trains on, at least one image of each class;
@@ -1181,16 +1205,22 @@ static int check_data(const grid *g, subset_origin from, const char *data_dir, c
 {
     const grid_options *o = grid_opts_c(g);
     const data_set *tr = &p->train;
-    if (tr->h != GRID_INPUT_H || tr->w != GRID_INPUT_W)
+    char subset[GRID_PATH_MAX + 64], at[GRID_PATH_MAX + 32], num[12], s1[40], s2[40];
+    if (tr->h != o->in_h || tr->w != o->in_w || tr->c != o->in_c)
         return fg_err_set(err,
-                          "%s: images are %dx%d, but the grid %s is built and checked for %dx%d "
-                          "images (the input of every configuration); give --data with %dx%d images",
-                          tr->images_path, tr->h, tr->w, o->path, GRID_INPUT_H, GRID_INPUT_W,
-                          GRID_INPUT_H, GRID_INPUT_W);
-    if (p->test.images && (p->test.h != tr->h || p->test.w != tr->w))
-        return fg_err_set(err, "%s: test images are %dx%d, but the training images (%s) are %dx%d",
-                          p->test.images_path, p->test.h, p->test.w, tr->images_path, tr->h, tr->w);
-    char subset[GRID_PATH_MAX + 64], at[GRID_PATH_MAX + 32];
+                          "%s: images are %s, but the grid %s is built and checked for %s images (the input of "
+                          "every configuration, data.shape); give --data with %s images",
+                          tr->images_path, shape_text(tr->h, tr->w, tr->c, s1), o->path,
+                          shape_text(o->in_h, o->in_w, o->in_c, s2), s2);
+    if (p->test.images && (p->test.h != tr->h || p->test.w != tr->w || p->test.c != tr->c))
+        return fg_err_set(err, "%s: test images are %s, but the training images (%s) are %s", p->test.images_path,
+                          shape_text(p->test.h, p->test.w, p->test.c, s1), tr->images_path,
+                          shape_text(tr->h, tr->w, tr->c, s2));
+    if (o->n_class_names && o->n_class_names != tr->classes && grid_option_where(g, "data.class_names", at, sizeof at))
+        return fg_err_set(err, "%s: data.class_names lists %d names, but the data have %d classes (data.classes, "
+                               "default %d)",
+                          at, o->n_class_names, tr->classes, GRID_INPUT_CLASSES);
+    const char *const *names = o->n_class_names ? grid_class_names(g) : NULL;
     if (from == FROM_CLI)
         snprintf(subset, sizeof subset, "--subset %d", o->subset);
     else if (from == FROM_RECORDED)
@@ -1199,21 +1229,21 @@ static int check_data(const grid *g, subset_origin from, const char *data_dir, c
         snprintf(subset, sizeof subset, "%s: data.subset %d", at, o->subset);
     else
         snprintf(subset, sizeof subset, "subset %d", o->subset);
-    int64_t cnt[DATA_N_CLASSES] = {0};
-    int have[DATA_N_CLASSES];
+    int64_t cnt[DATA_MAX_CLASSES] = {0};
+    int have[DATA_MAX_CLASSES], K = tr->classes;
     for (int i = 0; i < tr->n; i++)
-        cnt[tr->labels[i] < DATA_N_CLASSES ? tr->labels[i] : 0]++;
+        cnt[tr->labels[i] < K ? tr->labels[i] : 0]++;
     int k = o->subset > 0 && o->subset < tr->n ? o->subset : tr->n;
-    data_subset_quota(cnt, tr->n, k, have);
-    for (int c = 0; c < DATA_N_CLASSES; c++) {
+    data_subset_quota(cnt, K, tr->n, k, have);
+    for (int c = 0; c < K; c++) {
         if (cnt[c] == 0 || have[c] >= o->folds)
             continue;
         /* the smallest subset that would do, if any */
         int need = -1;
         for (int m = k + 1; m <= tr->n && need < 0; m++) {
-            int q[DATA_N_CLASSES], ok = 1;
-            data_subset_quota(cnt, tr->n, m, q);
-            for (int d = 0; d < DATA_N_CLASSES && ok; d++)
+            int q[DATA_MAX_CLASSES], ok = 1;
+            data_subset_quota(cnt, K, tr->n, m, q);
+            for (int d = 0; d < K && ok; d++)
                 ok = cnt[d] == 0 || q[d] >= o->folds;
             if (ok)
                 need = m;
@@ -1231,10 +1261,12 @@ static int check_data(const grid *g, subset_origin from, const char *data_dir, c
         if (written || k == tr->n)
             return fg_err_set(err, "%s: cv.folds %d%s is more than the %d image%s of class %d (%s) %s: %s%s",
                               at, o->folds, written ? "" : " (the default)", have[c],
-                              have[c] == 1 ? "" : "s", c, class_names[c], among, why, hint);
+                              have[c] == 1 ? "" : "s", c, data_class_name(names, K, c, num, sizeof num), among,
+                              why, hint);
         return fg_err_set(err, "%s leaves %d image%s of class %d (%s) to search, fewer than the %d folds "
                                "(cv.folds, the default): %s%s",
-                          subset, have[c], have[c] == 1 ? "" : "s", c, class_names[c], o->folds, why, hint);
+                          subset, have[c], have[c] == 1 ? "" : "s", c, data_class_name(names, K, c, num, sizeof num),
+                          o->folds, why, hint);
     }
     if (o->subset > tr->n)
         return fg_err_set(err, "%s is more than the %d training images in %s (0 = all of them)", subset,
@@ -1244,7 +1276,7 @@ static int check_data(const grid *g, subset_origin from, const char *data_dir, c
 
 /* Loads the data the grid g searches (the test images too if want_test), checks that the
  * grid's settings fit them (check_data) and derives the subset and folds. */
-static int prepare(const grid *g, subset_origin from, const char *data_dir, int want_test, prepared *p,
+static int prepare(grid *g, subset_origin from, const char *data_dir, int want_test, prepared *p,
                    fg_err *err)
 {
     memset(p, 0, sizeof *p);
@@ -1253,9 +1285,9 @@ static int prepare(const grid *g, subset_origin from, const char *data_dir, int 
     startup_fault("data", 1); /* only a search sets it, and only rank 0 gets here */
     if (want_test && data_load_dir(data_dir, DATA_TEST, &p->test, err))
         return -1;
-    if (check_data(g, from, data_dir, p, err))
+    if (use_data(grid_opts(g), p, err) || check_data(g, from, data_dir, p, err))
         return -1;
-    return derive_folds(grid_opts_c(g), p, err);
+    return derive_folds(grid_opts(g), p, err);
 }
 
 /* What a node's first rank tells the others about the data it put in shared memory. */
@@ -1469,7 +1501,7 @@ static void dry_run_weights(const grid *g, nn_net_desc *d)
         nn_train_desc t;
         fg_err err;
         if (grid_config_weights(g, i, w, 1) == 0 ||
-            grid_config_build(g, i, 28, 28, 1, DATA_N_CLASSES, d, &t, NULL))
+            grid_config_build_data(g, i, d, &t, NULL))
             continue;
         if (task_check_weights(wc, g, i, d, &err) == 0)
             snprintf(err.msg, sizeof err.msg, "weights of configuration %lld: match", (long long)i);
@@ -1525,8 +1557,7 @@ static int dry_run(grid *g)
         nn_train_desc t;
         int64_t np = 0, fl = 0;
         fg_err err;
-        if (grid_config_build(g, i, 28, 28, 1, DATA_N_CLASSES, d, &t, &err) ||
-            nn_desc_check(d, info, &np, &fl, &err)) {
+        if (grid_config_build_data(g, i, d, &t, &err) || nn_desc_check(d, info, &np, &fl, &err)) {
             printf("%6lld  invalid: %s\n", (long long)i, err.msg);
             continue;
         }
@@ -1548,7 +1579,7 @@ static int dry_run(grid *g)
     for (int64_t i = 0; i < nc; i++) {
         nn_train_desc t;
         int64_t np = 0, fl = 0;
-        if (!first[i] || grid_config_build(g, i, 28, 28, 1, DATA_N_CLASSES, d, &t, NULL) ||
+        if (!first[i] || grid_config_build_data(g, i, d, &t, NULL) ||
             nn_desc_check(d, info, &np, &fl, NULL))
             continue;
         printf("\nModel of configuration %lld (%s):\n", (long long)i, grid_config_params(g, i));
@@ -1705,8 +1736,7 @@ static int save_model(const char *dir, const grid *g, int64_t config, nn_net *ne
     snprintf(meta, sizeof meta, "grid=%s; config=%lld; params=%s; seed=%llu; n_train=%d; test_accuracy=%.9g",
              grid_opts_c(g)->name, (long long)config, grid_config_params(g, config),
              (unsigned long long)grid_opts_c(g)->seed, rr->e.n_train, rr->e.test_acc);
-    if (!d || grid_config_build(g, config, 28, 28, 1, DATA_N_CLASSES, d, &t, &err) ||
-        model_save(path, net, &t, meta, &err)) {
+    if (!d || grid_config_build_data(g, config, d, &t, &err) || model_save(path, net, &t, meta, &err)) {
         print_error(d ? err.msg : "out of memory saving the model");
         rc = -1;
     }
@@ -1724,8 +1754,7 @@ static int save_model_params(const char *dir, const grid *g, int64_t config, con
     nn_net_desc *d = malloc(sizeof *d);
     nn_train_desc t;
     nn_net *net = NULL;
-    if (!d || grid_config_build(g, config, 28, 28, 1, DATA_N_CLASSES, d, &t, &err) ||
-        !(net = nn_net_new(d, 1, 0, &err))) {
+    if (!d || grid_config_build_data(g, config, d, &t, &err) || !(net = nn_net_new(d, 1, 0, &err))) {
         print_error(d ? err.msg : "out of memory saving the model");
     } else if (nn_net_n_params(net) != n_params) {
         rc = 1; /* not saved, nothing written: the caller refits again */
@@ -1846,7 +1875,7 @@ static int predict_command(const cli *c)
             fprintf(stderr, "fmnist-grid: %s: give the labels file too (fmnist-grid predict MODEL IMAGES LABELS)\n",
                     c->pred_images);
             rc = EXIT_INPUT;
-        } else if (data_load_idx(c->pred_images, lp, &d, &err)) {
+        } else if (data_load_idx(c->pred_images, lp, 0, &d, &err)) {
             print_error(err.msg);
             rc = EXIT_INPUT;
         }
@@ -1858,55 +1887,58 @@ static int predict_command(const cli *c)
         }
     }
     const nn_net_desc *nd = mf.desc;
-    if (rc == EXIT_OK && (d.h != nd->in_h || d.w != nd->in_w || nd->in_c != 1)) {
-        fprintf(stderr, "fmnist-grid: %s: images are %dx%dx1, but the model %s takes %dx%dx%d\n", d.images_path,
-                d.h, d.w, c->predict, nd->in_h, nd->in_w, nd->in_c);
+    if (rc == EXIT_OK && (d.h != nd->in_h || d.w != nd->in_w || d.c != nd->in_c)) {
+        fprintf(stderr, "fmnist-grid: %s: images are %dx%dx%d, but the model %s takes %dx%dx%d\n", d.images_path,
+                d.h, d.w, d.c, c->predict, nd->in_h, nd->in_w, nd->in_c);
         rc = EXIT_INPUT;
     }
-    if (rc == EXIT_OK && nd->n_classes != DATA_N_CLASSES) {
+    if (rc == EXIT_OK && d.classes > nd->n_classes) { /* a test set may lack the last classes */
         fprintf(stderr, "fmnist-grid: %s: the model has %d classes, the data %d\n", c->predict, nd->n_classes,
-                DATA_N_CLASSES);
+                d.classes);
         rc = EXIT_INPUT;
     }
+    const int K = nd->n_classes;
+    int *conf = rc == EXIT_OK ? calloc((size_t)K * (size_t)K, sizeof *conf) : NULL;
     if (rc == EXIT_OK && !(net = model_build(&mf, 256, NULL, &err))) {
         print_error(err.msg);
         rc = EXIT_INPUT;
     }
     int32_t *idx = rc == EXIT_OK ? malloc((size_t)d.n * sizeof *idx) : NULL;
     uint8_t *pred = rc == EXIT_OK ? malloc((size_t)d.n) : NULL;
-    if (rc == EXIT_OK && (!idx || !pred)) {
+    if (rc == EXIT_OK && (!idx || !pred || !conf)) {
         print_error("out of memory");
         rc = EXIT_RUNTIME;
     }
     if (rc == EXIT_OK) {
         for (int i = 0; i < d.n; i++)
             idx[i] = i;
-        nn_data nd2 = {d.images, d.labels, d.h, d.w, 1, DATA_N_CLASSES, NULL};
+        nn_data nd2 = {d.images, d.labels, d.h, d.w, d.c, K, NULL};
         float loss = NAN, acc = NAN;
         if (nn_evaluate(net, &nd2, idx, d.n, &loss, &acc, pred, &err)) {
             print_error(err.msg);
             rc = EXIT_RUNTIME;
         } else {
-            int conf[DATA_N_CLASSES][DATA_N_CLASSES] = {{0}};
+            char num[12];
             for (int i = 0; i < d.n; i++)
-                conf[d.labels[i]][pred[i]]++;
+                conf[d.labels[i] * K + pred[i]]++;
             printf("model %s (%s)\nimages %s: %d\naccuracy %.4f (%.9g), loss %.4f\n\n", c->predict, meta ? meta : "",
                    d.images_path, d.n, acc, acc, loss);
             printf("%-12s %7s %9s\n", "class", "images", "accuracy");
-            for (int k = 0; k < DATA_N_CLASSES; k++) {
+            for (int k = 0; k < K; k++) {
                 int tot = 0;
-                for (int j = 0; j < DATA_N_CLASSES; j++)
-                    tot += conf[k][j];
-                printf("%-12s %7d %9.4f\n", class_names[k], tot, tot ? (double)conf[k][k] / tot : NAN);
+                for (int j = 0; j < K; j++)
+                    tot += conf[k * K + j];
+                printf("%-12s %7d %9.4f\n", data_class_name(NULL, K, k, num, sizeof num), tot,
+                       tot ? (double)conf[k * K + k] / tot : NAN);
             }
             printf("\nconfusion matrix (rows: true class, columns: predicted)\n%-12s", "");
-            for (int j = 0; j < DATA_N_CLASSES; j++)
+            for (int j = 0; j < K; j++)
                 printf(" %5d", j);
             printf("\n");
-            for (int k = 0; k < DATA_N_CLASSES; k++) {
-                printf("%d %-10s", k, class_names[k]);
-                for (int j = 0; j < DATA_N_CLASSES; j++)
-                    printf(" %5d", conf[k][j]);
+            for (int k = 0; k < K; k++) {
+                printf("%d %-10s", k, data_class_name(NULL, K, k, num, sizeof num));
+                for (int j = 0; j < K; j++)
+                    printf(" %5d", conf[k * K + j]);
                 printf("\n");
             }
             if (c->pred_output) {
@@ -1925,6 +1957,7 @@ static int predict_command(const cli *c)
     }
     free(idx);
     free(pred);
+    free(conf);
     data_free(&d);
     nn_net_free(net);
     model_file_free(&mf);
@@ -2247,6 +2280,7 @@ static int read_journals(const char *dir, const grid *g, results *r, fg_err *err
         for (int k = 0; k < jc.n; k++) {
             jnl_entry *x = &r->e[r->n + k];
             *x = jc.e[k];
+            x->confusion = NULL; /* in jc's block, freed below (reports read it with the history) */
             if (x->session >= 0)
                 x->session += r->ns;
             if (x->fold == JNL_REFIT)
@@ -2446,7 +2480,7 @@ static int report_claim(const char *dir, const jnl_header *h, const cli *c, int 
 
 /* report DIR: model.fgm lost after its refit was journaled: load the data (checked against
  * the journal) and refit again (rebuild_model). Returns rebuild_model's 0, 1 or -1. */
-static int report_rebuild_model(const char *dir, const grid *g, const jnl_header *h, int64_t best,
+static int report_rebuild_model(const char *dir, grid *g, const jnl_header *h, int64_t best,
                                 const jnl_entry *rec, const char *data_dir, int threads, int quiet)
 {
     char path[4400];
@@ -3223,7 +3257,7 @@ static int run_search(int argc, char **argv, const cli *c)
             for (int64_t i = 0; d && info && arch_key && i < grid_n_configs(g) && sm.status < 0; i++) {
                 nn_train_desc t;
                 int64_t np = 0;
-                if (grid_config_build(g, i, pd.train.h, pd.train.w, 1, DATA_N_CLASSES, d, &t, &err) ||
+                if (grid_config_build_data(g, i, d, &t, &err) ||
                     nn_desc_check(d, info, &np, NULL, &err) ||
                     task_check_weights(tctx_check_wc(&wcheck), g, i, d, &err)) {
                     print_error(err.msg);
@@ -3294,7 +3328,7 @@ static int run_search(int argc, char **argv, const cli *c)
         worker_ok = 0;
         snprintf(why, sizeof why, "%s", err.msg);
     } else if (rank != 0 && grid_ok) {
-        if (derive_folds(grid_opts_c(g), &pd, &err)) {
+        if (derive_folds(grid_opts(g), &pd, &err)) {
             worker_ok = 0;
             snprintf(why, sizeof why, "%s", err.msg);
         } else if (pd.folds_checksum != sm.folds_checksum || pd.train.images_crc32 != sm.crc_images ||
