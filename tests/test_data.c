@@ -116,7 +116,7 @@ static const char *expect_fail(const char *ip, const char *lp, const char *culpr
     data_set d;
     memset(&d, 0xab, sizeof d);
     err.msg[0] = 0;
-    CHECK_INT(data_load_idx(ip, lp, &d, &err), -1);
+    CHECK_INT(data_load_idx(ip, lp, DATA_FMNIST_CLASSES, &d, &err), -1);
     CHECK_STR_CONTAINS(err.msg, culprit);
     CHECK_STR_CONTAINS(err.msg, phrase);
     CHECK(d.images == NULL && d.labels == NULL && d.n == 0);
@@ -131,7 +131,7 @@ static void test_load(void)
     fg_err err = {{0}};
     data_set d;
 
-    CHECK_INT(data_load_idx(ip, lp, &d, &err), 0);
+    CHECK_INT(data_load_idx(ip, lp, DATA_FMNIST_CLASSES, &d, &err), 0);
     check_valid(&d, &ib, &lb);
     CHECK(strcmp(d.images_path, ip) == 0 && strcmp(d.labels_path, lp) == 0);
     data_free(&d);
@@ -139,10 +139,10 @@ static void test_load(void)
     data_free(&d); /* empty: no-op */
     data_free(NULL);
 
-    CHECK_MSG(data_load_idx(igz, lgz, &d, &err) == 0, "%s", err.msg);
+    CHECK_MSG(data_load_idx(igz, lgz, DATA_FMNIST_CLASSES, &d, &err) == 0, "%s", err.msg);
     check_valid(&d, &ib, &lb); /* CRC of the decompressed bytes, not of the .gz file */
     data_free(&d);
-    CHECK_MSG(data_load_idx(igz, lp, &d, &err) == 0, "%s", err.msg);
+    CHECK_MSG(data_load_idx(igz, lp, DATA_FMNIST_CLASSES, &d, &err) == 0, "%s", err.msg);
     check_valid(&d, &ib, &lb);
     data_free(&d);
 
@@ -208,7 +208,7 @@ static void test_load(void)
         b.n /= 2;
         data_set d2;
         fg_err e2 = {{0}};
-        CHECK_INT(data_load_idx(write_file("img_cut.gz", &b, 0), lp, &d2, &e2), -1);
+        CHECK_INT(data_load_idx(write_file("img_cut.gz", &b, 0), lp, DATA_FMNIST_CLASSES, &d2, &e2), -1);
         CHECK_STR_CONTAINS(e2.msg, "img_cut.gz");
     }
 
@@ -343,31 +343,95 @@ static void test_subset(void)
     const int ks[] = {1, 2, 37, 500, 999, NS};
     for (size_t t = 0; t < sizeof ks / sizeof ks[0]; t++) {
         int k = ks[t];
-        CHECK_MSG(data_stratified_subset(lab, NS, k, 7, a, &err) == 0, "%s", err.msg);
+        CHECK_MSG(data_stratified_subset(lab, NS, 10, k, 7, a, &err) == 0, "%s", err.msg);
         check_subset(lab, NS, k, a);
-        CHECK_INT(data_stratified_subset(lab, NS, k, 7, b, &err), 0);
+        CHECK_INT(data_stratified_subset(lab, NS, 10, k, 7, b, &err), 0);
         CHECK(memcmp(a, b, (size_t)k * sizeof a[0]) == 0);
     }
-    data_stratified_subset(lab, NS, 500, 7, a, &err);
-    data_stratified_subset(lab, NS, 500, 8, b, &err);
+    data_stratified_subset(lab, NS, 10, 500, 7, a, &err);
+    data_stratified_subset(lab, NS, 10, 500, 8, b, &err);
     CHECK(memcmp(a, b, 500 * sizeof a[0]) != 0);
-    CHECK_INT(data_stratified_subset(lab, NS, 0, 7, a, &err), -1);
-    CHECK_INT(data_stratified_subset(lab, NS, NS + 1, 7, a, &err), -1);
+    CHECK_INT(data_stratified_subset(lab, NS, 10, 0, 7, a, &err), -1);
+    CHECK_INT(data_stratified_subset(lab, NS, 10, NS + 1, 7, a, &err), -1);
 
     /* Largest remainder by hand: 5 of class 0, 3 of class 1, 2 of class 2, k = 3 gives
      * shares 1.5, 0.9, 0.6: floors 1, 0, 0, the two left go to classes 1 and 2. */
     const uint8_t l3[10] = {0, 1, 0, 2, 0, 1, 0, 2, 0, 1};
-    CHECK_INT(data_stratified_subset(l3, 10, 3, 1, a, &err), 0);
+    CHECK_INT(data_stratified_subset(l3, 10, 10, 3, 1, a, &err), 0);
     int c3[3] = {0};
     for (int i = 0; i < 3; i++)
         c3[l3[a[i]]]++;
     CHECK(c3[0] == 1 && c3[1] == 1 && c3[2] == 1);
     /* Ties go to the lower class: one each of classes 3, 2, 1, 0, k = 2 keeps 0 and 1. */
     const uint8_t l4[4] = {3, 2, 1, 0};
-    CHECK_INT(data_stratified_subset(l4, 4, 2, 1, a, &err), 0);
+    CHECK_INT(data_stratified_subset(l4, 4, 10, 2, 1, a, &err), 0);
     CHECK(a[0] == 2 && a[1] == 3);
     const uint8_t l5[3] = {0, 10, 1};
-    CHECK_INT(data_stratified_subset(l5, 3, 2, 1, a, &err), -1);
+    CHECK_INT(data_stratified_subset(l5, 3, 10, 2, 1, a, &err), -1);
+}
+
+/* Any IDX set: a 4-dimensional image file (n x h x w x c), the class count from the labels
+ * or given, and class names. */
+static void test_any_idx(void)
+{
+    enum { C = 3 };
+    buf ib = {.n = 0}, lb = labels(2049, N);
+    put32(&ib, 2052);
+    put32(&ib, N);
+    put32(&ib, H);
+    put32(&ib, W);
+    put32(&ib, C);
+    for (int i = 0; i < N * H * W * C; i++)
+        ib.b[ib.n++] = (unsigned char)(i * 7 + 1);
+    const char *ip = write_file("img4.gz", &ib, 1), *lp = write_file("lab4", &lb, 0);
+    fg_err err = {{0}};
+    data_set d;
+    CHECK_MSG(data_load_idx(ip, lp, 0, &d, &err) == 0, "%s", err.msg);
+    CHECK(d.n == N && d.h == H && d.w == W && d.c == C);
+    CHECK_INT(d.classes, 10); /* labels (3i + 1) mod 10 of i < 7: up to 9 */
+    int bad = 0;
+    for (int i = 0; d.images && i < N * H * W * C; i++)
+        bad += d.images[i] != (unsigned char)(i * 7 + 1);
+    CHECK_INT(bad, 0);
+    /* data_set_classes: more classes than the labels show, or fewer (refused by index) */
+    CHECK_INT(data_set_classes(&d, 12, &err), 0);
+    CHECK_INT(d.classes, 12);
+    CHECK_INT(data_set_classes(&d, 8, &err), -1);
+    CHECK_STR_CONTAINS(err.msg, "lab4: label 9 at index 6 is outside 0..7");
+    CHECK_INT(d.classes, 12);
+    data_free(&d);
+    CHECK_INT(data_load_idx(ip, lp, 5, &d, &err), -1);
+    CHECK_STR_CONTAINS(err.msg, "label 7 at index 2 is outside 0..4");
+    CHECK(d.images == NULL && d.n == 0);
+
+    /* channels beyond 4, and a header cut inside its fourth dimension */
+    buf b = ib;
+    b.b[19] = 5;
+    expect_fail(write_file("img4_c5", &b, 0), lp, "img4_c5", "bad dimension 3 of 5 (must be 1..4)");
+    b.n = 18;
+    expect_fail(write_file("img4_hdr", &b, 0), lp, "img4_hdr", "truncated: expected a 20-byte IDX header");
+    b = labels(2049, N - 1);
+    expect_fail(ip, write_file("lab4_count", &b, 0), "lab4_count", "says 7 images of 3x2x3");
+
+    /* class names: the grid's, Fashion-MNIST's for 10 classes, else numbers */
+    char num[12];
+    const char *const mine[3] = {"cat", "dog", "bird"};
+    CHECK(strcmp(data_class_name(mine, 3, 2, num, sizeof num), "bird") == 0);
+    CHECK(strcmp(data_class_name(NULL, 10, 9, num, sizeof num), "Ankle boot") == 0);
+    CHECK(strcmp(data_class_name(NULL, 10, 0, num, sizeof num), "T-shirt/top") == 0);
+    CHECK(strcmp(data_class_name(NULL, 5, 3, num, sizeof num), "3") == 0);
+    CHECK(strcmp(data_class_name(NULL, 62, 61, num, sizeof num), "61") == 0);
+
+    /* a subset of 3 classes by largest remainder: 4, 2, 1 images, k = 4 keeps 2, 1, 1 */
+    const int64_t cnt[3] = {4, 2, 1};
+    int q[3];
+    data_subset_quota(cnt, 3, 7, 4, q);
+    CHECK(q[0] == 2 && q[1] == 1 && q[2] == 1);
+    const uint8_t l20[7] = {0, 0, 1, 0, 2, 1, 0};
+    int32_t out[4];
+    CHECK_INT(data_stratified_subset(l20, 7, 3, 4, 9, out, &err), 0);
+    CHECK_INT(data_stratified_subset(l20, 7, 2, 4, 9, out, &err), -1);
+    CHECK_STR_CONTAINS(err.msg, "label 2 at index 4 is outside 0..1");
 }
 
 static void test_real(void)
@@ -403,6 +467,7 @@ int main(void)
     test_load(); /* uses names data_load_dir does not look for */
     test_load_dir();
     test_subset();
+    test_any_idx();
     test_real();
     for (int i = 0; i < n_made; i++)
         unlink(made[i]);

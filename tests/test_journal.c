@@ -367,6 +367,72 @@ static void test_records_checked(const char *dir)
     unlink(b);
 }
 
+/* The refit's confusion matrix: k x k counts for any class count up to JNL_MAX_CLASSES, the
+ * class count read back from their number; a count that is no square, or a larger one, is
+ * refused. */
+static void test_confusion(const char *dir)
+{
+    char a[512], why[256];
+    long line;
+    snprintf(a, sizeof a, "%s/conf.jsonl", dir);
+    const int ks[3] = {5, 62, JNL_MAX_CLASSES};
+    for (int t = 0; t < 3; t++) {
+        int k = ks[t];
+        jnl_header h = header_of(1);
+        jnl *j = NULL;
+        fg_err err;
+        unlink(a);
+        CHECK(jnl_create(a, &h, &j, &err) == 0);
+        jnl_record *r = rec(1, JNL_REFIT, NN_STATUS_OK, NAN);
+        r->e.task = -1;
+        r->e.val_acc = r->e.val_loss = NAN;
+        r->e.test_acc = 0.5f;
+        r->e.test_loss = 1.0f;
+        r->e.n_train = 600;
+        r->e.classes = k;
+        for (int i = 0; i < k * k; i++)
+            r->confusion[i] = i % 7;
+        CHECK(j && jnl_append(j, r, NULL, &err) == 0);
+        jnl_close(j);
+        jnl_header h2;
+        jnl_entry *e = NULL;
+        int n = 0, bad = 0;
+        CHECK(jnl_read(a, &h2, &e, &n, &bad, &err) == 0);
+        CHECK_INT(n, 1);
+        if (n == 1) {
+            CHECK_INT(e[0].classes, k);
+            int wrong = !e[0].confusion;
+            for (int i = 0; e[0].confusion && i < k * k; i++)
+                wrong += e[0].confusion[i] != i % 7;
+            CHECK_MSG(wrong == 0, "%d classes: the confusion counts differ", k);
+        }
+        free(e);
+    }
+    static char body[1 << 16], base[1 << 16];
+    CHECK(record_body(a, 1, JNL_REFIT, base, sizeof base));
+    const char *cases[2] = {"[1,2,3]", NULL};
+    static char big[(JNL_MAX_CLASSES + 1) * (JNL_MAX_CLASSES + 1) * 2 + 8];
+    size_t n = 0;
+    for (int i = 0; i < (JNL_MAX_CLASSES + 1) * (JNL_MAX_CLASSES + 1); i++)
+        n += (size_t)snprintf(big + n, sizeof big - n, "%s0", i ? "," : "[");
+    snprintf(big + n, sizeof big - n, "]");
+    cases[1] = big;
+    for (int i = 0; i < 2; i++) {
+        snprintf(body, sizeof body, "%s", base);
+        set_field(body, sizeof body, "confusion", cases[i]);
+        jnl_header h = header_of(1); /* the header line alone, then the forged record */
+        jnl *j = NULL;
+        fg_err err;
+        unlink(a);
+        CHECK(jnl_create(a, &h, &j, &err) == 0);
+        jnl_close(j);
+        append_forged(a, body);
+        CHECK_INT(load_count(a, NULL, why, sizeof why, &line), 0);
+        CHECK_STR_CONTAINS(why, "field \"confusion\" does not parse");
+    }
+    unlink(a);
+}
+
 /* The grid's side (rpt_journal_expect): a record's hash must be its configuration's in the
  * grid, and its epochs at most the configured number. */
 static void test_grid_expect(const char *dir)
@@ -677,6 +743,7 @@ int main(void)
     CHECK(dir != NULL);
     if (dir) {
         test_records_checked(dir);
+        test_confusion(dir);
         test_grid_expect(dir);
         test_sessions(dir);
         test_special_files(dir);

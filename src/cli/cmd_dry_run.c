@@ -38,7 +38,7 @@ static void dry_run_weights(const grid *g, nn_net_desc *d)
         nn_train_desc t;
         fg_err err;
         if (grid_config_weights(g, i, w, 1) == 0 ||
-            grid_config_build(g, i, 28, 28, 1, DATA_N_CLASSES, d, &t, NULL))
+            grid_config_build_data(g, i, d, &t, NULL))
             continue;
         if (task_check_weights(wc, g, i, d, &err) == 0)
             snprintf(err.msg, sizeof err.msg, "weights of configuration %lld: match", (long long)i);
@@ -84,7 +84,7 @@ int cmd_dry_run(grid *g)
         nn_train_desc t;
         int64_t np = 0, fl = 0;
         fg_err err;
-        if (grid_config_build(g, i, 28, 28, 1, DATA_N_CLASSES, d, &t, &err) ||
+        if (grid_config_build_data(g, i, d, &t, &err) ||
             nn_desc_check(d, info, &np, &fl, &err)) {
             printf("%6lld  invalid: %s\n", (long long)i, err.msg);
             continue;
@@ -107,7 +107,7 @@ int cmd_dry_run(grid *g)
     for (int64_t i = 0; i < nc; i++) {
         nn_train_desc t;
         int64_t np = 0, fl = 0;
-        if (!first[i] || grid_config_build(g, i, 28, 28, 1, DATA_N_CLASSES, d, &t, NULL) ||
+        if (!first[i] || grid_config_build_data(g, i, d, &t, NULL) ||
             nn_desc_check(d, info, &np, &fl, NULL))
             continue;
         printf("\nModel of configuration %lld (%s):\n", (long long)i, grid_config_params(g, i));

@@ -34,7 +34,7 @@ static int load_images(const cli *c, data_set *d)
             fprintf(stderr, "fmnist-grid: %s: give the labels file too (fmnist-grid predict MODEL IMAGES LABELS)\n",
                     c->pred_images);
             return EXIT_INPUT;
-        } else if (data_load_idx(c->pred_images, lp, d, &err)) {
+        } else if (data_load_idx(c->pred_images, lp, 0, d, &err)) {
             fg_print_error(err.msg);
             return EXIT_INPUT;
         }
@@ -52,43 +52,45 @@ static int load_images(const cli *c, data_set *d)
 static int check_shape(const cli *c, const model_file *mf, const data_set *d)
 {
     const nn_net_desc *nd = mf->desc;
-    if (d->h != nd->in_h || d->w != nd->in_w || nd->in_c != 1) {
-        fprintf(stderr, "fmnist-grid: %s: images are %dx%dx1, but the model %s takes %dx%dx%d\n", d->images_path,
-                d->h, d->w, c->predict, nd->in_h, nd->in_w, nd->in_c);
+    if (d->h != nd->in_h || d->w != nd->in_w || d->c != nd->in_c) {
+        fprintf(stderr, "fmnist-grid: %s: images are %dx%dx%d, but the model %s takes %dx%dx%d\n", d->images_path,
+                d->h, d->w, d->c, c->predict, nd->in_h, nd->in_w, nd->in_c);
         return EXIT_INPUT;
     }
-    if (nd->n_classes != DATA_N_CLASSES) {
+    if (d->classes > nd->n_classes) { /* a test set may lack the last classes */
         fprintf(stderr, "fmnist-grid: %s: the model has %d classes, the data %d\n", c->predict, nd->n_classes,
-                DATA_N_CLASSES);
+                d->classes);
         return EXIT_INPUT;
     }
     return EXIT_OK;
 }
 
-/* Accuracy, per-class accuracy and the confusion matrix of the predictions pred of d. */
+/* Accuracy, per-class accuracy and the confusion matrix conf (K x K, zeroed) of the
+ * predictions pred of d. */
 static void print_scores(const cli *c, const char *meta, const data_set *d, const uint8_t *pred, float acc,
-                         float loss)
+                         float loss, int K, int *conf)
 {
-    int conf[DATA_N_CLASSES][DATA_N_CLASSES] = {{0}};
+    char num[12];
     for (int i = 0; i < d->n; i++)
-        conf[d->labels[i]][pred[i]]++;
+        conf[d->labels[i] * K + pred[i]]++;
     printf("model %s (%s)\nimages %s: %d\naccuracy %.4f (%.9g), loss %.4f\n\n", c->predict, meta ? meta : "",
            d->images_path, d->n, acc, acc, loss);
     printf("%-12s %7s %9s\n", "class", "images", "accuracy");
-    for (int k = 0; k < DATA_N_CLASSES; k++) {
+    for (int k = 0; k < K; k++) {
         int tot = 0;
-        for (int j = 0; j < DATA_N_CLASSES; j++)
-            tot += conf[k][j];
-        printf("%-12s %7d %9.4f\n", prep_class_names[k], tot, tot ? (double)conf[k][k] / tot : NAN);
+        for (int j = 0; j < K; j++)
+            tot += conf[k * K + j];
+        printf("%-12s %7d %9.4f\n", data_class_name(NULL, K, k, num, sizeof num), tot,
+               tot ? (double)conf[k * K + k] / tot : NAN);
     }
     printf("\nconfusion matrix (rows: true class, columns: predicted)\n%-12s", "");
-    for (int j = 0; j < DATA_N_CLASSES; j++)
+    for (int j = 0; j < K; j++)
         printf(" %5d", j);
     printf("\n");
-    for (int k = 0; k < DATA_N_CLASSES; k++) {
-        printf("%d %-10s", k, prep_class_names[k]);
-        for (int j = 0; j < DATA_N_CLASSES; j++)
-            printf(" %5d", conf[k][j]);
+    for (int k = 0; k < K; k++) {
+        printf("%d %-10s", k, data_class_name(NULL, K, k, num, sizeof num));
+        for (int j = 0; j < K; j++)
+            printf(" %5d", conf[k * K + j]);
         printf("\n");
     }
 }
@@ -127,32 +129,35 @@ int cmd_predict(int argc, char **argv, const cli *c)
     int rc = load_images(c, &d);
     if (rc == EXIT_OK)
         rc = check_shape(c, &mf, &d);
+    const int K = mf.desc->n_classes;
+    int *conf = rc == EXIT_OK ? calloc((size_t)K * (size_t)K, sizeof *conf) : NULL;
     if (rc == EXIT_OK && !(net = model_build(&mf, 256, NULL, &err))) {
         fg_print_error(err.msg);
         rc = EXIT_INPUT;
     }
     int32_t *idx = rc == EXIT_OK ? malloc((size_t)d.n * sizeof *idx) : NULL;
     uint8_t *pred = rc == EXIT_OK ? malloc((size_t)d.n) : NULL;
-    if (rc == EXIT_OK && (!idx || !pred)) {
+    if (rc == EXIT_OK && (!idx || !pred || !conf)) {
         fg_print_error("out of memory");
         rc = EXIT_RUNTIME;
     }
     if (rc == EXIT_OK) {
         for (int i = 0; i < d.n; i++)
             idx[i] = i;
-        nn_data nd2 = {d.images, d.labels, d.h, d.w, 1, DATA_N_CLASSES, NULL};
+        nn_data nd2 = {d.images, d.labels, d.h, d.w, d.c, K, NULL};
         float loss = NAN, acc = NAN;
         if (nn_evaluate(net, &nd2, idx, d.n, &loss, &acc, pred, &err)) {
             fg_print_error(err.msg);
             rc = EXIT_RUNTIME;
         } else {
-            print_scores(c, mf.meta, &d, pred, acc, loss);
+            print_scores(c, mf.meta, &d, pred, acc, loss, K, conf);
             if (c->pred_output)
                 rc = write_labels(c->pred_output, pred, d.n);
         }
     }
     free(idx);
     free(pred);
+    free(conf);
     data_free(&d);
     nn_net_free(net);
     model_file_free(&mf);

@@ -130,7 +130,7 @@ static void check_configs(search_run *r)
     for (int64_t i = 0; d && info && r->arch_key && i < grid_n_configs(g) && r->sm.status < 0; i++) {
         nn_train_desc t;
         int64_t np = 0;
-        if (grid_config_build(g, i, r->pd.train.h, r->pd.train.w, 1, DATA_N_CLASSES, d, &t, &err) ||
+        if (grid_config_build_data(g, i, d, &t, &err) ||
             nn_desc_check(d, info, &np, NULL, &err) || task_check_weights(tctx_check_wc(&wcheck), g, i, d, &err)) {
             fg_print_error(err.msg);
             r->sm.status = EXIT_INPUT;
@@ -207,7 +207,7 @@ static int share_setup(search_run *r)
     } else if (r->rank != 0 && grid_ok) {
         char differ[4200 + 64];
         snprintf(differ, sizeof differ, "its data in %s differ from rank 0's (checksums)", r->sm.data_dir);
-        if (prep_derive_folds(grid_opts_c(r->g), &r->pd, &err))
+        if (prep_derive_folds(grid_opts(r->g), &r->pd, &err))
             not_ok(r, err.msg);
         else if (r->pd.folds_checksum != r->sm.folds_checksum || r->pd.train.images_crc32 != r->sm.crc_images ||
                  r->pd.train.labels_crc32 != r->sm.crc_labels)

@@ -246,6 +246,17 @@ int nn_sched_from_name(const char *s);
 const char *nn_status_name(nn_status s);
 const char *nn_interp_name(nn_interp i);
 int nn_interp_from_name(const char *s);
+const char *nn_padding_name(nn_padding p);
+int nn_padding_from_name(const char *s);
+
+/* The vocabularies above, for messages that list the valid names. */
+typedef enum {
+    NN_VOCAB_ACT, NN_VOCAB_INIT, NN_VOCAB_LAYER, NN_VOCAB_OPT, NN_VOCAB_MONITOR, NN_VOCAB_SCHED,
+    NN_VOCAB_INTERP, NN_VOCAB_PADDING, NN_VOCAB__COUNT
+} nn_vocab;
+/* Writes vocabulary v's canonical names joined by ", " ("linear, relu, ...") to buf (cut
+ * short if size is too small) and returns buf. */
+const char *nn_vocab_text(nn_vocab v, char *buf, size_t size);
 
 void nn_layer_desc_init(nn_layer_desc *l, nn_layer_kind kind);
 void nn_train_desc_init(nn_train_desc *t, nn_opt_kind opt);

@@ -1,9 +1,11 @@
-/* nn_names.c - enum <-> name tables and the Keras defaults of layer and training
- * descriptions. Names are matched case-insensitively ignoring '_', so Keras's class names
+/* nn_names.c - the one vocabulary: enum <-> name tables (layers, activations, initialisers,
+ * optimizers, monitors, schedules, interpolations, statuses; the grid parser and the
+ * model file use these) and the Keras defaults of layer and training descriptions. Names are matched case-insensitively ignoring '_', so Keras's class names
  * ("MaxPooling2D", "LeakyReLU", "GlorotUniform", "RMSprop") and config names
  * ("max_pooling2d", "leaky_relu", "glorot_uniform", "rmsprop") are both accepted. */
 #include <ctype.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "nn.h"
@@ -27,6 +29,7 @@ static const char *const KIND_NAMES[NN_LAYER__COUNT] = {
     "add",             "resizing",         "grayscale_to_rgb",
     "rescaling",       "vgg16_preprocess"};
 static const char *const INTERP_NAMES[NN_INTERP__COUNT] = {"bilinear", "nearest"};
+static const char *const PAD_NAMES[] = {[NN_PAD_VALID] = "valid", [NN_PAD_SAME] = "same"};
 static const char *const OPT_NAMES[NN_OPT__COUNT] = {
     "sgd", "adam", "rmsprop", "adagrad", "adadelta", "adamax", "nadam", "adamw"};
 static const char *const SCHED_NAMES[NN_SCHED__COUNT] = {"constant", "cosine", "one_cycle"};
@@ -122,10 +125,40 @@ int nn_interp_from_name(const char *s)
     return lookup(s, INTERP_NAMES, COUNT(INTERP_NAMES), NULL, 0);
 }
 
+const char *nn_padding_name(nn_padding p) { return NAME_OF(PAD_NAMES, p); }
+int nn_padding_from_name(const char *s) { return lookup(s, PAD_NAMES, COUNT(PAD_NAMES), NULL, 0); }
+
 const char *nn_sched_name(nn_sched_kind k) { return NAME_OF(SCHED_NAMES, k); }
 int nn_sched_from_name(const char *s)
 {
     return lookup(s, SCHED_NAMES, COUNT(SCHED_NAMES), SCHED_ALIASES, COUNT(SCHED_ALIASES));
+}
+
+const char *nn_vocab_text(nn_vocab v, char *buf, size_t size)
+{
+    static const struct {
+        const char *const *names;
+        int n;
+    } vocab[NN_VOCAB__COUNT] = {
+        [NN_VOCAB_ACT] = {ACT_NAMES, COUNT(ACT_NAMES)},
+        [NN_VOCAB_INIT] = {INIT_NAMES, COUNT(INIT_NAMES)},
+        [NN_VOCAB_LAYER] = {KIND_NAMES, COUNT(KIND_NAMES)},
+        [NN_VOCAB_OPT] = {OPT_NAMES, COUNT(OPT_NAMES)},
+        [NN_VOCAB_MONITOR] = {MON_NAMES, COUNT(MON_NAMES)},
+        [NN_VOCAB_SCHED] = {SCHED_NAMES, COUNT(SCHED_NAMES)},
+        [NN_VOCAB_INTERP] = {INTERP_NAMES, COUNT(INTERP_NAMES)},
+        [NN_VOCAB_PADDING] = {PAD_NAMES, COUNT(PAD_NAMES)},
+    };
+    size_t n = 0;
+    if (size)
+        buf[0] = '\0';
+    for (int i = 0; (int)v >= 0 && v < NN_VOCAB__COUNT && i < vocab[v].n; i++) {
+        int w = snprintf(buf + n, size - n, "%s%s", i ? ", " : "", vocab[v].names[i]);
+        if (w < 0 || (size_t)w >= size - n)
+            break;
+        n += (size_t)w;
+    }
+    return buf;
 }
 
 /* Keras's defaults. Conventions beyond Keras (so that a parser only overrides what the user

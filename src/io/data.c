@@ -1,5 +1,5 @@
-/* data.c - Fashion-MNIST IDX files read through zlib (gzip or plain), stratified subsets.
- * The only module that uses zlib. */
+/* data.c - IDX data sets read through zlib (gzip or plain): shape from the header, class
+ * count from the labels, class names, stratified subsets. The only module that uses zlib. */
 #define _POSIX_C_SOURCE 200809L
 #include "data.h"
 
@@ -13,6 +13,8 @@
 #include <zlib.h>
 
 #define IDX_MAGIC_IMAGES 2051u /* 0x00000803: unsigned byte, 3 dimensions */
+#define IDX_MAGIC_IMAGES4 2052u /* 0x00000804: unsigned byte, 4 dimensions (n, h, w, c) */
+#define IDX_MAX_CHANNELS 4u
 #define IDX_MAGIC_LABELS 2049u /* 0x00000801: unsigned byte, 1 dimension */
 #define IDX_MAX_N 100000000u
 #define IDX_MAX_SIDE 4096u
@@ -82,8 +84,8 @@ typedef struct {
     const char *what; /* "images" or "labels" */
     gzFile gz;
     int ndims;
-    uint32_t dims[3];
-    unsigned char hdr[16];
+    uint32_t dims[4];
+    unsigned char hdr[20];
     size_t hlen;
     uint64_t total; /* payload bytes the header announces */
     int plain;      /* not gzip-compressed */
@@ -97,18 +99,36 @@ static void idx_close(idx_file *f)
     f->gz = NULL;
 }
 
-/* "30 images of 28x28" or "30 labels" */
+/* "30 images of 28x28", "30 images of 32x32x3" or "30 labels" */
 static void idx_count_text(const idx_file *f, unsigned long long n, char *buf, size_t size)
 {
     if (f->ndims == 1)
         snprintf(buf, size, "%llu labels", n);
-    else
+    else if (f->ndims == 3)
         snprintf(buf, size, "%llu images of %ux%u", n, f->dims[1], f->dims[2]);
+    else
+        snprintf(buf, size, "%llu images of %ux%ux%u", n, f->dims[1], f->dims[2], f->dims[3]);
+}
+
+/* An image file may be 4-dimensional (n x h x w x c): reads the fourth dimension's bytes
+ * of the header once the magic number says so. */
+static int idx_header4(idx_file *f, fg_err *err)
+{
+    char zmsg[256] = "read error";
+    f->ndims = 4;
+    long long got = gz_read_full(f->gz, f->hdr + f->hlen, 4);
+    f->hlen += 4;
+    if (got == 4)
+        return 0;
+    if (gz_problem(f->gz, zmsg, sizeof zmsg) != Z_OK || got < 0)
+        return fg_err_set(err, "%s: %s", f->path, zmsg);
+    return fg_err_set(err, "%s: truncated: expected a %zu-byte IDX header", f->path, f->hlen);
 }
 
 /* Opens path (a regular file), reads the IDX header of magic `magic` with ndims (1 or 3)
- * dimensions and checks every size it announces against the limits and against what a
- * file of this size can hold, before anything is allocated. */
+ * dimensions (images: or 4 under magic IDX_MAGIC_IMAGES4) and checks every size it
+ * announces against the limits and against what a file of this size can hold, before
+ * anything is allocated. */
 static int idx_open(const char *path, uint32_t magic, int ndims, const char *what, idx_file *f,
                     fg_err *err)
 {
@@ -141,7 +161,9 @@ static int idx_open(const char *path, uint32_t magic, int ndims, const char *wha
                           path, f->hlen, got);
     }
     uint32_t m = be32(f->hdr);
-    if (m != magic) {
+    if (magic == IDX_MAGIC_IMAGES && m == IDX_MAGIC_IMAGES4 && idx_header4(f, err))
+        return -1;
+    if (m != magic && !(magic == IDX_MAGIC_IMAGES && m == IDX_MAGIC_IMAGES4)) {
         const char *hint = m == IDX_MAGIC_IMAGES   ? " (an image file)"
                            : m == IDX_MAGIC_LABELS ? " (a label file)"
                                                    : "";
@@ -149,12 +171,12 @@ static int idx_open(const char *path, uint32_t magic, int ndims, const char *wha
                           path, m, m, hint, magic, magic, what);
     }
     f->total = 1;
-    for (int d = 0; d < ndims; d++) {
+    for (int d = 0; d < f->ndims; d++) {
         f->dims[d] = be32(f->hdr + 4 + 4 * d);
-        uint32_t max = d == 0 ? IDX_MAX_N : IDX_MAX_SIDE;
+        uint32_t max = d == 0 ? IDX_MAX_N : d == 3 ? IDX_MAX_CHANNELS : IDX_MAX_SIDE;
         if (f->dims[d] == 0 || f->dims[d] > max)
             return fg_err_set(err, "%s: bad dimension %d of %u (must be 1..%u)", path, d, f->dims[d], max);
-        f->total *= f->dims[d]; /* at most 1e8 * 4096 * 4096 < 2^64 */
+        f->total *= f->dims[d]; /* at most 1e8 * 4096 * 4096 * 4 < 2^64 */
     }
     uint64_t per = f->total / f->dims[0]; /* bytes per image (1 per label) */
     idx_count_text(f, f->dims[0], want, sizeof want);
@@ -242,7 +264,8 @@ fail:
     return -1;
 }
 
-int data_load_idx(const char *images_path, const char *labels_path, data_set *out, fg_err *err)
+int data_load_idx(const char *images_path, const char *labels_path, int classes, data_set *out,
+                  fg_err *err)
 {
     idx_file fi, fl;
     unsigned char *img = NULL, *lab = NULL;
@@ -260,27 +283,33 @@ int data_load_idx(const char *images_path, const char *labels_path, data_set *ou
         idx_open(labels_path, IDX_MAGIC_LABELS, 1, "labels", &fl, err))
         goto fail;
     if (fl.dims[0] != fi.dims[0]) {
-        fg_err_set(err, "%s: count mismatch: %u labels, but the header of %s says %u images of %ux%u",
-                   labels_path, fl.dims[0], images_path, fi.dims[0], fi.dims[1], fi.dims[2]);
+        char want[96];
+        idx_count_text(&fi, fi.dims[0], want, sizeof want);
+        fg_err_set(err, "%s: count mismatch: %u labels, but the header of %s says %s", labels_path,
+                   fl.dims[0], images_path, want);
         goto fail;
     }
     if (idx_read(&fi, &img, &out->images_crc32, err) || idx_read(&fl, &lab, &out->labels_crc32, err))
         goto fail;
     idx_close(&fi);
     idx_close(&fl);
+    out->classes = 1;
     for (uint32_t i = 0; i < fl.dims[0]; i++)
-        if (lab[i] >= DATA_N_CLASSES) {
-            fg_err_set(err, "%s: label %u at index %u is outside 0..%d", labels_path, lab[i], i,
-                       DATA_N_CLASSES - 1);
-            goto fail;
-        }
+        if (lab[i] >= out->classes)
+            out->classes = lab[i] + 1;
     out->images = img;
     out->labels = lab;
+    img = lab = NULL;
     out->n = (int)fi.dims[0];
     out->h = (int)fi.dims[1];
     out->w = (int)fi.dims[2];
+    out->c = fi.ndims == 4 ? (int)fi.dims[3] : 1;
     strcpy(out->images_path, images_path);
     strcpy(out->labels_path, labels_path);
+    if (data_set_classes(out, classes, err)) {
+        data_free(out);
+        return -1;
+    }
     return 0;
 fail:
     idx_close(&fi);
@@ -323,7 +352,7 @@ int data_load_dir(const char *dir, data_split split, data_set *out, fg_err *err)
         return fg_err_set(err, "%s: no %s image file: looked for %s.gz and %s", dir, pre, bi, bi);
     if (find_file(dir, bl, lp, sizeof lp))
         return fg_err_set(err, "%s: no %s label file: looked for %s.gz and %s", dir, pre, bl, bl);
-    return data_load_idx(ip, lp, out, err);
+    return data_load_idx(ip, lp, 0, out, err);
 }
 
 void data_free(data_set *d)
@@ -335,24 +364,54 @@ void data_free(data_set *d)
     memset(d, 0, sizeof *d);
 }
 
+int data_set_classes(data_set *d, int classes, fg_err *err)
+{
+    if (classes <= 0)
+        return 0;
+    if (classes > DATA_MAX_CLASSES)
+        return fg_err_set(err, "%s: %d classes, more than the %d a label byte can name", d->labels_path,
+                          classes, DATA_MAX_CLASSES);
+    for (int i = 0; i < d->n; i++)
+        if (d->labels[i] >= classes)
+            return fg_err_set(err, "%s: label %u at index %d is outside 0..%d", d->labels_path,
+                              d->labels[i], i, classes - 1);
+    d->classes = classes;
+    return 0;
+}
+
+/* The one table of Fashion-MNIST's class names (reports, predict, messages). */
+static const char *const FMNIST_NAMES[DATA_FMNIST_CLASSES] = {
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
+
+const char *data_class_name(const char *const *names, int classes, int c, char *buf, size_t size)
+{
+    if (names && c >= 0 && c < classes)
+        return names[c];
+    if (classes == DATA_FMNIST_CLASSES && c >= 0 && c < classes)
+        return FMNIST_NAMES[c];
+    snprintf(buf, size, "%d", c);
+    return buf;
+}
+
 static int cmp_i32(const void *a, const void *b)
 {
     int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
     return (x > y) - (x < y);
 }
 
-void data_subset_quota(const int64_t cnt[DATA_N_CLASSES], int n, int k, int quota[DATA_N_CLASSES])
+void data_subset_quota(const int64_t *cnt, int classes, int n, int k, int *quota)
 {
-    int64_t rem[DATA_N_CLASSES];
+    int64_t rem[DATA_MAX_CLASSES];
     int left = k;
-    for (int c = 0; c < DATA_N_CLASSES; c++) {
+    for (int c = 0; c < classes; c++) {
         quota[c] = (int)((int64_t)k * cnt[c] / n);
         rem[c] = (int64_t)k * cnt[c] % n;
         left -= quota[c];
     }
     for (; left > 0; left--) { /* the remainders sum to left*n, so a positive one remains */
         int best = 0;
-        for (int c = 1; c < DATA_N_CLASSES; c++)
+        for (int c = 1; c < classes; c++)
             if (rem[c] > rem[best])
                 best = c;
         quota[best]++;
@@ -362,30 +421,32 @@ void data_subset_quota(const int64_t cnt[DATA_N_CLASSES], int n, int k, int quot
 
 /* Class c gets floor(k*n_c/n) samples, and the k - sum(floor) left over go one each to the
  * classes with the largest remainders k*n_c mod n (ties: lower class). Within a class the
- * members, in index order, are shuffled by one rng seeded from seed (classes 0..9 in turn)
- * and the first ones taken. */
-int data_stratified_subset(const uint8_t *labels, int n, int k, uint64_t seed, int32_t *out,
-                           fg_err *err)
+ * members, in index order, are shuffled by one rng seeded from seed (classes 0..classes-1
+ * in turn) and the first ones taken. */
+int data_stratified_subset(const uint8_t *labels, int n, int classes, int k, uint64_t seed,
+                           int32_t *out, fg_err *err)
 {
-    int64_t cnt[DATA_N_CLASSES] = {0};
-    int quota[DATA_N_CLASSES];
+    int64_t cnt[DATA_MAX_CLASSES] = {0};
+    int quota[DATA_MAX_CLASSES];
 
     if (k < 1 || k > n)
         return fg_err_set(err, "stratified subset: size %d is outside 1..%d", k, n);
+    if (classes < 1 || classes > DATA_MAX_CLASSES)
+        return fg_err_set(err, "stratified subset: %d classes", classes);
     for (int i = 0; i < n; i++) {
-        if (labels[i] >= DATA_N_CLASSES)
+        if (labels[i] >= classes)
             return fg_err_set(err, "stratified subset: label %u at index %d is outside 0..%d",
-                              labels[i], i, DATA_N_CLASSES - 1);
+                              labels[i], i, classes - 1);
         cnt[labels[i]]++;
     }
-    data_subset_quota(cnt, n, k, quota);
+    data_subset_quota(cnt, classes, n, k, quota);
     int32_t *members = malloc((size_t)n * sizeof *members);
     if (!members)
         return fg_err_set(err, "stratified subset: out of memory for %d indices", n);
     fg_rng rng;
     fg_rng_seed(&rng, seed);
     int o = 0;
-    for (int c = 0; c < DATA_N_CLASSES; c++) {
+    for (int c = 0; c < classes; c++) {
         int m = 0;
         for (int i = 0; i < n; i++)
             if (labels[i] == c)

@@ -200,7 +200,7 @@ static void costs_from_grid_legacy(const grid *g, int64_t i, rpt_config *r, nn_n
     r->n_params = -1;
     r->epochs = 0;
     r->cost = NAN;
-    if (grid_config_build(g, i, 28, 28, 1, 10, d, &t, NULL) || nn_desc_check(d, info, &np, NULL, NULL))
+    if (grid_config_build_data(g, i, d, &t, NULL) || nn_desc_check(d, info, &np, NULL, NULL))
         return;
     r->n_params = np;
     r->epochs = t.epochs;

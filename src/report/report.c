@@ -11,13 +11,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data.h"
 #include "fg_afile.h"
 #include "nn.h"
 #include "report_parts.h"
 
-const char *const rpt_class_names[JNL_CLASSES] = {
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
+void rpt_class_names_of(const grid *g, int k, const char **names, char (*num)[12])
+{
+    const char *const *gn = grid_opts_c(g)->n_class_names == k ? grid_class_names(g) : NULL;
+    for (int c = 0; c < k; c++)
+        names[c] = data_class_name(gn, k, c, num[c], sizeof num[c]);
+}
 
 const char *rpt_status_text(int s)
 {
@@ -73,7 +77,7 @@ static int expect_check(void *p, const jnl_entry *e, char *why, size_t n)
     int *ep = &x->epochs[e->config];
     if (*ep == 0) {
         nn_train_desc t;
-        *ep = grid_config_build(x->g, e->config, 28, 28, 1, JNL_CLASSES, x->d, &t, NULL) == 0 && t.epochs > 0
+        *ep = grid_config_build_data(x->g, e->config, x->d, &t, NULL) == 0 && t.epochs > 0
                   ? t.epochs
                   : -1;
     }
@@ -142,6 +146,11 @@ static void ctx_init(rpt_ctx *x, const char *dir, const grid *g, const jnl_heade
     x->pick = rpt_compare(c, sp, nc, folds, x->ratio);
     x->best = rpt_best(c, nc);
     x->refit = rpt_find_refit(e, n, x->best);
+    if (x->refit && x->refit->confusion && x->refit->classes > 0 && x->refit->classes <= JNL_MAX_CLASSES) {
+        x->conf = x->refit->confusion;
+        x->conf_k = x->refit->classes;
+        rpt_class_names_of(g, x->conf_k, x->names, x->num);
+    }
     for (int64_t k = 0; k < nc && x->n_top < RPT_TOP_CURVES; k++)
         if (!isnan(c[order[k]].mean))
             x->top[x->n_top++] = order[k];
@@ -221,6 +230,7 @@ int rpt_write(const char *dir, const grid *g, const jnl_header *h, const jnl_ent
     ctx_init(x, dir, g, h, e, n, env, c, sp, order);
     int rc = write_files(x, journal_path, err);
     free(x->seen);
+    free(x->conf_own);
     free(x);
     free(order);
     free(c);

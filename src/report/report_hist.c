@@ -43,6 +43,14 @@ static int on_record(void *p, const jnl_record *r)
         if (x->refit && r->e.config == x->refit->config) {
             memset(&x->refit_h, 0, sizeof x->refit_h); /* the last refit recorded */
             hist_add(&x->refit_h, r);
+            size_t k = (size_t)r->e.classes;
+            int32_t *m = k && !x->refit->confusion ? realloc(x->conf_own, k * k * sizeof *m) : NULL;
+            if (m) {
+                memcpy(m, r->confusion, k * k * sizeof *m);
+                x->conf = x->conf_own = m;
+                x->conf_k = (int)k;
+                rpt_class_names_of(x->g, x->conf_k, x->names, x->num);
+            }
         }
         return 0;
     }

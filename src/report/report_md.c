@@ -223,31 +223,32 @@ static void md_plots(FILE *f, const rpt_ctx *x)
     }
 }
 
-/* The refit's confusion matrix on the test set, when recorded. */
-static void md_confusion(FILE *f, const jnl_entry *rf)
+/* The refit's confusion matrix on the test set, when recorded (x->conf, x->conf_k classes). */
+static void md_confusion(FILE *f, const rpt_ctx *x)
 {
+    const int K = x->conf_k;
     int have_conf = 0;
-    for (int k = 0; k < JNL_CLASSES * JNL_CLASSES; k++)
-        have_conf |= rf->confusion[k] != 0;
+    for (int k = 0; k < K * K; k++)
+        have_conf |= x->conf[k] != 0;
     if (!have_conf)
         return;
     fputs("Confusion matrix on the test set (rows: true class, columns: predicted class).\n\n"
           "| true class |", f);
-    for (int k = 0; k < JNL_CLASSES; k++)
-        fprintf(f, " %s |", rpt_class_names[k]);
+    for (int k = 0; k < K; k++)
+        fprintf(f, " %s |", x->names[k]);
     fputs(" accuracy |\n|---|", f);
-    for (int k = 0; k <= JNL_CLASSES; k++)
+    for (int k = 0; k <= K; k++)
         fputs("---|", f);
     fputc('\n', f);
-    for (int t = 0; t < JNL_CLASSES; t++) {
+    for (int t = 0; t < K; t++) {
         long long row = 0;
-        fprintf(f, "| %s |", rpt_class_names[t]);
-        for (int q = 0; q < JNL_CLASSES; q++) {
-            row += rf->confusion[t * JNL_CLASSES + q];
-            fprintf(f, q == t ? " **%d** |" : " %d |", (int)rf->confusion[t * JNL_CLASSES + q]);
+        fprintf(f, "| %s |", x->names[t]);
+        for (int q = 0; q < K; q++) {
+            row += x->conf[t * K + q];
+            fprintf(f, q == t ? " **%d** |" : " %d |", (int)x->conf[t * K + q]);
         }
         if (row)
-            fprintf(f, " %.4f |\n", (double)rf->confusion[t * JNL_CLASSES + t] / (double)row);
+            fprintf(f, " %.4f |\n", (double)x->conf[t * K + t] / (double)row);
         else
             fputs(" – |\n", f);
     }
@@ -264,8 +265,8 @@ static void md_refit(FILE *f, const rpt_ctx *x)
         return;
     }
     long long n_test = 0;
-    for (int k = 0; k < JNL_CLASSES * JNL_CLASSES; k++)
-        n_test += rf->confusion[k];
+    for (int k = 0; k < x->conf_k * x->conf_k; k++)
+        n_test += x->conf[k];
     if (!n_test && env)
         n_test = env->n_test;
     fputs("## Refit on all training images\n\n", f);
@@ -282,7 +283,7 @@ static void md_refit(FILE *f, const rpt_ctx *x)
             fprintf(f, "| %d | %.4f | %.4f |\n", i + 1, hh->loss[i], hh->acc[i]);
         fputc('\n', f);
     }
-    md_confusion(f, rf);
+    md_confusion(f, x);
 }
 
 /* The top 10 in rpt_order. */

@@ -14,8 +14,6 @@
 #define RPT_TOP_CURVES 5 /* learning curves drawn: the top configurations */
 #define RPT_MAX_PLOTS 8
 
-/* The Fashion-MNIST class names, for the confusion matrix. */
-extern const char *const rpt_class_names[JNL_CLASSES];
 
 /* Per-epoch means over folds of one configuration's histories (or the refit's). */
 typedef struct {
@@ -40,6 +38,11 @@ typedef struct {
     int64_t best, pick;     /* rpt_best, the one-standard-error choice (rpt_compare) */
     double ratio;           /* rpt_test_train_ratio */
     const jnl_entry *refit; /* the best configuration's refit record, or NULL */
+    const int32_t *conf;    /* the refit's confusion matrix, conf_k x conf_k: its entry's, or */
+    int32_t *conf_own;      /* (entries merged from several journals have none) read with its history */
+    int conf_k;
+    const char *names[JNL_MAX_CLASSES]; /* its class names (rpt_class_names_of) */
+    char num[JNL_MAX_CLASSES][12];
     int n_top;
     int64_t top[RPT_TOP_CURVES];
     rpt_hist top_h[RPT_TOP_CURVES], refit_h;
@@ -68,6 +71,9 @@ void rpt_fmt_secs(char *buf, size_t n, double s);
 /* The best configuration's last refit record, or NULL (a search may also have refitted a
  * configuration that led for a while). */
 const jnl_entry *rpt_find_refit(const jnl_entry *e, int n, int64_t best);
+/* The names of the k classes of the refit's confusion matrix into names (the grid's
+ * data.class_names when it lists k, else data_class_name's defaults; num holds numbers). */
+void rpt_class_names_of(const grid *g, int k, const char **names, char (*num)[12]);
 
 /* ---- report_hist.c ---- */
 /* Reads the learning curves of x's top configurations and its refit from every journal of

@@ -126,12 +126,12 @@ static int add_figures(const rpt_ctx *x, plot_set *ps, fg_err *err)
         return -1;
     /* 3: the refit's confusion matrix */
     int have_conf = 0;
-    for (int k = 0; x->refit && k < JNL_CLASSES * JNL_CLASSES; k++)
-        have_conf |= x->refit->confusion[k] != 0;
+    for (int k = 0; x->refit && k < x->conf_k * x->conf_k; k++)
+        have_conf |= x->conf[k] != 0;
     if (have_conf) {
         char t[160];
         snprintf(t, sizeof t, "Refit (configuration %d): confusion matrix on the test set", x->refit->config);
-        if (plot_confusion(ps, "confusion", t, x->refit->confusion, JNL_CLASSES, rpt_class_names, err))
+        if (plot_confusion(ps, "confusion", t, x->conf, x->conf_k, x->names, err))
             return -1;
     }
     return plot_score_time(x, ps, err);

@@ -52,12 +52,12 @@ static uint64_t base_key(const grid *g, int64_t c, const nn_net_desc *d, int n_b
 }
 
 /* Configuration c's base (n_base 0 for none). */
-static int plan_one(const grid *g, int64_t c, int h, int w, task_wcache *wc, nn_net_desc *d,
-                    int *n_base, fg_err *err)
+static int plan_one(const grid *g, int64_t c, task_wcache *wc, nn_net_desc *d, int *n_base,
+                    fg_err *err)
 {
     nn_train_desc t;
     *n_base = 0;
-    if (grid_config_build(g, c, h, w, 1, DATA_N_CLASSES, d, &t, err))
+    if (grid_config_build_data(g, c, d, &t, err))
         return -1;
     if (t.tta_flip || t.augment_translate || t.augment_flip || t.augment_erase > 0.0f)
         return 0; /* they transform the images the base would see */
@@ -99,7 +99,7 @@ static int add_block(base_set *b, uint64_t *keys, uint64_t key, int64_t c, const
     return b->n_blocks++;
 }
 
-int base_plan(const grid *g, int h, int w, task_wcache *wc, base_set **out, fg_err *err)
+int base_plan(const grid *g, task_wcache *wc, base_set **out, fg_err *err)
 {
     *out = NULL;
     int64_t nc = grid_n_configs(g);
@@ -116,12 +116,13 @@ int base_plan(const grid *g, int h, int w, task_wcache *wc, base_set **out, fg_e
     b->n_configs = nc;
     for (int64_t c = 0; c < nc; c++) {
         int nb = 0;
-        if (plan_one(g, c, h, w, wc, d, &nb, err)) {
+        if (plan_one(g, c, wc, d, &nb, err)) {
             free(d);
             base_free(b);
             return -1;
         }
         b->block_of[c] = nb > 0 ? add_block(b, keys, base_key(g, c, d, nb), c, d, nb, err) : -1;
+        b->classes = d->n_classes;
         if (nb > 0 && b->block_of[c] < 0) {
             free(d);
             base_free(b);
@@ -157,7 +158,7 @@ nn_data base_data(const base_set *b, int k, int test)
 {
     const base_block *x = &b->blk[k];
     nn_data d = {NULL, test ? b->test_labels : b->train_labels, x->in_h, x->in_w, x->in_c,
-                 DATA_N_CLASSES, test ? x->test : x->train};
+                 b->classes, test ? x->test : x->train};
     return d;
 }
 
@@ -186,17 +187,17 @@ static int compute_rows(base_set *b, int k, const grid *g, task_wcache *wc, cons
     int rc = -1;
     if (!d || !ti) {
         fg_err_set(err, "out of memory computing a frozen base");
-    } else if (!grid_config_build(g, x->config, train->h, train->w, 1, DATA_N_CLASSES, d, &t, err) &&
+    } else if (!grid_config_build_data(g, x->config, d, &t, err) &&
                (net = base_whole_net(wc, g, x->config, d, BASE_BATCH, 0, err))) {
         for (int j = 0; j < b->n_test; j++)
             ti[j] = j;
-        nn_data tr = {train->images, train->labels, train->h, train->w, 1, DATA_N_CLASSES, NULL};
+        nn_data tr = {train->images, train->labels, train->h, train->w, train->c, b->classes, NULL};
         int64_t a = lo, z = hi < b->n ? hi : b->n;
         rc = a < z ? nn_base_forward(net, x->n_base, &tr, idx + a, (int)(z - a),
                                      (float *)x->train + a * x->size, err) : 0;
         a = lo > b->n ? lo - b->n : 0, z = hi - b->n;
         if (rc == 0 && a < z) {
-            nn_data te = {test->images, test->labels, test->h, test->w, 1, DATA_N_CLASSES, NULL};
+            nn_data te = {test->images, test->labels, test->h, test->w, test->c, b->classes, NULL};
             rc = nn_base_forward(net, x->n_base, &te, ti + a, (int)(z - a),
                                  (float *)x->test + a * x->size, err);
         }
@@ -294,7 +295,7 @@ int base_setup(const grid *g, const data_set *train, const int32_t *idx, int n,
         return 0; /* the caller reports what failed */
     task_wcache *wc = task_wcache_new();
     base_set *b = NULL;
-    int rc = wc ? base_plan(g, train->h, train->w, wc, &b, err) : fg_err_set(err, "out of memory");
+    int rc = wc ? base_plan(g, wc, &b, err) : fg_err_set(err, "out of memory");
     if (!sched_all_ok(rc == 0)) {
         if (rc == 0)
             fg_err_set(err, "another rank failed planning the frozen bases");
@@ -333,7 +334,7 @@ void base_dry_run(const grid *g)
     task_wcache *wc = task_wcache_new();
     base_set *b = NULL;
     fg_err err;
-    if (!wc || base_plan(g, 28, 28, wc, &b, &err) || !b) {
+    if (!wc || base_plan(g, wc, &b, &err) || !b) {
         task_wcache_free(wc);
         return; /* nothing to say: the weights check reports a missing or bad file */
     }

@@ -45,11 +45,13 @@ typedef struct base_set {
     float *own;        /* the features when not in shared memory */
     double seconds;    /* wall time of the computation (on this node) */
     int shared;        /* computed by the ranks of a node into shared memory */
+    int classes;       /* the class count the configurations are built for */
 } base_set;
 
-/* The configurations of g (images h x w x 1) with a frozen base and their blocks. *out is
- * NULL when none has one. wc reads the weights files. Returns 0, or -1 with err. */
-int base_plan(const grid *g, int h, int w, task_wcache *wc, base_set **out, fg_err *err);
+/* The configurations of g (built for the grid's input: grid_config_build_data) with a
+ * frozen base and their blocks. *out is NULL when none has one. wc reads the weights
+ * files. Returns 0, or -1 with err. */
+int base_plan(const grid *g, task_wcache *wc, base_set **out, fg_err *err);
 
 /* Computes every block's features for idx[0..n) of train and (test not NULL) every test
  * image. shared: collective over the node (every rank of the node calls it with the same

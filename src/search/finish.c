@@ -38,7 +38,7 @@ int fin_save_model(const char *dir, const grid *g, int64_t config, nn_net *net, 
     snprintf(meta, sizeof meta, "grid=%s; config=%lld; params=%s; seed=%llu; n_train=%d; test_accuracy=%.9g",
              grid_opts_c(g)->name, (long long)config, grid_config_params(g, config),
              (unsigned long long)grid_opts_c(g)->seed, rr->e.n_train, rr->e.test_acc);
-    if (!d || grid_config_build(g, config, 28, 28, 1, DATA_N_CLASSES, d, &t, &err) ||
+    if (!d || grid_config_build_data(g, config, d, &t, &err) ||
         model_save(path, net, &t, meta, &err)) {
         fg_print_error(d ? err.msg : "out of memory saving the model");
         rc = -1;
@@ -57,7 +57,7 @@ int fin_save_params(const char *dir, const grid *g, int64_t config, const float 
     nn_net_desc *d = malloc(sizeof *d);
     nn_train_desc t;
     nn_net *net = NULL;
-    if (!d || grid_config_build(g, config, 28, 28, 1, DATA_N_CLASSES, d, &t, &err) ||
+    if (!d || grid_config_build_data(g, config, d, &t, &err) ||
         !(net = nn_net_new(d, 1, 0, &err))) {
         fg_print_error(d ? err.msg : "out of memory saving the model");
     } else if (nn_net_n_params(net) != n_params) {
@@ -198,7 +198,7 @@ int fin_rebuild_model(const char *dir, const grid *g, int64_t best, const jnl_en
 
 /* report DIR: model.fgm lost after its refit was journaled: load the data (checked against
  * the journal) and refit again (fin_rebuild_model). Returns fin_rebuild_model's 0, 1 or -1. */
-int fin_rebuild_from_data(const char *dir, const grid *g, const jnl_header *h, int64_t best,
+int fin_rebuild_from_data(const char *dir, grid *g, const jnl_header *h, int64_t best,
                           const jnl_entry *rec, const char *data_dir, int threads, int quiet)
 {
     char path[4400];

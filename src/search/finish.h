@@ -38,7 +38,7 @@ int fin_rebuild_model(const char *dir, const grid *g, int64_t best, const jnl_en
 
 /* fin_rebuild_model for `report DIR`: loads the data from data_dir first (checked against
  * the journal header h; when they differ, says how to rebuild). Returns 0, 1 or -1. */
-int fin_rebuild_from_data(const char *dir, const grid *g, const jnl_header *h, int64_t best,
+int fin_rebuild_from_data(const char *dir, grid *g, const jnl_header *h, int64_t best,
                           const jnl_entry *rec, const char *data_dir, int threads, int quiet);
 
 /* `report DIR`'s refit of best (every task done, none refitted): the data loaded into pd

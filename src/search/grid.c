@@ -272,6 +272,8 @@ struct grid {
     char *pbuf;     /* canonical "name=value, ..." strings, NUL-separated */
     int64_t *poff;  /* offset of each configuration's string in pbuf */
     uint64_t *hash; /* per configuration */
+    const char **class_names; /* data.class_names: opts.n_class_names strings of the tree */
+    int classes_given;        /* data.classes is in the file */
 };
 
 /* ---------------------------------------------------------------------------------- */
@@ -879,8 +881,10 @@ static int get_bool(const bctx *b, const node *n, const char *what, int *out)
 }
 
 /* A name looked up case-insensitively (the lookup gets the lower-cased text). */
+static const char *choices(nn_vocab v, char *buf, size_t size);
+
 static int get_enum(const bctx *b, const node *n, const char *what, int (*lookup)(const char *),
-                    const char *choices, int *out)
+                    nn_vocab vocab, int *out)
 {
     val v;
     char low[64];
@@ -894,11 +898,11 @@ static int get_enum(const bctx *b, const node *n, const char *what, int (*lookup
         k = lookup(low);
     }
     if (k < 0) {
-        char from[128] = "";
+        char from[128] = "", valid[512];
         if (v.from)
             snprintf(from, sizeof from, " (from grid parameter '%s')", v.from);
         return err_at(b->g, v.n, b->err, "unknown %s '%s'%s (valid: %s)%s", what, v.n->s, from,
-                      choices, b->where);
+                      choices(vocab, valid, sizeof valid), b->where);
     }
     *out = k;
     return 0;
@@ -907,88 +911,18 @@ static int get_enum(const bctx *b, const node *n, const char *what, int (*lookup
 /* ---------------------------------------------------------------------------------- */
 /* names                                                                               */
 
-static const char *const KIND_NAME[NN_LAYER__COUNT] = {
-    [NN_LAYER_DENSE] = "dense",
-    [NN_LAYER_DROPOUT] = "dropout",
-    [NN_LAYER_FLATTEN] = "flatten",
-    [NN_LAYER_ACTIVATION] = "activation",
-    [NN_LAYER_CONV2D] = "conv2d",
-    [NN_LAYER_SEPARABLE_CONV2D] = "separable_conv2d",
-    [NN_LAYER_DEPTHWISE_CONV2D] = "depthwise_conv2d",
-    [NN_LAYER_CONV2D_TRANSPOSE] = "conv2d_transpose",
-    [NN_LAYER_MAX_POOL2D] = "max_pooling2d",
-    [NN_LAYER_AVG_POOL2D] = "average_pooling2d",
-    [NN_LAYER_GLOBAL_AVG_POOL2D] = "global_average_pooling2d",
-    [NN_LAYER_BATCH_NORM] = "batch_normalization",
-    [NN_LAYER_ADD] = "add",
-    [NN_LAYER_RESIZING] = "resizing",
-    [NN_LAYER_GRAYSCALE_TO_RGB] = "grayscale_to_rgb",
-    [NN_LAYER_RESCALING] = "rescaling",
-    [NN_LAYER_VGG16_PREPROCESS] = "vgg16_preprocess",
-};
+/* The names themselves are the engine's (nn_names.c): one vocabulary for the grid, the
+ * model file and the messages. */
 
-#define KINDS_TEXT                                                                         \
-    "dense, dropout, flatten, activation, conv2d, separable_conv2d, depthwise_conv2d, "    \
-    "conv2d_transpose, max_pooling2d, average_pooling2d, global_average_pooling2d, "       \
-    "batch_normalization, add, resizing, grayscale_to_rgb, rescaling, vgg16_preprocess, "    \
-    "leaky_relu"
-#define ACTS_TEXT "linear, relu, sigmoid, tanh, softmax, leaky_relu, elu"
-#define INITS_TEXT                                                                         \
-    "zeros, ones, glorot_uniform, glorot_normal, he_uniform, he_normal, lecun_uniform, "   \
-    "lecun_normal, random_uniform, random_normal"
-#define OPTS_TEXT "sgd, adam, rmsprop, adagrad, adadelta, adamax, nadam, adamw"
-#define SCHEDS_TEXT "constant, cosine, one_cycle"
-#define MONS_TEXT "val_loss, val_accuracy, loss, accuracy"
-
-/* Layer types: the engine's names, then Keras class names and aliases in any case with or
- * without underscores (Conv2D, MaxPool2D, BatchNormalization ...). */
-static int kind_lookup(const char *s)
+/* "valid: ..." lists: the engine's names; layer types also take Keras's LeakyReLU layer. */
+static const char *choices(nn_vocab v, char *buf, size_t size)
 {
-    static const struct {
-        const char *squashed;
-        nn_layer_kind kind;
-    } alias[] = {
-        {"dense", NN_LAYER_DENSE},
-        {"dropout", NN_LAYER_DROPOUT},
-        {"flatten", NN_LAYER_FLATTEN},
-        {"activation", NN_LAYER_ACTIVATION},
-        {"conv2d", NN_LAYER_CONV2D},
-        {"convolution2d", NN_LAYER_CONV2D},
-        {"separableconv2d", NN_LAYER_SEPARABLE_CONV2D},
-        {"separableconvolution2d", NN_LAYER_SEPARABLE_CONV2D},
-        {"depthwiseconv2d", NN_LAYER_DEPTHWISE_CONV2D},
-        {"conv2dtranspose", NN_LAYER_CONV2D_TRANSPOSE},
-        {"convolution2dtranspose", NN_LAYER_CONV2D_TRANSPOSE},
-        {"maxpooling2d", NN_LAYER_MAX_POOL2D},
-        {"maxpool2d", NN_LAYER_MAX_POOL2D},
-        {"averagepooling2d", NN_LAYER_AVG_POOL2D},
-        {"avgpool2d", NN_LAYER_AVG_POOL2D},
-        {"globalaveragepooling2d", NN_LAYER_GLOBAL_AVG_POOL2D},
-        {"globalavgpool2d", NN_LAYER_GLOBAL_AVG_POOL2D},
-        {"batchnormalization", NN_LAYER_BATCH_NORM},
-        {"batchnorm", NN_LAYER_BATCH_NORM},
-        {"add", NN_LAYER_ADD},
-        {"resizing", NN_LAYER_RESIZING},
-        {"grayscaletorgb", NN_LAYER_GRAYSCALE_TO_RGB},
-        {"repeatchannels", NN_LAYER_GRAYSCALE_TO_RGB},
-        {"rescaling", NN_LAYER_RESCALING},
-        {"vgg16preprocess", NN_LAYER_VGG16_PREPROCESS},
-        {"vgg16preprocessinput", NN_LAYER_VGG16_PREPROCESS},
-        {"leakyrelu", NN_LAYER_ACTIVATION}, /* Keras's LeakyReLU layer: see is_leaky_type */
-    };
-    int k = nn_layer_kind_from_name(s);
-    if (k >= 0 && k < NN_LAYER__COUNT)
-        return k;
-    char sq[64];
-    size_t n = 0;
-    for (const char *p = s; *p && n + 1 < sizeof sq; p++)
-        if (*p != '_')
-            sq[n++] = *p;
-    sq[n] = '\0';
-    for (size_t i = 0; i < sizeof alias / sizeof alias[0]; i++)
-        if (!strcmp(sq, alias[i].squashed))
-            return (int)alias[i].kind;
-    return -1;
+    nn_vocab_text(v, buf, size);
+    if (v == NN_VOCAB_LAYER) {
+        size_t n = strlen(buf);
+        snprintf(buf + n, size - n, ", leaky_relu");
+    }
+    return buf;
 }
 
 /* The type LeakyReLU / leaky_relu: an activation layer with activation leaky_relu. */
@@ -1001,6 +935,16 @@ static int is_leaky_type(const char *s)
             sq[n++] = (char)tolower((unsigned char)*p);
     sq[n] = '\0';
     return !strcmp(sq, "leakyrelu");
+}
+
+/* Layer types: the engine's names and Keras's class names and aliases in any case with or
+ * without underscores (Conv2D, MaxPool2D, BatchNormalization ...), and LeakyReLU. */
+static int kind_lookup(const char *s)
+{
+    int k = nn_layer_kind_from_name(s);
+    if (k >= 0 && k < NN_LAYER__COUNT)
+        return k;
+    return is_leaky_type(s) ? NN_LAYER_ACTIVATION : -1;
 }
 
 static int interp_lookup(const char *s)
@@ -1035,16 +979,13 @@ static int sched_lookup(const char *s)
 
 static int monitor_lookup(const char *s)
 {
-    if (!strcmp(s, "val_acc"))
-        s = "val_accuracy";
-    else if (!strcmp(s, "acc"))
-        s = "accuracy";
-    return nn_monitor_from_name(s);
+    int k = nn_monitor_from_name(s); /* val_acc and acc are the engine's aliases */
+    return k >= 0 && k <= NN_MON_ACC ? k : -1;
 }
 
 static int padding_lookup(const char *s)
 {
-    return !strcmp(s, "valid") ? NN_PAD_VALID : !strcmp(s, "same") ? NN_PAD_SAME : -1;
+    return strchr(s, '_') ? -1 : nn_padding_from_name(s); /* exactly "valid" or "same" */
 }
 
 /* ---------------------------------------------------------------------------------- */
@@ -1099,7 +1040,7 @@ static const struct {
 
 static const char *article(int kind)
 {
-    return strchr("aeiou", KIND_NAME[kind][0]) ? "an" : "a";
+    return strchr("aeiou", nn_layer_kind_name((nn_layer_kind)kind)[0]) ? "an" : "a";
 }
 
 static int field_id(const char *s)
@@ -1206,7 +1147,7 @@ static int apply_recipe(const bctx *b, int id, const node *n, nn_train_desc *t)
     case T_USE_EMA: return get_bool(b, n, w, &t->use_ema);
     case T_EMA_MOMENTUM: return get_f(b, n, w, 0, 0, 1, 1, &t->ema_momentum);
     case T_LR_SCHEDULE:
-        if (get_enum(b, n, w, sched_lookup, SCHEDS_TEXT, &k))
+        if (get_enum(b, n, w, sched_lookup, NN_VOCAB_SCHED, &k))
             return -1;
         t->lr_schedule = (nn_sched_kind)k;
         return 0;
@@ -1253,7 +1194,7 @@ static int apply_train(const bctx *b, int id, const node *n, nn_train_desc *t)
     case T_INIT_ACC: return get_f(b, n, w, 0, 0, INFINITY, 0, &t->initial_accumulator);
     case T_ES_PATIENCE: return get_i(b, n, w, -1, NN_MAX_EPOCHS, &t->es_patience);
     case T_ES_MONITOR:
-        if (get_enum(b, n, "early_stopping_monitor", monitor_lookup, MONS_TEXT, &k))
+        if (get_enum(b, n, "early_stopping_monitor", monitor_lookup, NN_VOCAB_MONITOR, &k))
             return -1;
         t->es_monitor = (nn_monitor)k;
         return 0;
@@ -1265,7 +1206,7 @@ static int apply_train(const bctx *b, int id, const node *n, nn_train_desc *t)
     case T_RLR_MIN_LR: return get_f(b, n, w, 0, 0, INFINITY, 0, &t->rlr_min_lr);
     case T_RLR_MIN_DELTA: return get_f(b, n, w, 0, 0, INFINITY, 0, &t->rlr_min_delta);
     case T_RLR_MONITOR:
-        if (get_enum(b, n, "reduce_lr_monitor", monitor_lookup, MONS_TEXT, &k))
+        if (get_enum(b, n, "reduce_lr_monitor", monitor_lookup, NN_VOCAB_MONITOR, &k))
             return -1;
         t->rlr_monitor = (nn_monitor)k;
         return 0;
@@ -1329,12 +1270,12 @@ static int build_train(bctx *b, nn_train_desc *t, int h, int w)
     int opt = NN_OPT_SGD;
     const node *on = map_get(g->train, "optimizer", NULL);
     b->where[0] = '\0';
-    if (on && get_enum(b, on, "optimizer", opt_lookup, OPTS_TEXT, &opt))
+    if (on && get_enum(b, on, "optimizer", opt_lookup, NN_VOCAB_OPT, &opt))
         return -1;
     int j = sub_find(sg, "optimizer");
     if (j >= 0) {
         b->direct = sg->p[j].name;
-        int rc = get_enum(b, sub_value(sg, b->r, j), "optimizer", opt_lookup, OPTS_TEXT, &opt);
+        int rc = get_enum(b, sub_value(sg, b->r, j), "optimizer", opt_lookup, NN_VOCAB_OPT, &opt);
         b->direct = NULL;
         if (rc)
             return -1;
@@ -1448,7 +1389,7 @@ static int build_layer_fields(bctx *b, const model *m, nn_net_desc *net, int i)
         if (id < 0) {
             fields_text(kind, valid, sizeof valid);
             return err_at(b->g, key, b->err, "unknown field '%s' for %s %s layer (valid: %s)%s",
-                          key->s, article(kind), KIND_NAME[kind], valid, b->where);
+                          key->s, article(kind), nn_layer_kind_name((nn_layer_kind)kind), valid, b->where);
         }
         if (id == F_TYPE || id == F_NAME)
             continue;
@@ -1456,9 +1397,9 @@ static int build_layer_fields(bctx *b, const model *m, nn_net_desc *net, int i)
             fields_text(kind, valid, sizeof valid);
             return err_at(b->g, key, b->err,
                           "field '%s' is not valid for %s %s layer (valid: %s)%s",
-                          key->s, article(kind), KIND_NAME[kind], valid, b->where);
+                          key->s, article(kind), nn_layer_kind_name((nn_layer_kind)kind), valid, b->where);
         }
-        snprintf(what, sizeof what, "%s %s", KIND_NAME[kind], key->s);
+        snprintf(what, sizeof what, "%s %s", nn_layer_kind_name((nn_layer_kind)kind), key->s);
         int rc = 0;
         switch (id) {
         case F_INPUTS:
@@ -1476,7 +1417,7 @@ static int build_layer_fields(bctx *b, const model *m, nn_net_desc *net, int i)
             }
             if (!rc && d->n_inputs != (kind == NN_LAYER_ADD ? 2 : 1))
                 return err_at(b->g, v, b->err, "%s %s layer takes %s input%s%s", article(kind),
-                              KIND_NAME[kind],
+                              nn_layer_kind_name((nn_layer_kind)kind),
                               kind == NN_LAYER_ADD ? "exactly 2" : "1",
                               kind == NN_LAYER_ADD ? "s" : "", b->where);
             break;
@@ -1484,7 +1425,7 @@ static int build_layer_fields(bctx *b, const model *m, nn_net_desc *net, int i)
         case F_FILTERS: rc = get_i(b, v, what, 1, 1000000, &d->filters); break;
         case F_DEPTH_MULTIPLIER: rc = get_i(b, v, what, 1, 100000, &d->depth_multiplier); break;
         case F_ACTIVATION:
-            if (!(rc = get_enum(b, v, "activation", act_lookup, ACTS_TEXT, &k)))
+            if (!(rc = get_enum(b, v, "activation", act_lookup, NN_VOCAB_ACT, &k)))
                 d->activation = (nn_act)k;
             break;
         case F_ALPHA:
@@ -1498,14 +1439,14 @@ static int build_layer_fields(bctx *b, const model *m, nn_net_desc *net, int i)
             break;
         case F_POOL_SIZE: rc = get_pair(b, v, what, d->pool); break;
         case F_PADDING:
-            if (!(rc = get_enum(b, v, "padding", padding_lookup, "valid, same", &k)))
+            if (!(rc = get_enum(b, v, "padding", padding_lookup, NN_VOCAB_PADDING, &k)))
                 d->padding = (nn_padding)k;
             break;
         case F_USE_BIAS: rc = get_bool(b, v, what, &d->use_bias); break;
         case F_KERNEL_INIT:
         case F_BIAS_INIT:
         case F_DEPTHWISE_INIT:
-            rc = get_enum(b, v, "initializer", init_lookup, INITS_TEXT, &k);
+            rc = get_enum(b, v, "initializer", init_lookup, NN_VOCAB_INIT, &k);
             if (!rc)
                 set_init(id == F_KERNEL_INIT ? &d->kernel_init
                          : id == F_BIAS_INIT ? &d->bias_init
@@ -1519,7 +1460,7 @@ static int build_layer_fields(bctx *b, const model *m, nn_net_desc *net, int i)
         case F_HEIGHT: rc = get_i(b, v, what, 1, 100000, &d->size[0]); break;
         case F_WIDTH: rc = get_i(b, v, what, 1, 100000, &d->size[1]); break;
         case F_INTERPOLATION:
-            if (!(rc = get_enum(b, v, "interpolation", interp_lookup, "bilinear, nearest", &k)))
+            if (!(rc = get_enum(b, v, "interpolation", interp_lookup, NN_VOCAB_INTERP, &k)))
                 d->interpolation = (nn_interp)k;
             break;
         case F_SCALE: rc = get_f(b, v, what, -INFINITY, 0, INFINITY, 0, &d->scale); break;
@@ -1563,7 +1504,7 @@ static int build_layer_fields(bctx *b, const model *m, nn_net_desc *net, int i)
     else if (kind == NN_LAYER_RESIZING && d->size[1] < 1)
         missing = "width";
     if (missing)
-        return err_at(b->g, L, b->err, "%s %s layer needs '%s'%s", article(kind), KIND_NAME[kind],
+        return err_at(b->g, L, b->err, "%s %s layer needs '%s'%s", article(kind), nn_layer_kind_name((nn_layer_kind)kind),
                       missing, b->where);
     return 0;
 }
@@ -1599,7 +1540,7 @@ static int build_net(bctx *b, const model *m, nn_net_desc *net)
             snprintf(b->where, sizeof b->where, " in layer %d of model '%s'", i + 1, m->name);
         else
             snprintf(b->where, sizeof b->where, " in layer %d", i + 1);
-        if (get_enum(b, tn, "layer type", kind_lookup, KINDS_TEXT, &kind))
+        if (get_enum(b, tn, "layer type", kind_lookup, NN_VOCAB_LAYER, &kind))
             return -1;
         nn_layer_desc_init(d, (nn_layer_kind)kind);
         d->kind = (nn_layer_kind)kind;
@@ -1615,7 +1556,7 @@ static int build_net(bctx *b, const model *m, nn_net_desc *net)
                                 NN_NAME_MAX - 1);
             snprintf(d->name, sizeof d->name, "%s", v.n->s);
         } else {
-            snprintf(d->name, sizeof d->name, "%s_%d", KIND_NAME[kind], i + 1);
+            snprintf(d->name, sizeof d->name, "%s_%d", nn_layer_kind_name((nn_layer_kind)kind), i + 1);
         }
         for (int j = 0; j < i; j++)
             if (!strcmp(net->layers[j].name, d->name))
@@ -1765,10 +1706,14 @@ static int build_config(const grid *g, int64_t c, int h, int w, int ch, int n_cl
     net->in_h = h;
     net->in_w = w;
     net->in_c = ch;
-    net->n_classes = n_classes;
+    net->n_classes = n_classes > 0 ? n_classes : GRID_INPUT_CLASSES;
     fg_err e;
     e.msg[0] = '\0';
     if (nn_desc_check(net, NULL, NULL, NULL, &e)) {
+        size_t len = strlen(e.msg);
+        if (!g->classes_given && strstr(e.msg, "must output the")) /* another data set's classes */
+            snprintf(e.msg + len, sizeof e.msg - len, "; data.classes gives the data's class count "
+                                                      "(default %d)", GRID_INPUT_CLASSES);
         int li = layer_in_message(net, e.msg);
         const node *at = li >= 0 ? m->layers->k[li] : m->layers->k[0];
         if (params && params[0])
@@ -1782,6 +1727,8 @@ int grid_config_build(const grid *g, int64_t c, int h, int w, int ch, int n_clas
                       nn_net_desc *net, nn_train_desc *train, fg_err *err)
 {
     nn_net_desc *nd = net ? net : malloc(sizeof *nd);
+    /* cppcheck-suppress uninitvar ; false positive: td points to tl when train is NULL,
+     * and build_config's memset(td, ...) initialises it before any read */
     nn_train_desc tl, *td = train ? train : &tl;
     if (!nd)
         return fg_err_set(err, "%s: out of memory", g->opts.path);
@@ -1793,6 +1740,13 @@ int grid_config_build(const grid *g, int64_t c, int h, int w, int ch, int n_clas
     if (nd != net)
         free(nd);
     return rc;
+}
+
+int grid_config_build_data(const grid *g, int64_t c, nn_net_desc *net, nn_train_desc *train,
+                           fg_err *err)
+{
+    const grid_options *o = &g->opts;
+    return grid_config_build(g, c, o->in_h, o->in_w, o->in_c, o->classes, net, train, err);
 }
 
 /* ---------------------------------------------------------------------------------- */
@@ -1864,7 +1818,8 @@ static int load_layers(grid *g, model *m, const node *layers, const char *what, 
             return -1;
         const node *tn = map_get(L, "type", NULL);
         if (!tn)
-            return err_at(g, L, err, "%s has no 'type' (one of: %s)", lw, KINDS_TEXT);
+            return err_at(g, L, err, "%s has no 'type' (one of: %s)", lw,
+                          choices(NN_VOCAB_LAYER, valid, sizeof valid));
         int kind = -1;
         if (tn->type == N_SCALAR && tn->s[0] != '$') {
             char low[64];
@@ -1881,7 +1836,7 @@ static int load_layers(grid *g, model *m, const node *layers, const char *what, 
                 fields_text(kind, valid, sizeof valid);
                 if (kind >= 0)
                     return err_at(g, key, err, "unknown field '%s' for %s %s layer (valid: %s)",
-                                  key->s, article(kind), KIND_NAME[kind], valid);
+                                  key->s, article(kind), nn_layer_kind_name((nn_layer_kind)kind), valid);
                 return err_at(g, key, err, "unknown layer field '%s' (valid: %s)", key->s, valid);
             }
             if (v->type == N_MAP)
@@ -1985,8 +1940,56 @@ static int load_train(grid *g, const node *v, fg_err *err)
     return distinct_refs(g, g->train_refs, g->n_train_refs, &g->train_names, &g->n_train_names, err);
 }
 
+/* data.class_names: a list of distinct, non-empty names without control characters or '|'
+ * (they become Markdown table cells), as many as data.classes when that is given. */
+static int load_class_names(grid *g, const node *v, fg_err *err)
+{
+    if (expect(g, v, N_SEQ, "data.class_names", err))
+        return -1;
+    if (v->n < 1 || v->n > GRID_MAX_CLASSES)
+        return err_at(g, v, err, "data.class_names must list 1 to %d names (has %d)", GRID_MAX_CLASSES, v->n);
+    g->class_names = calloc((size_t)v->n, sizeof *g->class_names);
+    if (!g->class_names)
+        return fg_err_set(err, "%s: out of memory", g->opts.path);
+    for (int i = 0; i < v->n; i++) {
+        const node *x = v->k[i];
+        if (expect(g, x, N_SCALAR, "data.class_names item", err))
+            return -1;
+        size_t len = strlen(x->s);
+        if (len == 0 || len >= GRID_CLASS_NAME_MAX)
+            return err_at(g, x, err, "data.class_names: a name must have 1 to %d characters",
+                          GRID_CLASS_NAME_MAX - 1);
+        for (const char *p = x->s; *p; p++)
+            if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == '|')
+                return err_at(g, x, err, "data.class_names: '%s' holds a control character or '|'", x->s);
+        for (int k = 0; k < i; k++)
+            if (!strcmp(g->class_names[k], x->s))
+                return err_at(g, x, err, "data.class_names: '%s' is listed twice", x->s);
+        g->class_names[i] = x->s;
+    }
+    g->opts.n_class_names = v->n;
+    return 0;
+}
+
+/* data.shape: [height, width] or [height, width, channels], the images' shape every
+ * configuration is built and checked for (default 28x28x1). */
+static int load_shape(grid *g, const node *v, const bctx *b, fg_err *err)
+{
+    if (expect(g, v, N_SEQ, "data.shape", err))
+        return -1;
+    if (v->n != 2 && v->n != 3)
+        return err_at(g, v, err, "data.shape must be [height, width] or [height, width, channels] (has %d values)",
+                      v->n);
+    int *dim[3] = {&g->opts.in_h, &g->opts.in_w, &g->opts.in_c};
+    for (int i = 0; i < v->n; i++)
+        if (get_i(b, v->k[i], "data.shape", 1, i < 2 ? GRID_MAX_SIDE : GRID_MAX_CHANNELS, dim[i]))
+            return -1;
+    return 0;
+}
+
 static int load_data(grid *g, const node *v, const bctx *b, fg_err *err)
 {
+    const node *names = NULL;
     if (expect(g, v, N_MAP, "data", err))
         return -1;
     for (int i = 0; i < v->n; i++) {
@@ -2003,10 +2006,25 @@ static int load_data(grid *g, const node *v, const bctx *b, fg_err *err)
         } else if (!strcmp(k, "subset")) {
             if (get_i(b, x, "data.subset", 0, INT_MAX, &g->opts.subset))
                 return -1;
+        } else if (!strcmp(k, "classes")) {
+            if (get_i(b, x, "data.classes", 1, GRID_MAX_CLASSES, &g->opts.classes))
+                return -1;
+            g->classes_given = 1;
+        } else if (!strcmp(k, "class_names")) {
+            if (load_class_names(g, x, err))
+                return -1;
+            names = x;
+        } else if (!strcmp(k, "shape")) {
+            if (load_shape(g, x, b, err))
+                return -1;
         } else {
-            return err_at(g, MAP_KEY(v, i), err, "unknown data key '%s' (valid: dir, subset)", k);
+            return err_at(g, MAP_KEY(v, i), err,
+                          "unknown data key '%s' (valid: dir, subset, shape, classes, class_names)", k);
         }
     }
+    if (names && g->opts.classes > 0 && g->opts.n_class_names != g->opts.classes)
+        return err_at(g, names, err, "data.class_names lists %d names, but data.classes is %d",
+                      g->opts.n_class_names, g->opts.classes);
     return 0;
 }
 
@@ -2519,7 +2537,8 @@ static int check_configs(grid *g, fg_err *err)
             goto done;
         }
         g->poff[c] = (int64_t)start;
-        if (build_config(g, c, 28, 28, 1, 10, net, &t, pb.p + start, err))
+        if (build_config(g, c, g->opts.in_h, g->opts.in_w, g->opts.in_c, g->opts.classes, net, &t,
+                         pb.p + start, err))
             goto done;
     }
     rc = 0;
@@ -2547,6 +2566,9 @@ int grid_load_string(const char *text, size_t len, const char *path, grid **out,
         return fg_err_set(err, "%s: out of memory", path);
     snprintf(g->opts.path, sizeof g->opts.path, "%s", path);
     g->opts.folds = 5;
+    g->opts.in_h = GRID_INPUT_H;
+    g->opts.in_w = GRID_INPUT_W;
+    g->opts.in_c = GRID_INPUT_C;
     g->opts.shuffle = 1;
     g->opts.refit = 1;
     g->opts.max_tasks = 1000000;
@@ -2583,6 +2605,8 @@ int grid_load_file(const char *path, grid **out, fg_err *err)
     free(buf);
     return rc;
 }
+
+const char *const *grid_class_names(const grid *g) { return g->class_names; }
 
 int grid_option_where(const grid *g, const char *key, char *buf, size_t size)
 {
@@ -2628,6 +2652,7 @@ void grid_free(grid *g)
     free(g->pbuf);
     free(g->poff);
     free(g->hash);
+    free(g->class_names);
     node_free(g->root);
     free(g->text);
     free(g);

@@ -21,17 +21,27 @@
 #define GRID_MAX_CONFIGS 1000000         /* configurations of one grid */
 #define GRID_MAX_TASKS 10000000          /* configurations x folds */
 #define GRID_MAX_PARAM_TEXT (256 << 20)  /* all configurations' "name=value, ..." strings */
-/* The image shape every configuration is built and checked for: the data searched over
- * must have it (checked once the data are loaded, before any task). */
+/* The image shape and class count every configuration is built and checked for unless the
+ * file says otherwise (data.shape, data.classes): Fashion-MNIST's. The data searched over
+ * must have that shape and labels below that count (checked once they are loaded). */
 #define GRID_INPUT_H 28
 #define GRID_INPUT_W 28
 #define GRID_INPUT_C 1
+#define GRID_INPUT_CLASSES 10
+#define GRID_MAX_SIDE 4096      /* data.shape: the IDX reader's limits */
+#define GRID_MAX_CHANNELS 4
+#define GRID_MAX_CLASSES 256    /* data.classes: labels are bytes */
+#define GRID_CLASS_NAME_MAX 64  /* a data.class_names entry, NUL included */
 
 typedef struct {
     char name[GRID_NAME_MAX];      /* required; [A-Za-z0-9_.-], used in directory names */
     char path[GRID_PATH_MAX];      /* where the grid was read from */
     char data_dir[GRID_PATH_MAX];  /* data.dir, "" when absent */
     int subset;                    /* data.subset: stratified subset size, 0 = all */
+    int classes;                   /* data.classes, 0 = not given (GRID_INPUT_CLASSES; the
+                                    * caller sets the count used once the data are loaded) */
+    int n_class_names;             /* entries of data.class_names, 0 = none */
+    int in_h, in_w, in_c;          /* data.shape, default GRID_INPUT_H x W x C */
     int folds;                     /* cv.folds, default 5 (1 with validation_split) */
     double validation_split;       /* cv.validation_split in (0, 1): one stratified holdout
                                     * (fold 0 validates), 0 = k-fold */
@@ -46,8 +56,9 @@ typedef struct {
 
 typedef struct grid grid;
 
-/* Parses and validates a grid file. Every configuration is built and shape-checked for a
- * 28x28x1 input with 10 classes, so any bad value is reported here, before training, as
+/* Parses and validates a grid file. Every configuration is built and shape-checked for
+ * data.shape images (28x28x1 when not given) with data.classes classes (10), so any bad
+ * value is reported here, before training, as
  * "FILE:LINE:COL: what is wrong". The file must be a regular file (a FIFO or a device is
  * refused without blocking) of at most GRID_MAX_BYTES (a larger one is refused unread).
  * Loading is linear in the size of the file: keys are checked as they are parsed (the
@@ -68,6 +79,8 @@ int grid_option_where(const grid *g, const char *key, char *buf, size_t size);
 /* Options of the file. The caller may override fields (command-line options). */
 grid_options *grid_opts(grid *g);
 const grid_options *grid_opts_c(const grid *g);
+/* data.class_names (grid_opts_c(g)->n_class_names strings, owned by g), or NULL. */
+const char *const *grid_class_names(const grid *g);
 /* The file's bytes as read (owned by g). */
 const char *grid_text(const grid *g, size_t *len);
 
@@ -86,9 +99,15 @@ const char *grid_config_params(const grid *g, int64_t c);
 uint64_t grid_config_hash(const grid *g, int64_t c);
 
 /* Network and training description of configuration c for an input of h x w x ch images
- * with n_classes classes. Returns 0, or -1 with err (file:line:column). */
+ * with n_classes classes (0: GRID_INPUT_CLASSES). Returns 0, or -1 with err
+ * (file:line:column). */
 int grid_config_build(const grid *g, int64_t c, int h, int w, int ch, int n_classes,
                       nn_net_desc *net, nn_train_desc *train, fg_err *err);
+
+/* grid_config_build for the input in the grid's options (in_h, in_w, in_c: data.shape;
+ * classes: data.classes, or the data's once the caller has set it, else 10). */
+int grid_config_build_data(const grid *g, int64_t c, nn_net_desc *net, nn_train_desc *train,
+                           fg_err *err);
 
 /* A Keras HDF5 weights file named by a configuration's model: the model's `weights`
  * (layer -1: every layer of the file goes to the model's layer of the same name) or a

@@ -116,8 +116,8 @@ static jnl *jnl_alloc(const char *path, int fd)
         return NULL;
     j->fd = fd;
     snprintf(j->path, sizeof j->path, "%s", path);
-    size_t cap = 64 + (size_t)NN_MAX_EPOCHS * 6 * 26 + 4096 + JNL_CLASSES * JNL_CLASSES * 12;
-    _Static_assert(64 + (size_t)NN_MAX_EPOCHS * 6 * 26 + 4096 + JNL_CLASSES * JNL_CLASSES * 12 +
+    size_t cap = 64 + (size_t)NN_MAX_EPOCHS * 6 * 26 + 4096 + JNL_MAX_CLASSES * JNL_MAX_CLASSES * 12;
+    _Static_assert(64 + (size_t)NN_MAX_EPOCHS * 6 * 26 + 4096 + JNL_MAX_CLASSES * JNL_MAX_CLASSES * 12 +
                            8 * JNL_SESSION_TEXT < JNL_LINE_MAX,
                    "a record the writer accepts must be a line the reader accepts");
     if (fg_buf_init(&j->line, cap, cap)) {
@@ -347,13 +347,13 @@ int jnl_append(jnl *j, const jnl_record *r, const char *params, fg_err *err)
         fg_buf_add(b, "]", 1);
     }
     fg_buf_add(b, "]", 1);
-    int any = 0;
-    for (int i = 0; i < JNL_CLASSES * JNL_CLASSES; i++)
-        any |= e->confusion[i] != 0;
-    if (any) {
+    int any = 0, nc = e->classes > 0 && e->classes <= JNL_MAX_CLASSES ? e->classes : 0;
+    for (int i = 0; i < nc * nc; i++)
+        any |= r->confusion[i] != 0;
+    if (any) { /* classes x classes counts: the reader takes the class count from their number */
         sb_key(b, "confusion");
-        for (int i = 0; i < JNL_CLASSES * JNL_CLASSES; i++)
-            fg_buf_printf(b, "%s%d", i ? "," : "[", (int)e->confusion[i]);
+        for (int i = 0; i < nc * nc; i++)
+            fg_buf_printf(b, "%s%d", i ? "," : "[", (int)r->confusion[i]);
         fg_buf_add(b, "]", 1);
     }
     sb_finish(b);
@@ -709,6 +709,7 @@ enum { N_REC_KEYS = sizeof rec_keys / sizeof rec_keys[0] };
 typedef struct {
     jnl_entry *e;
     nn_epoch *hist; /* room for NN_MAX_EPOCHS */
+    int32_t *confusion; /* room for JNL_MAX_CLASSES^2 */
     int n_hist;     /* entries in the line (may exceed NN_MAX_EPOCHS: then refused) */
     uint64_t search;
     int has_search;
@@ -759,21 +760,30 @@ static int parse_history(cur *c, entry_ctx *x)
     }
 }
 
-/* "confusion":[n0,n1,...]: JNL_CLASSES^2 counts; a shorter or longer array is refused. */
-static int parse_confusion(cur *c, jnl_entry *e)
+/* "confusion":[n0,n1,...]: k^2 counts for k classes, 1 <= k <= JNL_MAX_CLASSES; any other
+ * length is refused. */
+static int parse_confusion(cur *c, entry_ctx *x)
 {
     skip_ws(c);
     if (c->p >= c->end || *c->p != '[')
         return -1;
     c->p++;
-    for (int i = 0; i < JNL_CLASSES * JNL_CLASSES; i++) {
-        if (parse_int(c, 0, JNL_MAX_IMAGES, &e->confusion[i]))
+    int i = 0;
+    for (;; i++) {
+        if (i == JNL_MAX_CLASSES * JNL_MAX_CLASSES || parse_int(c, 0, JNL_MAX_IMAGES, &x->confusion[i]))
             return -1;
         skip_ws(c);
-        if (c->p >= c->end || *c->p != (i + 1 < JNL_CLASSES * JNL_CLASSES ? ',' : ']'))
+        if (c->p >= c->end || (*c->p != ',' && *c->p != ']'))
             return -1;
-        c->p++;
+        if (*c->p++ == ']')
+            break;
     }
+    int k = 1;
+    while (k * k < i + 1)
+        k++;
+    if (k * k != i + 1)
+        return -1;
+    x->e->classes = k;
     return 0;
 }
 
@@ -789,7 +799,7 @@ static int entry_field_(entry_ctx *x, const char *k, cur *c)
     if (!strcmp(k, "history"))
         return parse_history(c, x);
     if (!strcmp(k, "confusion"))
-        return parse_confusion(c, e);
+        return parse_confusion(c, x);
     if (!strcmp(k, "host"))
         return parse_str(c, e->host, sizeof e->host);
     if (!strcmp(k, "msg"))
@@ -932,8 +942,8 @@ static int check_values(const entry_ctx *x, char *why, size_t n)
     if (!in_range_or_nan(e->test_loss, 0, INFINITY) || isinf(e->test_loss) || (ok && refit && isnan(e->test_loss)))
         return bad(why, n, "test loss %g is not finite and >= 0", (double)e->test_loss);
     int64_t conf = 0;
-    for (int i = 0; i < JNL_CLASSES * JNL_CLASSES; i++)
-        conf += e->confusion[i];
+    for (int i = 0; i < e->classes * e->classes; i++)
+        conf += x->confusion[i];
     if (conf > JNL_MAX_IMAGES)
         return bad(why, n, "confusion counts sum to %lld, more than %d", (long long)conf, JNL_MAX_IMAGES);
     for (int i = 0; i < x->n_hist && i < NN_MAX_EPOCHS; i++) {
@@ -1196,6 +1206,7 @@ static int scan_record(scan_state *st, const char *p, size_t ll, long line, jnl_
     memset(&x, 0, sizeof x);
     x.e = &rec->e;
     x.hist = rec->hist;
+    x.confusion = rec->confusion;
     if (walk_object(p, ll, entry_field, &x) != 0) {
         if (x.bad_key[0])
             snprintf(why, sizeof why, "field \"%s\" does not parse or is out of range", x.bad_key);
@@ -1281,11 +1292,36 @@ static int scan(const char *path, scan_state *st, scan_record_fn fn, void *ctx, 
     return 0;
 }
 
+/* The accepted records' entries, and the confusion matrices of the refits among them in a
+ * separate growing array (conf, n_conf counts), each entry's offset into it in off. */
 typedef struct {
     jnl_entry *e;
     int n, cap;
+    int64_t *off; /* per entry: offset into conf, -1 none */
+    int32_t *conf;
+    size_t n_conf, cap_conf;
     int oom;
 } collect_ctx;
+
+static int collect_conf(collect_ctx *c, const jnl_record *r)
+{
+    size_t k = (size_t)r->e.classes * (size_t)r->e.classes;
+    c->off[c->n] = -1;
+    if (k == 0)
+        return 0;
+    if (c->n_conf + k > c->cap_conf) {
+        size_t nc = 2 * (c->n_conf + k);
+        int32_t *p = realloc(c->conf, nc * sizeof *p);
+        if (!p)
+            return -1;
+        c->conf = p;
+        c->cap_conf = nc;
+    }
+    memcpy(c->conf + c->n_conf, r->confusion, k * sizeof *c->conf);
+    c->off[c->n] = (int64_t)c->n_conf;
+    c->n_conf += k;
+    return 0;
+}
 
 static int collect(void *p, jnl_record *r)
 {
@@ -1293,14 +1329,44 @@ static int collect(void *p, jnl_record *r)
     if (c->n == c->cap) {
         int nc = c->cap ? 2 * c->cap : 64;
         jnl_entry *ne = c->cap > INT32_MAX / 2 ? NULL : realloc(c->e, (size_t)nc * sizeof *ne);
-        if (!ne) {
+        int64_t *no = ne ? realloc(c->off, (size_t)nc * sizeof *no) : NULL;
+        if (ne)
+            c->e = ne;
+        if (!no) {
             c->oom = 1;
             return 1;
         }
-        c->e = ne;
+        c->off = no;
         c->cap = nc;
     }
-    c->e[c->n++] = r->e;
+    if (collect_conf(c, r)) {
+        c->oom = 1;
+        return 1;
+    }
+    c->e[c->n] = r->e;
+    c->e[c->n++].confusion = NULL;
+    return 0;
+}
+
+/* Moves the confusion matrices behind the entries, into one block that free(c->e) frees,
+ * and points each refit's entry at its own. Returns 0, or -1 when memory runs out. */
+static int collect_finish(collect_ctx *c)
+{
+    if (c->n_conf > 0) {
+        size_t head = (size_t)c->n * sizeof *c->e;
+        jnl_entry *ne = realloc(c->e, head + c->n_conf * sizeof *c->conf);
+        if (!ne)
+            return -1;
+        c->e = ne;
+        int32_t *block = (int32_t *)(void *)((char *)ne + head); /* entries hold doubles: aligned */
+        memcpy(block, c->conf, c->n_conf * sizeof *c->conf);
+        for (int i = 0; i < c->n; i++)
+            c->e[i].confusion = c->off[i] >= 0 ? block + c->off[i] : NULL;
+    }
+    free(c->off);
+    free(c->conf);
+    c->off = NULL;
+    c->conf = NULL;
     return 0;
 }
 
@@ -1311,12 +1377,15 @@ int jnl_load(const char *path, const jnl_expect *x, jnl_contents *out, fg_err *e
     memset(&st, 0, sizeof st);
     st.x = x;
     st.keep_sessions = 1;
-    collect_ctx cc = {NULL, 0, 0, 0};
+    collect_ctx cc;
+    memset(&cc, 0, sizeof cc);
     int rc = scan(path, &st, collect, &cc, err);
-    if (rc == 0 && cc.oom)
+    if (rc == 0 && (cc.oom || collect_finish(&cc)))
         rc = fg_err_set(err, "%s: out of memory reading the journal", path);
     if (rc) {
         free(cc.e);
+        free(cc.off);
+        free(cc.conf);
         free(st.s);
         return -1;
     }

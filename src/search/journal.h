@@ -15,7 +15,11 @@
 #define JNL_REFIT (-1) /* fold value of the refit record */
 #define JNL_HOST_MAX 64
 #define JNL_MSG_MAX 1024
-#define JNL_CLASSES 10 /* rows and columns of a refit's confusion matrix */
+/* The largest class count whose refit confusion matrix is journaled (EMNIST byclass has 62);
+ * a refit on more classes journals none. The matrix travels in jnl_record (fixed size, sent
+ * as bytes), and a read entry holds it only when it has one (a refit), so records kept per
+ * task stay small. */
+#define JNL_MAX_CLASSES 64
 #define JNL_VERSION 2  /* 2: records carry the search's identity; session records */
 /* A line longer than this is never one the program wrote (the longest record, 1000 epochs
  * of history and a 1 kB message, is about 160 kB): it is skipped as damaged without being
@@ -70,19 +74,24 @@ typedef struct {
     float test_acc, test_loss; /* refit only, NaN otherwise */
     char host[JNL_HOST_MAX];
     char msg[JNL_MSG_MAX];
-    /* Refit only: the test set's confusion counts, [true class * JNL_CLASSES + predicted];
-     * all zero when not recorded (failed refits, journals older than this field). */
-    int32_t confusion[JNL_CLASSES * JNL_CLASSES];
+    /* Refit only: the test set's confusion counts, classes x classes, [true class * classes +
+     * predicted]; classes 0 and confusion NULL when not recorded (failed refits, journals
+     * older than this field, records of CV tasks). Written from jnl_record.confusion; in
+     * entries read back (jnl_load, jnl_read) it points into the entries' own block and is
+     * freed with it. */
+    int32_t classes;
+    const int32_t *confusion;
     /* Reading only: index of the session record this record follows (in the sessions array
      * the reader returns), -1 when none (journals older than session records). */
     int32_t session;
 } jnl_entry;
 
 /* A task's full result as it travels from a worker and is appended: fixed size, no
- * pointers, so it can be sent as bytes. */
+ * pointers (e.confusion is NULL here), so it can be sent as bytes. */
 typedef struct {
-    jnl_entry e;
+    jnl_entry e;                  /* e.confusion is not used: the counts are below */
     nn_epoch hist[NN_MAX_EPOCHS]; /* e.epochs_run entries */
+    int32_t confusion[JNL_MAX_CLASSES * JNL_MAX_CLASSES]; /* e.classes^2 counts, refit only */
 } jnl_record;
 
 /* One run of the program that wrote into a journal (a search, a resume, a shard, or

@@ -28,7 +28,7 @@ int ord_arch_keys(const grid *g, uint64_t *key, fg_err *err)
     for (int64_t i = 0; rc == 0 && i < grid_n_configs(g); i++) {
         nn_train_desc t;
         int64_t np = 0;
-        if (grid_config_build(g, i, 28, 28, 1, DATA_N_CLASSES, d, &t, err) ||
+        if (grid_config_build_data(g, i, d, &t, err) ||
             nn_desc_check(d, info, &np, NULL, err))
             rc = -1;
         else

@@ -25,9 +25,26 @@ void prep_free(prep_data *p)
     memset(p, 0, sizeof *p);
 }
 
-/* The subset searched over and its folds, from the loaded training labels. */
-int prep_derive_folds(const grid_options *o, prep_data *p, fg_err *err)
+/* The class count every configuration was checked for (data.classes, else Fashion-MNIST's
+ * 10) becomes the data's: the training and test labels must lie below it. */
+static int use_data(grid_options *o, prep_data *p, fg_err *err)
 {
+    int k = o->classes > 0 ? o->classes : GRID_INPUT_CLASSES;
+    if (data_set_classes(&p->train, k, err) || (p->test.images && data_set_classes(&p->test, k, err))) {
+        size_t len = strlen(err->msg);
+        if (o->classes <= 0)
+            snprintf(err->msg + len, sizeof err->msg - len, " (data.classes gives the class count, default %d)", k);
+        return -1;
+    }
+    o->classes = k;
+    return 0;
+}
+
+/* The subset searched over and its folds, from the loaded training labels. */
+int prep_derive_folds(grid_options *o, prep_data *p, fg_err *err)
+{
+    if (use_data(o, p, err))
+        return -1;
     int n = p->train.n;
     if (o->subset > 0 && o->subset < n)
         n = o->subset;
@@ -36,17 +53,18 @@ int prep_derive_folds(const grid_options *o, prep_data *p, fg_err *err)
     if (!p->idx || !p->fold_of)
         return fg_err_set(err, "out of memory for %d sample indices", n);
     if (n < p->train.n) {
-        if (data_stratified_subset(p->train.labels, p->train.n, n, fg_hash_mix(o->cv_seed, 0x5u), p->idx, err))
+        if (data_stratified_subset(p->train.labels, p->train.n, p->train.classes, n, fg_hash_mix(o->cv_seed, 0x5u),
+                                   p->idx, err))
             return -1;
     } else {
         for (int i = 0; i < n; i++)
             p->idx[i] = i;
     }
     p->n = n;
-    if (o->validation_split > 0 ? cv_stratified_holdout(p->train.labels, p->idx, n, DATA_N_CLASSES,
+    if (o->validation_split > 0 ? cv_stratified_holdout(p->train.labels, p->idx, n, p->train.classes,
                                                         o->validation_split, fg_hash_mix(o->cv_seed, 0xf0u),
                                                         p->fold_of, err)
-                                : cv_stratified_folds(p->train.labels, p->idx, n, DATA_N_CLASSES, o->folds,
+                                : cv_stratified_folds(p->train.labels, p->idx, n, p->train.classes, o->folds,
                                                       o->shuffle, fg_hash_mix(o->cv_seed, 0xf0u), p->fold_of, err))
         return -1;
     p->folds_checksum = cv_folds_checksum(p->idx, p->fold_of, n);
@@ -54,13 +72,20 @@ int prep_derive_folds(const grid_options *o, prep_data *p, fg_err *err)
 }
 
 
-const char *const prep_class_names[DATA_N_CLASSES] = {
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
+/* "28x28" (one channel) or "32x32x3" into buf (40 bytes); returns buf. */
+static const char *shape_text(int h, int w, int c, char *buf)
+{
+    if (c == 1)
+        snprintf(buf, 40, "%dx%d", h, w);
+    else
+        snprintf(buf, 40, "%dx%dx%d", h, w, c);
+    return buf;
+}
 
 /* Checks, once the data are loaded and before any task, that the grid's settings fit them:
- *  - the images have the shape every configuration is built for (GRID_INPUT_H x W), and
- *    the test images that of the training images;
+ *  - the images have the shape every configuration is built and checked for (data.shape,
+ *    GRID_INPUT_H x W x C by default), the test images that of the training images, and
+ *    data.class_names names every class;
  *  - stratified k-fold cross-validation can work: every class present in the training
  *    images has at least k images among those searched (the subset, or all), so that every
  *    fold validates on, and trains on, at least one image of each class;
@@ -72,16 +97,22 @@ static int check_data(const grid *g, prep_origin from, const char *data_dir, con
 {
     const grid_options *o = grid_opts_c(g);
     const data_set *tr = &p->train;
-    if (tr->h != GRID_INPUT_H || tr->w != GRID_INPUT_W)
+    char subset[GRID_PATH_MAX + 64], at[GRID_PATH_MAX + 32], num[12], s1[40], s2[40];
+    if (tr->h != o->in_h || tr->w != o->in_w || tr->c != o->in_c)
         return fg_err_set(err,
-                          "%s: images are %dx%d, but the grid %s is built and checked for %dx%d "
-                          "images (the input of every configuration); give --data with %dx%d images",
-                          tr->images_path, tr->h, tr->w, o->path, GRID_INPUT_H, GRID_INPUT_W,
-                          GRID_INPUT_H, GRID_INPUT_W);
-    if (p->test.images && (p->test.h != tr->h || p->test.w != tr->w))
-        return fg_err_set(err, "%s: test images are %dx%d, but the training images (%s) are %dx%d",
-                          p->test.images_path, p->test.h, p->test.w, tr->images_path, tr->h, tr->w);
-    char subset[GRID_PATH_MAX + 64], at[GRID_PATH_MAX + 32];
+                          "%s: images are %s, but the grid %s is built and checked for %s images (the input of "
+                          "every configuration, data.shape); give --data with %s images",
+                          tr->images_path, shape_text(tr->h, tr->w, tr->c, s1), o->path,
+                          shape_text(o->in_h, o->in_w, o->in_c, s2), s2);
+    if (p->test.images && (p->test.h != tr->h || p->test.w != tr->w || p->test.c != tr->c))
+        return fg_err_set(err, "%s: test images are %s, but the training images (%s) are %s", p->test.images_path,
+                          shape_text(p->test.h, p->test.w, p->test.c, s1), tr->images_path,
+                          shape_text(tr->h, tr->w, tr->c, s2));
+    if (o->n_class_names && o->n_class_names != tr->classes && grid_option_where(g, "data.class_names", at, sizeof at))
+        return fg_err_set(err, "%s: data.class_names lists %d names, but the data have %d classes (data.classes, "
+                               "default %d)",
+                          at, o->n_class_names, tr->classes, GRID_INPUT_CLASSES);
+    const char *const *names = o->n_class_names ? grid_class_names(g) : NULL;
     if (from == PREP_FROM_CLI)
         snprintf(subset, sizeof subset, "--subset %d", o->subset);
     else if (from == PREP_FROM_RECORDED)
@@ -90,21 +121,21 @@ static int check_data(const grid *g, prep_origin from, const char *data_dir, con
         snprintf(subset, sizeof subset, "%s: data.subset %d", at, o->subset);
     else
         snprintf(subset, sizeof subset, "subset %d", o->subset);
-    int64_t cnt[DATA_N_CLASSES] = {0};
-    int have[DATA_N_CLASSES];
+    int64_t cnt[DATA_MAX_CLASSES] = {0};
+    int have[DATA_MAX_CLASSES], K = tr->classes;
     for (int i = 0; i < tr->n; i++)
-        cnt[tr->labels[i] < DATA_N_CLASSES ? tr->labels[i] : 0]++;
+        cnt[tr->labels[i] < K ? tr->labels[i] : 0]++;
     int k = o->subset > 0 && o->subset < tr->n ? o->subset : tr->n;
-    data_subset_quota(cnt, tr->n, k, have);
-    for (int c = 0; c < DATA_N_CLASSES; c++) {
+    data_subset_quota(cnt, K, tr->n, k, have);
+    for (int c = 0; c < K; c++) {
         if (cnt[c] == 0 || have[c] >= o->folds)
             continue;
         /* the smallest subset that would do, if any */
         int need = -1;
         for (int m = k + 1; m <= tr->n && need < 0; m++) {
-            int q[DATA_N_CLASSES], ok = 1;
-            data_subset_quota(cnt, tr->n, m, q);
-            for (int d = 0; d < DATA_N_CLASSES && ok; d++)
+            int q[DATA_MAX_CLASSES], ok = 1;
+            data_subset_quota(cnt, K, tr->n, m, q);
+            for (int d = 0; d < K && ok; d++)
                 ok = cnt[d] == 0 || q[d] >= o->folds;
             if (ok)
                 need = m;
@@ -122,10 +153,12 @@ static int check_data(const grid *g, prep_origin from, const char *data_dir, con
         if (written || k == tr->n)
             return fg_err_set(err, "%s: cv.folds %d%s is more than the %d image%s of class %d (%s) %s: %s%s",
                               at, o->folds, written ? "" : " (the default)", have[c],
-                              have[c] == 1 ? "" : "s", c, prep_class_names[c], among, why, hint);
+                              have[c] == 1 ? "" : "s", c, data_class_name(names, K, c, num, sizeof num), among,
+                              why, hint);
         return fg_err_set(err, "%s leaves %d image%s of class %d (%s) to search, fewer than the %d folds "
                                "(cv.folds, the default): %s%s",
-                          subset, have[c], have[c] == 1 ? "" : "s", c, prep_class_names[c], o->folds, why, hint);
+                          subset, have[c], have[c] == 1 ? "" : "s", c, data_class_name(names, K, c, num, sizeof num),
+                          o->folds, why, hint);
     }
     if (o->subset > tr->n)
         return fg_err_set(err, "%s is more than the %d training images in %s (0 = all of them)", subset,
@@ -135,7 +168,7 @@ static int check_data(const grid *g, prep_origin from, const char *data_dir, con
 
 /* Loads the data the grid g searches (the test images too if want_test), checks that the
  * grid's settings fit them (check_data) and derives the subset and folds. */
-int prep_load(const grid *g, prep_origin from, const char *data_dir, int want_test, prep_data *p,
+int prep_load(grid *g, prep_origin from, const char *data_dir, int want_test, prep_data *p,
                    fg_err *err)
 {
     memset(p, 0, sizeof *p);
@@ -144,9 +177,9 @@ int prep_load(const grid *g, prep_origin from, const char *data_dir, int want_te
     fault_startup("data", 1); /* only a search sets it, and only rank 0 gets here */
     if (want_test && data_load_dir(data_dir, DATA_TEST, &p->test, err))
         return -1;
-    if (check_data(g, from, data_dir, p, err))
+    if (use_data(grid_opts(g), p, err) || check_data(g, from, data_dir, p, err))
         return -1;
-    return prep_derive_folds(grid_opts_c(g), p, err);
+    return prep_derive_folds(grid_opts(g), p, err);
 }
 
 /* What a node's first rank tells the others about the data it put in shared memory. */

@@ -28,21 +28,19 @@ typedef enum {
     PREP_FROM_RECORDED, /* what a search recorded (report, reproduce) */
 } prep_origin;
 
-/* The Fashion-MNIST class names, by label. */
-extern const char *const prep_class_names[DATA_N_CLASSES];
-
 /* Frees what p holds (not the node's shared images: sched_finalize does) and zeroes it. */
 void prep_free(prep_data *p);
 
 /* The subset searched over and its folds, from the loaded training labels (o's subset,
  * validation split or folds and cv seed). Returns 0, or -1 with err. */
-int prep_derive_folds(const grid_options *o, prep_data *p, fg_err *err);
+int prep_derive_folds(grid_options *o, prep_data *p, fg_err *err);
 
 /* Loads the data the grid g searches from data_dir (the test images too if want_test),
  * checks that the grid's settings fit them (image shape, enough images of every class for
  * the folds, the subset; messages name --subset or the grid's line per from) and derives
- * the subset and folds. Returns 0, or -1 with err; prep_free p either way. */
-int prep_load(const grid *g, prep_origin from, const char *data_dir, int want_test, prep_data *p,
+ * the subset and folds; the grid's class count becomes the data's (data.classes, else 10).
+ * Returns 0, or -1 with err; prep_free p either way. */
+int prep_load(grid *g, prep_origin from, const char *data_dir, int want_test, prep_data *p,
               fg_err *err);
 
 /* Collective over every rank: the images and labels are held once per node (the node's

@@ -162,6 +162,7 @@ int results_read(const char *dir, const grid *g, results *r, fg_err *err)
         for (int k = 0; k < jc.n; k++) {
             jnl_entry *x = &r->e[r->n + k];
             *x = jc.e[k];
+            x->confusion = NULL; /* in jc's block, freed below (reports read it with the history) */
             if (x->session >= 0)
                 x->session += r->ns;
             if (x->fold == JNL_REFIT)

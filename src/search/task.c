@@ -126,8 +126,8 @@ int task_ctx_init(task_ctx *ctx, const grid *g, const data_set *train, const int
     ctx->train.labels = train->labels;
     ctx->train.h = train->h;
     ctx->train.w = train->w;
-    ctx->train.c = 1;
-    ctx->train.n_classes = DATA_N_CLASSES;
+    ctx->train.c = train->c;
+    ctx->train.n_classes = train->classes;
     ctx->idx = idx;
     ctx->fold_of = fold_of;
     ctx->n = n;
@@ -188,7 +188,7 @@ double task_cost(const grid *g, int64_t config, int n_train)
     nn_train_desc t;
     int64_t params = 0, flops = 0;
     double cost = 1.0;
-    if (d && grid_config_build(g, config, 28, 28, 1, DATA_N_CLASSES, d, &t, NULL) == 0 &&
+    if (d && grid_config_build_data(g, config, d, &t, NULL) == 0 &&
         nn_desc_check(d, NULL, &params, &flops, NULL) == 0) {
         /* Forward + backward ~ 3x forward; each batch also pays an optimizer pass over the
          * parameters and a fixed overhead. */
@@ -337,6 +337,16 @@ static nn_net *task_whole_of(task_ctx *ctx, int64_t config, nn_net *head, jnl_re
     return whole;
 }
 
+/* The k x k confusion counts of the predictions pred of test's images into out. */
+static void count_confusion(const data_set *test, const uint8_t *pred, int k, jnl_record *out)
+{
+    out->e.classes = k;
+    memset(out->confusion, 0, (size_t)k * (size_t)k * sizeof out->confusion[0]);
+    for (int i = 0; i < test->n; i++)
+        if (test->labels[i] < k && pred[i] < k)
+            out->confusion[test->labels[i] * k + pred[i]]++;
+}
+
 int task_refit(task_ctx *ctx, int64_t config, const data_set *test, jnl_record *out,
                nn_net **net_out)
 {
@@ -370,10 +380,8 @@ int task_refit(task_ctx *ctx, int64_t config, const data_set *test, jnl_record *
     double t0 = fg_now();
     if (nn_evaluate(net, &td, ti, test->n, &out->e.test_loss, &out->e.test_acc, pred, &err) != 0)
         fail(out, NN_STATUS_FAILED, err.msg);
-    else if (pred) /* the test set's confusion counts, journaled with the refit */
-        for (int i = 0; i < test->n; i++)
-            if (test->labels[i] < JNL_CLASSES && pred[i] < JNL_CLASSES)
-                out->e.confusion[test->labels[i] * JNL_CLASSES + pred[i]]++;
+    else if (pred && td.n_classes <= JNL_MAX_CLASSES) /* the test set's confusion counts, journaled */
+        count_confusion(test, pred, td.n_classes, out);
     out->e.score_time = fg_now() - t0;
     free(pred);
     free(ti);

@@ -40,13 +40,13 @@ int main(int argc, char **argv)
         goto done;
     }
     if (n < train.n) {
-        if (data_stratified_subset(train.labels, train.n, n, fg_hash_mix(cv_seed, 0x5u), idx, &err))
+        if (data_stratified_subset(train.labels, train.n, DATA_FMNIST_CLASSES, n, fg_hash_mix(cv_seed, 0x5u), idx, &err))
             goto fail;
     } else {
         for (int i = 0; i < n; i++)
             idx[i] = i;
     }
-    if (cv_stratified_folds(train.labels, idx, n, DATA_N_CLASSES, k, shuffle,
+    if (cv_stratified_folds(train.labels, idx, n, DATA_FMNIST_CLASSES, k, shuffle,
                             fg_hash_mix(cv_seed, 0xf0u), fold_of, &err))
         goto fail;
     printf("folds_checksum=%016llx\n", (unsigned long long)cv_folds_checksum(idx, fold_of, n));
