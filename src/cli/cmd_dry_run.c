@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fg_sort.h"
 #include "base.h"
 #include "cli.h"
 #include "data.h"
@@ -49,11 +50,11 @@ static void dry_run_weights(const grid *g, nn_net_desc *d)
     task_wcache_free(wc);
 }
 
-static const uint64_t *g_arch_for_sort;
-static int by_arch(const void *a, const void *b)
+static int by_arch(const void *a, const void *b, void *ctx)
 {
+    const uint64_t *arch = ctx;
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    uint64_t hx = g_arch_for_sort[x], hy = g_arch_for_sort[y];
+    uint64_t hx = arch[x], hy = arch[y];
     if (hx != hy)
         return hx < hy ? -1 : 1;
     return (x > y) - (x < y);
@@ -100,8 +101,7 @@ int cmd_dry_run(grid *g)
      * configuration of each, found by sorting (linear-logarithmic in the configurations). */
     for (int64_t i = 0; i < nc; i++)
         ord[i] = i;
-    g_arch_for_sort = arch;
-    qsort(ord, (size_t)nc, sizeof *ord, by_arch);
+    fg_sort(ord, (size_t)nc, sizeof *ord, by_arch, arch);
     for (int64_t k = 0; k < nc; k++)
         first[ord[k]] = arch[ord[k]] && (k == 0 || arch[ord[k]] != arch[ord[k - 1]]);
     for (int64_t i = 0; i < nc; i++) {

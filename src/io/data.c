@@ -1,5 +1,6 @@
 /* data.c - IDX data sets read through zlib (gzip or plain): shape from the header, class
- * count from the labels, class names, stratified subsets. The only module that uses zlib. */
+ * count from the labels, class names, stratified subsets. The only user of zlib's gzip
+ * reader (journal, model and h5w use its crc32). */
 #define _POSIX_C_SOURCE 200809L
 #include "data.h"
 

@@ -29,37 +29,8 @@
 #include <string.h>
 #include <yaml.h>
 
-/* ---------------------------------------------------------------------------------- */
-/* growable string                                                                     */
-
-typedef struct {
-    char *p;
-    size_t n, cap;
-    int oom;
-} sbuf;
-
-static void sb_add(sbuf *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 64;
-        while (cap < b->n + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = '\0';
-}
-
-static void sb_str(sbuf *b, const char *s) { sb_add(b, s, strlen(s)); }
+#include "fg_buf.h"
+#include "fg_sort.h"
 
 /* ---------------------------------------------------------------------------------- */
 /* a hash set of nodes (duplicate keys, duplicate values, distinct names): every check
@@ -1661,7 +1632,7 @@ static int recipe_key_off(const char *name, const char *value)
 
 /* The configuration's "name=value, ..." string; with for_hash, without the recipe keys at
  * their off values. */
-static void config_string(const grid *g, int s, int64_t r, int for_hash, sbuf *out)
+static void config_string(const grid *g, int s, int64_t r, int for_hash, fg_buf *out)
 {
     const subgrid *sg = &g->sub[s];
     int n = 0;
@@ -1670,10 +1641,10 @@ static void config_string(const grid *g, int s, int64_t r, int for_hash, sbuf *o
         if (for_hash && recipe_key_off(sg->p[j].name, v))
             continue;
         if (n++)
-            sb_str(out, ", ");
-        sb_str(out, sg->p[j].name);
-        sb_str(out, "=");
-        sb_str(out, v);
+            fg_buf_str(out, ", ");
+        fg_buf_str(out, sg->p[j].name);
+        fg_buf_str(out, "=");
+        fg_buf_str(out, v);
     }
 }
 
@@ -1681,12 +1652,12 @@ static void config_string(const grid *g, int s, int64_t r, int for_hash, sbuf *o
  * it could not be built. */
 static uint64_t config_hash(const grid *g, int s, int64_t r, int *oom)
 {
-    sbuf h = {0};
+    fg_buf h = {0};
     config_string(g, s, r, 1, &h);
-    uint64_t v = fg_hash_str(h.p ? h.p : "", 0);
-    if (h.oom)
+    uint64_t v = fg_hash_str(h.s ? h.s : "", 0);
+    if (h.bad)
         *oom = 1;
-    free(h.p);
+    fg_buf_free(&h);
     return v;
 }
 
@@ -2297,10 +2268,11 @@ static int model_find(const grid *g, const char *name)
     return -1;
 }
 
-static const model *g_models_for_sort;
-static int model_order_cmp(const void *a, const void *b)
+
+static int model_order_cmp(const void *a, const void *b, void *ctx)
 {
-    return strcmp(g_models_for_sort[*(const int *)a].name, g_models_for_sort[*(const int *)b].name);
+    const model *m = ctx;
+    return strcmp(m[*(const int *)a].name, m[*(const int *)b].name);
 }
 
 static int int_cmp(const void *a, const void *b)
@@ -2341,8 +2313,7 @@ static int check_grid(grid *g, fg_err *err)
             return fg_err_set(err, "%s: out of memory", g->opts.path);
         for (int i = 0; i < g->n_models; i++)
             g->model_order[i] = i;
-        g_models_for_sort = g->models;
-        qsort(g->model_order, (size_t)g->n_models, sizeof *g->model_order, model_order_cmp);
+        fg_sort(g->model_order, (size_t)g->n_models, sizeof *g->model_order, model_order_cmp, g->models);
     }
     /* model selection */
     for (int s = 0; s < g->n_sub; s++) {
@@ -2512,7 +2483,7 @@ static int count_configs(grid *g, fg_err *err)
 /* pass 6: build and shape-check every configuration; keep its canonical string and hash */
 static int check_configs(grid *g, fg_err *err)
 {
-    sbuf pb = {0};
+    fg_buf pb = {0};
     nn_net_desc *net = malloc(sizeof *net);
     nn_train_desc t;
     int rc = -1;
@@ -2526,10 +2497,10 @@ static int check_configs(grid *g, fg_err *err)
         int s;
         int64_t r;
         locate(g, c, &s, &r);
-        size_t start = pb.n;
+        size_t start = pb.len;
         config_string(g, s, r, 0, &pb);
-        sb_add(&pb, "", 1); /* the terminating NUL is part of the buffer */
-        int oom = pb.oom;
+        fg_buf_add(&pb, "", 1); /* the terminating NUL is part of the buffer */
+        int oom = pb.bad;
         if (!oom)
             g->hash[c] = config_hash(g, s, r, &oom);
         if (oom) {
@@ -2538,13 +2509,13 @@ static int check_configs(grid *g, fg_err *err)
         }
         g->poff[c] = (int64_t)start;
         if (build_config(g, c, g->opts.in_h, g->opts.in_w, g->opts.in_c, g->opts.classes, net, &t,
-                         pb.p + start, err))
+                         pb.s + start, err))
             goto done;
     }
     rc = 0;
 done:
     free(net);
-    g->pbuf = pb.p;
+    g->pbuf = pb.s;
     return rc;
 }
 

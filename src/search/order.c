@@ -5,21 +5,22 @@
 #include <stdlib.h>
 
 #include "data.h"
+#include "fg_sort.h"
 #include "nn.h"
 
 /* Longest expected tasks first (then by id): the shards' balance. */
-static const double *g_cost_for_sort;
-static int by_cost_desc(const void *a, const void *b)
+static int by_cost_desc(const void *a, const void *b, void *ctx)
 {
+    const double *cost = ctx;
     int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-    double cx = g_cost_for_sort[x], cy = g_cost_for_sort[y];
+    double cx = cost[x], cy = cost[y];
     if (cx != cy)
         return cx > cy ? -1 : 1;
     return (x > y) - (x < y);
 }
 
 /* Each configuration's architecture key for dispatch families: parameter count and layer
- * count on 28x28 images. Returns 0, or -1 with err. */
+ * count on the grid's input (grid_config_build_data). Returns 0, or -1 with err. */
 int ord_arch_keys(const grid *g, uint64_t *key, fg_err *err)
 {
     nn_net_desc *d = malloc(sizeof *d);
@@ -41,11 +42,11 @@ int ord_arch_keys(const grid *g, uint64_t *key, fg_err *err)
 
 /* Dispatch families: configurations with the same architecture key (parameter count and
  * layer count) share one, numbered by the first configuration that has it. */
-static const uint64_t *g_key_for_sort;
-static int by_key(const void *a, const void *b)
+static int by_key(const void *a, const void *b, void *ctx)
 {
+    const uint64_t *key = ctx;
     int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-    uint64_t kx = g_key_for_sort[x], ky = g_key_for_sort[y];
+    uint64_t kx = key[x], ky = key[y];
     if (kx != ky)
         return kx < ky ? -1 : 1;
     return (x > y) - (x < y);
@@ -61,8 +62,7 @@ int32_t *ord_families(const uint64_t *key, int32_t n)
     }
     for (int32_t i = 0; i < n; i++)
         ix[i] = i;
-    g_key_for_sort = key;
-    qsort(ix, (size_t)n, sizeof *ix, by_key);
+    fg_sort(ix, (size_t)n, sizeof *ix, by_key, (void *)key);
     for (int32_t i = 0; i < n; i++)
         fam[ix[i]] = i > 0 && key[ix[i]] == key[ix[i - 1]] ? fam[ix[i - 1]] : ix[i];
     free(ix);
@@ -98,8 +98,7 @@ int *ord_assign_shards(const double *cost, int n, int n_shards)
     }
     for (int i = 0; i < n; i++)
         ord[i] = i;
-    g_cost_for_sort = cost;
-    qsort(ord, (size_t)n, sizeof *ord, by_cost_desc);
+    fg_sort(ord, (size_t)n, sizeof *ord, by_cost_desc, (void *)cost);
     for (int k = 0; k < n; k++) {
         int best = 0;
         for (int j = 1; j < n_shards; j++)
