@@ -1127,26 +1127,83 @@ static void prepared_free(prepared *p)
     memset(p, 0, sizeof *p);
 }
 
-/* The class count every configuration was checked for (data.classes, else Fashion-MNIST's
- * 10) becomes the data's: the training and test labels must lie below it. */
-static int use_data(grid_options *o, prepared *p, fg_err *err)
+/* The data's class count: data.classes (or the one the search recorded), else the training
+ * labels' largest + 1; the training and test labels must lie below it. */
+static int use_classes(const grid_options *o, prepared *p, fg_err *err)
 {
-    int k = o->classes > 0 ? o->classes : GRID_INPUT_CLASSES;
+    int k = o->classes > 0 ? o->classes : p->train.classes;
     if (data_set_classes(&p->train, k, err) || (p->test.images && data_set_classes(&p->test, k, err))) {
         size_t len = strlen(err->msg);
         if (o->classes <= 0)
-            snprintf(err->msg + len, sizeof err->msg - len, " (data.classes gives the class count, default %d)", k);
+            snprintf(err->msg + len, sizeof err->msg - len,
+                     " (the training labels' classes; data.classes says the data have more)");
         return -1;
     }
-    o->classes = k;
     return 0;
 }
 
-/* The subset searched over and its folds, from the loaded training labels. */
-static int derive_folds(grid_options *o, prepared *p, fg_err *err)
+/* "28x28" (one channel) or "32x32x3" into buf (40 bytes); returns buf. */
+static const char *shape_text(int h, int w, int c, char *buf)
 {
-    if (use_data(o, p, err))
+    if (c == 1)
+        snprintf(buf, 40, "%dx%d", h, w);
+    else
+        snprintf(buf, 40, "%dx%dx%d", h, w, c);
+    return buf;
+}
+
+/* The images have data.shape (or the recorded shape) when the grid fixes one, and the test
+ * images that of the training images. */
+static int check_shape(const grid_options *o, const prepared *p, fg_err *err)
+{
+    const data_set *tr = &p->train;
+    char s1[40], s2[40];
+    if (o->shape_given && (tr->h != o->in_h || tr->w != o->in_w || tr->c != o->in_c))
+        return fg_err_set(err,
+                          "%s: images are %s, but the grid %s is built and checked for %s images (the input of "
+                          "every configuration, data.shape); give --data with %s images",
+                          tr->images_path, shape_text(tr->h, tr->w, tr->c, s1), o->path,
+                          shape_text(o->in_h, o->in_w, o->in_c, s2), s2);
+    if (p->test.images && (p->test.h != tr->h || p->test.w != tr->w || p->test.c != tr->c))
+        return fg_err_set(err, "%s: test images are %s, but the training images (%s) are %s", p->test.images_path,
+                          shape_text(p->test.h, p->test.w, p->test.c, s1), tr->images_path,
+                          shape_text(tr->h, tr->w, tr->c, s2));
+    return 0;
+}
+
+/* The data become the grid's input (grid_set_input): their class count (use_classes) and
+ * shape (data.shape, else the IDX header's; check_shape); every configuration is checked
+ * for them, before any task. */
+static int use_data(grid *g, prepared *p, fg_err *err)
+{
+    const grid_options *o = grid_opts_c(g);
+    if (use_classes(o, p, err) || check_shape(o, p, err))
         return -1;
+    const data_set *t = &p->train;
+    if (o->shape_given)
+        return grid_set_input(g, o->in_h, o->in_w, o->in_c, t->classes, err);
+    return grid_set_input(g, t->h, t->w, t->c, t->classes, err);
+}
+
+/* The input a search recorded (its journal's header or report.yaml: shape h x w x c and
+ * class count, 0 when not recorded) becomes the grid's, fixed: not recorded means
+ * data.shape or 28x28x1 and data.classes or 10 (a search records any other). Returns
+ * 0, or -1 with err (a configuration that does not fit it). */
+static int use_recorded(grid *g, int h, int w, int c, int classes, fg_err *err)
+{
+    grid_options *o = grid_opts(g);
+    if (h <= 0)
+        h = o->in_h, w = o->in_w, c = o->in_c;
+    if (classes <= 0)
+        classes = o->classes > 0 ? o->classes : GRID_INPUT_CLASSES;
+    o->shape_given = 1;
+    return grid_set_input(g, h, w, c, classes, err);
+}
+
+/* The subset searched over and its folds, from the loaded training labels. */
+static int derive_folds(const grid *g, prepared *p, fg_err *err)
+{
+    const grid_options *o = grid_opts_c(g);
     int n = p->train.n;
     if (o->subset > 0 && o->subset < n)
         n = o->subset;
@@ -1180,20 +1237,8 @@ typedef enum {
     FROM_RECORDED, /* what a search recorded (report, reproduce) */
 } subset_origin;
 
-/* "28x28" (one channel) or "32x32x3" into buf (40 bytes); returns buf. */
-static const char *shape_text(int h, int w, int c, char *buf)
-{
-    if (c == 1)
-        snprintf(buf, 40, "%dx%d", h, w);
-    else
-        snprintf(buf, 40, "%dx%dx%d", h, w, c);
-    return buf;
-}
-
 /* Checks, once the data are loaded and before any task, that the grid's settings fit them:
- *  - the images have the shape every configuration is built and checked for (data.shape,
- *    GRID_INPUT_H x W x C by default), the test images that of the training images, and
- *    data.class_names names every class;
+ *  - data.class_names names every class (the shape and the class count: use_data);
  *  - stratified k-fold cross-validation can work: every class present in the training
  *    images has at least k images among those searched (the subset, or all), so that every
  *    fold validates on, and trains on, at least one image of each class;
@@ -1205,21 +1250,11 @@ static int check_data(const grid *g, subset_origin from, const char *data_dir, c
 {
     const grid_options *o = grid_opts_c(g);
     const data_set *tr = &p->train;
-    char subset[GRID_PATH_MAX + 64], at[GRID_PATH_MAX + 32], num[12], s1[40], s2[40];
-    if (tr->h != o->in_h || tr->w != o->in_w || tr->c != o->in_c)
-        return fg_err_set(err,
-                          "%s: images are %s, but the grid %s is built and checked for %s images (the input of "
-                          "every configuration, data.shape); give --data with %s images",
-                          tr->images_path, shape_text(tr->h, tr->w, tr->c, s1), o->path,
-                          shape_text(o->in_h, o->in_w, o->in_c, s2), s2);
-    if (p->test.images && (p->test.h != tr->h || p->test.w != tr->w || p->test.c != tr->c))
-        return fg_err_set(err, "%s: test images are %s, but the training images (%s) are %s", p->test.images_path,
-                          shape_text(p->test.h, p->test.w, p->test.c, s1), tr->images_path,
-                          shape_text(tr->h, tr->w, tr->c, s2));
+    char subset[GRID_PATH_MAX + 64], at[GRID_PATH_MAX + 32], num[12];
     if (o->n_class_names && o->n_class_names != tr->classes && grid_option_where(g, "data.class_names", at, sizeof at))
         return fg_err_set(err, "%s: data.class_names lists %d names, but the data have %d classes (data.classes, "
-                               "default %d)",
-                          at, o->n_class_names, tr->classes, GRID_INPUT_CLASSES);
+                               "else the training labels' largest + 1)",
+                          at, o->n_class_names, tr->classes);
     const char *const *names = o->n_class_names ? grid_class_names(g) : NULL;
     if (from == FROM_CLI)
         snprintf(subset, sizeof subset, "--subset %d", o->subset);
@@ -1285,9 +1320,9 @@ static int prepare(grid *g, subset_origin from, const char *data_dir, int want_t
     startup_fault("data", 1); /* only a search sets it, and only rank 0 gets here */
     if (want_test && data_load_dir(data_dir, DATA_TEST, &p->test, err))
         return -1;
-    if (use_data(grid_opts(g), p, err) || check_data(g, from, data_dir, p, err))
+    if (use_data(g, p, err) || check_data(g, from, data_dir, p, err))
         return -1;
-    return derive_folds(grid_opts(g), p, err);
+    return derive_folds(g, p, err);
 }
 
 /* What a node's first rank tells the others about the data it put in shared memory. */
@@ -1532,6 +1567,21 @@ static int by_arch(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* A dry run reads no data: the input it builds the models for, and where a search takes it
+ * from, when the grid leaves it to the data (printed only then). */
+static void dry_run_input(const grid_options *o)
+{
+    char s[40];
+    if (!o->shape_given)
+        printf("input: %s images assumed (a search takes the IDX header's shape; data.shape fixes it)\n",
+               shape_text(o->in_h, o->in_w, o->in_c, s));
+    if (o->classes <= 0)
+        printf("classes: each model's output count assumed (a search takes the training labels' largest + 1; "
+               "data.classes fixes it)\n");
+    if (!o->shape_given || o->classes <= 0)
+        putchar('\n');
+}
+
 static int dry_run(grid *g)
 {
     const grid_options *o = grid_opts_c(g);
@@ -1552,6 +1602,7 @@ static int dry_run(grid *g)
     printf("seed %llu, cv seed %llu, shuffle %s, %s\n\n", (unsigned long long)o->seed,
            (unsigned long long)o->cv_seed, o->shuffle ? "yes" : "no",
            o->subset ? "stratified subset" : "all training images");
+    dry_run_input(o);
     printf("%6s  %12s  %14s  %s\n", "config", "parameters", "MFLOP/image", "grid parameters");
     for (int64_t i = 0; i < nc; i++) {
         nn_train_desc t;
@@ -2045,6 +2096,11 @@ static int reproduce_command(const cli *c)
     o->seed = rs.seed;
     o->cv_seed = rs.cv_seed;
     o->subset = rs.subset;
+    if (use_recorded(g, rs.in_h, rs.in_w, rs.in_c, rs.classes, &err)) {
+        print_error(err.msg);
+        rc = EXIT_INPUT;
+        goto out;
+    }
     if (!c->config_set && rs.best_config < 0) {
         fprintf(stderr, "fmnist-grid: %s: best is null (no configuration has a score): give --config K\n",
                 c->reproduce);
@@ -2385,7 +2441,8 @@ static int next_session_number(const jnl_session *s, int ns, const char *name)
 }
 
 /* A results directory: its grid.yaml (a regular file, checked against the journal's
- * header) and every journal in it. Prints the error and returns -1 (nothing to free) on
+ * header) and every journal in it; the grid built for the input the search recorded
+ * (use_recorded). Prints the error and returns -1 (nothing to free) on
  * failure. */
 static int open_results(const char *dir, grid **g, results *r)
 {
@@ -2404,6 +2461,13 @@ static int open_results(const char *dir, grid **g, results *r)
     free(text);
     if (read_journals(dir, *g, r, &err)) {
         print_error(err.msg);
+        grid_free(*g);
+        *g = NULL;
+        return -1;
+    }
+    if (use_recorded(*g, r->h.in_h, r->h.in_w, r->h.in_c, r->h.classes, &err)) { /* the search's input */
+        print_error(err.msg);
+        results_free(r);
         grid_free(*g);
         *g = NULL;
         return -1;
@@ -3085,6 +3149,10 @@ static int adopt_recorded(const cli *c, grid_options *o, int32_t *threads, char 
     o->seed = h->seed;
     o->cv_seed = h->cv_seed;
     o->subset = h->subset;
+    if (h->in_h > 0) /* the recorded input (use_data checks the data and the grid against it) */
+        o->in_h = h->in_h, o->in_w = h->in_w, o->in_c = h->in_c, o->shape_given = 1;
+    if (h->classes > 0)
+        o->classes = h->classes;
     if (h->threads > 0)
         *threads = h->threads;
     if (h->refit >= 0 && !c->no_refit)
@@ -3328,7 +3396,7 @@ static int run_search(int argc, char **argv, const cli *c)
         worker_ok = 0;
         snprintf(why, sizeof why, "%s", err.msg);
     } else if (rank != 0 && grid_ok) {
-        if (derive_folds(grid_opts(g), &pd, &err)) {
+        if (use_data(g, &pd, &err) || derive_folds(g, &pd, &err)) {
             worker_ok = 0;
             snprintf(why, sizeof why, "%s", err.msg);
         } else if (pd.folds_checksum != sm.folds_checksum || pd.train.images_crc32 != sm.crc_images ||
@@ -3420,6 +3488,7 @@ static int run_search(int argc, char **argv, const cli *c)
         h.train_labels_crc32 = pd.train.labels_crc32;
         h.threads = sm.threads;
         h.refit = o->refit;
+        h.in_h = o->in_h, h.in_w = o->in_w, h.in_c = o->in_c, h.classes = o->classes; /* written if not 28x28x1, 10 */
         base_header(bases, &h);
         od_abs_path(sm.data_dir, h.data_dir, sizeof h.data_dir); /* a resume may start elsewhere */
         s.cost = malloc((size_t)s.n_tasks * sizeof *s.cost);
