@@ -766,8 +766,44 @@ static void test_errors(void)
         "  - {type: dense, units: 10, activation: softmax}\n"
         "grid: {k: [3, 30]}\n",
         "t.yaml:3:5:", "(configuration 1: k=30)");
-    BAD("name: x\nmodel:\n  - {type: flatten}\n  - {type: dense, units: 7, activation: softmax}\n",
-        "t.yaml:", "(configuration 0)");
+    BAD("name: x\ndata: {classes: 10}\nmodel:\n  - {type: flatten}\n  - {type: dense, units: 7, activation: softmax}\n",
+        "t.yaml:5:26:", "the last layer outputs 7 values, but data.classes is 10 (configuration 0)");
+}
+
+/* grid_set_input: without data.classes any output count loads, and the data's class count
+ * is checked at the last layer's units; without data.shape the data's shape is checked by
+ * building every configuration again. */
+static void test_set_input(void)
+{
+    fg_err e;
+    grid *g = LOAD("name: x\nmodel:\n  - {type: flatten}\n  - {type: dense, units: $u, activation: softmax}\n"
+                   "grid: {u: [5, 7]}\n");
+    CHECK(g != NULL);
+    if (g) {
+        CHECK(grid_opts_c(g)->classes == 0 && !grid_opts_c(g)->shape_given);
+        e.msg[0] = '\0';
+        CHECK(grid_set_input(g, 16, 16, 1, 7, &e) == -1);
+        CHECK_STR_CONTAINS(e.msg, "t.yaml:4:26: the last layer outputs 5 values, but the data have 7 classes "
+                                  "(labels 0..6; data.classes says the data have more) (configuration 0: u=5)");
+        CHECK(grid_opts_c(g)->in_h == 16 && grid_opts_c(g)->classes == 7);
+        grid_free(g);
+    }
+    g = LOAD("name: x\nmodel:\n  - {type: flatten}\n  - {type: dense, units: 5, activation: softmax}\n");
+    if (g) {
+        CHECK(grid_set_input(g, 28, 28, 1, 5, &e) == 0);
+        CHECK(grid_set_input(g, 12, 12, 3, 5, &e) == 0);
+        CHECK(grid_opts_c(g)->in_w == 12 && grid_opts_c(g)->in_c == 3);
+        grid_free(g);
+    }
+    g = LOAD("name: x\nmodel:\n  - {type: conv2d, filters: 2, kernel_size: 20}\n  - {type: flatten}\n"
+             "  - {type: dense, units: 10, activation: softmax}\n");
+    if (g) {
+        CHECK(grid_set_input(g, 28, 28, 1, 10, &e) == 0);
+        e.msg[0] = '\0';
+        CHECK(grid_set_input(g, 16, 16, 1, 10, &e) == -1);
+        CHECK_STR_CONTAINS(e.msg, "t.yaml:3:5:");
+        grid_free(g);
+    }
 }
 
 /* grids/best-cnn.yaml and grids/best-mlp.yaml: 4 configurations x 3 folds, configuration 0
@@ -1056,5 +1092,6 @@ int main(void)
     test_errors();
     test_shipped_files();
     test_limits_and_scale();
+    test_set_input();
     return check_report("test_grid");
 }

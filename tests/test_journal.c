@@ -726,6 +726,37 @@ static void test_header_base(const char *dir)
     unlink(path);
 }
 
+/* The data's shape and class count in the header: written only when they are not
+ * Fashion-MNIST's 28x28x1 and 10 (those headers keep their bytes), read back; 0 when absent. */
+static void test_header_input(const char *dir)
+{
+    char path[512], line[4096];
+    snprintf(path, sizeof path, "%s/hi.jsonl", dir);
+    const int in[2][4] = {{28, 28, 1, 10}, {16, 12, 3, 47}};
+    for (int k = 0; k < 2; k++) {
+        jnl_header h, back;
+        small_header(&h, 8, 1);
+        h.in_h = in[k][0], h.in_w = in[k][1], h.in_c = in[k][2], h.classes = in[k][3];
+        jnl *j = NULL;
+        fg_err err;
+        CHECK(jnl_create(path, &h, &j, &err) == 0);
+        jnl_close(j);
+        FILE *f = fopen(path, "r");
+        CHECK(f && fgets(line, sizeof line, f));
+        if (f)
+            fclose(f);
+        CHECK(jnl_read_header(path, &back, &err) == 0);
+        if (k == 0) {
+            CHECK(!strstr(line, "\"shape\"") && !strstr(line, "\"classes\""));
+            CHECK(back.in_h == 0 && back.classes == 0);
+        } else {
+            CHECK_STR_CONTAINS(line, "\"shape\":\"16x12x3\",\"classes\":47");
+            CHECK(back.in_h == 16 && back.in_w == 12 && back.in_c == 3 && back.classes == 47);
+        }
+        unlink(path);
+    }
+}
+
 int main(void)
 {
     char tmpl[] = "/tmp/fg-journal-XXXXXX";
@@ -734,6 +765,7 @@ int main(void)
     if (dir) {
         test_round_trip(dir);
         test_header_base(dir);
+        test_header_input(dir);
         test_header_run_settings(dir);
         rmdir(dir);
     }

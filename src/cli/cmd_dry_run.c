@@ -60,6 +60,21 @@ static int by_arch(const void *a, const void *b, void *ctx)
     return (x > y) - (x < y);
 }
 
+/* A dry run reads no data: the input it builds the models for, and where a search takes it
+ * from, when the grid leaves it to the data (printed only then). */
+static void dry_run_input(const grid_options *o)
+{
+    char s[40];
+    if (!o->shape_given)
+        printf("input: %s images assumed (a search takes the IDX header's shape; data.shape fixes it)\n",
+               data_shape_text(o->in_h, o->in_w, o->in_c, s, sizeof s));
+    if (o->classes <= 0)
+        printf("classes: each model's output count assumed (a search takes the training labels' largest + 1; "
+               "data.classes fixes it)\n");
+    if (!o->shape_given || o->classes <= 0)
+        putchar('\n');
+}
+
 int cmd_dry_run(grid *g)
 {
     const grid_options *o = grid_opts_c(g);
@@ -80,6 +95,7 @@ int cmd_dry_run(grid *g)
     printf("seed %llu, cv seed %llu, shuffle %s, %s\n\n", (unsigned long long)o->seed,
            (unsigned long long)o->cv_seed, o->shuffle ? "yes" : "no",
            o->subset ? "stratified subset" : "all training images");
+    dry_run_input(o);
     printf("%6s  %12s  %14s  %s\n", "config", "parameters", "MFLOP/image", "grid parameters");
     for (int64_t i = 0; i < nc; i++) {
         nn_train_desc t;

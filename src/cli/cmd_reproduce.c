@@ -44,7 +44,7 @@ static int reproduce_weights_differ(const rpt_summary *rs)
 
 /* The report must describe the search its grid text g gives (read_summary checked the
  * text against its hash, and every field's presence and range); then g takes the recorded
- * seeds and subset. Returns -1 to go on, or EXIT_INPUT after saying why. */
+ * seeds, subset and input (prep_use_recorded). Returns -1 to go on, or EXIT_INPUT after saying why. */
 static int check_grid(const cli *c, const rpt_summary *rs, grid *g)
 {
     grid_options *o = grid_opts(g);
@@ -66,6 +66,11 @@ static int check_grid(const cli *c, const rpt_summary *rs, grid *g)
     o->seed = rs->seed;
     o->cv_seed = rs->cv_seed;
     o->subset = rs->subset;
+    fg_err err;
+    if (prep_use_recorded(g, rs->in_h, rs->in_w, rs->in_c, rs->classes, &err)) {
+        fg_print_error(err.msg);
+        return EXIT_INPUT;
+    }
     return -1;
 }
 

@@ -207,7 +207,7 @@ static int share_setup(search_run *r)
     } else if (r->rank != 0 && grid_ok) {
         char differ[4200 + 64];
         snprintf(differ, sizeof differ, "its data in %s differ from rank 0's (checksums)", r->sm.data_dir);
-        if (prep_derive_folds(grid_opts(r->g), &r->pd, &err))
+        if (prep_use_data(r->g, &r->pd, &err) || prep_derive_folds(r->g, &r->pd, &err))
             not_ok(r, err.msg);
         else if (r->pd.folds_checksum != r->sm.folds_checksum || r->pd.train.images_crc32 != r->sm.crc_images ||
                  r->pd.train.labels_crc32 != r->sm.crc_labels)
@@ -290,6 +290,7 @@ static void describe_run(search_run *r)
     h->train_labels_crc32 = r->pd.train.labels_crc32;
     h->threads = r->sm.threads;
     h->refit = o->refit;
+    h->in_h = o->in_h, h->in_w = o->in_w, h->in_c = o->in_c, h->classes = o->classes; /* written if not 28x28x1, 10 */
     base_header(r->bases, h);
     od_abs_path(r->sm.data_dir, h->data_dir, sizeof h->data_dir); /* a resume may start elsewhere */
     r->order = malloc((size_t)s->n_tasks * sizeof *r->order);

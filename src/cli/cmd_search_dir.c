@@ -152,6 +152,10 @@ int sdir_adopt_recorded(const cli *c, grid_options *o, int32_t *threads, char *d
     o->seed = h->seed;
     o->cv_seed = h->cv_seed;
     o->subset = h->subset;
+    if (h->in_h > 0) /* the recorded input (prep_use_data checks the data and the grid against it) */
+        o->in_h = h->in_h, o->in_w = h->in_w, o->in_c = h->in_c, o->shape_given = 1;
+    if (h->classes > 0)
+        o->classes = h->classes;
     if (h->threads > 0)
         *threads = h->threads;
     if (h->refit >= 0 && !c->no_refit)

@@ -385,6 +385,15 @@ static const char *const FMNIST_NAMES[DATA_FMNIST_CLASSES] = {
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
 
+const char *data_shape_text(int h, int w, int c, char *buf, size_t size)
+{
+    if (c == 1)
+        snprintf(buf, size, "%dx%d", h, w);
+    else
+        snprintf(buf, size, "%dx%dx%d", h, w, c);
+    return buf;
+}
+
 const char *data_class_name(const char *const *names, int classes, int c, char *buf, size_t size)
 {
     if (names && c >= 0 && c < classes)

@@ -57,6 +57,10 @@ void data_free(data_set *d); /* NULL or empty is a no-op; leaves d zeroed */
  * names the file and the label's index. */
 int data_set_classes(data_set *d, int classes, fg_err *err);
 
+/* "28x28" (one channel) or "32x32x3": an image shape as messages and the dry run print it,
+ * into buf; returns buf. */
+const char *data_shape_text(int h, int w, int c, char *buf, size_t size);
+
 /* The name of class c of a data set of `classes` classes: names[c] when names is not NULL
  * (a grid's data.class_names, `classes` entries), else Fashion-MNIST's name when classes is
  * DATA_FMNIST_CLASSES, else the class number written into buf (at least 12 bytes). */

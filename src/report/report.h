@@ -66,6 +66,8 @@ typedef struct {
     char grid_path[4096];
     uint64_t seed, cv_seed, folds_checksum;
     int subset, folds;
+    int in_h, in_w, in_c, classes; /* data.shape and data.classes, 0 when not recorded
+                                    * (28x28x1 and 10: see jnl_header) */
     uint32_t train_images_crc32, train_labels_crc32, test_images_crc32, test_labels_crc32;
     int64_t best_config;      /* -1 when the report has none */
     int64_t n_configs;

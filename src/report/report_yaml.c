@@ -203,6 +203,13 @@ static void y_search(ye *y, const rpt_ctx *x, const rpt_eff_env *ee)
     y_map(y, 1);
     y_str(y, "dir"), y_qstr(y, ee->data_dir ? ee->data_dir : "");
     y_str(y, "subset"), y_int(y, h->subset);
+    if (h->in_h > 0 && (h->in_h != JNL_DEFAULT_H || h->in_w != JNL_DEFAULT_W || h->in_c != JNL_DEFAULT_C)) {
+        char shape[48]; /* only another data set's: Fashion-MNIST's reports keep their bytes */
+        snprintf(shape, sizeof shape, "%dx%dx%d", h->in_h, h->in_w, h->in_c);
+        y_str(y, "shape"), y_str(y, shape);
+    }
+    if (h->classes > 0 && h->classes != JNL_DEFAULT_CLASSES)
+        y_str(y, "classes"), y_int(y, h->classes);
     y_str(y, "train_images_crc32"), y_hex(y, h->train_images_crc32, 8);
     y_str(y, "train_labels_crc32"), y_hex(y, h->train_labels_crc32, 8);
     y_str(y, "test_images_crc32"), y_hex(y, ee->test_images_crc32, 8);

@@ -336,6 +336,22 @@ static int data_key(yr *r, const char *k)
         o->subset = (int)v;
         return 0;
     }
+    if (!strcmp(k, "classes")) {
+        long long v;
+        if (yr_int(r, 1, 256, &v))
+            return -1;
+        o->classes = (int)v;
+        return 0;
+    }
+    if (!strcmp(k, "shape")) {
+        char s[48], tail;
+        if (yr_str(r, s, sizeof s))
+            return -1;
+        if (sscanf(s, "%dx%dx%d%c", &o->in_h, &o->in_w, &o->in_c, &tail) != 3 || o->in_h < 1 || o->in_h > 4096 ||
+            o->in_w < 1 || o->in_w > 4096 || o->in_c < 1 || o->in_c > 4)
+            return yr_fail(r, "not HxWxC (sides 1..4096, channels 1..4)");
+        return 0;
+    }
     return yr_skip(r);
 }
 

@@ -245,6 +245,11 @@ struct grid {
     uint64_t *hash; /* per configuration */
     const char **class_names; /* data.class_names: opts.n_class_names strings of the tree */
     int classes_given;        /* data.classes is in the file */
+    /* Without data.classes, the outputs the configurations' last layers have: the smallest
+     * and the largest, and a configuration of each (grid_set_input checks them against the
+     * data's class count without building every configuration again). */
+    int out_lo, out_hi;
+    int64_t out_lo_config, out_hi_config;
 };
 
 /* ---------------------------------------------------------------------------------- */
@@ -1661,6 +1666,56 @@ static uint64_t config_hash(const grid *g, int s, int64_t r, int *oom)
     return v;
 }
 
+/* Checks net (nn_desc_check) for n_classes classes; n_classes <= 0: the class count is not
+ * known yet, and the last layer's output is taken for it (GRID_INPUT_CLASSES when it fits
+ * that). Returns 0 (net->n_classes set), or -1 with e; *outputs is then the last layer's
+ * output count when that alone fails (the network is sound for it), else 0. */
+static int check_net(nn_net_desc *net, int n_classes, int *outputs, fg_err *e)
+{
+    int last = net->n_layers - 1;
+    net->n_classes = n_classes > 0 ? n_classes : GRID_INPUT_CLASSES;
+    e->msg[0] = '\0';
+    *outputs = 0;
+    nn_layer_info *info = last >= 0 && last < NN_MAX_LAYERS ? calloc(NN_MAX_LAYERS, sizeof *info) : NULL;
+    if (nn_desc_check(net, info, NULL, NULL, e) == 0) {
+        free(info);
+        return 0;
+    }
+    int out = info && info[last].out_h == 1 && info[last].out_w == 1 ? info[last].out_c : 0;
+    free(info);
+    if (out < 1 || out == net->n_classes)
+        return -1;
+    fg_err e2;
+    int want = net->n_classes;
+    net->n_classes = out;
+    if (nn_desc_check(net, NULL, NULL, NULL, &e2) != 0) {
+        net->n_classes = want;
+        return -1;
+    }
+    if (n_classes <= 0)
+        return 0; /* the class count is the network's until the data say otherwise */
+    *outputs = net->n_classes;
+    net->n_classes = want;
+    return -1;
+}
+
+/* The error of a configuration whose last layer outputs `outputs` values for data of
+ * `classes` classes: located at the last layer's units (or the layer, or the model). */
+static int classes_err(const grid *g, const model *m, int outputs, int classes, int64_t c, const char *params,
+                       fg_err *err)
+{
+    const node *L = m->layers->k[m->layers->n - 1];
+    const node *at = map_get(L, "units", NULL);
+    char what[160];
+    if (g->classes_given)
+        snprintf(what, sizeof what, "data.classes is %d", classes);
+    else
+        snprintf(what, sizeof what, "the data have %d classes (labels 0..%d; data.classes says the data have more)",
+                 classes, classes - 1);
+    return err_at(g, at ? at : L ? L : m->key, err, "the last layer outputs %d values, but %s (configuration %lld%s%s)",
+                  outputs, what, (long long)c, params && params[0] ? ": " : "", params ? params : "");
+}
+
 static int build_config(const grid *g, int64_t c, int h, int w, int ch, int n_classes,
                         nn_net_desc *net, nn_train_desc *train, const char *params, fg_err *err)
 {
@@ -1677,14 +1732,11 @@ static int build_config(const grid *g, int64_t c, int h, int w, int ch, int n_cl
     net->in_h = h;
     net->in_w = w;
     net->in_c = ch;
-    net->n_classes = n_classes > 0 ? n_classes : GRID_INPUT_CLASSES;
     fg_err e;
-    e.msg[0] = '\0';
-    if (nn_desc_check(net, NULL, NULL, NULL, &e)) {
-        size_t len = strlen(e.msg);
-        if (!g->classes_given && strstr(e.msg, "must output the")) /* another data set's classes */
-            snprintf(e.msg + len, sizeof e.msg - len, "; data.classes gives the data's class count "
-                                                      "(default %d)", GRID_INPUT_CLASSES);
+    int outputs = 0;
+    if (check_net(net, n_classes, &outputs, &e)) {
+        if (outputs > 0) /* the network is sound but outputs another count than the data's classes */
+            return classes_err(g, m, outputs, n_classes, c, params, err);
         int li = layer_in_message(net, e.msg);
         const node *at = li >= 0 ? m->layers->k[li] : m->layers->k[0];
         if (params && params[0])
@@ -1718,6 +1770,31 @@ int grid_config_build_data(const grid *g, int64_t c, nn_net_desc *net, nn_train_
 {
     const grid_options *o = &g->opts;
     return grid_config_build(g, c, o->in_h, o->in_w, o->in_c, o->classes, net, train, err);
+}
+
+int grid_set_input(grid *g, int h, int w, int ch, int classes, fg_err *err)
+{
+    grid_options *o = &g->opts;
+    int same_shape = o->in_h == h && o->in_w == w && o->in_c == ch;
+    o->in_h = h;
+    o->in_w = w;
+    o->in_c = ch;
+    o->classes = classes;
+    if (same_shape) { /* checked when read: only the output counts may not fit */
+        if (g->out_lo != classes)
+            return grid_config_build(g, g->out_lo_config, h, w, ch, classes, NULL, NULL, err);
+        if (g->out_hi != classes)
+            return grid_config_build(g, g->out_hi_config, h, w, ch, classes, NULL, NULL, err);
+        return 0;
+    }
+    nn_net_desc *d = malloc(sizeof *d);
+    if (!d)
+        return fg_err_set(err, "%s: out of memory", o->path);
+    int rc = 0;
+    for (int64_t c = 0; rc == 0 && c < g->n_configs; c++)
+        rc = grid_config_build(g, c, h, w, ch, classes, d, NULL, err);
+    free(d);
+    return rc;
 }
 
 /* ---------------------------------------------------------------------------------- */
@@ -1988,6 +2065,7 @@ static int load_data(grid *g, const node *v, const bctx *b, fg_err *err)
         } else if (!strcmp(k, "shape")) {
             if (load_shape(g, x, b, err))
                 return -1;
+            g->opts.shape_given = 1;
         } else {
             return err_at(g, MAP_KEY(v, i), err,
                           "unknown data key '%s' (valid: dir, subset, shape, classes, class_names)", k);
@@ -2481,6 +2559,19 @@ static int count_configs(grid *g, fg_err *err)
 }
 
 /* pass 6: build and shape-check every configuration; keep its canonical string and hash */
+/* Keeps the smallest and largest output count of the configurations and one of each. */
+static void note_outputs(grid *g, int64_t c, int outputs)
+{
+    if (c == 0 || outputs < g->out_lo) {
+        g->out_lo = outputs;
+        g->out_lo_config = c;
+    }
+    if (c == 0 || outputs > g->out_hi) {
+        g->out_hi = outputs;
+        g->out_hi_config = c;
+    }
+}
+
 static int check_configs(grid *g, fg_err *err)
 {
     fg_buf pb = {0};
@@ -2511,6 +2602,7 @@ static int check_configs(grid *g, fg_err *err)
         if (build_config(g, c, g->opts.in_h, g->opts.in_w, g->opts.in_c, g->opts.classes, net, &t,
                          pb.s + start, err))
             goto done;
+        note_outputs(g, c, net->n_classes);
     }
     rc = 0;
 done:

@@ -21,9 +21,11 @@
 #define GRID_MAX_CONFIGS 1000000         /* configurations of one grid */
 #define GRID_MAX_TASKS 10000000          /* configurations x folds */
 #define GRID_MAX_PARAM_TEXT (256 << 20)  /* all configurations' "name=value, ..." strings */
-/* The image shape and class count every configuration is built and checked for unless the
- * file says otherwise (data.shape, data.classes): Fashion-MNIST's. The data searched over
- * must have that shape and labels below that count (checked once they are loaded). */
+/* The image shape and class count a grid is checked for when it is read, unless the file
+ * says otherwise (data.shape, data.classes): Fashion-MNIST's. Once the data are loaded,
+ * their shape (the IDX header's) and class count (the labels') replace the ones not given
+ * (grid_set_input), and every configuration is checked again for them. A dry run, which
+ * reads no data, keeps these. */
 #define GRID_INPUT_H 28
 #define GRID_INPUT_W 28
 #define GRID_INPUT_C 1
@@ -38,10 +40,12 @@ typedef struct {
     char path[GRID_PATH_MAX];      /* where the grid was read from */
     char data_dir[GRID_PATH_MAX];  /* data.dir, "" when absent */
     int subset;                    /* data.subset: stratified subset size, 0 = all */
-    int classes;                   /* data.classes, 0 = not given (GRID_INPUT_CLASSES; the
-                                    * caller sets the count used once the data are loaded) */
+    int classes;                   /* data.classes, 0 = not given (then any output count is
+                                    * accepted until grid_set_input sets the data's) */
     int n_class_names;             /* entries of data.class_names, 0 = none */
-    int in_h, in_w, in_c;          /* data.shape, default GRID_INPUT_H x W x C */
+    int in_h, in_w, in_c;          /* data.shape, default GRID_INPUT_H x W x C until
+                                    * grid_set_input sets the data's */
+    int shape_given;               /* data.shape is in the file */
     int folds;                     /* cv.folds, default 5 (1 with validation_split) */
     double validation_split;       /* cv.validation_split in (0, 1): one stratified holdout
                                     * (fold 0 validates), 0 = k-fold */
@@ -99,8 +103,8 @@ const char *grid_config_params(const grid *g, int64_t c);
 uint64_t grid_config_hash(const grid *g, int64_t c);
 
 /* Network and training description of configuration c for an input of h x w x ch images
- * with n_classes classes (0: GRID_INPUT_CLASSES). Returns 0, or -1 with err
- * (file:line:column). */
+ * with n_classes classes (0: not known yet, the last layer's output count is taken, 10
+ * when it has 10). Returns 0, or -1 with err (file:line:column). */
 int grid_config_build(const grid *g, int64_t c, int h, int w, int ch, int n_classes,
                       nn_net_desc *net, nn_train_desc *train, fg_err *err);
 
@@ -108,6 +112,13 @@ int grid_config_build(const grid *g, int64_t c, int h, int w, int ch, int n_clas
  * classes: data.classes, or the data's once the caller has set it, else 10). */
 int grid_config_build_data(const grid *g, int64_t c, nn_net_desc *net, nn_train_desc *train,
                            fg_err *err);
+
+/* Sets the input every configuration is built for (in_h, in_w, in_c, classes: the data's
+ * shape and class count, or the ones a search recorded) and checks every configuration
+ * for it (only those whose output count differs when the shape is unchanged). Returns 0,
+ * or -1 with err: FILE:LINE:COL at the last layer's units for an output count other than
+ * `classes`, else as grid_load_file. */
+int grid_set_input(grid *g, int h, int w, int ch, int classes, fg_err *err);
 
 /* A Keras HDF5 weights file named by a configuration's model: the model's `weights`
  * (layer -1: every layer of the file goes to the model's layer of the same name) or a

@@ -188,6 +188,14 @@ int jnl_create(const char *path, const jnl_header *h, jnl **out, fg_err *err)
         sb_key(b, "data_dir");
         sb_str(b, h->data_dir);
     }
+    if (h->in_h > 0 && (h->in_h != JNL_DEFAULT_H || h->in_w != JNL_DEFAULT_W || h->in_c != JNL_DEFAULT_C)) {
+        sb_key(b, "shape");
+        fg_buf_printf(b, "\"%dx%dx%d\"", h->in_h, h->in_w, h->in_c);
+    }
+    if (h->classes > 0 && h->classes != JNL_DEFAULT_CLASSES) {
+        sb_key(b, "classes");
+        fg_buf_printf(b, "%d", h->classes);
+    }
     if (h->base_configs > 0) {
         sb_key(b, "base_configs");
         fg_buf_printf(b, "%d", h->base_configs);
@@ -597,6 +605,24 @@ typedef struct {
     unsigned seen;
 } header_ctx;
 
+/* "shape":"HxWxC" (sides 1..4096, channels 1..4) or "classes":N (1..256). */
+static int header_input(cur *c, const char *k, jnl_header *h)
+{
+    char s[48], tail;
+    if (!strcmp(k, "classes")) {
+        if (parse_digits(c, 0, s, sizeof s) || strlen(s) > 3)
+            return -1;
+        h->classes = atoi(s);
+        return h->classes >= 1 && h->classes <= 256 ? 0 : -1;
+    }
+    int hh, ww, cc;
+    if (parse_str(c, s, sizeof s) || sscanf(s, "%dx%dx%d%c", &hh, &ww, &cc, &tail) != 3 || hh < 1 || hh > 4096 ||
+        ww < 1 || ww > 4096 || cc < 1 || cc > 4)
+        return -1;
+    h->in_h = hh, h->in_w = ww, h->in_c = cc;
+    return 0;
+}
+
 static int header_field(void *obj, const char *k, cur *c)
 {
     header_ctx *x = obj;
@@ -617,6 +643,8 @@ static int header_field(void *obj, const char *k, cur *c)
     }
     if (!strcmp(k, "data_dir")) /* optional: journals before it lack it */
         return parse_str(c, h->data_dir, sizeof h->data_dir);
+    if (!strcmp(k, "shape") || !strcmp(k, "classes")) /* optional: only other data sets' */
+        return header_input(c, k, h);
     if (!strcmp(k, "base_configs") || !strcmp(k, "base_blocks") || !strcmp(k, "base_seconds")) {
         double d; /* optional: the frozen base computed once (base.c) */
         if (parse_num(c, &d) || !(d >= 0 && d < 1e12))

@@ -53,7 +53,15 @@ typedef struct {
      * computed once per node, the bases, and the seconds rank 0's node took (0: none). */
     int base_configs, base_blocks;
     double base_seconds;
+    /* The data's image shape and class count (data.shape and data.classes, else the IDX
+     * header's and the labels'): written only when they differ from Fashion-MNIST's 28x28x1
+     * and 10 (JNL_DEFAULT_*), so those journals keep their bytes; 0 when not recorded. */
+    int in_h, in_w, in_c, classes;
 } jnl_header;
+#define JNL_DEFAULT_H 28
+#define JNL_DEFAULT_W 28
+#define JNL_DEFAULT_C 1
+#define JNL_DEFAULT_CLASSES 10
 
 /* One finished task, without its history. */
 typedef struct {

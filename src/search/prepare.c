@@ -25,26 +25,66 @@ void prep_free(prep_data *p)
     memset(p, 0, sizeof *p);
 }
 
-/* The class count every configuration was checked for (data.classes, else Fashion-MNIST's
- * 10) becomes the data's: the training and test labels must lie below it. */
-static int use_data(grid_options *o, prep_data *p, fg_err *err)
+/* The data's class count: data.classes (or the one the search recorded), else the training
+ * labels' largest + 1; the training and test labels must lie below it. */
+static int use_classes(const grid_options *o, prep_data *p, fg_err *err)
 {
-    int k = o->classes > 0 ? o->classes : GRID_INPUT_CLASSES;
+    int k = o->classes > 0 ? o->classes : p->train.classes;
     if (data_set_classes(&p->train, k, err) || (p->test.images && data_set_classes(&p->test, k, err))) {
         size_t len = strlen(err->msg);
         if (o->classes <= 0)
-            snprintf(err->msg + len, sizeof err->msg - len, " (data.classes gives the class count, default %d)", k);
+            snprintf(err->msg + len, sizeof err->msg - len,
+                     " (the training labels' classes; data.classes says the data have more)");
         return -1;
     }
-    o->classes = k;
     return 0;
 }
 
-/* The subset searched over and its folds, from the loaded training labels. */
-int prep_derive_folds(grid_options *o, prep_data *p, fg_err *err)
+/* The images have data.shape (or the recorded shape) when the grid fixes one, and the test
+ * images that of the training images. */
+static int check_shape(const grid_options *o, const prep_data *p, fg_err *err)
 {
-    if (use_data(o, p, err))
+    const data_set *tr = &p->train;
+    char s1[40], s2[40];
+    if (o->shape_given && (tr->h != o->in_h || tr->w != o->in_w || tr->c != o->in_c))
+        return fg_err_set(err,
+                          "%s: images are %s, but the grid %s is built and checked for %s images (the input of "
+                          "every configuration, data.shape); give --data with %s images",
+                          tr->images_path, data_shape_text(tr->h, tr->w, tr->c, s1, sizeof s1), o->path,
+                          data_shape_text(o->in_h, o->in_w, o->in_c, s2, sizeof s2), s2);
+    if (p->test.images && (p->test.h != tr->h || p->test.w != tr->w || p->test.c != tr->c))
+        return fg_err_set(err, "%s: test images are %s, but the training images (%s) are %s", p->test.images_path,
+                          data_shape_text(p->test.h, p->test.w, p->test.c, s1, sizeof s1), tr->images_path,
+                          data_shape_text(tr->h, tr->w, tr->c, s2, sizeof s2));
+    return 0;
+}
+
+int prep_use_data(grid *g, prep_data *p, fg_err *err)
+{
+    const grid_options *o = grid_opts_c(g);
+    if (use_classes(o, p, err) || check_shape(o, p, err))
         return -1;
+    const data_set *t = &p->train;
+    if (o->shape_given)
+        return grid_set_input(g, o->in_h, o->in_w, o->in_c, t->classes, err);
+    return grid_set_input(g, t->h, t->w, t->c, t->classes, err);
+}
+
+int prep_use_recorded(grid *g, int h, int w, int c, int classes, fg_err *err)
+{
+    grid_options *o = grid_opts(g);
+    if (h <= 0)
+        h = o->in_h, w = o->in_w, c = o->in_c;
+    if (classes <= 0)
+        classes = o->classes > 0 ? o->classes : GRID_INPUT_CLASSES;
+    o->shape_given = 1;
+    return grid_set_input(g, h, w, c, classes, err);
+}
+
+/* The subset searched over and its folds, from the loaded training labels. */
+int prep_derive_folds(const grid *g, prep_data *p, fg_err *err)
+{
+    const grid_options *o = grid_opts_c(g);
     int n = p->train.n;
     if (o->subset > 0 && o->subset < n)
         n = o->subset;
@@ -72,20 +112,8 @@ int prep_derive_folds(grid_options *o, prep_data *p, fg_err *err)
 }
 
 
-/* "28x28" (one channel) or "32x32x3" into buf (40 bytes); returns buf. */
-static const char *shape_text(int h, int w, int c, char *buf)
-{
-    if (c == 1)
-        snprintf(buf, 40, "%dx%d", h, w);
-    else
-        snprintf(buf, 40, "%dx%dx%d", h, w, c);
-    return buf;
-}
-
 /* Checks, once the data are loaded and before any task, that the grid's settings fit them:
- *  - the images have the shape every configuration is built and checked for (data.shape,
- *    GRID_INPUT_H x W x C by default), the test images that of the training images, and
- *    data.class_names names every class;
+ *  - data.class_names names every class (the shape and the class count: prep_use_data);
  *  - stratified k-fold cross-validation can work: every class present in the training
  *    images has at least k images among those searched (the subset, or all), so that every
  *    fold validates on, and trains on, at least one image of each class;
@@ -97,21 +125,11 @@ static int check_data(const grid *g, prep_origin from, const char *data_dir, con
 {
     const grid_options *o = grid_opts_c(g);
     const data_set *tr = &p->train;
-    char subset[GRID_PATH_MAX + 64], at[GRID_PATH_MAX + 32], num[12], s1[40], s2[40];
-    if (tr->h != o->in_h || tr->w != o->in_w || tr->c != o->in_c)
-        return fg_err_set(err,
-                          "%s: images are %s, but the grid %s is built and checked for %s images (the input of "
-                          "every configuration, data.shape); give --data with %s images",
-                          tr->images_path, shape_text(tr->h, tr->w, tr->c, s1), o->path,
-                          shape_text(o->in_h, o->in_w, o->in_c, s2), s2);
-    if (p->test.images && (p->test.h != tr->h || p->test.w != tr->w || p->test.c != tr->c))
-        return fg_err_set(err, "%s: test images are %s, but the training images (%s) are %s", p->test.images_path,
-                          shape_text(p->test.h, p->test.w, p->test.c, s1), tr->images_path,
-                          shape_text(tr->h, tr->w, tr->c, s2));
+    char subset[GRID_PATH_MAX + 64], at[GRID_PATH_MAX + 32], num[12];
     if (o->n_class_names && o->n_class_names != tr->classes && grid_option_where(g, "data.class_names", at, sizeof at))
         return fg_err_set(err, "%s: data.class_names lists %d names, but the data have %d classes (data.classes, "
-                               "default %d)",
-                          at, o->n_class_names, tr->classes, GRID_INPUT_CLASSES);
+                               "else the training labels' largest + 1)",
+                          at, o->n_class_names, tr->classes);
     const char *const *names = o->n_class_names ? grid_class_names(g) : NULL;
     if (from == PREP_FROM_CLI)
         snprintf(subset, sizeof subset, "--subset %d", o->subset);
@@ -177,9 +195,9 @@ int prep_load(grid *g, prep_origin from, const char *data_dir, int want_test, pr
     fault_startup("data", 1); /* only a search sets it, and only rank 0 gets here */
     if (want_test && data_load_dir(data_dir, DATA_TEST, &p->test, err))
         return -1;
-    if (use_data(grid_opts(g), p, err) || check_data(g, from, data_dir, p, err))
+    if (prep_use_data(g, p, err) || check_data(g, from, data_dir, p, err))
         return -1;
-    return prep_derive_folds(grid_opts(g), p, err);
+    return prep_derive_folds(g, p, err);
 }
 
 /* What a node's first rank tells the others about the data it put in shared memory. */

@@ -33,13 +33,24 @@ void prep_free(prep_data *p);
 
 /* The subset searched over and its folds, from the loaded training labels (o's subset,
  * validation split or folds and cv seed). Returns 0, or -1 with err. */
-int prep_derive_folds(grid_options *o, prep_data *p, fg_err *err);
+int prep_derive_folds(const grid *g, prep_data *p, fg_err *err);
+
+/* The loaded data become the grid's input (grid_set_input): the class count (data.classes,
+ * else the training labels' largest + 1; every label below it) and the shape (data.shape,
+ * which the images must have, else the IDX header's; test images as the training ones);
+ * every configuration is checked for them before any task. Returns 0, or -1 with err. */
+int prep_use_data(grid *g, prep_data *p, fg_err *err);
+
+/* The input a search recorded (journal header or report.yaml: h x w x c and the class
+ * count, 0 when not recorded) becomes the grid's, fixed: not recorded means data.shape or
+ * 28x28x1 and data.classes or 10 (a search records any other). Returns 0, or -1 with err
+ * (a configuration that does not fit it). */
+int prep_use_recorded(grid *g, int h, int w, int c, int classes, fg_err *err);
 
 /* Loads the data the grid g searches from data_dir (the test images too if want_test),
  * checks that the grid's settings fit them (image shape, enough images of every class for
  * the folds, the subset; messages name --subset or the grid's line per from) and derives
- * the subset and folds; the grid's class count becomes the data's (data.classes, else 10).
- * Returns 0, or -1 with err; prep_free p either way. */
+ * the subset and folds; the data become the grid's input (prep_use_data). Returns 0, or -1 with err; prep_free p either way. */
 int prep_load(grid *g, prep_origin from, const char *data_dir, int want_test, prep_data *p,
               fg_err *err);
 

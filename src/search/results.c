@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "fg_msg.h"
+#include "prepare.h"
 #include "report.h"
 
 /* Appends "; "-separated text to why (size n, current length *len). */
@@ -186,7 +187,8 @@ int results_read(const char *dir, const grid *g, results *r, fg_err *err)
 }
 
 /* A results directory: its grid.yaml (a regular file, checked against the journal's
- * header) and every journal in it. Prints the error and returns -1 (nothing to free) on
+ * header) and every journal in it; the grid built for the input the search recorded
+ * (prep_use_recorded). Prints the error and returns -1 (nothing to free) on
  * failure. */
 int results_open(const char *dir, grid **g, results *r)
 {
@@ -205,6 +207,13 @@ int results_open(const char *dir, grid **g, results *r)
     free(text);
     if (results_read(dir, *g, r, &err)) {
         fg_print_error(err.msg);
+        grid_free(*g);
+        *g = NULL;
+        return -1;
+    }
+    if (prep_use_recorded(*g, r->h.in_h, r->h.in_w, r->h.in_c, r->h.classes, &err)) { /* the search's input */
+        fg_print_error(err.msg);
+        results_free(r);
         grid_free(*g);
         *g = NULL;
         return -1;

@@ -243,8 +243,14 @@ newdata trailing-garbage && { images 30; printf 'extra'; } | gzip -c >"$D/$TR.gz
 data trailing-garbage "$TR.gz: trailing garbage: 5 bytes after the 30 images"
 newdata count-mismatch && labels 29 | gzip -c >"$D/$TL.gz"
 data count-mismatch "$TL.gz: count mismatch: 29 labels, but"
+# The class count is data.classes when given (tiny10.yaml), else the training labels' largest
+# + 1: a label 10 then makes 11 classes, which the network's 10 outputs do not fit.
+TINY10=$TMP/tiny10.yaml
+sed 's/^  subset: 1200$/  subset: 1200\n  classes: 10/' "$TINY" >"$TINY10"
 newdata label-10 && { be32 2049; be32 30; labels 29 | tail -c 29; printf '\012'; } | gzip -c >"$D/$TL.gz"
-data label-10 "$TL.gz: label 10 at index 29 is outside 0..9"
+n_data=$((n_data + 1))
+check data-label-10 2 "$TL.gz: label 10 at index 29 is outside 0..9" -- "$BIN" --data "$D" --out "$TMP/o" "$TINY10"
+data label-10-without-classes "tiny.yaml:16:26: the last layer outputs 10 values, but the data have 11 classes (labels 0..10; data.classes says the data have more)"
 newdata test-label-255 && { be32 2049; be32 30; labels 5 | tail -c 5; printf '\377'; labels 24 | tail -c 24; } | gzip -c >"$D/$TEL.gz"
 data test-label-255 "$TEL.gz: label 255 at index 5 is outside 0..9"
 newdata corrupt-gzip && { printf '\037\213\010\000\000\000\000\000\000\003'; head -c 3000 /dev/zero | tr '\0' '\377'; } >"$D/$TR.gz"
@@ -258,8 +264,12 @@ data bad-gzip-crc "$TR.gz: corrupt gzip data"
 newdata image-file-is-directory && rm "$D/$TR.gz" && mkdir "$D/$TR.gz"
 data image-file-is-directory "$TR.gz: "
 # Data that is valid but holds one class only: stratified 3-fold CV cannot work.
+# (With data.classes: without it, the class count is the one training label's, 1, and the
+# test labels 1..9 are refused.)
 newdata one-image && images 1 | gzip -c >"$D/$TR.gz" && labels 1 | gzip -c >"$D/$TL.gz"
-data one-image "folds"
+n_data=$((n_data + 1))
+check data-one-image 2 "folds" -- "$BIN" --data "$D" --out "$TMP/o" "$TINY10"
+data one-image-without-classes "$TEL.gz: label 1 at index 1 is outside 0..0 (the training labels' classes; data.classes says the data have more)"
 
 # Special files: refused at once (the open is non-blocking), never waited on or read.
 newdata fifo-images && rm "$D/$TR.gz" && mkfifo "$D/$TR.gz"
@@ -289,8 +299,15 @@ data count-mismatch-header "$TL.gz: count mismatch: 31 labels, but the header of
 # configuration is built for, the subset within the data, and enough images of every class
 # for stratified k-fold cross-validation (tiny.yaml: data.subset 1200, cv.folds 3 at 7:10;
 # the generated data sets hold 30 images, 3 of each class).
+# The shape is data.shape when given (tiny28.yaml), else the IDX header's: 32x32 images are
+# then searched, and the next check (data.subset) speaks.
+TINY28=$TMP/tiny28.yaml
+sed 's/^  subset: 1200$/  subset: 1200\n  shape: [28, 28]/' "$TINY" >"$TINY28"
 newdata images-32x32 && images 30 32 32 | gzip -c >"$D/$TR.gz" && images 30 32 32 | gzip -c >"$D/$TE.gz"
-data images-32x32 "$TR.gz: images are 32x32, but the grid $TINY is built and checked for 28x28 images"
+n_data=$((n_data + 1))
+check data-images-32x32 2 "$TR.gz: images are 32x32, but the grid $TINY28 is built and checked for 28x28 images" \
+  -- "$BIN" --data "$D" --out "$TMP/o" "$TINY28"
+data images-32x32-without-shape "tiny.yaml:5:11: data.subset 1200 is more than the 30 training images in $D"
 newdata test-images-32x32 && images 30 32 32 | gzip -c >"$D/$TE.gz"
 data test-images-32x32 "$TE.gz: test images are 32x32, but the training images ($D/$TR.gz) are 28x28"
 newdata grid-subset-too-large

@@ -118,8 +118,10 @@ mkdata "$TMP/d28" 28 28
 mkdata "$TMP/d32" 32 32
 mkdata "$TMP/d28t32" 28 28 32 32
 printf 'name: small\ncv:\n  folds: 3\nmodel:\n  - {type: dense, units: 10, activation: softmax}\n' > "$TMP/small.yaml"
-expect_exit 2 "images of another size" -- "$BIN" --data "$TMP/d32" --out "$TMP/o9" "$TMP/small.yaml"
-expect_in "$TMP/err" "train-images-idx3-ubyte.gz: images are 32x32, but the grid $TMP/small.yaml is built and checked for 28x28 images" "32x32 images refused"
+printf 'name: small\ndata:\n  shape: [28, 28]\ncv:\n  folds: 3\nmodel:\n  - {type: dense, units: 10, activation: softmax}\n' > "$TMP/small28.yaml"
+expect_exit 2 "images of another size than data.shape" -- "$BIN" --data "$TMP/d32" --out "$TMP/o9" "$TMP/small28.yaml"
+expect_in "$TMP/err" "train-images-idx3-ubyte.gz: images are 32x32, but the grid $TMP/small28.yaml is built and checked for 28x28 images" "32x32 images refused"
+expect_exit 0 "without data.shape: the images' shape" -- "$BIN" -q --no-refit --data "$TMP/d32" --out "$TMP/o32" "$TMP/small.yaml"
 expect_exit 2 "test images of another size" -- "$BIN" --data "$TMP/d28t32" --out "$TMP/o9" "$TMP/small.yaml"
 expect_in "$TMP/err" "t10k-images-idx3-ubyte.gz: test images are 32x32" "32x32 test images refused"
 expect_exit 2 "--subset larger than the data" -- "$BIN" --data "$TMP/d28" --subset 31 --out "$TMP/o9" "$TMP/small.yaml"
