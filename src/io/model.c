@@ -677,6 +677,77 @@ void model_file_free(model_file *m)
     memset(m, 0, sizeof *m);
 }
 
+/* The payload's network description and training recipe, from r into d and t. */
+static int read_desc(const char *path, rbuf *r, uint32_t version, nn_net_desc *d,
+                     nn_train_desc *t, fg_err *err)
+{
+    nn_train_desc_init(t, NN_OPT_SGD); /* version 1: the version-2 fields stay off */
+    d->in_h = get_i32(r);
+    d->in_w = get_i32(r);
+    d->in_c = get_i32(r);
+    d->n_classes = get_i32(r);
+    d->n_layers = get_i32(r);
+    if (d->n_layers < 1 || d->n_layers > NN_MAX_LAYERS)
+        return fg_err_set(err, "%s: damaged: %d layers (must be 1..%d)", path, d->n_layers,
+                          NN_MAX_LAYERS);
+    /* Every size below is checked against what the payload holds before it is used. */
+    const uint64_t layer_size = version >= 2 ? LAYER_SIZE : LAYER1_SIZE;
+    if ((uint64_t)d->n_layers * layer_size + TRAIN_SIZE + 4 + 8 > (uint64_t)(r->len - r->pos))
+        return fg_err_set(err, "%s: damaged: payload ends inside the network description: the header says %d layers "
+                               "(%llu bytes), the payload holds %zu",
+                          path, d->n_layers, (unsigned long long)(d->n_layers * layer_size),
+                          r->len - r->pos);
+    for (int i = 0; i < d->n_layers; i++)
+        get_layer(r, &d->layers[i], version);
+    get_train(r, t);
+    if (version >= 2)
+        get_recipe2(r, t);
+    else if ((int)t->optimizer >= NN_OPT_ADAMW && !r->bad) /* version 2's optimizers */
+        return fg_err_set(err, "%s: damaged: training recipe: optimizer %d is out of range for "
+                               "format version 1", path, (int)t->optimizer);
+    return 0;
+}
+
+/* The metadata (its bytes at *meta, *meta_len of them) and the parameter count, which
+ * must match the bytes left; r is left at the first parameter. */
+static int read_sizes(const char *path, rbuf *r, const unsigned char **meta, uint32_t *meta_len,
+                      uint64_t *n_params, fg_err *err)
+{
+    *meta_len = get_u32(r);
+    if (r->bad)
+        return fg_err_set(err, "%s: damaged: payload ends inside the network description", path);
+    if (*meta_len > r->len - r->pos)
+        return fg_err_set(err, "%s: damaged: payload ends inside the metadata: it is said to hold %u bytes, the "
+                               "payload holds %zu",
+                          path, (unsigned)*meta_len, r->len - r->pos);
+    *meta = r->p + r->pos;
+    r->pos += *meta_len;
+    *n_params = get_u64(r);
+    if (r->bad || *n_params != (r->len - r->pos) / 4 || (r->len - r->pos) % 4 != 0)
+        return fg_err_set(err, "%s: damaged: the payload holds %zu bytes for %llu parameters", path,
+                          r->bad ? (size_t)0 : r->len - r->pos, (unsigned long long)*n_params);
+    if (memchr(*meta, '\0', *meta_len))
+        return fg_err_set(err, "%s: damaged: the metadata contains a NUL byte", path);
+    return 0;
+}
+
+/* The description and recipe are valid and the architecture has n_params parameters. */
+static int check_read(const char *path, const nn_net_desc *d, const nn_train_desc *t,
+                      uint64_t n_params, fg_err *err)
+{
+    char why[256];
+    if (check_fields(d, t, why, sizeof why))
+        return fg_err_set(err, "%s: damaged: %s", path, why);
+    int64_t total = 0;
+    fg_err e;
+    if (nn_desc_check(d, NULL, &total, NULL, &e))
+        return fg_err_set(err, "%s: invalid network description: %s", path, e.msg);
+    if ((uint64_t)total != n_params)
+        return fg_err_set(err, "%s: damaged: stores %llu parameters, its architecture has %lld",
+                          path, (unsigned long long)n_params, (long long)total);
+    return 0;
+}
+
 int model_read(const char *path, model_file *m, fg_err *err)
 {
     memset(m, 0, sizeof *m);
@@ -686,87 +757,26 @@ int model_read(const char *path, model_file *m, fg_err *err)
     unsigned char *f = NULL, *p = NULL;
     size_t size = 0, usize = 0;
     nn_net_desc *d = NULL;
-    fg_err e;
     int rc = -1;
     uint32_t version = 0;
     if (read_file(path, &f, &size, err) || unpack(path, f, size, &p, &usize, &version, err))
         goto done;
     free(f);
     f = NULL;
-
     d = calloc(1, sizeof *d); /* ~19 kB: not on the stack */
     if (!d) {
         fg_err_set(err, "%s: out of memory", path);
         goto done;
     }
     nn_train_desc t;
-    nn_train_desc_init(&t, NN_OPT_SGD); /* version 1: the version-2 fields stay off */
     rbuf r = {p, usize, 0, 0};
-    d->in_h = get_i32(&r);
-    d->in_w = get_i32(&r);
-    d->in_c = get_i32(&r);
-    d->n_classes = get_i32(&r);
-    d->n_layers = get_i32(&r);
-    if (d->n_layers < 1 || d->n_layers > NN_MAX_LAYERS) {
-        fg_err_set(err, "%s: damaged: %d layers (must be 1..%d)", path, d->n_layers,
-                   NN_MAX_LAYERS);
+    const unsigned char *mp = NULL;
+    uint32_t meta_len = 0;
+    uint64_t n_params = 0;
+    if (read_desc(path, &r, version, d, &t, err) ||
+        read_sizes(path, &r, &mp, &meta_len, &n_params, err) ||
+        check_read(path, d, &t, n_params, err))
         goto done;
-    }
-    /* Every size below is checked against what the payload holds before it is used. */
-    const uint64_t layer_size = version >= 2 ? LAYER_SIZE : LAYER1_SIZE;
-    if ((uint64_t)d->n_layers * layer_size + TRAIN_SIZE + 4 + 8 > (uint64_t)(r.len - r.pos)) {
-        fg_err_set(err, "%s: damaged: payload ends inside the network description: the header says %d layers "
-                        "(%llu bytes), the payload holds %zu",
-                   path, d->n_layers, (unsigned long long)(d->n_layers * layer_size), r.len - r.pos);
-        goto done;
-    }
-    for (int i = 0; i < d->n_layers; i++)
-        get_layer(&r, &d->layers[i], version);
-    get_train(&r, &t);
-    if (version >= 2) {
-        get_recipe2(&r, &t);
-    } else if ((int)t.optimizer >= NN_OPT_ADAMW && !r.bad) { /* version 2's optimizers */
-        fg_err_set(err, "%s: damaged: training recipe: optimizer %d is out of range for "
-                        "format version 1", path, (int)t.optimizer);
-        goto done;
-    }
-    uint32_t meta_len = get_u32(&r);
-    if (r.bad || meta_len > r.len - r.pos) {
-        if (r.bad)
-            fg_err_set(err, "%s: damaged: payload ends inside the network description", path);
-        else
-            fg_err_set(err, "%s: damaged: payload ends inside the metadata: it is said to hold %u bytes, the "
-                            "payload holds %zu",
-                       path, (unsigned)meta_len, r.len - r.pos);
-        goto done;
-    }
-    const unsigned char *mp = p + r.pos;
-    r.pos += meta_len;
-    uint64_t n_params = get_u64(&r);
-    if (r.bad || n_params != (r.len - r.pos) / 4 || (r.len - r.pos) % 4 != 0) {
-        fg_err_set(err, "%s: damaged: the payload holds %zu bytes for %llu parameters", path,
-                   r.bad ? (size_t)0 : r.len - r.pos, (unsigned long long)n_params);
-        goto done;
-    }
-    if (memchr(mp, '\0', meta_len)) {
-        fg_err_set(err, "%s: damaged: the metadata contains a NUL byte", path);
-        goto done;
-    }
-    char why[256];
-    if (check_fields(d, &t, why, sizeof why)) {
-        fg_err_set(err, "%s: damaged: %s", path, why);
-        goto done;
-    }
-    int64_t total = 0;
-    if (nn_desc_check(d, NULL, &total, NULL, &e)) {
-        fg_err_set(err, "%s: invalid network description: %s", path, e.msg);
-        goto done;
-    }
-    if ((uint64_t)total != n_params) {
-        fg_err_set(err, "%s: damaged: stores %llu parameters, its architecture has %lld", path,
-                   (unsigned long long)n_params, (long long)total);
-        goto done;
-    }
     m->meta = malloc((size_t)meta_len + 1);
     m->params = malloc((size_t)(n_params ? n_params : 1) * sizeof *m->params);
     if (!m->meta || !m->params) {

@@ -623,12 +623,115 @@ static int header_input(cur *c, const char *k, jnl_header *h)
     return 0;
 }
 
+/* "base_configs", "base_blocks" or "base_seconds": optional, the frozen base computed
+ * once (base.c). */
+static int header_base(cur *c, const char *k, jnl_header *h)
+{
+    double d;
+    if (parse_num(c, &d) || !(d >= 0 && d < 1e12))
+        return -1;
+    if (!strcmp(k, "base_seconds"))
+        h->base_seconds = d;
+    else if (!strcmp(k, "base_configs"))
+        h->base_configs = (int)d;
+    else
+        h->base_blocks = (int)d;
+    return 0;
+}
+
+/* The header's hexadecimal keys, in header_hex's order. */
+static const char *const hex_keys[] = {"grid_hash", "folds_checksum", "train_images_crc32",
+                                       "train_labels_crc32"};
+
+/* The hexadecimal field hex_keys[i]: the grid hash, the folds' checksum or a data CRC. */
+static int header_hex(header_ctx *x, int i, cur *c)
+{
+    static const int hex_bits[] = {HK_GRID_HASH, HK_FOLDS_CHECKSUM, HK_IMAGES, HK_LABELS};
+    jnl_header *h = x->h;
+    uint64_t v;
+    x->seen |= 1u << hex_bits[i];
+    if (parse_hex(c, i < 2 ? 16 : 8, &v))
+        return -1;
+    if (i == 0)
+        h->grid_hash = v;
+    else if (i == 1)
+        h->folds_checksum = v;
+    else if (i == 2)
+        h->train_images_crc32 = (uint32_t)v;
+    else
+        h->train_labels_crc32 = (uint32_t)v;
+    return 0;
+}
+
+/* "seed" or "cv_seed": an unsigned 64-bit number (errno cleared by the caller). */
+static int header_seed(header_ctx *x, const char *k, cur *c)
+{
+    char num[32];
+    x->seen |= 1u << (!strcmp(k, "seed") ? HK_SEED : HK_CV_SEED);
+    if (parse_digits(c, 0, num, sizeof num))
+        return -1;
+    uint64_t v = strtoull(num, NULL, 10);
+    if (errno)
+        return -1;
+    if (!strcmp(k, "seed"))
+        x->h->seed = v;
+    else
+        x->h->cv_seed = v;
+    return 0;
+}
+
+/* "threads" or "refit": optional, as data_dir; -1..1000000 (errno cleared by the caller). */
+static int header_option(cur *c, const char *k, jnl_header *h)
+{
+    char num[32];
+    if (parse_digits(c, 1, num, sizeof num))
+        return -1;
+    long long n = strtoll(num, NULL, 10);
+    if (errno || n < -1 || n > 1000000)
+        return -1;
+    if (!strcmp(k, "threads"))
+        h->threads = (int)n;
+    else
+        h->refit = (int)n;
+    return 0;
+}
+
+/* "configs", "folds" or "subset": counts within their ranges (errno cleared by the caller). */
+static int header_count(header_ctx *x, const char *k, cur *c)
+{
+    jnl_header *h = x->h;
+    char num[32];
+    if (parse_digits(c, 1, num, sizeof num))
+        return -1;
+    long long n = strtoll(num, NULL, 10);
+    if (errno)
+        return -1;
+    if (!strcmp(k, "configs")) {
+        x->seen |= 1u << HK_CONFIGS;
+        if (n < 1 || n > INT32_MAX) /* task ids are int32 */
+            return -1;
+        h->n_configs = n;
+    } else if (!strcmp(k, "folds")) {
+        x->seen |= 1u << HK_FOLDS;
+        if (n < 1 || n > 1000000) /* 1: a holdout split */
+            return -1;
+        h->folds = (int)n;
+    } else {
+        x->seen |= 1u << HK_SUBSET;
+        if (n < 0 || n > JNL_MAX_IMAGES)
+            return -1;
+        h->subset = (int)n;
+    }
+    return 0;
+}
+
+/* One field of the header line: parse it into x->h and mark it seen; unknown keys are
+ * skipped. */
 static int header_field(void *obj, const char *k, cur *c)
 {
     header_ctx *x = obj;
     jnl_header *h = x->h;
     char num[32];
-    uint64_t v;
     errno = 0;
     if (!strcmp(k, "fmnist_grid_journal")) {
         x->seen |= 1u << HK_VERSION;
@@ -645,85 +748,17 @@ static int header_field(void *obj, const char *k, cur *c)
         return parse_str(c, h->data_dir, sizeof h->data_dir);
     if (!strcmp(k, "shape") || !strcmp(k, "classes")) /* optional: only other data sets' */
         return header_input(c, k, h);
-    if (!strcmp(k, "base_configs") || !strcmp(k, "base_blocks") || !strcmp(k, "base_seconds")) {
-        double d; /* optional: the frozen base computed once (base.c) */
-        if (parse_num(c, &d) || !(d >= 0 && d < 1e12))
-            return -1;
-        if (!strcmp(k, "base_seconds"))
-            h->base_seconds = d;
-        else if (!strcmp(k, "base_configs"))
-            h->base_configs = (int)d;
-        else
-            h->base_blocks = (int)d;
-        return 0;
-    }
-    static const char *const hex_keys[] = {"grid_hash", "folds_checksum", "train_images_crc32",
-                                           "train_labels_crc32"};
-    static const int hex_bits[] = {HK_GRID_HASH, HK_FOLDS_CHECKSUM, HK_IMAGES, HK_LABELS};
+    if (!strcmp(k, "base_configs") || !strcmp(k, "base_blocks") || !strcmp(k, "base_seconds"))
+        return header_base(c, k, h);
     for (int i = 0; i < 4; i++)
-        if (!strcmp(k, hex_keys[i])) {
-            x->seen |= 1u << hex_bits[i];
-            if (parse_hex(c, i < 2 ? 16 : 8, &v))
-                return -1;
-            if (i == 0)
-                h->grid_hash = v;
-            else if (i == 1)
-                h->folds_checksum = v;
-            else if (i == 2)
-                h->train_images_crc32 = (uint32_t)v;
-            else
-                h->train_labels_crc32 = (uint32_t)v;
-            return 0;
-        }
-    if (!strcmp(k, "seed") || !strcmp(k, "cv_seed")) {
-        x->seen |= 1u << (!strcmp(k, "seed") ? HK_SEED : HK_CV_SEED);
-        if (parse_digits(c, 0, num, sizeof num))
-            return -1;
-        v = strtoull(num, NULL, 10);
-        if (errno)
-            return -1;
-        if (!strcmp(k, "seed"))
-            h->seed = v;
-        else
-            h->cv_seed = v;
-        return 0;
-    }
-    if (!strcmp(k, "threads") || !strcmp(k, "refit")) { /* optional, as data_dir */
-        if (parse_digits(c, 1, num, sizeof num))
-            return -1;
-        long long n = strtoll(num, NULL, 10);
-        if (errno || n < -1 || n > 1000000)
-            return -1;
-        if (!strcmp(k, "threads"))
-            h->threads = (int)n;
-        else
-            h->refit = (int)n;
-        return 0;
-    }
-    if (!strcmp(k, "configs") || !strcmp(k, "folds") || !strcmp(k, "subset")) {
-        if (parse_digits(c, 1, num, sizeof num))
-            return -1;
-        long long n = strtoll(num, NULL, 10);
-        if (errno)
-            return -1;
-        if (!strcmp(k, "configs")) {
-            x->seen |= 1u << HK_CONFIGS;
-            if (n < 1 || n > INT32_MAX) /* task ids are int32 */
-                return -1;
-            h->n_configs = n;
-        } else if (!strcmp(k, "folds")) {
-            x->seen |= 1u << HK_FOLDS;
-            if (n < 1 || n > 1000000) /* 1: a holdout split */
-                return -1;
-            h->folds = (int)n;
-        } else {
-            x->seen |= 1u << HK_SUBSET;
-            if (n < 0 || n > JNL_MAX_IMAGES)
-                return -1;
-            h->subset = (int)n;
-        }
-        return 0;
-    }
+        if (!strcmp(k, hex_keys[i]))
+            return header_hex(x, i, c);
+    if (!strcmp(k, "seed") || !strcmp(k, "cv_seed"))
+        return header_seed(x, k, c);
+    if (!strcmp(k, "threads") || !strcmp(k, "refit"))
+        return header_option(c, k, h);
+    if (!strcmp(k, "configs") || !strcmp(k, "folds") || !strcmp(k, "subset"))
+        return header_count(x, k, c);
     return skip_value(c);
 }
 
