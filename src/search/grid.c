@@ -1381,119 +1381,126 @@ static int check_weights_path(const bctx *b, const node *v, const char *what)
     return 0;
 }
 
-static int build_layer_fields(bctx *b, const model *m, nn_net_desc *net, int i)
+/* A field's key in a layer of kind `kind`: a known field valid for that kind (type and
+ * name are every kind's); its FIELDS id in *id. */
+static int layer_key(bctx *b, const node *key, int kind, int *id)
 {
-    const node *L = m->layers->k[i];
-    nn_layer_desc *d = &net->layers[i];
-    int kind = (int)d->kind;
-    int alpha_set = 0, strides_set = 0, inputs_set = 0, k;
-    char what[96], valid[512];
-
-    set_where(b, m, d->name);
-    for (int f = 0; f < L->n; f++) {
-        const node *key = MAP_KEY(L, f), *v = MAP_VAL(L, f);
-        int id = field_id(key->s);
-        if (id < 0) {
-            fields_text(kind, valid, sizeof valid);
-            return err_at(b->g, key, b->err, "unknown field '%s' for %s %s layer (valid: %s)%s",
-                          key->s, article(kind), nn_layer_kind_name((nn_layer_kind)kind), valid, b->where);
-        }
-        if (id == F_TYPE || id == F_NAME)
-            continue;
-        if (!(FIELDS[id].kinds >> kind & 1u)) {
-            fields_text(kind, valid, sizeof valid);
-            return err_at(b->g, key, b->err,
-                          "field '%s' is not valid for %s %s layer (valid: %s)%s",
-                          key->s, article(kind), nn_layer_kind_name((nn_layer_kind)kind), valid, b->where);
-        }
-        snprintf(what, sizeof what, "%s %s", nn_layer_kind_name((nn_layer_kind)kind), key->s);
-        int rc = 0;
-        switch (id) {
-        case F_INPUTS:
-            inputs_set = 1;
-            if (v->type == N_SEQ) {
-                if (v->n < 1 || v->n > 2)
-                    return err_at(b->g, v, b->err, "inputs: expected 1 or 2 layer names, got %d%s",
-                                  v->n, b->where);
-                d->n_inputs = v->n;
-                for (int j = 0; j < v->n && !rc; j++)
-                    rc = resolve_input(b, v->k[j], net, i, m->layers, &d->inputs[j]);
-            } else {
-                d->n_inputs = 1;
-                rc = resolve_input(b, v, net, i, m->layers, &d->inputs[0]);
-            }
-            if (!rc && d->n_inputs != (kind == NN_LAYER_ADD ? 2 : 1))
-                return err_at(b->g, v, b->err, "%s %s layer takes %s input%s%s", article(kind),
-                              nn_layer_kind_name((nn_layer_kind)kind),
-                              kind == NN_LAYER_ADD ? "exactly 2" : "1",
-                              kind == NN_LAYER_ADD ? "s" : "", b->where);
-            break;
-        case F_UNITS: rc = get_i(b, v, what, 1, 1000000, &d->units); break;
-        case F_FILTERS: rc = get_i(b, v, what, 1, 1000000, &d->filters); break;
-        case F_DEPTH_MULTIPLIER: rc = get_i(b, v, what, 1, 100000, &d->depth_multiplier); break;
-        case F_ACTIVATION:
-            if (!(rc = get_enum(b, v, "activation", act_lookup, NN_VOCAB_ACT, &k)))
-                d->activation = (nn_act)k;
-            break;
-        case F_ALPHA:
-            alpha_set = 1;
-            rc = get_f(b, v, what, 0, 0, INFINITY, 0, &d->alpha);
-            break;
-        case F_KERNEL_SIZE: rc = get_pair(b, v, what, d->kernel); break;
-        case F_STRIDES:
-            strides_set = 1;
-            rc = get_pair(b, v, what, d->strides);
-            break;
-        case F_POOL_SIZE: rc = get_pair(b, v, what, d->pool); break;
-        case F_PADDING:
-            if (!(rc = get_enum(b, v, "padding", padding_lookup, NN_VOCAB_PADDING, &k)))
-                d->padding = (nn_padding)k;
-            break;
-        case F_USE_BIAS: rc = get_bool(b, v, what, &d->use_bias); break;
-        case F_KERNEL_INIT:
-        case F_BIAS_INIT:
-        case F_DEPTHWISE_INIT:
-            rc = get_enum(b, v, "initializer", init_lookup, NN_VOCAB_INIT, &k);
-            if (!rc)
-                set_init(id == F_KERNEL_INIT ? &d->kernel_init
-                         : id == F_BIAS_INIT ? &d->bias_init
-                                             : &d->depthwise_init,
-                         k);
-            break;
-        case F_L2: rc = get_f(b, v, what, 0, 0, INFINITY, 0, &d->l2); break;
-        case F_RATE: rc = get_f(b, v, what, 0, 0, 1, 1, &d->rate); break;
-        case F_MOMENTUM: rc = get_f(b, v, what, 0, 0, 1, 1, &d->bn_momentum); break;
-        case F_EPSILON: rc = get_f(b, v, what, 0, 1, INFINITY, 0, &d->bn_epsilon); break;
-        case F_HEIGHT: rc = get_i(b, v, what, 1, 100000, &d->size[0]); break;
-        case F_WIDTH: rc = get_i(b, v, what, 1, 100000, &d->size[1]); break;
-        case F_INTERPOLATION:
-            if (!(rc = get_enum(b, v, "interpolation", interp_lookup, NN_VOCAB_INTERP, &k)))
-                d->interpolation = (nn_interp)k;
-            break;
-        case F_SCALE: rc = get_f(b, v, what, -INFINITY, 0, INFINITY, 0, &d->scale); break;
-        case F_OFFSET: rc = get_f(b, v, what, -INFINITY, 0, INFINITY, 0, &d->offset); break;
-        case F_TRAINABLE:
-            if (!(rc = get_bool(b, v, what, &k)))
-                d->frozen = !k;
-            break;
-        case F_WEIGHTS: rc = check_weights_path(b, v, what); break;
-        default: break;
-        }
-        if (rc)
-            return -1;
+    char valid[512];
+    *id = field_id(key->s);
+    if (*id < 0) {
+        fields_text(kind, valid, sizeof valid);
+        return err_at(b->g, key, b->err, "unknown field '%s' for %s %s layer (valid: %s)%s",
+                      key->s, article(kind), nn_layer_kind_name((nn_layer_kind)kind), valid, b->where);
     }
-    if (!inputs_set) {
+    if (*id == F_TYPE || *id == F_NAME)
+        return 0;
+    if (!(FIELDS[*id].kinds >> kind & 1u)) {
+        fields_text(kind, valid, sizeof valid);
+        return err_at(b->g, key, b->err,
+                      "field '%s' is not valid for %s %s layer (valid: %s)%s",
+                      key->s, article(kind), nn_layer_kind_name((nn_layer_kind)kind), valid, b->where);
+    }
+    return 0;
+}
+
+/* inputs: of layer i: one layer name, or two for an add layer. */
+static int layer_inputs(bctx *b, const model *m, nn_net_desc *net, int i, const node *v)
+{
+    nn_layer_desc *d = &net->layers[i];
+    int kind = (int)d->kind, rc = 0;
+    if (v->type == N_SEQ) {
+        if (v->n < 1 || v->n > 2)
+            return err_at(b->g, v, b->err, "inputs: expected 1 or 2 layer names, got %d%s",
+                          v->n, b->where);
+        d->n_inputs = v->n;
+        for (int j = 0; j < v->n && !rc; j++)
+            rc = resolve_input(b, v->k[j], net, i, m->layers, &d->inputs[j]);
+    } else {
+        d->n_inputs = 1;
+        rc = resolve_input(b, v, net, i, m->layers, &d->inputs[0]);
+    }
+    if (!rc && d->n_inputs != (kind == NN_LAYER_ADD ? 2 : 1))
+        return err_at(b->g, v, b->err, "%s %s layer takes %s input%s%s", article(kind),
+                      nn_layer_kind_name((nn_layer_kind)kind),
+                      kind == NN_LAYER_ADD ? "exactly 2" : "1",
+                      kind == NN_LAYER_ADD ? "s" : "", b->where);
+    return rc;
+}
+
+/* Field id of layer i set from value v (what names it in messages): 0 or -1. */
+static int layer_field(bctx *b, const model *m, nn_net_desc *net, int i, int id, const node *v,
+                       const char *what)
+{
+    nn_layer_desc *d = &net->layers[i];
+    int k, rc = 0;
+    switch (id) {
+    case F_INPUTS: rc = layer_inputs(b, m, net, i, v); break;
+    case F_UNITS: rc = get_i(b, v, what, 1, 1000000, &d->units); break;
+    case F_FILTERS: rc = get_i(b, v, what, 1, 1000000, &d->filters); break;
+    case F_DEPTH_MULTIPLIER: rc = get_i(b, v, what, 1, 100000, &d->depth_multiplier); break;
+    case F_ACTIVATION:
+        if (!(rc = get_enum(b, v, "activation", act_lookup, NN_VOCAB_ACT, &k)))
+            d->activation = (nn_act)k;
+        break;
+    case F_ALPHA: rc = get_f(b, v, what, 0, 0, INFINITY, 0, &d->alpha); break;
+    case F_KERNEL_SIZE: rc = get_pair(b, v, what, d->kernel); break;
+    case F_STRIDES: rc = get_pair(b, v, what, d->strides); break;
+    case F_POOL_SIZE: rc = get_pair(b, v, what, d->pool); break;
+    case F_PADDING:
+        if (!(rc = get_enum(b, v, "padding", padding_lookup, NN_VOCAB_PADDING, &k)))
+            d->padding = (nn_padding)k;
+        break;
+    case F_USE_BIAS: rc = get_bool(b, v, what, &d->use_bias); break;
+    case F_KERNEL_INIT:
+    case F_BIAS_INIT:
+    case F_DEPTHWISE_INIT:
+        rc = get_enum(b, v, "initializer", init_lookup, NN_VOCAB_INIT, &k);
+        if (!rc)
+            set_init(id == F_KERNEL_INIT ? &d->kernel_init
+                     : id == F_BIAS_INIT ? &d->bias_init
+                                         : &d->depthwise_init,
+                     k);
+        break;
+    case F_L2: rc = get_f(b, v, what, 0, 0, INFINITY, 0, &d->l2); break;
+    case F_RATE: rc = get_f(b, v, what, 0, 0, 1, 1, &d->rate); break;
+    case F_MOMENTUM: rc = get_f(b, v, what, 0, 0, 1, 1, &d->bn_momentum); break;
+    case F_EPSILON: rc = get_f(b, v, what, 0, 1, INFINITY, 0, &d->bn_epsilon); break;
+    case F_HEIGHT: rc = get_i(b, v, what, 1, 100000, &d->size[0]); break;
+    case F_WIDTH: rc = get_i(b, v, what, 1, 100000, &d->size[1]); break;
+    case F_INTERPOLATION:
+        if (!(rc = get_enum(b, v, "interpolation", interp_lookup, NN_VOCAB_INTERP, &k)))
+            d->interpolation = (nn_interp)k;
+        break;
+    case F_SCALE: rc = get_f(b, v, what, -INFINITY, 0, INFINITY, 0, &d->scale); break;
+    case F_OFFSET: rc = get_f(b, v, what, -INFINITY, 0, INFINITY, 0, &d->offset); break;
+    case F_TRAINABLE:
+        if (!(rc = get_bool(b, v, what, &k)))
+            d->frozen = !k;
+        break;
+    case F_WEIGHTS: rc = check_weights_path(b, v, what); break;
+    default: break;
+    }
+    return rc ? -1 : 0;
+}
+
+/* What layer i (node L) did not set: its default input, alpha, pooling strides; a field
+ * its kind cannot do without is an error. set: which of F_INPUTS, F_ALPHA, F_STRIDES were
+ * given (bits by id). */
+static int layer_defaults(bctx *b, const node *L, nn_layer_desc *d, int i, uint64_t set)
+{
+    int kind = (int)d->kind;
+    if (!(set >> F_INPUTS & 1u)) {
         if (kind == NN_LAYER_ADD)
             return err_at(b->g, L, b->err, "an add layer needs 'inputs' with two layer names%s",
                           b->where);
         d->n_inputs = 1;
         d->inputs[0] = i == 0 ? NN_INPUT : i - 1;
     }
-    if (!alpha_set && d->activation == NN_ACT_LEAKY_RELU)
+    if (!(set >> F_ALPHA & 1u) && d->activation == NN_ACT_LEAKY_RELU)
         d->alpha = 0.3f;
-    if (!alpha_set && d->activation == NN_ACT_ELU)
+    if (!(set >> F_ALPHA & 1u) && d->activation == NN_ACT_ELU)
         d->alpha = 1.0f;
-    if ((kind == NN_LAYER_MAX_POOL2D || kind == NN_LAYER_AVG_POOL2D) && !strides_set) {
+    if ((kind == NN_LAYER_MAX_POOL2D || kind == NN_LAYER_AVG_POOL2D) && !(set >> F_STRIDES & 1u)) {
         d->strides[0] = d->pool[0];
         d->strides[1] = d->pool[1];
     }
@@ -1514,6 +1521,31 @@ static int build_layer_fields(bctx *b, const model *m, nn_net_desc *net, int i)
         return err_at(b->g, L, b->err, "%s %s layer needs '%s'%s", article(kind), nn_layer_kind_name((nn_layer_kind)kind),
                       missing, b->where);
     return 0;
+}
+
+/* Layer i of model m: each field checked and set, then the defaults of what is unset. */
+static int build_layer_fields(bctx *b, const model *m, nn_net_desc *net, int i)
+{
+    const node *L = m->layers->k[i];
+    nn_layer_desc *d = &net->layers[i];
+    int kind = (int)d->kind, id;
+    uint64_t set = 0; /* bit id: field id given */
+    _Static_assert(F__COUNT <= 64, "the fields given are a 64-bit set");
+    char what[96];
+
+    set_where(b, m, d->name);
+    for (int f = 0; f < L->n; f++) {
+        const node *key = MAP_KEY(L, f), *v = MAP_VAL(L, f);
+        if (layer_key(b, key, kind, &id))
+            return -1;
+        if (id == F_TYPE || id == F_NAME)
+            continue;
+        snprintf(what, sizeof what, "%s %s", nn_layer_kind_name((nn_layer_kind)kind), key->s);
+        set |= (uint64_t)1 << id;
+        if (layer_field(b, m, net, i, id, v, what))
+            return -1;
+    }
+    return layer_defaults(b, L, d, i, set);
 }
 
 /* freeze_until: the named layer and every layer before it get frozen = 1. */
