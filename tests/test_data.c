@@ -434,6 +434,15 @@ static void test_any_idx(void)
     CHECK_STR_CONTAINS(err.msg, "label 2 at index 4 is outside 0..1");
 }
 
+/* data_crc32: the standard CRC-32 check value, and continuing a CRC over two pieces. */
+static void test_crc32(void)
+{
+    const unsigned char s[] = "123456789";
+    CHECK(data_crc32(0, s, 9) == 0xCBF43926u);
+    CHECK(data_crc32(data_crc32(0, s, 4), s + 4, 5) == 0xCBF43926u);
+    CHECK(data_crc32(0, s, 0) == 0);
+}
+
 static void test_real(void)
 {
     char ip[512], lp[512];
@@ -468,6 +477,7 @@ int main(void)
     test_load_dir();
     test_subset();
     test_any_idx();
+    test_crc32();
     test_real();
     for (int i = 0; i < n_made; i++)
         unlink(made[i]);

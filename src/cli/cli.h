@@ -8,16 +8,6 @@
 #include "fg_msg.h"
 #include "grid.h"
 
-#ifndef FG_VERSION
-#define FG_VERSION "0.0.0"
-#endif
-#ifndef FG_GIT_REV
-#define FG_GIT_REV "unknown"
-#endif
-#ifndef FG_COMPILER
-#define FG_COMPILER "unknown"
-#endif
-
 /* The options and arguments of the command line (parse_cli in main.c). */
 typedef struct {
     const char *grid_path;
@@ -55,6 +45,10 @@ extern const char cli_usage[];
 /* The data directory: --data, then $FMNIST_DATA, then the grid's data.dir, then the
  * default. */
 const char *cli_data_dir(const cli *c, const grid_options *o);
+
+/* --seed (and the folds' seed with it unless the grid sets cv_seed) and --subset, when
+ * given, over the grid's options o. */
+void cli_apply_seed_subset(const cli *c, grid_options *o);
 
 /* fmnist-grid [options] GRID.yaml: a search (every rank calls it; cmd_search.c). */
 int cmd_search(int argc, char **argv, const cli *c);

@@ -83,6 +83,15 @@ static int best_param_names(const rpt_summary *rs, int n, const char **names)
     return nn;
 }
 
+/* Cell (r, i): a configuration number, or none when there is none (-1). */
+static void cell_config(table *t, int r, int i, int64_t config, const char *none)
+{
+    if (config >= 0)
+        snprintf(cell_at(t, r, i), CELL, "%lld", (long long)config);
+    else
+        snprintf(cell_at(t, r, i), CELL, "%s", none);
+}
+
 /* The rows that say which search and which configuration: directory, search, best
  * configuration and its parameters. */
 static void rows_best(table *t, const cli *c, const rpt_summary *rs, const char **names, int nn)
@@ -95,10 +104,7 @@ static void rows_best(table *t, const cli *c, const rpt_summary *rs, const char 
         snprintf(cell_at(t, r, i), CELL, "%s", rs[i].grid_name[0] ? rs[i].grid_name : "?");
     r = new_row(t, "best configuration");
     for (int i = 0; i < n; i++)
-        if (rs[i].best_config >= 0)
-            snprintf(cell_at(t, r, i), CELL, "%lld", (long long)rs[i].best_config);
-        else
-            snprintf(cell_at(t, r, i), CELL, "none");
+        cell_config(t, r, i, rs[i].best_config, "none");
     for (int m = 0; m < nn; m++) {
         char label[LABEL];
         snprintf(label, sizeof label, "  %s", names[m]);
@@ -135,10 +141,7 @@ static void rows_scores(table *t, const rpt_summary *rs)
             snprintf(cell_at(t, r, i), CELL, "-");
     r = new_row(t, "one-SE choice");
     for (int i = 0; i < n; i++)
-        if (rs[i].one_se_choice >= 0)
-            snprintf(cell_at(t, r, i), CELL, "%lld", (long long)rs[i].one_se_choice);
-        else
-            snprintf(cell_at(t, r, i), CELL, "-");
+        cell_config(t, r, i, rs[i].one_se_choice, "-");
     r = new_row(t, "refit test accuracy");
     for (int i = 0; i < n; i++)
         if (rs[i].refit_config >= 0 && !isnan(rs[i].refit_test_accuracy))

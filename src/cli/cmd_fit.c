@@ -23,13 +23,7 @@ int cmd_fit(int argc, char **argv, const cli *c)
         return EXIT_INPUT;
     }
     grid_options *o = grid_opts(g);
-    if (c->seed_set) {
-        o->seed = (uint64_t)c->seed;
-        if (!o->cv_seed_set)
-            o->cv_seed = o->seed;
-    }
-    if (c->subset >= 0)
-        o->subset = (int)c->subset;
+    cli_apply_seed_subset(c, o);
     if (c->config >= grid_n_configs(g)) {
         fprintf(stderr, "fmnist-grid: --config %lld: %s has configurations 0..%lld\n", c->config,
                 c->grid_path, (long long)grid_n_configs(g) - 1);

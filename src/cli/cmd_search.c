@@ -87,13 +87,7 @@ static void load_grid(search_run *r)
         r->sm.status = EXIT_INPUT;
     } else {
         grid_options *o = grid_opts(r->g);
-        if (c->seed_set) {
-            o->seed = (uint64_t)c->seed;
-            if (!o->cv_seed_set)
-                o->cv_seed = o->seed;
-        }
-        if (c->subset >= 0)
-            o->subset = (int)c->subset;
+        cli_apply_seed_subset(c, o);
         if (c->no_refit)
             o->refit = 0;
         if (c->dry_run)

@@ -18,6 +18,7 @@
 #include "data.h"
 #include "fg_sched.h"
 #include "fg_util.h"
+#include "finish.h"
 #include "nn_gemm.h"
 #include "outdir.h"
 #include "signals.h"
@@ -211,9 +212,12 @@ static int parse_options(int argc, char **argv, cli *c, char *seen, int rank)
                 fputs(cli_usage, stdout);
             return EXIT_OK;
         case 'V':
-            if (!rank)
-                printf("fmnist-grid %s (git %s, %s)\nMPI: %s\nBLAS: %s\n", FG_VERSION, FG_GIT_REV,
-                       FG_COMPILER, sched_mpi_version(), nn_gemm_backend());
+            if (!rank) {
+                const char *version, *git_rev, *compiler;
+                fin_build_info(&version, &git_rev, &compiler);
+                printf("fmnist-grid %s (git %s, %s)\nMPI: %s\nBLAS: %s\n", version, git_rev,
+                       compiler, sched_mpi_version(), nn_gemm_backend());
+            }
             return EXIT_OK;
         default:
             if (!rank)
@@ -321,6 +325,17 @@ static int parse_cli(int argc, char **argv, cli *c, int rank)
     }
     c->grid_path = argv[optind];
     return check_out_option(c, rank);
+}
+
+void cli_apply_seed_subset(const cli *c, grid_options *o)
+{
+    if (c->seed_set) {
+        o->seed = (uint64_t)c->seed;
+        if (!o->cv_seed_set)
+            o->cv_seed = o->seed;
+    }
+    if (c->subset >= 0)
+        o->subset = (int)c->subset;
 }
 
 const char *cli_data_dir(const cli *c, const grid_options *o)

@@ -209,44 +209,30 @@ int nn_desc_check(const nn_net_desc *d, nn_layer_info *info, int64_t *total_para
 
 static int64_t round_up(int64_t n) { return (n + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS; }
 
-nn_net *nn_net_build(const nn_net_desc *d, int max_batch, uint64_t seed, unsigned flags,
-                     fg_err *err)
-{
-    if (max_batch < 1 || max_batch > 1 << 20) {
-        fg_err_set(err, "max_batch must be in 1..%d (got %d)", 1 << 20, max_batch);
-        return NULL;
-    }
-    if (nn_desc_check(d, NULL, NULL, NULL, err))
-        return NULL;
-    nn_net *net = calloc(1, sizeof *net);
-    if (!net) {
-        fg_err_set(err, "out of memory (network)");
-        return NULL;
-    }
-    net->desc = *d;
-    net->max_batch = max_batch;
-    net->n_layers = d->n_layers;
-    net->in_size = (int64_t)d->in_h * d->in_w * d->in_c;
-    const int64_t B = max_batch;
-    const int input_grad = (flags & NN_BUILD_INPUT_GRAD) != 0;
+/* Offsets of each layer's views into the parameter and activation blocks (-1: none). */
+typedef struct {
+    int64_t w[NN_MAX_LAYERS], f[NN_MAX_LAYERS];                     /* trainable, fixed */
+    int64_t y[NN_MAX_LAYERS], dy[NN_MAX_LAYERS], ws[NN_MAX_LAYERS]; /* activations */
+    int64_t frozen_scratch; /* dw of frozen layers that run backward (shared scratch) */
+} build_offs;
 
-    /* Pass 1: plans, parameter offsets, which layers run backward. */
+/* Pass 1: plans, parameter offsets, which layers run backward; sets the net's counts. */
+static int build_plan(nn_net *net, int input_grad, build_offs *o, fg_err *err)
+{
     nn_shape outs[NN_MAX_LAYERS];
-    int64_t w_off[NN_MAX_LAYERS], f_off[NN_MAX_LAYERS], n_train = 0, n_fixed = 0;
-    int64_t frozen_scratch = 0; /* dw of frozen layers that run backward (shared scratch) */
+    int64_t n_train = 0, n_fixed = 0;
     int can_fuse = 1;
+    o->frozen_scratch = 0;
     for (int i = 0; i < net->n_layers; i++) {
         nn_layer *L = &net->layers[i];
         L->d = &net->desc.layers[i];
         L->index = i;
         if (plan_layer(&net->desc, i, outs, L->in, &L->p, err))
-            goto fail;
+            return -1;
         L->ops = LAYER_OPS[L->d->kind]; /* plan_layer checked the kind */
-        if (!L->ops->forward) {
-            layer_err(err, L->d, i, "layer kind %s is not implemented yet",
-                      nn_layer_kind_name(L->d->kind));
-            goto fail;
-        }
+        if (!L->ops->forward)
+            return layer_err(err, L->d, i, "layer kind %s is not implemented yet",
+                             nn_layer_kind_name(L->d->kind));
         outs[i] = L->p.out;
         L->n_in = L->d->n_inputs;
         L->out_size = nn_shape_size(L->p.out);
@@ -259,10 +245,10 @@ nn_net *nn_net_build(const nn_net_desc *d, int max_batch, uint64_t seed, unsigne
             if (s == NN_INPUT ? input_grad : net->layers[s].needs_backward)
                 L->needs_backward = 1;
         }
-        if (L->needs_backward && L->p.n_frozen > frozen_scratch)
-            frozen_scratch = L->p.n_frozen;
-        w_off[i] = n_train;
-        f_off[i] = n_fixed;
+        if (L->needs_backward && L->p.n_frozen > o->frozen_scratch)
+            o->frozen_scratch = L->p.n_frozen;
+        o->w[i] = n_train;
+        o->f[i] = n_fixed;
         n_train += L->p.n_train;
         n_fixed += L->p.n_fixed;
         if (L->d->l2 > 0.0f && L->p.n_reg > 0)
@@ -273,57 +259,56 @@ nn_net *nn_net_build(const nn_net_desc *d, int max_batch, uint64_t seed, unsigne
     net->can_fuse_sgd = can_fuse;
     net->n_train = n_train;
     net->n_params = n_train + n_fixed;
+    return 0;
+}
 
-    /* Parameters and gradients: one block each. */
-    net->params = malloc((size_t)(net->n_params > 0 ? net->n_params : 1) * sizeof(float));
-    net->grads = calloc((size_t)(n_train + frozen_scratch > 0 ? n_train + frozen_scratch : 1),
-                        sizeof(float));
-    if (!net->params || !net->grads) {
-        fg_err_set(err, "out of memory (%lld parameters)", (long long)net->n_params);
-        goto fail;
-    }
-
-    /* Activations: input batch, [input gradient], per layer y, dy, workspace; the test-time
-     * flip's probabilities; labels. */
+/* Activations, one block: input batch, [input gradient], per layer y, dy, workspace; the
+ * test-time flip's probabilities; labels. */
+static int build_acts(nn_net *net, int input_grad, build_offs *o, fg_err *err)
+{
+    const int64_t B = net->max_batch;
     int64_t off = 0, x_off, dx_off = 0, tta_off;
-    int64_t y_off[NN_MAX_LAYERS], dy_off[NN_MAX_LAYERS], ws_off[NN_MAX_LAYERS];
     x_off = off, off += round_up(B * net->in_size);
     if (input_grad)
         dx_off = off, off += round_up(B * net->in_size);
     for (int i = 0; i < net->n_layers; i++) {
         nn_layer *L = &net->layers[i];
-        y_off[i] = dy_off[i] = ws_off[i] = -1;
+        o->y[i] = o->dy[i] = o->ws[i] = -1;
         if (!L->p.out_alias)
-            y_off[i] = off, off += round_up(B * L->out_size);
+            o->y[i] = off, off += round_up(B * L->out_size);
         if (L->needs_backward)
-            dy_off[i] = off, off += round_up(B * L->out_size);
+            o->dy[i] = off, off += round_up(B * L->out_size);
         int64_t imgs = L->p.ws_max_images > 0 && L->p.ws_max_images < B ? L->p.ws_max_images
                                                                           : B;
         int64_t ws = L->p.ws_fixed + imgs * L->p.ws_per_image;
         if (ws > 0)
-            ws_off[i] = off, off += round_up(ws);
+            o->ws[i] = off, off += round_up(ws);
     }
-    tta_off = off, off += round_up(B * d->n_classes);
+    tta_off = off, off += round_up(B * net->desc.n_classes);
     size_t bytes = (size_t)off * sizeof(float) + (size_t)(B + 63) / 64 * 64;
     net->acts = aligned_alloc(64, bytes);
-    if (!net->acts) {
-        fg_err_set(err, "out of memory (%.1f MiB of activations for batches of %d)",
-                   (double)bytes / 1048576.0, max_batch);
-        goto fail;
-    }
+    if (!net->acts)
+        return fg_err_set(err, "out of memory (%.1f MiB of activations for batches of %d)",
+                          (double)bytes / 1048576.0, net->max_batch);
     memset(net->acts, 0, bytes);
     float *base = net->acts;
     net->x = base + x_off;
     net->dx = input_grad ? base + dx_off : NULL;
     net->tta_p = base + tta_off;
     net->labels = (uint8_t *)(base + off);
+    return 0;
+}
 
-    /* Pass 2: views. */
+/* Pass 2: each layer's views into the parameter, gradient and activation blocks. */
+static void build_views(nn_net *net, const build_offs *o)
+{
+    float *base = net->acts;
+    int64_t n_train = net->n_train;
     for (int i = 0; i < net->n_layers; i++) {
         nn_layer *L = &net->layers[i];
-        L->w = net->params + w_off[i];
-        L->dw = net->grads + w_off[i];
-        L->fixed = net->params + n_train + f_off[i];
+        L->w = net->params + o->w[i];
+        L->dw = net->grads + o->w[i];
+        L->fixed = net->params + n_train + o->f[i];
         if (L->p.n_frozen > 0) { /* frozen: kernel, bias ... lead its fixed values */
             L->w = L->fixed;
             L->fixed += L->p.n_frozen;
@@ -340,13 +325,17 @@ nn_net *nn_net_build(const nn_net_desc *d, int max_batch, uint64_t seed, unsigne
             else
                 L->dx[j] = net->layers[s].needs_backward ? net->layers[s].dy : NULL;
         }
-        if (y_off[i] >= 0)
-            L->y = base + y_off[i];
-        L->dy = dy_off[i] >= 0 ? base + dy_off[i] : NULL;
-        L->ws = ws_off[i] >= 0 ? base + ws_off[i] : NULL;
+        if (o->y[i] >= 0)
+            L->y = base + o->y[i];
+        L->dy = o->dy[i] >= 0 ? base + o->dy[i] : NULL;
+        L->ws = o->ws[i] >= 0 ? base + o->ws[i] : NULL;
     }
-    /* In backward order (last layer first, inputs in order) the first writer of a gradient
-     * buffer overwrites it and later ones add. */
+}
+
+/* In backward order (last layer first, inputs in order) the first writer of a gradient
+ * buffer overwrites it and later ones add; the last layer fuses the cross-entropy. */
+static void build_grad_order(nn_net *net)
+{
     char written[NN_MAX_LAYERS + 1] = {0}; /* [0] is the network input */
     for (int i = net->n_layers - 1; i >= 0; i--) {
         nn_layer *L = &net->layers[i];
@@ -359,8 +348,11 @@ nn_net *nn_net_build(const nn_net_desc *d, int max_batch, uint64_t seed, unsigne
         }
     }
     net->layers[net->n_layers - 1].fused_ce = 1;
+}
 
-    /* Weights: layer by layer in order, kernel then bias, from one generator. */
+/* Weights: layer by layer in order, kernel then bias, from one generator. */
+static void build_init(nn_net *net, uint64_t seed)
+{
     fg_rng rng;
     fg_rng_seed(&rng, seed);
     for (int i = 0; i < net->n_layers; i++) {
@@ -368,6 +360,43 @@ nn_net *nn_net_build(const nn_net_desc *d, int max_batch, uint64_t seed, unsigne
         if (L->ops->init && L->p.n_train + L->p.n_fixed > 0)
             L->ops->init(L, &rng);
     }
+}
+
+nn_net *nn_net_build(const nn_net_desc *d, int max_batch, uint64_t seed, unsigned flags,
+                     fg_err *err)
+{
+    if (max_batch < 1 || max_batch > 1 << 20) {
+        fg_err_set(err, "max_batch must be in 1..%d (got %d)", 1 << 20, max_batch);
+        return NULL;
+    }
+    if (nn_desc_check(d, NULL, NULL, NULL, err))
+        return NULL;
+    nn_net *net = calloc(1, sizeof *net);
+    if (!net) {
+        fg_err_set(err, "out of memory (network)");
+        return NULL;
+    }
+    build_offs offs, *o = &offs;
+    net->desc = *d;
+    net->max_batch = max_batch;
+    net->n_layers = d->n_layers;
+    net->in_size = (int64_t)d->in_h * d->in_w * d->in_c;
+    const int input_grad = (flags & NN_BUILD_INPUT_GRAD) != 0;
+    if (build_plan(net, input_grad, o, err))
+        goto fail;
+    /* Parameters and gradients: one block each. */
+    int64_t n_grads = net->n_train + o->frozen_scratch;
+    net->params = malloc((size_t)(net->n_params > 0 ? net->n_params : 1) * sizeof(float));
+    net->grads = calloc((size_t)(n_grads > 0 ? n_grads : 1), sizeof(float));
+    if (!net->params || !net->grads) {
+        fg_err_set(err, "out of memory (%lld parameters)", (long long)net->n_params);
+        goto fail;
+    }
+    if (build_acts(net, input_grad, o, err))
+        goto fail;
+    build_views(net, o);
+    build_grad_order(net);
+    build_init(net, seed);
     return net;
 fail:
     nn_net_free(net);

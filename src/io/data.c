@@ -68,7 +68,7 @@ static int gz_problem(gzFile gz, char *buf, size_t size)
     return errnum;
 }
 
-static uint32_t crc_bytes(uint32_t crc, const unsigned char *p, size_t n)
+uint32_t data_crc32(uint32_t crc, const unsigned char *p, size_t n)
 {
     while (n > 0) {
         unsigned c = n > CHUNK ? CHUNK : (unsigned)n;
@@ -257,7 +257,7 @@ static int idx_read(idx_file *f, unsigned char **data, uint32_t *crc, fg_err *er
                    f->dims[0], f->what);
         goto fail;
     }
-    *crc = crc_bytes(crc_bytes((uint32_t)crc32(0L, Z_NULL, 0), f->hdr, f->hlen), *data, (size_t)f->total);
+    *crc = data_crc32(data_crc32((uint32_t)crc32(0L, Z_NULL, 0), f->hdr, f->hlen), *data, (size_t)f->total);
     return 0;
 fail:
     free(*data);

@@ -57,6 +57,10 @@ void data_free(data_set *d); /* NULL or empty is a no-op; leaves d zeroed */
  * names the file and the label's index. */
 int data_set_classes(data_set *d, int classes, fg_err *err);
 
+/* zlib's CRC-32 of the n bytes at p, continuing crc (0 to start), in calls of at most
+ * 1 GiB so any size works. */
+uint32_t data_crc32(uint32_t crc, const unsigned char *p, size_t n);
+
 /* "28x28" (one channel) or "32x32x3": an image shape as messages and the dry run print it,
  * into buf; returns buf. */
 const char *data_shape_text(int h, int w, int c, char *buf, size_t size);

@@ -1,5 +1,5 @@
 /* model.c - model files (layout in model.h): the only module that writes or reads them.
- * zlib is used here for compress2/uncompress/crc32 only. */
+ * zlib is used here for compress2/uncompress only; CRC-32s are data.c's data_crc32. */
 #define _POSIX_C_SOURCE 200809L
 #include "model.h"
 
@@ -13,6 +13,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "data.h"
+
 #define HEADER_SIZE 16
 #define TRAILER_SIZE 24
 #define LAYER_SIZE 176 /* bytes per serialised nn_layer_desc */
@@ -22,13 +24,12 @@
 #define RECIPE2_SIZE 52 /* what version 2 appends to it */
 #define MIN_PAYLOAD (NET_SIZE + TRAIN_SIZE + 4 + 8)
 #define ZLIB_MAX_RATIO 1032 /* deflate never expands data more than this on inflate */
-#define CRC_CHUNK (1u << 30)
 
 static const unsigned char MAGIC[8] = {'F', 'M', 'N', 'G', 'M', 'D', 'L', '\0'};
 
 /* A tripwire, not a format rule: the payload is written field by field, so these sizes do
- * not define it. They change when a field is added to nn.h; then put_layer/get_layer (or
- * put_train/get_train), LAYER_SIZE/TRAIN_SIZE, the layout in model.h and, if old files
+ * not define it. They change when a field is added to nn.h; then the field lists (LAYER_*_FIELDS,
+ * TRAIN_FIELDS, RECIPE2_FIELDS), LAYER_SIZE/TRAIN_SIZE, the layout in model.h and, if old files
  * must still load, MODEL_FORMAT_VERSION need updating. (Compilers with short enums trip it
  * too: check the fields, then adjust.) */
 _Static_assert(sizeof(nn_layer_desc) == LAYER_SIZE, "nn_layer_desc changed: update model.c");
@@ -72,91 +73,51 @@ static void put_init(wbuf *w, const nn_init *in)
     put_f32(w, in->b);
 }
 
-/* Field order = declaration order in nn.h; LAYER_SIZE bytes, or LAYER1_SIZE for format
- * version 1 (v1 non-zero). */
-static void put_layer(wbuf *w, const nn_layer_desc *l, int v1)
+/* The serialised fields in file order (= declaration order in nn.h), listed once for the
+ * writer and the reader: I(f) an int32 (enums too), F(f) a float32, of the struct s. */
+#define LAYER_HEAD_FIELDS(I, F)                                                            \
+    I(n_inputs) I(inputs[0]) I(inputs[1]) I(activation) F(alpha) I(units) I(filters)       \
+    I(kernel[0]) I(kernel[1]) I(strides[0]) I(strides[1]) I(pool[0]) I(pool[1]) I(padding) \
+    I(depth_multiplier) I(use_bias)
+#define LAYER_TAIL_FIELDS(I, F) F(l2) F(rate) F(bn_momentum) F(bn_epsilon)
+#define LAYER_V2_FIELDS(I, F) /* format version 2 */                                      \
+    I(size[0]) I(size[1]) I(interpolation) F(scale) F(offset) I(frozen)
+#define TRAIN_FIELDS(I, F)                                                                 \
+    I(optimizer) F(learning_rate) F(momentum) I(nesterov) F(beta_1) F(beta_2) F(epsilon)   \
+    F(rho) F(initial_accumulator) I(batch_size) I(epochs) I(es_monitor) I(es_patience)     \
+    F(es_min_delta) I(restore_best) I(rlr_monitor) F(rlr_factor) I(rlr_patience)           \
+    I(rlr_cooldown) F(rlr_min_lr) F(rlr_min_delta)
+#define RECIPE2_FIELDS(I, F) /* format version 2's recipe, after TRAIN_FIELDS */          \
+    F(weight_decay) F(label_smoothing) I(use_ema) F(ema_momentum) I(lr_schedule)           \
+    I(warmup_steps) F(warmup_target) I(decay_steps) F(cosine_alpha) I(augment_translate)   \
+    I(augment_flip) F(augment_erase) I(tta_flip)
+#define PUT_I(f) put_i32(w, (int)s->f);
+#define PUT_F(f) put_f32(w, s->f);
+
+/* LAYER_SIZE bytes, or LAYER1_SIZE for format version 1 (v1 non-zero). */
+static void put_layer(wbuf *w, const nn_layer_desc *s, int v1)
 {
-    put_i32(w, (int)l->kind);
+    put_i32(w, (int)s->kind);
     /* the name up to its NUL, zero-filled: no stray bytes of the caller's buffer */
-    size_t n = strnlen(l->name, NN_NAME_MAX);
+    size_t n = strnlen(s->name, NN_NAME_MAX);
     memset(w->p + w->pos, 0, NN_NAME_MAX);
-    memcpy(w->p + w->pos, l->name, n);
+    memcpy(w->p + w->pos, s->name, n);
     w->pos += NN_NAME_MAX;
-    put_i32(w, l->n_inputs);
-    put_i32(w, l->inputs[0]);
-    put_i32(w, l->inputs[1]);
-    put_i32(w, (int)l->activation);
-    put_f32(w, l->alpha);
-    put_i32(w, l->units);
-    put_i32(w, l->filters);
-    put_i32(w, l->kernel[0]);
-    put_i32(w, l->kernel[1]);
-    put_i32(w, l->strides[0]);
-    put_i32(w, l->strides[1]);
-    put_i32(w, l->pool[0]);
-    put_i32(w, l->pool[1]);
-    put_i32(w, (int)l->padding);
-    put_i32(w, l->depth_multiplier);
-    put_i32(w, l->use_bias);
-    put_init(w, &l->kernel_init);
-    put_init(w, &l->bias_init);
-    put_init(w, &l->depthwise_init);
-    put_f32(w, l->l2);
-    put_f32(w, l->rate);
-    put_f32(w, l->bn_momentum);
-    put_f32(w, l->bn_epsilon);
+    LAYER_HEAD_FIELDS(PUT_I, PUT_F)
+    put_init(w, &s->kernel_init);
+    put_init(w, &s->bias_init);
+    put_init(w, &s->depthwise_init);
+    LAYER_TAIL_FIELDS(PUT_I, PUT_F)
     if (v1)
         return;
-    put_i32(w, l->size[0]); /* format version 2 */
-    put_i32(w, l->size[1]);
-    put_i32(w, (int)l->interpolation);
-    put_f32(w, l->scale);
-    put_f32(w, l->offset);
-    put_i32(w, l->frozen);
+    LAYER_V2_FIELDS(PUT_I, PUT_F)
 }
 
-static void put_train(wbuf *w, const nn_train_desc *t)
-{
-    put_i32(w, (int)t->optimizer);
-    put_f32(w, t->learning_rate);
-    put_f32(w, t->momentum);
-    put_i32(w, t->nesterov);
-    put_f32(w, t->beta_1);
-    put_f32(w, t->beta_2);
-    put_f32(w, t->epsilon);
-    put_f32(w, t->rho);
-    put_f32(w, t->initial_accumulator);
-    put_i32(w, t->batch_size);
-    put_i32(w, t->epochs);
-    put_i32(w, (int)t->es_monitor);
-    put_i32(w, t->es_patience);
-    put_f32(w, t->es_min_delta);
-    put_i32(w, t->restore_best);
-    put_i32(w, (int)t->rlr_monitor);
-    put_f32(w, t->rlr_factor);
-    put_i32(w, t->rlr_patience);
-    put_i32(w, t->rlr_cooldown);
-    put_f32(w, t->rlr_min_lr);
-    put_f32(w, t->rlr_min_delta);
-}
+/* TRAIN_SIZE bytes. */
+static void put_train(wbuf *w, const nn_train_desc *s) { TRAIN_FIELDS(PUT_I, PUT_F) }
 
 /* Format version 2's recipe fields, after put_train's (RECIPE2_SIZE bytes). */
-static void put_recipe2(wbuf *w, const nn_train_desc *t)
-{
-    put_f32(w, t->weight_decay);
-    put_f32(w, t->label_smoothing);
-    put_i32(w, t->use_ema);
-    put_f32(w, t->ema_momentum);
-    put_i32(w, (int)t->lr_schedule);
-    put_i32(w, t->warmup_steps);
-    put_f32(w, t->warmup_target);
-    put_i32(w, t->decay_steps);
-    put_f32(w, t->cosine_alpha);
-    put_i32(w, t->augment_translate);
-    put_i32(w, t->augment_flip);
-    put_f32(w, t->augment_erase);
-    put_i32(w, t->tta_flip);
-}
+static void put_recipe2(wbuf *w, const nn_train_desc *s) { RECIPE2_FIELDS(PUT_I, PUT_F) }
 
 /* 1 when every layer's version-2 fields are nn_layer_desc_init's (then, with recipe_is_v1,
  * the file is written as version 1). */
@@ -240,90 +201,36 @@ static void get_init(rbuf *r, nn_init *in)
     in->b = get_f32(r);
 }
 
-static void get_layer(rbuf *r, nn_layer_desc *l, uint32_t version)
+/* Enums are assigned from int32 as they were written from them. */
+#define GET_I(f) s->f = get_i32(r);
+#define GET_F(f) s->f = get_f32(r);
+
+/* One layer of format version `version` (LAYER_SIZE or LAYER1_SIZE bytes). */
+static void get_layer(rbuf *r, nn_layer_desc *s, uint32_t version)
 {
-    l->kind = (nn_layer_kind)get_i32(r);
+    s->kind = (nn_layer_kind)get_i32(r);
     if (take(r, NN_NAME_MAX)) {
-        memcpy(l->name, r->p + r->pos, NN_NAME_MAX);
+        memcpy(s->name, r->p + r->pos, NN_NAME_MAX);
         r->pos += NN_NAME_MAX;
     }
-    l->n_inputs = get_i32(r);
-    l->inputs[0] = get_i32(r);
-    l->inputs[1] = get_i32(r);
-    l->activation = (nn_act)get_i32(r);
-    l->alpha = get_f32(r);
-    l->units = get_i32(r);
-    l->filters = get_i32(r);
-    l->kernel[0] = get_i32(r);
-    l->kernel[1] = get_i32(r);
-    l->strides[0] = get_i32(r);
-    l->strides[1] = get_i32(r);
-    l->pool[0] = get_i32(r);
-    l->pool[1] = get_i32(r);
-    l->padding = (nn_padding)get_i32(r);
-    l->depth_multiplier = get_i32(r);
-    l->use_bias = get_i32(r);
-    get_init(r, &l->kernel_init);
-    get_init(r, &l->bias_init);
-    get_init(r, &l->depthwise_init);
-    l->l2 = get_f32(r);
-    l->rate = get_f32(r);
-    l->bn_momentum = get_f32(r);
-    l->bn_epsilon = get_f32(r);
+    LAYER_HEAD_FIELDS(GET_I, GET_F)
+    get_init(r, &s->kernel_init);
+    get_init(r, &s->bias_init);
+    get_init(r, &s->depthwise_init);
+    LAYER_TAIL_FIELDS(GET_I, GET_F)
     if (version < 2) { /* fields added in version 2, with nn_layer_desc_init's defaults */
-        l->interpolation = NN_INTERP_BILINEAR;
-        l->scale = 1.0f;
+        s->interpolation = NN_INTERP_BILINEAR;
+        s->scale = 1.0f;
         return;
     }
-    l->size[0] = get_i32(r);
-    l->size[1] = get_i32(r);
-    l->interpolation = (nn_interp)get_i32(r);
-    l->scale = get_f32(r);
-    l->offset = get_f32(r);
-    l->frozen = get_i32(r);
+    LAYER_V2_FIELDS(GET_I, GET_F)
 }
 
-static void get_train(rbuf *r, nn_train_desc *t)
-{
-    t->optimizer = (nn_opt_kind)get_i32(r);
-    t->learning_rate = get_f32(r);
-    t->momentum = get_f32(r);
-    t->nesterov = get_i32(r);
-    t->beta_1 = get_f32(r);
-    t->beta_2 = get_f32(r);
-    t->epsilon = get_f32(r);
-    t->rho = get_f32(r);
-    t->initial_accumulator = get_f32(r);
-    t->batch_size = get_i32(r);
-    t->epochs = get_i32(r);
-    t->es_monitor = (nn_monitor)get_i32(r);
-    t->es_patience = get_i32(r);
-    t->es_min_delta = get_f32(r);
-    t->restore_best = get_i32(r);
-    t->rlr_monitor = (nn_monitor)get_i32(r);
-    t->rlr_factor = get_f32(r);
-    t->rlr_patience = get_i32(r);
-    t->rlr_cooldown = get_i32(r);
-    t->rlr_min_lr = get_f32(r);
-    t->rlr_min_delta = get_f32(r);
-}
+/* TRAIN_SIZE bytes. */
+static void get_train(rbuf *r, nn_train_desc *s) { TRAIN_FIELDS(GET_I, GET_F) }
 
-static void get_recipe2(rbuf *r, nn_train_desc *t)
-{
-    t->weight_decay = get_f32(r);
-    t->label_smoothing = get_f32(r);
-    t->use_ema = get_i32(r);
-    t->ema_momentum = get_f32(r);
-    t->lr_schedule = (nn_sched_kind)get_i32(r);
-    t->warmup_steps = get_i32(r);
-    t->warmup_target = get_f32(r);
-    t->decay_steps = get_i32(r);
-    t->cosine_alpha = get_f32(r);
-    t->augment_translate = get_i32(r);
-    t->augment_flip = get_i32(r);
-    t->augment_erase = get_f32(r);
-    t->tta_flip = get_i32(r);
-}
+/* Format version 2's recipe fields (RECIPE2_SIZE bytes). */
+static void get_recipe2(rbuf *r, nn_train_desc *s) { RECIPE2_FIELDS(GET_I, GET_F) }
 
 /* ---- checks shared by save and load, so that every saved file loads ------------------------- */
 
@@ -384,17 +291,6 @@ static int check_fields(const nn_net_desc *d, const nn_train_desc *t, char *why,
         return -1;
     }
     return 0;
-}
-
-static uint32_t crc_of(uint32_t crc, const unsigned char *p, size_t n)
-{
-    while (n > 0) {
-        uInt c = n > CRC_CHUNK ? CRC_CHUNK : (uInt)n;
-        crc = (uint32_t)crc32(crc, p, c);
-        p += c;
-        n -= c;
-    }
-    return crc;
 }
 
 /* ---- save -------------------------------------------------------------------------------- */
@@ -531,7 +427,7 @@ int model_save(const char *path, const nn_net *net, const nn_train_desc *train,
 
     uLong csize = bound;
     int zrc = compress2(file + HEADER_SIZE, &csize, payload, (uLong)usize, 6);
-    uint32_t pcrc = crc_of(0, payload, usize);
+    uint32_t pcrc = data_crc32(0, payload, usize);
     free(payload);
     if (zrc != Z_OK) {
         free(file);
@@ -547,7 +443,7 @@ int model_save(const char *path, const nn_net *net, const nn_train_desc *train,
     put_u64(&t, (uint64_t)usize);
     put_u64(&t, (uint64_t)csize);
     put_u32(&t, pcrc);
-    put_u32(&t, crc_of(0, file, t.pos));
+    put_u32(&t, data_crc32(0, file, t.pos));
     int rc = write_atomically(path, file, t.pos, err);
     free(file);
     return rc;
@@ -621,7 +517,7 @@ static int unpack(const char *path, const unsigned char *f, size_t size, unsigne
         return fg_err_set(err, "%s: truncated or damaged: %zu bytes, but the trailer records "
                                "%llu compressed bytes",
                           path, size, (unsigned long long)csize);
-    uint32_t got = crc_of(0, f, size - 4);
+    uint32_t got = data_crc32(0, f, size - 4);
     if (got != fcrc)
         return fg_err_set(err, "%s: damaged: checksum mismatch (stored %08x, computed %08x)",
                           path, (unsigned)fcrc, (unsigned)got);
@@ -654,7 +550,7 @@ static int unpack(const char *path, const unsigned char *f, size_t size, unsigne
                           zrc == Z_DATA_ERROR ? ", " : "",
                           zrc == Z_DATA_ERROR ? "corrupt data" : "");
     }
-    got = crc_of(0, p, (size_t)usize);
+    got = data_crc32(0, p, (size_t)usize);
     if (got != pcrc) {
         free(p);
         return fg_err_set(err, "%s: damaged: payload checksum mismatch (stored %08x, computed "
@@ -677,6 +573,77 @@ void model_file_free(model_file *m)
     memset(m, 0, sizeof *m);
 }
 
+/* The payload's network description and training recipe, from r into d and t. */
+static int read_desc(const char *path, rbuf *r, uint32_t version, nn_net_desc *d,
+                     nn_train_desc *t, fg_err *err)
+{
+    nn_train_desc_init(t, NN_OPT_SGD); /* version 1: the version-2 fields stay off */
+    d->in_h = get_i32(r);
+    d->in_w = get_i32(r);
+    d->in_c = get_i32(r);
+    d->n_classes = get_i32(r);
+    d->n_layers = get_i32(r);
+    if (d->n_layers < 1 || d->n_layers > NN_MAX_LAYERS)
+        return fg_err_set(err, "%s: damaged: %d layers (must be 1..%d)", path, d->n_layers,
+                          NN_MAX_LAYERS);
+    /* Every size below is checked against what the payload holds before it is used. */
+    const uint64_t layer_size = version >= 2 ? LAYER_SIZE : LAYER1_SIZE;
+    if ((uint64_t)d->n_layers * layer_size + TRAIN_SIZE + 4 + 8 > (uint64_t)(r->len - r->pos))
+        return fg_err_set(err, "%s: damaged: payload ends inside the network description: the header says %d layers "
+                               "(%llu bytes), the payload holds %zu",
+                          path, d->n_layers, (unsigned long long)(d->n_layers * layer_size),
+                          r->len - r->pos);
+    for (int i = 0; i < d->n_layers; i++)
+        get_layer(r, &d->layers[i], version);
+    get_train(r, t);
+    if (version >= 2)
+        get_recipe2(r, t);
+    else if ((int)t->optimizer >= NN_OPT_ADAMW && !r->bad) /* version 2's optimizers */
+        return fg_err_set(err, "%s: damaged: training recipe: optimizer %d is out of range for "
+                               "format version 1", path, (int)t->optimizer);
+    return 0;
+}
+
+/* The metadata (its bytes at *meta, *meta_len of them) and the parameter count, which
+ * must match the bytes left; r is left at the first parameter. */
+static int read_sizes(const char *path, rbuf *r, const unsigned char **meta, uint32_t *meta_len,
+                      uint64_t *n_params, fg_err *err)
+{
+    *meta_len = get_u32(r);
+    if (r->bad)
+        return fg_err_set(err, "%s: damaged: payload ends inside the network description", path);
+    if (*meta_len > r->len - r->pos)
+        return fg_err_set(err, "%s: damaged: payload ends inside the metadata: it is said to hold %u bytes, the "
+                               "payload holds %zu",
+                          path, (unsigned)*meta_len, r->len - r->pos);
+    *meta = r->p + r->pos;
+    r->pos += *meta_len;
+    *n_params = get_u64(r);
+    if (r->bad || *n_params != (r->len - r->pos) / 4 || (r->len - r->pos) % 4 != 0)
+        return fg_err_set(err, "%s: damaged: the payload holds %zu bytes for %llu parameters", path,
+                          r->bad ? (size_t)0 : r->len - r->pos, (unsigned long long)*n_params);
+    if (memchr(*meta, '\0', *meta_len))
+        return fg_err_set(err, "%s: damaged: the metadata contains a NUL byte", path);
+    return 0;
+}
+
+/* The description and recipe are valid and the architecture has n_params parameters. */
+static int check_read(const char *path, const nn_net_desc *d, const nn_train_desc *t,
+                      uint64_t n_params, fg_err *err)
+{
+    char why[256];
+    if (check_fields(d, t, why, sizeof why))
+        return fg_err_set(err, "%s: damaged: %s", path, why);
+    int64_t total = 0;
+    fg_err e;
+    if (nn_desc_check(d, NULL, &total, NULL, &e))
+        return fg_err_set(err, "%s: invalid network description: %s", path, e.msg);
+    if ((uint64_t)total != n_params)
+        return fg_err_set(err, "%s: damaged: stores %llu parameters, its architecture has %lld",
+                          path, (unsigned long long)n_params, (long long)total);
+    return 0;
+}
+
 int model_read(const char *path, model_file *m, fg_err *err)
 {
     memset(m, 0, sizeof *m);
@@ -686,87 +653,26 @@ int model_read(const char *path, model_file *m, fg_err *err)
     unsigned char *f = NULL, *p = NULL;
     size_t size = 0, usize = 0;
     nn_net_desc *d = NULL;
-    fg_err e;
     int rc = -1;
     uint32_t version = 0;
     if (read_file(path, &f, &size, err) || unpack(path, f, size, &p, &usize, &version, err))
         goto done;
     free(f);
     f = NULL;
-
     d = calloc(1, sizeof *d); /* ~19 kB: not on the stack */
     if (!d) {
         fg_err_set(err, "%s: out of memory", path);
         goto done;
     }
     nn_train_desc t;
-    nn_train_desc_init(&t, NN_OPT_SGD); /* version 1: the version-2 fields stay off */
     rbuf r = {p, usize, 0, 0};
-    d->in_h = get_i32(&r);
-    d->in_w = get_i32(&r);
-    d->in_c = get_i32(&r);
-    d->n_classes = get_i32(&r);
-    d->n_layers = get_i32(&r);
-    if (d->n_layers < 1 || d->n_layers > NN_MAX_LAYERS) {
-        fg_err_set(err, "%s: damaged: %d layers (must be 1..%d)", path, d->n_layers,
-                   NN_MAX_LAYERS);
+    const unsigned char *mp = NULL;
+    uint32_t meta_len = 0;
+    uint64_t n_params = 0;
+    if (read_desc(path, &r, version, d, &t, err) ||
+        read_sizes(path, &r, &mp, &meta_len, &n_params, err) ||
+        check_read(path, d, &t, n_params, err))
         goto done;
-    }
-    /* Every size below is checked against what the payload holds before it is used. */
-    const uint64_t layer_size = version >= 2 ? LAYER_SIZE : LAYER1_SIZE;
-    if ((uint64_t)d->n_layers * layer_size + TRAIN_SIZE + 4 + 8 > (uint64_t)(r.len - r.pos)) {
-        fg_err_set(err, "%s: damaged: payload ends inside the network description: the header says %d layers "
-                        "(%llu bytes), the payload holds %zu",
-                   path, d->n_layers, (unsigned long long)(d->n_layers * layer_size), r.len - r.pos);
-        goto done;
-    }
-    for (int i = 0; i < d->n_layers; i++)
-        get_layer(&r, &d->layers[i], version);
-    get_train(&r, &t);
-    if (version >= 2) {
-        get_recipe2(&r, &t);
-    } else if ((int)t.optimizer >= NN_OPT_ADAMW && !r.bad) { /* version 2's optimizers */
-        fg_err_set(err, "%s: damaged: training recipe: optimizer %d is out of range for "
-                        "format version 1", path, (int)t.optimizer);
-        goto done;
-    }
-    uint32_t meta_len = get_u32(&r);
-    if (r.bad || meta_len > r.len - r.pos) {
-        if (r.bad)
-            fg_err_set(err, "%s: damaged: payload ends inside the network description", path);
-        else
-            fg_err_set(err, "%s: damaged: payload ends inside the metadata: it is said to hold %u bytes, the "
-                            "payload holds %zu",
-                       path, (unsigned)meta_len, r.len - r.pos);
-        goto done;
-    }
-    const unsigned char *mp = p + r.pos;
-    r.pos += meta_len;
-    uint64_t n_params = get_u64(&r);
-    if (r.bad || n_params != (r.len - r.pos) / 4 || (r.len - r.pos) % 4 != 0) {
-        fg_err_set(err, "%s: damaged: the payload holds %zu bytes for %llu parameters", path,
-                   r.bad ? (size_t)0 : r.len - r.pos, (unsigned long long)n_params);
-        goto done;
-    }
-    if (memchr(mp, '\0', meta_len)) {
-        fg_err_set(err, "%s: damaged: the metadata contains a NUL byte", path);
-        goto done;
-    }
-    char why[256];
-    if (check_fields(d, &t, why, sizeof why)) {
-        fg_err_set(err, "%s: damaged: %s", path, why);
-        goto done;
-    }
-    int64_t total = 0;
-    if (nn_desc_check(d, NULL, &total, NULL, &e)) {
-        fg_err_set(err, "%s: invalid network description: %s", path, e.msg);
-        goto done;
-    }
-    if ((uint64_t)total != n_params) {
-        fg_err_set(err, "%s: damaged: stores %llu parameters, its architecture has %lld", path,
-                   (unsigned long long)n_params, (long long)total);
-        goto done;
-    }
     m->meta = malloc((size_t)meta_len + 1);
     m->params = malloc((size_t)(n_params ? n_params : 1) * sizeof *m->params);
     if (!m->meta || !m->params) {

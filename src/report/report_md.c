@@ -120,17 +120,26 @@ static void md_head(FILE *f, const rpt_ctx *x, int64_t failed)
     fputs(". Scores are validation accuracies; ± is the standard error of the mean over folds.\n\n", f);
 }
 
+/* A section about the best configuration: its heading, then 0 after saying so when no
+ * configuration has a score yet, else 1. */
+static int md_best_section(FILE *f, const rpt_ctx *x, const char *heading)
+{
+    fputs(heading, f);
+    if (x->best < 0) {
+        fputs("No configuration has a score yet.\n\n", f);
+        return 0;
+    }
+    return 1;
+}
+
 static void md_best(FILE *f, const rpt_ctx *x)
 {
     const grid *g = x->g;
     const rpt_config *c = x->c;
     int64_t nc = x->nc, best = x->best;
     int folds = x->folds;
-    fputs("## Best configuration\n\n", f);
-    if (best < 0) {
-        fputs("No configuration has a score yet.\n\n", f);
+    if (!md_best_section(f, x, "## Best configuration\n\n"))
         return;
-    }
     const rpt_config *b = &c[best];
     fprintf(f, "Configuration %lld: mean cross-validated accuracy **", (long long)best);
     md_mean_se(f, b);
@@ -166,11 +175,8 @@ static void md_statistics(FILE *f, const rpt_ctx *x)
     const rpt_config *c = x->c;
     int64_t nc = x->nc, best = x->best;
     int folds = x->folds;
-    fputs("## Does the best really beat the others?\n\n", f);
-    if (best < 0) {
-        fputs("No configuration has a score yet.\n\n", f);
+    if (!md_best_section(f, x, "## Does the best really beat the others?\n\n"))
         return;
-    }
     fprintf(f, "Each configuration's fold scores are compared with the best's by the corrected "
                "resampled paired t-test (Nadeau and Bengio, 2003): the variance of the %d paired "
                "differences is inflated by n_test/n_train = %.4f for the overlap of the training "

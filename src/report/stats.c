@@ -33,6 +33,20 @@ double st_sem(const double *v, int n)
     return st_std(v, n, 1) / sqrt((double)n);
 }
 
+/* One step of the modified Lentz method with coefficient aa: updates c and d (each kept
+ * away from 0 by tiny) and returns their product, the step's factor. */
+static double lentz_step(double aa, double *c, double *d, double tiny)
+{
+    *d = 1 + aa * *d;
+    if (fabs(*d) < tiny)
+        *d = tiny;
+    *c = 1 + aa / *c;
+    if (fabs(*c) < tiny)
+        *c = tiny;
+    *d = 1 / *d;
+    return *d * *c;
+}
+
 /* Continued fraction for I_x(a, b), converging fast for x < (a + 1) / (a + b + 2). */
 static double betacf(double a, double b, double x)
 {
@@ -47,24 +61,10 @@ static double betacf(double a, double b, double x)
         int m2 = 2 * m;
         /* even step */
         double aa = m * (b - m) * x / ((qam + m2) * (a + m2));
-        d = 1 + aa * d;
-        if (fabs(d) < tiny)
-            d = tiny;
-        c = 1 + aa / c;
-        if (fabs(c) < tiny)
-            c = tiny;
-        d = 1 / d;
-        h *= d * c;
+        h *= lentz_step(aa, &c, &d, tiny);
         /* odd step */
         aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2));
-        d = 1 + aa * d;
-        if (fabs(d) < tiny)
-            d = tiny;
-        c = 1 + aa / c;
-        if (fabs(c) < tiny)
-            c = tiny;
-        d = 1 / d;
-        double del = d * c;
+        double del = lentz_step(aa, &c, &d, tiny);
         h *= del;
         if (fabs(del - 1) < eps)
             break;

@@ -16,6 +16,7 @@
 #include "model.h"
 #include "nn_gemm.h"
 
+/* CMake defines these for this file only (fin_build_info is their one reader). */
 #ifndef FG_VERSION
 #define FG_VERSION "0.0.0"
 #endif
@@ -25,6 +26,13 @@
 #ifndef FG_COMPILER
 #define FG_COMPILER "unknown"
 #endif
+
+void fin_build_info(const char **version, const char **git_rev, const char **compiler)
+{
+    *version = FG_VERSION;
+    *git_rev = FG_GIT_REV;
+    *compiler = FG_COMPILER;
+}
 
 /* Saves the refitted network as DIR/model.fgm with what it is in its metadata. */
 int fin_save_model(const char *dir, const grid *g, int64_t config, nn_net *net, const jnl_record *rr)
@@ -82,9 +90,7 @@ void fin_fill_env(rpt_env *env, const char *cmd, const char *host, const char *s
                   int ranks, int threads, int workers, double wall, const prep_data *pd, const jnl_header *h)
 {
     memset(env, 0, sizeof *env);
-    env->version = FG_VERSION;
-    env->git_rev = FG_GIT_REV;
-    env->compiler = FG_COMPILER;
+    fin_build_info(&env->version, &env->git_rev, &env->compiler);
     env->mpi = sched_mpi_version();
     env->blas = nn_gemm_backend();
     env->command_line = cmd;

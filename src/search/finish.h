@@ -50,6 +50,9 @@ int fin_report_refit(const char *dir, grid *g, const results *r, int64_t best, c
                      int quiet, int threads, const char *cmd, const char *host, const char *started, double t0,
                      prep_data *pd, int *have_data);
 
+/* This build's version, git revision and compiler (static strings, never NULL). */
+void fin_build_info(const char **version, const char **git_rev, const char **compiler);
+
 /* The report's environment: this build, the command line cmd run on host from started,
  * the data directory, ranks, BLAS threads, workers, wall time; the training data's CRC-32s
  * from the journal header h, the test set's and the image counts from pd (NULL: unknown). */

@@ -414,186 +414,217 @@ static int check_key(const grid *g, frame *f, const node *k, fg_err *err)
     return 0;
 }
 
+/* The state of parse_tree: the open collections, the anchors, the root and the counts. */
+typedef struct {
+    grid *g;
+    frame *stack; /* the open collections, innermost last */
+    int depth, cap;
+    anchors anc;
+    node *root;
+    int docs;   /* documents started */
+    long count; /* nodes made, aliases' copies included, against MAX_NODES */
+} tree_parse;
+
+/* Set err to the grid's out-of-memory message; returns -1. */
+static int tree_oom(const tree_parse *t, fg_err *err)
+{
+    return fg_err_set(err, "%s: out of memory", t->g->opts.path);
+}
+
+/* A scalar, sequence or mapping start event: a new node in *n, its anchor name (owned by
+ * the event) in *anc. */
+static int tree_new_node(tree_parse *t, const yaml_event_t *ev, int line, int col, node **n,
+                         const char **anc, fg_err *err)
+{
+    if (++t->count > MAX_NODES)
+        return fg_err_set(err, "%s:%d:%d: too many YAML nodes", t->g->opts.path, line, col);
+    node *x = calloc(1, sizeof *x);
+    if (!x)
+        return tree_oom(t, err);
+    x->line = line;
+    x->col = col;
+    if (ev->type == YAML_SCALAR_EVENT) {
+        x->type = N_SCALAR;
+        x->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+        x->s = malloc(ev->data.scalar.length + 1);
+        if (!x->s) {
+            free(x);
+            return tree_oom(t, err);
+        }
+        memcpy(x->s, ev->data.scalar.value, ev->data.scalar.length);
+        x->s[ev->data.scalar.length] = '\0';
+        *anc = (const char *)ev->data.scalar.anchor;
+    } else if (ev->type == YAML_SEQUENCE_START_EVENT) {
+        x->type = N_SEQ;
+        *anc = (const char *)ev->data.sequence_start.anchor;
+    } else {
+        x->type = N_MAP;
+        *anc = (const char *)ev->data.mapping_start.anchor;
+    }
+    *n = x;
+    return 0;
+}
+
+/* An alias event: a copy of its anchor's finished node in *n. */
+static int tree_alias(tree_parse *t, const yaml_event_t *ev, int line, int col, node **n,
+                      fg_err *err)
+{
+    const char *name = (const char *)ev->data.alias.anchor;
+    const anchor *found = anchors_find(&t->anc, name);
+    const node *src = found ? found->n : NULL;
+    if (!src)
+        return fg_err_set(err, "%s:%d:%d: unknown or unfinished anchor '*%s'", t->g->opts.path,
+                          line, col, name);
+    *n = node_copy(src, &t->count);
+    if (!*n)
+        return fg_err_set(err, "%s:%d:%d: too many YAML nodes (aliases)", t->g->opts.path, line,
+                          col);
+    return 0;
+}
+
+/* A sequence or mapping end event: pop its frame, pass its height up, record its anchor. */
+static int tree_close(tree_parse *t, fg_err *err)
+{
+    frame *f = &t->stack[--t->depth];
+    int bad = 0;
+    if (t->depth > 0 && f->n->height + 1 > t->stack[t->depth - 1].n->height)
+        t->stack[t->depth - 1].n->height = f->n->height + 1;
+    if (f->anchor && add_anchor(&t->anc, f->anchor, f->n))
+        bad = tree_oom(t, err);
+    f->anchor = NULL;
+    nset_free(&f->keys);
+    return bad;
+}
+
+/* Check the depth and, as a mapping's key, the key; attach the new node n to its parent
+ * (or make it the root). On failure n is freed. */
+static int tree_attach(tree_parse *t, node *n, int line, int col, fg_err *err)
+{
+    frame *up = t->depth > 0 ? &t->stack[t->depth - 1] : NULL;
+    if (t->depth + n->height >= MAX_DEPTH) {
+        fg_err_set(err, "%s:%d:%d: nested more than %d levels deep", t->g->opts.path, line, col,
+                   MAX_DEPTH);
+        node_free(n); /* its own height is below MAX_DEPTH: bounded recursion */
+        return -1;
+    }
+    if (up && up->n->type == N_MAP && up->len % 2 == 0 && check_key(t->g, up, n, err)) {
+        node_free(n); /* not attached */
+        return -1;
+    }
+    if (!up) {
+        t->root = n;
+    } else if (kids_append(up->n, &up->len, n)) {
+        node_free(n);
+        return tree_oom(t, err);
+    }
+    return 0;
+}
+
+/* Open a frame for the new (attached) collection n with anchor name anc (may be NULL). */
+static int tree_push(tree_parse *t, node *n, const char *anc, fg_err *err)
+{
+    if (t->depth == t->cap) {
+        int nc = t->cap ? 2 * t->cap : 16;
+        frame *s = realloc(t->stack, (size_t)nc * sizeof *s);
+        if (!s)
+            return tree_oom(t, err);
+        t->stack = s;
+        t->cap = nc;
+    }
+    frame *f = &t->stack[t->depth];
+    f->n = n;
+    f->len = 0;
+    f->anchor = anc ? strdup(anc) : NULL;
+    memset(&f->keys, 0, sizeof f->keys);
+    t->depth++;
+    return 0;
+}
+
+/* One event other than the stream's end: 0, or -1 with err set. */
+static int tree_event(tree_parse *t, const yaml_event_t *ev, fg_err *err)
+{
+    int line = (int)ev->start_mark.line + 1, col = (int)ev->start_mark.column + 1;
+    node *n = NULL;
+    const char *anc = NULL;
+    switch (ev->type) {
+    case YAML_DOCUMENT_START_EVENT:
+        if (t->docs++ > 0)
+            return fg_err_set(err, "%s:%d:%d: a grid file holds one YAML document, found a second",
+                              t->g->opts.path, line, col);
+        return 0;
+    case YAML_SCALAR_EVENT:
+    case YAML_SEQUENCE_START_EVENT:
+    case YAML_MAPPING_START_EVENT:
+        if (tree_new_node(t, ev, line, col, &n, &anc, err))
+            return -1;
+        break;
+    case YAML_ALIAS_EVENT:
+        if (tree_alias(t, ev, line, col, &n, err))
+            return -1;
+        break;
+    case YAML_SEQUENCE_END_EVENT:
+    case YAML_MAPPING_END_EVENT:
+        return tree_close(t, err);
+    default:
+        return 0;
+    }
+    if (tree_attach(t, n, line, col, err))
+        return -1;
+    /* a scalar is finished at once; a collection when its end event comes */
+    if (anc && ev->type == YAML_SCALAR_EVENT && add_anchor(&t->anc, strdup(anc), n))
+        return tree_oom(t, err);
+    if (ev->type == YAML_SEQUENCE_START_EVENT || ev->type == YAML_MAPPING_START_EVENT)
+        return tree_push(t, n, anc, err);
+    return 0;
+}
+
+/* Free what an unfinished parse left open. */
+static void tree_free_frames(tree_parse *t)
+{
+    for (int i = t->depth - 1; i >= 0; i--) { /* innermost first: a key may be an open frame */
+        free(t->stack[i].anchor);
+        nset_free(&t->stack[i].keys);
+        /* after an error, a mapping's last key may still wait for its value: its n counts
+         * complete pairs only, so node_free(root) would not reach that key */
+        if (t->stack[i].n->type == N_MAP && t->stack[i].len % 2)
+            node_free(t->stack[i].n->k[t->stack[i].len - 1]);
+    }
+    free(t->stack);
+    anchors_free(&t->anc);
+}
+
+/* Parse g->text into the node tree g->root, with anchors and aliases resolved. */
 static int parse_tree(grid *g, fg_err *err)
 {
     yaml_parser_t p;
     yaml_event_t ev;
-    frame *stack = NULL;
-    int depth = 0, cap = 0;
-    anchors anc_set = {0};
-    node *root = NULL;
-    int docs = 0, rc = -1;
-    long count = 0;
-
+    tree_parse t = {0};
+    int rc = -1;
+    t.g = g;
     if (!yaml_parser_initialize(&p))
         return fg_err_set(err, "%s: out of memory", g->opts.path);
     yaml_parser_set_input_string(&p, (const unsigned char *)g->text, g->len);
-
     for (;;) {
         if (!yaml_parser_parse(&p, &ev)) {
             yaml_error(g, &p, err);
-            goto done;
+            break;
         }
-        int line = (int)ev.start_mark.line + 1, col = (int)ev.start_mark.column + 1;
-        node *n = NULL;
-        const char *anc = NULL;
-        int ok = 1;
-        switch (ev.type) {
-        case YAML_STREAM_END_EVENT:
+        if (ev.type == YAML_STREAM_END_EVENT) {
             yaml_event_delete(&ev);
             rc = 0;
-            goto done;
-        case YAML_DOCUMENT_START_EVENT:
-            if (docs++ > 0) {
-                fg_err_set(err, "%s:%d:%d: a grid file holds one YAML document, found a second",
-                           g->opts.path, line, col);
-                ok = 0;
-            }
-            break;
-        case YAML_SCALAR_EVENT:
-        case YAML_SEQUENCE_START_EVENT:
-        case YAML_MAPPING_START_EVENT:
-            if (++count > MAX_NODES) {
-                fg_err_set(err, "%s:%d:%d: too many YAML nodes", g->opts.path, line, col);
-                ok = 0;
-                break;
-            }
-            n = calloc(1, sizeof *n);
-            if (!n) {
-                ok = 0;
-                fg_err_set(err, "%s: out of memory", g->opts.path);
-                break;
-            }
-            n->line = line;
-            n->col = col;
-            if (ev.type == YAML_SCALAR_EVENT) {
-                n->type = N_SCALAR;
-                n->plain = ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
-                n->s = malloc(ev.data.scalar.length + 1);
-                if (n->s) {
-                    memcpy(n->s, ev.data.scalar.value, ev.data.scalar.length);
-                    n->s[ev.data.scalar.length] = '\0';
-                }
-                anc = (const char *)ev.data.scalar.anchor;
-            } else if (ev.type == YAML_SEQUENCE_START_EVENT) {
-                n->type = N_SEQ;
-                anc = (const char *)ev.data.sequence_start.anchor;
-            } else {
-                n->type = N_MAP;
-                anc = (const char *)ev.data.mapping_start.anchor;
-            }
-            if (n->type == N_SCALAR && !n->s) {
-                free(n);
-                n = NULL;
-                ok = 0;
-                fg_err_set(err, "%s: out of memory", g->opts.path);
-            }
-            break;
-        case YAML_ALIAS_EVENT: {
-            const char *name = (const char *)ev.data.alias.anchor;
-            const anchor *found = anchors_find(&anc_set, name);
-            const node *src = found ? found->n : NULL;
-            if (!src) {
-                fg_err_set(err, "%s:%d:%d: unknown or unfinished anchor '*%s'", g->opts.path,
-                           line, col, name);
-                ok = 0;
-                break;
-            }
-            n = node_copy(src, &count);
-            if (!n) {
-                fg_err_set(err, "%s:%d:%d: too many YAML nodes (aliases)", g->opts.path, line,
-                           col);
-                ok = 0;
-            }
             break;
         }
-        case YAML_SEQUENCE_END_EVENT:
-        case YAML_MAPPING_END_EVENT: {
-            frame *f = &stack[--depth];
-            if (depth > 0 && f->n->height + 1 > stack[depth - 1].n->height)
-                stack[depth - 1].n->height = f->n->height + 1;
-            if (f->anchor && add_anchor(&anc_set, f->anchor, f->n)) {
-                ok = 0;
-                fg_err_set(err, "%s: out of memory", g->opts.path);
-            }
-            f->anchor = NULL;
-            nset_free(&f->keys);
-            break;
-        }
-        default:
-            break;
-        }
-        if (ok && n && depth + n->height >= MAX_DEPTH) {
-            fg_err_set(err, "%s:%d:%d: nested more than %d levels deep", g->opts.path, line, col,
-                       MAX_DEPTH);
-            node_free(n); /* its own height is below MAX_DEPTH: bounded recursion */
-            n = NULL;
-            ok = 0;
-        }
-        if (ok && n && depth > 0 && stack[depth - 1].n->type == N_MAP && stack[depth - 1].len % 2 == 0 &&
-            check_key(g, &stack[depth - 1], n, err)) {
-            node_free(n); /* not attached */
-            n = NULL;
-            ok = 0;
-        }
-        if (ok && n) {
-            /* attach the new node to its parent (or make it the root) */
-            if (depth == 0) {
-                root = n;
-            } else if (kids_append(stack[depth - 1].n, &stack[depth - 1].len, n)) {
-                node_free(n);
-                n = NULL;
-                ok = 0;
-                fg_err_set(err, "%s: out of memory", g->opts.path);
-            }
-        }
-        /* a scalar is finished at once; a collection when its end event comes */
-        if (ok && n && anc && ev.type == YAML_SCALAR_EVENT &&
-            add_anchor(&anc_set, strdup(anc), n)) {
-            ok = 0;
-            fg_err_set(err, "%s: out of memory", g->opts.path);
-        }
-        if (ok && n &&
-            (ev.type == YAML_SEQUENCE_START_EVENT || ev.type == YAML_MAPPING_START_EVENT)) {
-            if (depth == cap) {
-                int nc = cap ? 2 * cap : 16;
-                frame *s = realloc(stack, (size_t)nc * sizeof *s);
-                if (!s) {
-                    ok = 0;
-                    fg_err_set(err, "%s: out of memory", g->opts.path);
-                } else {
-                    stack = s;
-                    cap = nc;
-                }
-            }
-            if (ok) {
-                stack[depth].n = n;
-                stack[depth].len = 0;
-                stack[depth].anchor = anc ? strdup(anc) : NULL;
-                memset(&stack[depth].keys, 0, sizeof stack[depth].keys);
-                depth++;
-            }
-        }
+        int bad = tree_event(&t, &ev, err);
         yaml_event_delete(&ev);
-        if (!ok)
-            goto done;
+        if (bad)
+            break;
     }
-done:
-    for (int i = depth - 1; i >= 0; i--) { /* innermost first: a key may be an open frame */
-        free(stack[i].anchor);
-        nset_free(&stack[i].keys);
-        /* after an error, a mapping's last key may still wait for its value: its n counts
-         * complete pairs only, so node_free(root) would not reach that key */
-        if (stack[i].n->type == N_MAP && stack[i].len % 2)
-            node_free(stack[i].n->k[stack[i].len - 1]);
-    }
-    free(stack);
-    anchors_free(&anc_set);
+    tree_free_frames(&t);
     yaml_parser_delete(&p);
     if (rc == 0)
-        g->root = root;
+        g->root = t.root;
     else
-        node_free(root);
+        node_free(t.root);
     return rc;
 }
 
@@ -1350,119 +1381,126 @@ static int check_weights_path(const bctx *b, const node *v, const char *what)
     return 0;
 }
 
-static int build_layer_fields(bctx *b, const model *m, nn_net_desc *net, int i)
+/* A field's key in a layer of kind `kind`: a known field valid for that kind (type and
+ * name are every kind's); its FIELDS id in *id. */
+static int layer_key(bctx *b, const node *key, int kind, int *id)
 {
-    const node *L = m->layers->k[i];
-    nn_layer_desc *d = &net->layers[i];
-    int kind = (int)d->kind;
-    int alpha_set = 0, strides_set = 0, inputs_set = 0, k;
-    char what[96], valid[512];
-
-    set_where(b, m, d->name);
-    for (int f = 0; f < L->n; f++) {
-        const node *key = MAP_KEY(L, f), *v = MAP_VAL(L, f);
-        int id = field_id(key->s);
-        if (id < 0) {
-            fields_text(kind, valid, sizeof valid);
-            return err_at(b->g, key, b->err, "unknown field '%s' for %s %s layer (valid: %s)%s",
-                          key->s, article(kind), nn_layer_kind_name((nn_layer_kind)kind), valid, b->where);
-        }
-        if (id == F_TYPE || id == F_NAME)
-            continue;
-        if (!(FIELDS[id].kinds >> kind & 1u)) {
-            fields_text(kind, valid, sizeof valid);
-            return err_at(b->g, key, b->err,
-                          "field '%s' is not valid for %s %s layer (valid: %s)%s",
-                          key->s, article(kind), nn_layer_kind_name((nn_layer_kind)kind), valid, b->where);
-        }
-        snprintf(what, sizeof what, "%s %s", nn_layer_kind_name((nn_layer_kind)kind), key->s);
-        int rc = 0;
-        switch (id) {
-        case F_INPUTS:
-            inputs_set = 1;
-            if (v->type == N_SEQ) {
-                if (v->n < 1 || v->n > 2)
-                    return err_at(b->g, v, b->err, "inputs: expected 1 or 2 layer names, got %d%s",
-                                  v->n, b->where);
-                d->n_inputs = v->n;
-                for (int j = 0; j < v->n && !rc; j++)
-                    rc = resolve_input(b, v->k[j], net, i, m->layers, &d->inputs[j]);
-            } else {
-                d->n_inputs = 1;
-                rc = resolve_input(b, v, net, i, m->layers, &d->inputs[0]);
-            }
-            if (!rc && d->n_inputs != (kind == NN_LAYER_ADD ? 2 : 1))
-                return err_at(b->g, v, b->err, "%s %s layer takes %s input%s%s", article(kind),
-                              nn_layer_kind_name((nn_layer_kind)kind),
-                              kind == NN_LAYER_ADD ? "exactly 2" : "1",
-                              kind == NN_LAYER_ADD ? "s" : "", b->where);
-            break;
-        case F_UNITS: rc = get_i(b, v, what, 1, 1000000, &d->units); break;
-        case F_FILTERS: rc = get_i(b, v, what, 1, 1000000, &d->filters); break;
-        case F_DEPTH_MULTIPLIER: rc = get_i(b, v, what, 1, 100000, &d->depth_multiplier); break;
-        case F_ACTIVATION:
-            if (!(rc = get_enum(b, v, "activation", act_lookup, NN_VOCAB_ACT, &k)))
-                d->activation = (nn_act)k;
-            break;
-        case F_ALPHA:
-            alpha_set = 1;
-            rc = get_f(b, v, what, 0, 0, INFINITY, 0, &d->alpha);
-            break;
-        case F_KERNEL_SIZE: rc = get_pair(b, v, what, d->kernel); break;
-        case F_STRIDES:
-            strides_set = 1;
-            rc = get_pair(b, v, what, d->strides);
-            break;
-        case F_POOL_SIZE: rc = get_pair(b, v, what, d->pool); break;
-        case F_PADDING:
-            if (!(rc = get_enum(b, v, "padding", padding_lookup, NN_VOCAB_PADDING, &k)))
-                d->padding = (nn_padding)k;
-            break;
-        case F_USE_BIAS: rc = get_bool(b, v, what, &d->use_bias); break;
-        case F_KERNEL_INIT:
-        case F_BIAS_INIT:
-        case F_DEPTHWISE_INIT:
-            rc = get_enum(b, v, "initializer", init_lookup, NN_VOCAB_INIT, &k);
-            if (!rc)
-                set_init(id == F_KERNEL_INIT ? &d->kernel_init
-                         : id == F_BIAS_INIT ? &d->bias_init
-                                             : &d->depthwise_init,
-                         k);
-            break;
-        case F_L2: rc = get_f(b, v, what, 0, 0, INFINITY, 0, &d->l2); break;
-        case F_RATE: rc = get_f(b, v, what, 0, 0, 1, 1, &d->rate); break;
-        case F_MOMENTUM: rc = get_f(b, v, what, 0, 0, 1, 1, &d->bn_momentum); break;
-        case F_EPSILON: rc = get_f(b, v, what, 0, 1, INFINITY, 0, &d->bn_epsilon); break;
-        case F_HEIGHT: rc = get_i(b, v, what, 1, 100000, &d->size[0]); break;
-        case F_WIDTH: rc = get_i(b, v, what, 1, 100000, &d->size[1]); break;
-        case F_INTERPOLATION:
-            if (!(rc = get_enum(b, v, "interpolation", interp_lookup, NN_VOCAB_INTERP, &k)))
-                d->interpolation = (nn_interp)k;
-            break;
-        case F_SCALE: rc = get_f(b, v, what, -INFINITY, 0, INFINITY, 0, &d->scale); break;
-        case F_OFFSET: rc = get_f(b, v, what, -INFINITY, 0, INFINITY, 0, &d->offset); break;
-        case F_TRAINABLE:
-            if (!(rc = get_bool(b, v, what, &k)))
-                d->frozen = !k;
-            break;
-        case F_WEIGHTS: rc = check_weights_path(b, v, what); break;
-        default: break;
-        }
-        if (rc)
-            return -1;
+    char valid[512];
+    *id = field_id(key->s);
+    if (*id < 0) {
+        fields_text(kind, valid, sizeof valid);
+        return err_at(b->g, key, b->err, "unknown field '%s' for %s %s layer (valid: %s)%s",
+                      key->s, article(kind), nn_layer_kind_name((nn_layer_kind)kind), valid, b->where);
     }
-    if (!inputs_set) {
+    if (*id == F_TYPE || *id == F_NAME)
+        return 0;
+    if (!(FIELDS[*id].kinds >> kind & 1u)) {
+        fields_text(kind, valid, sizeof valid);
+        return err_at(b->g, key, b->err,
+                      "field '%s' is not valid for %s %s layer (valid: %s)%s",
+                      key->s, article(kind), nn_layer_kind_name((nn_layer_kind)kind), valid, b->where);
+    }
+    return 0;
+}
+
+/* inputs: of layer i: one layer name, or two for an add layer. */
+static int layer_inputs(bctx *b, const model *m, nn_net_desc *net, int i, const node *v)
+{
+    nn_layer_desc *d = &net->layers[i];
+    int kind = (int)d->kind, rc = 0;
+    if (v->type == N_SEQ) {
+        if (v->n < 1 || v->n > 2)
+            return err_at(b->g, v, b->err, "inputs: expected 1 or 2 layer names, got %d%s",
+                          v->n, b->where);
+        d->n_inputs = v->n;
+        for (int j = 0; j < v->n && !rc; j++)
+            rc = resolve_input(b, v->k[j], net, i, m->layers, &d->inputs[j]);
+    } else {
+        d->n_inputs = 1;
+        rc = resolve_input(b, v, net, i, m->layers, &d->inputs[0]);
+    }
+    if (!rc && d->n_inputs != (kind == NN_LAYER_ADD ? 2 : 1))
+        return err_at(b->g, v, b->err, "%s %s layer takes %s input%s%s", article(kind),
+                      nn_layer_kind_name((nn_layer_kind)kind),
+                      kind == NN_LAYER_ADD ? "exactly 2" : "1",
+                      kind == NN_LAYER_ADD ? "s" : "", b->where);
+    return rc;
+}
+
+/* Field id of layer i set from value v (what names it in messages): 0 or -1. */
+static int layer_field(bctx *b, const model *m, nn_net_desc *net, int i, int id, const node *v,
+                       const char *what)
+{
+    nn_layer_desc *d = &net->layers[i];
+    int k, rc = 0;
+    switch (id) {
+    case F_INPUTS: rc = layer_inputs(b, m, net, i, v); break;
+    case F_UNITS: rc = get_i(b, v, what, 1, 1000000, &d->units); break;
+    case F_FILTERS: rc = get_i(b, v, what, 1, 1000000, &d->filters); break;
+    case F_DEPTH_MULTIPLIER: rc = get_i(b, v, what, 1, 100000, &d->depth_multiplier); break;
+    case F_ACTIVATION:
+        if (!(rc = get_enum(b, v, "activation", act_lookup, NN_VOCAB_ACT, &k)))
+            d->activation = (nn_act)k;
+        break;
+    case F_ALPHA: rc = get_f(b, v, what, 0, 0, INFINITY, 0, &d->alpha); break;
+    case F_KERNEL_SIZE: rc = get_pair(b, v, what, d->kernel); break;
+    case F_STRIDES: rc = get_pair(b, v, what, d->strides); break;
+    case F_POOL_SIZE: rc = get_pair(b, v, what, d->pool); break;
+    case F_PADDING:
+        if (!(rc = get_enum(b, v, "padding", padding_lookup, NN_VOCAB_PADDING, &k)))
+            d->padding = (nn_padding)k;
+        break;
+    case F_USE_BIAS: rc = get_bool(b, v, what, &d->use_bias); break;
+    case F_KERNEL_INIT:
+    case F_BIAS_INIT:
+    case F_DEPTHWISE_INIT:
+        rc = get_enum(b, v, "initializer", init_lookup, NN_VOCAB_INIT, &k);
+        if (!rc)
+            set_init(id == F_KERNEL_INIT ? &d->kernel_init
+                     : id == F_BIAS_INIT ? &d->bias_init
+                                         : &d->depthwise_init,
+                     k);
+        break;
+    case F_L2: rc = get_f(b, v, what, 0, 0, INFINITY, 0, &d->l2); break;
+    case F_RATE: rc = get_f(b, v, what, 0, 0, 1, 1, &d->rate); break;
+    case F_MOMENTUM: rc = get_f(b, v, what, 0, 0, 1, 1, &d->bn_momentum); break;
+    case F_EPSILON: rc = get_f(b, v, what, 0, 1, INFINITY, 0, &d->bn_epsilon); break;
+    case F_HEIGHT: rc = get_i(b, v, what, 1, 100000, &d->size[0]); break;
+    case F_WIDTH: rc = get_i(b, v, what, 1, 100000, &d->size[1]); break;
+    case F_INTERPOLATION:
+        if (!(rc = get_enum(b, v, "interpolation", interp_lookup, NN_VOCAB_INTERP, &k)))
+            d->interpolation = (nn_interp)k;
+        break;
+    case F_SCALE: rc = get_f(b, v, what, -INFINITY, 0, INFINITY, 0, &d->scale); break;
+    case F_OFFSET: rc = get_f(b, v, what, -INFINITY, 0, INFINITY, 0, &d->offset); break;
+    case F_TRAINABLE:
+        if (!(rc = get_bool(b, v, what, &k)))
+            d->frozen = !k;
+        break;
+    case F_WEIGHTS: rc = check_weights_path(b, v, what); break;
+    default: break;
+    }
+    return rc ? -1 : 0;
+}
+
+/* What layer i (node L) did not set: its default input, alpha, pooling strides; a field
+ * its kind cannot do without is an error. set: which of F_INPUTS, F_ALPHA, F_STRIDES were
+ * given (bits by id). */
+static int layer_defaults(bctx *b, const node *L, nn_layer_desc *d, int i, uint64_t set)
+{
+    int kind = (int)d->kind;
+    if (!(set >> F_INPUTS & 1u)) {
         if (kind == NN_LAYER_ADD)
             return err_at(b->g, L, b->err, "an add layer needs 'inputs' with two layer names%s",
                           b->where);
         d->n_inputs = 1;
         d->inputs[0] = i == 0 ? NN_INPUT : i - 1;
     }
-    if (!alpha_set && d->activation == NN_ACT_LEAKY_RELU)
+    if (!(set >> F_ALPHA & 1u) && d->activation == NN_ACT_LEAKY_RELU)
         d->alpha = 0.3f;
-    if (!alpha_set && d->activation == NN_ACT_ELU)
+    if (!(set >> F_ALPHA & 1u) && d->activation == NN_ACT_ELU)
         d->alpha = 1.0f;
-    if ((kind == NN_LAYER_MAX_POOL2D || kind == NN_LAYER_AVG_POOL2D) && !strides_set) {
+    if ((kind == NN_LAYER_MAX_POOL2D || kind == NN_LAYER_AVG_POOL2D) && !(set >> F_STRIDES & 1u)) {
         d->strides[0] = d->pool[0];
         d->strides[1] = d->pool[1];
     }
@@ -1483,6 +1521,31 @@ static int build_layer_fields(bctx *b, const model *m, nn_net_desc *net, int i)
         return err_at(b->g, L, b->err, "%s %s layer needs '%s'%s", article(kind), nn_layer_kind_name((nn_layer_kind)kind),
                       missing, b->where);
     return 0;
+}
+
+/* Layer i of model m: each field checked and set, then the defaults of what is unset. */
+static int build_layer_fields(bctx *b, const model *m, nn_net_desc *net, int i)
+{
+    const node *L = m->layers->k[i];
+    nn_layer_desc *d = &net->layers[i];
+    int kind = (int)d->kind, id;
+    uint64_t set = 0; /* bit id: field id given */
+    _Static_assert(F__COUNT <= 64, "the fields given are a 64-bit set");
+    char what[96];
+
+    set_where(b, m, d->name);
+    for (int f = 0; f < L->n; f++) {
+        const node *key = MAP_KEY(L, f), *v = MAP_VAL(L, f);
+        if (layer_key(b, key, kind, &id))
+            return -1;
+        if (id == F_TYPE || id == F_NAME)
+            continue;
+        snprintf(what, sizeof what, "%s %s", nn_layer_kind_name((nn_layer_kind)kind), key->s);
+        set |= (uint64_t)1 << id;
+        if (layer_field(b, m, net, i, id, v, what))
+            return -1;
+    }
+    return layer_defaults(b, L, d, i, set);
 }
 
 /* freeze_until: the named layer and every layer before it get frozen = 1. */

@@ -68,6 +68,31 @@ static void sb_key(fg_buf *b, const char *k)
     fg_buf_add(b, ":", 1);
 }
 
+/* A key and its value: a string, an integer, a number (sb_float), a boolean. */
+static void sb_kstr(fg_buf *b, const char *k, const char *v)
+{
+    sb_key(b, k);
+    sb_str(b, v);
+}
+
+static void sb_kint(fg_buf *b, const char *k, long long v)
+{
+    sb_key(b, k);
+    fg_buf_printf(b, "%lld", v);
+}
+
+static void sb_kfloat(fg_buf *b, const char *k, double v, int is_double)
+{
+    sb_key(b, k);
+    sb_float(b, v, is_double);
+}
+
+static void sb_kbool(fg_buf *b, const char *k, int v)
+{
+    sb_key(b, k);
+    fg_buf_add(b, v ? "true" : "false", v ? 4 : 5);
+}
+
 static void sb_hex64(fg_buf *b, const char *k, uint64_t v)
 {
     char t[24];
@@ -158,49 +183,38 @@ int jnl_create(const char *path, const jnl_header *h, jnl **out, fg_err *err)
     fg_buf *b = &j->line;
     fg_buf_reset(b);
     fg_buf_add(b, "{", 1);
-    sb_key(b, "fmnist_grid_journal");
-    fg_buf_printf(b, "%d", JNL_VERSION);
-    sb_key(b, "grid");
-    sb_str(b, h->grid_name);
+    sb_kint(b, "fmnist_grid_journal", JNL_VERSION);
+    sb_kstr(b, "grid", h->grid_name);
     sb_hex64(b, "grid_hash", h->grid_hash);
-    sb_key(b, "configs");
-    fg_buf_printf(b, "%lld", (long long)h->n_configs);
-    sb_key(b, "folds");
-    fg_buf_printf(b, "%d", h->folds);
+    sb_kint(b, "configs", h->n_configs);
+    sb_kint(b, "folds", h->folds);
     sb_key(b, "seed");
     fg_buf_printf(b, "%llu", (unsigned long long)h->seed);
     sb_key(b, "cv_seed");
     fg_buf_printf(b, "%llu", (unsigned long long)h->cv_seed);
-    sb_key(b, "subset");
-    fg_buf_printf(b, "%d", h->subset);
+    sb_kint(b, "subset", h->subset);
     sb_hex64(b, "folds_checksum", h->folds_checksum);
     sb_hex32(b, "train_images_crc32", h->train_images_crc32);
     sb_hex32(b, "train_labels_crc32", h->train_labels_crc32);
     if (h->threads > 0) {
-        sb_key(b, "threads");
-        fg_buf_printf(b, "%d", h->threads);
+        sb_kint(b, "threads", h->threads);
     }
     if (h->refit >= 0) {
-        sb_key(b, "refit");
-        fg_buf_printf(b, "%d", h->refit ? 1 : 0);
+        sb_kint(b, "refit", h->refit ? 1 : 0);
     }
     if (h->data_dir[0]) {
-        sb_key(b, "data_dir");
-        sb_str(b, h->data_dir);
+        sb_kstr(b, "data_dir", h->data_dir);
     }
     if (h->in_h > 0 && (h->in_h != JNL_DEFAULT_H || h->in_w != JNL_DEFAULT_W || h->in_c != JNL_DEFAULT_C)) {
         sb_key(b, "shape");
         fg_buf_printf(b, "\"%dx%dx%d\"", h->in_h, h->in_w, h->in_c);
     }
     if (h->classes > 0 && h->classes != JNL_DEFAULT_CLASSES) {
-        sb_key(b, "classes");
-        fg_buf_printf(b, "%d", h->classes);
+        sb_kint(b, "classes", h->classes);
     }
     if (h->base_configs > 0) {
-        sb_key(b, "base_configs");
-        fg_buf_printf(b, "%d", h->base_configs);
-        sb_key(b, "base_blocks");
-        fg_buf_printf(b, "%d", h->base_blocks);
+        sb_kint(b, "base_configs", h->base_configs);
+        sb_kint(b, "base_blocks", h->base_blocks);
         sb_key(b, "base_seconds");
         fg_buf_printf(b, "%.3f", h->base_seconds);
     }
@@ -234,53 +248,32 @@ int jnl_append_session(jnl *j, const jnl_session *s, fg_err *err)
     fg_buf *b = &j->line;
     fg_buf_reset(b);
     fg_buf_add(b, "{", 1);
-    sb_key(b, "session");
-    fg_buf_printf(b, "%d", s->number);
+    sb_kint(b, "session", s->number);
     /* Readers older than session records take a line for a task's record unless it fails
      * to parse as one: a status that is no task's makes them skip it as damaged. */
-    sb_key(b, "status");
-    sb_str(b, "session");
+    sb_kstr(b, "status", "session");
     sb_hex64(b, "search", j->search_id);
-    sb_key(b, "ended");
-    fg_buf_add(b, s->ended ? "true" : "false", s->ended ? 4 : 5);
-    sb_key(b, "interrupted");
-    fg_buf_add(b, s->interrupted ? "true" : "false", s->interrupted ? 4 : 5);
-    sb_key(b, "role");
-    sb_str(b, s->role);
-    sb_key(b, "started");
-    sb_str(b, s->started_utc);
-    sb_key(b, "host");
-    sb_str(b, s->host);
-    sb_key(b, "hosts");
-    sb_str(b, s->hosts);
-    sb_key(b, "ranks");
-    fg_buf_printf(b, "%d", s->ranks);
-    sb_key(b, "workers");
-    fg_buf_printf(b, "%d", s->workers);
-    sb_key(b, "threads");
-    fg_buf_printf(b, "%d", s->threads);
-    sb_key(b, "wall_time");
-    sb_float(b, s->wall_time, 1);
-    sb_key(b, "version");
-    sb_str(b, s->version);
-    sb_key(b, "git");
-    sb_str(b, s->git_rev);
-    sb_key(b, "compiler");
-    sb_str(b, s->compiler);
-    sb_key(b, "mpi");
-    sb_str(b, s->mpi);
-    sb_key(b, "blas");
-    sb_str(b, s->blas);
-    sb_key(b, "command");
-    sb_str(b, s->command);
-    sb_key(b, "data_dir");
-    sb_str(b, s->data_dir);
+    sb_kbool(b, "ended", s->ended);
+    sb_kbool(b, "interrupted", s->interrupted);
+    sb_kstr(b, "role", s->role);
+    sb_kstr(b, "started", s->started_utc);
+    sb_kstr(b, "host", s->host);
+    sb_kstr(b, "hosts", s->hosts);
+    sb_kint(b, "ranks", s->ranks);
+    sb_kint(b, "workers", s->workers);
+    sb_kint(b, "threads", s->threads);
+    sb_kfloat(b, "wall_time", s->wall_time, 1);
+    sb_kstr(b, "version", s->version);
+    sb_kstr(b, "git", s->git_rev);
+    sb_kstr(b, "compiler", s->compiler);
+    sb_kstr(b, "mpi", s->mpi);
+    sb_kstr(b, "blas", s->blas);
+    sb_kstr(b, "command", s->command);
+    sb_kstr(b, "data_dir", s->data_dir);
     sb_hex32(b, "test_images_crc32", s->test_images_crc32);
     sb_hex32(b, "test_labels_crc32", s->test_labels_crc32);
-    sb_key(b, "n_train_total");
-    fg_buf_printf(b, "%d", s->n_train_total);
-    sb_key(b, "n_test");
-    fg_buf_printf(b, "%d", s->n_test);
+    sb_kint(b, "n_train_total", s->n_train_total);
+    sb_kint(b, "n_test", s->n_test);
     sb_finish(b);
     if (b->bad)
         return fg_err_set(err, "%s: session record too long", j->path);
@@ -293,48 +286,28 @@ int jnl_append(jnl *j, const jnl_record *r, const char *params, fg_err *err)
     fg_buf *b = &j->line;
     fg_buf_reset(b);
     fg_buf_add(b, "{", 1);
-    sb_key(b, "task");
-    fg_buf_printf(b, "%d", e->task);
-    sb_key(b, "config");
-    fg_buf_printf(b, "%d", e->config);
-    sb_key(b, "fold");
-    fg_buf_printf(b, "%d", e->fold);
+    sb_kint(b, "task", e->task);
+    sb_kint(b, "config", e->config);
+    sb_kint(b, "fold", e->fold);
     sb_hex64(b, "hash", e->config_hash);
     sb_hex64(b, "search", j->search_id);
-    sb_key(b, "status");
-    sb_str(b, nn_status_name((nn_status)e->status));
-    sb_key(b, "val_acc");
-    sb_float(b, e->val_acc, 0);
-    sb_key(b, "val_loss");
-    sb_float(b, e->val_loss, 0);
-    sb_key(b, "test_acc");
-    sb_float(b, e->test_acc, 0);
-    sb_key(b, "test_loss");
-    sb_float(b, e->test_loss, 0);
-    sb_key(b, "fit_time");
-    sb_float(b, e->fit_time, 1);
-    sb_key(b, "score_time");
-    sb_float(b, e->score_time, 1);
-    sb_key(b, "epochs");
-    fg_buf_printf(b, "%d", e->epochs_run);
-    sb_key(b, "best_epoch");
-    fg_buf_printf(b, "%d", e->best_epoch);
-    sb_key(b, "n_train");
-    fg_buf_printf(b, "%d", e->n_train);
-    sb_key(b, "n_val");
-    fg_buf_printf(b, "%d", e->n_val);
-    sb_key(b, "n_params");
-    fg_buf_printf(b, "%lld", (long long)e->n_params);
-    sb_key(b, "max_epochs");
-    fg_buf_printf(b, "%d", e->max_epochs);
-    sb_key(b, "rank");
-    fg_buf_printf(b, "%d", e->rank);
-    sb_key(b, "host");
-    sb_str(b, e->host);
-    sb_key(b, "params");
-    sb_str(b, params ? params : "");
-    sb_key(b, "msg");
-    sb_str(b, e->msg);
+    sb_kstr(b, "status", nn_status_name((nn_status)e->status));
+    sb_kfloat(b, "val_acc", e->val_acc, 0);
+    sb_kfloat(b, "val_loss", e->val_loss, 0);
+    sb_kfloat(b, "test_acc", e->test_acc, 0);
+    sb_kfloat(b, "test_loss", e->test_loss, 0);
+    sb_kfloat(b, "fit_time", e->fit_time, 1);
+    sb_kfloat(b, "score_time", e->score_time, 1);
+    sb_kint(b, "epochs", e->epochs_run);
+    sb_kint(b, "best_epoch", e->best_epoch);
+    sb_kint(b, "n_train", e->n_train);
+    sb_kint(b, "n_val", e->n_val);
+    sb_kint(b, "n_params", e->n_params);
+    sb_kint(b, "max_epochs", e->max_epochs);
+    sb_kint(b, "rank", e->rank);
+    sb_kstr(b, "host", e->host);
+    sb_kstr(b, "params", params ? params : "");
+    sb_kstr(b, "msg", e->msg);
     sb_key(b, "history");
     fg_buf_add(b, "[", 1);
     int ne = e->epochs_run < 0 ? 0 : e->epochs_run > NN_MAX_EPOCHS ? NN_MAX_EPOCHS : e->epochs_run;
@@ -623,12 +596,115 @@ static int header_input(cur *c, const char *k, jnl_header *h)
     return 0;
 }
 
+/* "base_configs", "base_blocks" or "base_seconds": optional, the frozen base computed
+ * once (base.c). */
+static int header_base(cur *c, const char *k, jnl_header *h)
+{
+    double d;
+    if (parse_num(c, &d) || !(d >= 0 && d < 1e12))
+        return -1;
+    if (!strcmp(k, "base_seconds"))
+        h->base_seconds = d;
+    else if (!strcmp(k, "base_configs"))
+        h->base_configs = (int)d;
+    else
+        h->base_blocks = (int)d;
+    return 0;
+}
+
+/* The header's hexadecimal keys, in header_hex's order. */
+static const char *const hex_keys[] = {"grid_hash", "folds_checksum", "train_images_crc32",
+                                       "train_labels_crc32"};
+
+/* The hexadecimal field hex_keys[i]: the grid hash, the folds' checksum or a data CRC. */
+static int header_hex(header_ctx *x, int i, cur *c)
+{
+    static const int hex_bits[] = {HK_GRID_HASH, HK_FOLDS_CHECKSUM, HK_IMAGES, HK_LABELS};
+    jnl_header *h = x->h;
+    uint64_t v;
+    x->seen |= 1u << hex_bits[i];
+    if (parse_hex(c, i < 2 ? 16 : 8, &v))
+        return -1;
+    if (i == 0)
+        h->grid_hash = v;
+    else if (i == 1)
+        h->folds_checksum = v;
+    else if (i == 2)
+        h->train_images_crc32 = (uint32_t)v;
+    else
+        h->train_labels_crc32 = (uint32_t)v;
+    return 0;
+}
+
+/* "seed" or "cv_seed": an unsigned 64-bit number (errno cleared by the caller). */
+static int header_seed(header_ctx *x, const char *k, cur *c)
+{
+    char num[32];
+    x->seen |= 1u << (!strcmp(k, "seed") ? HK_SEED : HK_CV_SEED);
+    if (parse_digits(c, 0, num, sizeof num))
+        return -1;
+    uint64_t v = strtoull(num, NULL, 10);
+    if (errno)
+        return -1;
+    if (!strcmp(k, "seed"))
+        x->h->seed = v;
+    else
+        x->h->cv_seed = v;
+    return 0;
+}
+
+/* "threads" or "refit": optional, as data_dir; -1..1000000 (errno cleared by the caller). */
+static int header_option(cur *c, const char *k, jnl_header *h)
+{
+    char num[32];
+    if (parse_digits(c, 1, num, sizeof num))
+        return -1;
+    long long n = strtoll(num, NULL, 10);
+    if (errno || n < -1 || n > 1000000)
+        return -1;
+    if (!strcmp(k, "threads"))
+        h->threads = (int)n;
+    else
+        h->refit = (int)n;
+    return 0;
+}
+
+/* "configs", "folds" or "subset": counts within their ranges (errno cleared by the caller). */
+static int header_count(header_ctx *x, const char *k, cur *c)
+{
+    jnl_header *h = x->h;
+    char num[32];
+    if (parse_digits(c, 1, num, sizeof num))
+        return -1;
+    long long n = strtoll(num, NULL, 10);
+    if (errno)
+        return -1;
+    if (!strcmp(k, "configs")) {
+        x->seen |= 1u << HK_CONFIGS;
+        if (n < 1 || n > INT32_MAX) /* task ids are int32 */
+            return -1;
+        h->n_configs = n;
+    } else if (!strcmp(k, "folds")) {
+        x->seen |= 1u << HK_FOLDS;
+        if (n < 1 || n > 1000000) /* 1: a holdout split */
+            return -1;
+        h->folds = (int)n;
+    } else {
+        x->seen |= 1u << HK_SUBSET;
+        if (n < 0 || n > JNL_MAX_IMAGES)
+            return -1;
+        h->subset = (int)n;
+    }
+    return 0;
+}
+
+/* One field of the header line: parse it into x->h and mark it seen; unknown keys are
+ * skipped. */
 static int header_field(void *obj, const char *k, cur *c)
 {
     header_ctx *x = obj;
     jnl_header *h = x->h;
     char num[32];
-    uint64_t v;
     errno = 0;
     if (!strcmp(k, "fmnist_grid_journal")) {
         x->seen |= 1u << HK_VERSION;
@@ -645,85 +721,17 @@ static int header_field(void *obj, const char *k, cur *c)
         return parse_str(c, h->data_dir, sizeof h->data_dir);
     if (!strcmp(k, "shape") || !strcmp(k, "classes")) /* optional: only other data sets' */
         return header_input(c, k, h);
-    if (!strcmp(k, "base_configs") || !strcmp(k, "base_blocks") || !strcmp(k, "base_seconds")) {
-        double d; /* optional: the frozen base computed once (base.c) */
-        if (parse_num(c, &d) || !(d >= 0 && d < 1e12))
-            return -1;
-        if (!strcmp(k, "base_seconds"))
-            h->base_seconds = d;
-        else if (!strcmp(k, "base_configs"))
-            h->base_configs = (int)d;
-        else
-            h->base_blocks = (int)d;
-        return 0;
-    }
-    static const char *const hex_keys[] = {"grid_hash", "folds_checksum", "train_images_crc32",
-                                           "train_labels_crc32"};
-    static const int hex_bits[] = {HK_GRID_HASH, HK_FOLDS_CHECKSUM, HK_IMAGES, HK_LABELS};
+    if (!strcmp(k, "base_configs") || !strcmp(k, "base_blocks") || !strcmp(k, "base_seconds"))
+        return header_base(c, k, h);
     for (int i = 0; i < 4; i++)
-        if (!strcmp(k, hex_keys[i])) {
-            x->seen |= 1u << hex_bits[i];
-            if (parse_hex(c, i < 2 ? 16 : 8, &v))
-                return -1;
-            if (i == 0)
-                h->grid_hash = v;
-            else if (i == 1)
-                h->folds_checksum = v;
-            else if (i == 2)
-                h->train_images_crc32 = (uint32_t)v;
-            else
-                h->train_labels_crc32 = (uint32_t)v;
-            return 0;
-        }
-    if (!strcmp(k, "seed") || !strcmp(k, "cv_seed")) {
-        x->seen |= 1u << (!strcmp(k, "seed") ? HK_SEED : HK_CV_SEED);
-        if (parse_digits(c, 0, num, sizeof num))
-            return -1;
-        v = strtoull(num, NULL, 10);
-        if (errno)
-            return -1;
-        if (!strcmp(k, "seed"))
-            h->seed = v;
-        else
-            h->cv_seed = v;
-        return 0;
-    }
-    if (!strcmp(k, "threads") || !strcmp(k, "refit")) { /* optional, as data_dir */
-        if (parse_digits(c, 1, num, sizeof num))
-            return -1;
-        long long n = strtoll(num, NULL, 10);
-        if (errno || n < -1 || n > 1000000)
-            return -1;
-        if (!strcmp(k, "threads"))
-            h->threads = (int)n;
-        else
-            h->refit = (int)n;
-        return 0;
-    }
-    if (!strcmp(k, "configs") || !strcmp(k, "folds") || !strcmp(k, "subset")) {
-        if (parse_digits(c, 1, num, sizeof num))
-            return -1;
-        long long n = strtoll(num, NULL, 10);
-        if (errno)
-            return -1;
-        if (!strcmp(k, "configs")) {
-            x->seen |= 1u << HK_CONFIGS;
-            if (n < 1 || n > INT32_MAX) /* task ids are int32 */
-                return -1;
-            h->n_configs = n;
-        } else if (!strcmp(k, "folds")) {
-            x->seen |= 1u << HK_FOLDS;
-            if (n < 1 || n > 1000000) /* 1: a holdout split */
-                return -1;
-            h->folds = (int)n;
-        } else {
-            x->seen |= 1u << HK_SUBSET;
-            if (n < 0 || n > JNL_MAX_IMAGES)
-                return -1;
-            h->subset = (int)n;
-        }
-        return 0;
-    }
+        if (!strcmp(k, hex_keys[i]))
+            return header_hex(x, i, c);
+    if (!strcmp(k, "seed") || !strcmp(k, "cv_seed"))
+        return header_seed(x, k, c);
+    if (!strcmp(k, "threads") || !strcmp(k, "refit"))
+        return header_option(c, k, h);
+    if (!strcmp(k, "configs") || !strcmp(k, "folds") || !strcmp(k, "subset"))
+        return header_count(x, k, c);
     return skip_value(c);
 }
 

@@ -348,199 +348,287 @@ static void *local_main(void *arg)
 
 enum { W_NEW = 0, W_IDLE, W_BUSY, W_DONE };
 
-static int coordinate(const sched_plan *p, sched_stats *st, fg_err *err)
+/* The coordinator's state, shared by the steps of one loop iteration. */
+typedef struct {
+    const sched_plan *p;
+    sched_stats *st;
+    int nw;             /* ranks, rank 0 included */
+    int *state;         /* W_* per rank */
+    sched_blob *blobs;  /* a rank's blob before its result */
+    void *rbuf;         /* one result message */
+    local_worker *lw;   /* on the heap: an abandoned worker thread may outlive the loop */
+    pthread_t th;
+    int have_local;     /* rank 0's worker thread runs */
+    int fatal, stopping;
+    int progressed, exhausted; /* this iteration: something happened; next() had nothing */
+} coord;
+
+/* Free the per-rank buffers (blobs, state, result buffer); not the local worker. */
+static void coord_free_bufs(coord *c)
 {
-    int nw = g_size;
-    int *state = calloc((size_t)nw, sizeof *state);
-    sched_blob *blobs = calloc((size_t)nw, sizeof *blobs); /* a rank's blob before its result */
-    void *rbuf = malloc(p->result_bytes);
-    /* On the heap: an abandoned worker thread may outlive this call. */
-    local_worker *lwp = calloc(1, sizeof *lwp);
-    if (!lwp || !state || !blobs || !rbuf) {
-        free(lwp), free(state), free(blobs), free(rbuf);
+    if (c->blobs)
+        for (int r = 0; r < c->nw; r++)
+            free((void *)c->blobs[r].data);
+    free(c->state), free(c->blobs), free(c->rbuf);
+}
+
+/* Allocate the coordinator's state and start rank 0's worker thread if it works. */
+static int coord_open(coord *c, const sched_plan *p, sched_stats *st, fg_err *err)
+{
+    memset(c, 0, sizeof *c);
+    c->p = p;
+    c->st = st;
+    c->nw = g_size;
+    c->state = calloc((size_t)c->nw, sizeof *c->state);
+    c->blobs = calloc((size_t)c->nw, sizeof *c->blobs);
+    c->rbuf = malloc(p->result_bytes);
+    c->lw = calloc(1, sizeof *c->lw);
+    if (!c->lw || !c->state || !c->blobs || !c->rbuf) {
+        free(c->lw), free(c->state), free(c->blobs), free(c->rbuf);
         return fg_err_set(err, "out of memory in the coordinator");
     }
-#define lw (*lwp)
-    int have_local = p->local_worker && p->worker_ok;
-    int fatal = 0, stopping = 0;
-    pthread_t th;
-    if (have_local) {
-        lw.result = malloc(p->result_bytes);
-        lw.work = p->work;
-        lw.ctx = p->ctx;
-        if (!lw.result) {
-            free(lwp), free(state), free(blobs), free(rbuf);
+    local_worker *lw = c->lw;
+    c->have_local = p->local_worker && p->worker_ok;
+    if (c->have_local) {
+        lw->result = malloc(p->result_bytes);
+        lw->work = p->work;
+        lw->ctx = p->ctx;
+        if (!lw->result) {
+            free(c->lw), free(c->state), free(c->blobs), free(c->rbuf);
             return fg_err_set(err, "out of memory in the coordinator");
         }
-        pthread_mutex_init(&lw.mu, NULL);
-        pthread_cond_init(&lw.cv, NULL);
-        if (pthread_create(&th, NULL, local_main, &lw) != 0) {
-            free(lw.result);
-            have_local = 0;
+        pthread_mutex_init(&lw->mu, NULL);
+        pthread_cond_init(&lw->cv, NULL);
+        if (pthread_create(&c->th, NULL, local_main, lw) != 0) {
+            free(lw->result);
+            c->have_local = 0;
         } else {
             st->workers++;
         }
     }
-    state[0] = W_DONE;
+    c->state[0] = W_DONE;
+    return 0;
+}
+
+/* Rank 0's worker: deliver its finished result, then give it the next task if idle. */
+static void coord_local(coord *c)
+{
+    const sched_plan *p = c->p;
+    local_worker *lw = c->lw;
+    pthread_mutex_lock(&lw->mu);
+    int ready = lw->result_ready;
+    int32_t t = lw->task;
+    pthread_mutex_unlock(&lw->mu);
+    if (ready) {
+        if (!c->fatal && p->done(p->ctx0, t, lw->result, &lw->blob, 0) != 0)
+            c->fatal = c->stopping = 1;
+        c->st->completed++;
+        pthread_mutex_lock(&lw->mu);
+        lw->result_ready = 0;
+        lw->busy = 0;
+        pthread_mutex_unlock(&lw->mu);
+        c->progressed = 1;
+    }
+    if (!lw->busy && !c->stopping) {
+        int32_t nt = p->next(p->ctx0);
+        if (nt < 0) {
+            c->exhausted = 1;
+        } else {
+            pthread_mutex_lock(&lw->mu);
+            lw->task = nt;
+            lw->has_task = 1;
+            lw->busy = 1;
+            pthread_cond_signal(&lw->cv);
+            pthread_mutex_unlock(&lw->mu);
+            c->st->dispatched++;
+            c->progressed = 1;
+        }
+    }
+}
+
+/* TAG_HELLO from src: the rank becomes idle, or is told to stop and reported lost. */
+static void coord_hello(coord *c, int src)
+{
+    hello_msg h;
+    MPI_Recv(&h, sizeof h, MPI_BYTE, src, TAG_HELLO, g_comm, MPI_STATUS_IGNORE);
+    h.why[sizeof h.why - 1] = '\0';
+    if (h.ok) {
+        c->state[src] = W_IDLE;
+        c->st->workers++;
+    } else {
+        if (c->p->lost)
+            c->p->lost(c->p->ctx0, src, h.why);
+        int32_t z = 0;
+        MPI_Send(&z, 1, MPI_INT32_T, src, TAG_STOP, g_comm);
+        c->st->msgs_sent++;
+        c->state[src] = W_DONE;
+    }
+}
+
+/* TAG_BLOB from src: keep its bytes until its result arrives. */
+static void coord_blob(coord *c, int src, MPI_Status *ms)
+{
+    int count = 0;
+    MPI_Get_count(ms, MPI_BYTE, &count);
+    void *b = malloc(count > 0 ? (size_t)count : 1);
+    MPI_Recv(b ? b : c->rbuf, b ? count : 0, MPI_BYTE, src, TAG_BLOB, g_comm, MPI_STATUS_IGNORE);
+    free((void *)c->blobs[src].data);
+    c->blobs[src].data = b;
+    c->blobs[src].len = b ? (size_t)count : 0; /* no memory: as if none was sent */
+}
+
+/* TAG_RESULT from src: deliver it with its blob; the rank becomes idle. */
+static void coord_result(coord *c, int src)
+{
+    const sched_plan *p = c->p;
+    MPI_Recv(c->rbuf, (int)p->result_bytes, MPI_BYTE, src, TAG_RESULT, g_comm, MPI_STATUS_IGNORE);
+    int32_t t;
+    memcpy(&t, c->rbuf, sizeof t); /* results start with their task id */
+    if (!c->fatal && p->done(p->ctx0, t, c->rbuf, &c->blobs[src], src) != 0)
+        c->fatal = c->stopping = 1;
+    free((void *)c->blobs[src].data);
+    c->blobs[src].data = NULL;
+    c->blobs[src].len = 0;
+    c->st->completed++;
+    c->state[src] = W_IDLE;
+}
+
+/* Receive every message waiting from the worker ranks. */
+static void coord_receive(coord *c)
+{
+    for (; g_mpi;) {
+        int flag = 0;
+        MPI_Status ms;
+        MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, g_comm, &flag, &ms);
+        if (!flag)
+            break;
+        c->progressed = 1;
+        int src = ms.MPI_SOURCE;
+        c->st->msgs_recv++;
+        if (ms.MPI_TAG == TAG_HELLO) {
+            coord_hello(c, src);
+        } else if (ms.MPI_TAG == TAG_BLOB) {
+            coord_blob(c, src, &ms);
+        } else if (ms.MPI_TAG == TAG_RESULT) {
+            coord_result(c, src);
+        } else {
+            /* Unknown tag: drain it so the loop cannot stall. */
+            int count = 0;
+            MPI_Get_count(&ms, MPI_BYTE, &count);
+            char *junk = malloc(count > 0 ? (size_t)count : 1);
+            MPI_Recv(junk, count, MPI_BYTE, src, ms.MPI_TAG, g_comm, MPI_STATUS_IGNORE);
+            free(junk);
+        }
+    }
+}
+
+/* Hand a task to each idle rank and count the busy and idle workers. An idle rank with
+ * nothing to do waits: a task may still come from a result that is yet to arrive. */
+static void coord_hand_out(coord *c, int *busy, int *idle)
+{
+    const sched_plan *p = c->p;
+    *busy = c->have_local && c->lw->busy;
+    *idle = 0;
+    for (int r = 1; r < c->nw; r++) {
+        if (c->state[r] == W_IDLE && !c->stopping && !c->exhausted) {
+            int32_t t = p->next(p->ctx0);
+            if (t < 0) {
+                c->exhausted = 1;
+            } else {
+                MPI_Send(&t, 1, MPI_INT32_T, r, TAG_TASK, g_comm);
+                c->state[r] = W_BUSY;
+                c->st->dispatched++;
+                c->st->msgs_sent++;
+                c->progressed = 1;
+            }
+        }
+        *busy += c->state[r] == W_BUSY || c->state[r] == W_NEW;
+        *idle += c->state[r] == W_IDLE;
+    }
+    *idle += c->have_local && !c->lw->busy;
+}
+
+/* Give up on running tasks: leave the local thread running (detached) and the busy
+ * ranks busy; the caller ends the process. The local worker's memory is kept for it. */
+static void coord_abandon(coord *c)
+{
+    c->st->abandoned = 1;
+    if (c->have_local)
+        pthread_detach(c->th);
+    coord_free_bufs(c);
+}
+
+/* One iteration: 1 to go on, 0 when every task is done or stopping with none running. */
+static int coord_step(coord *c)
+{
+    const sched_plan *p = c->p;
+    c->progressed = c->exhausted = 0;
+    if (c->have_local)
+        coord_local(c);
+    coord_receive(c);
+    int busy, idle;
+    coord_hand_out(c, &busy, &idle);
+    if (!busy && (c->stopping || c->exhausted || !idle)) {
+        if (!c->stopping && !idle && p->left(p->ctx0) > 0)
+            c->fatal = 1; /* every worker is gone but tasks remain: nothing can run them */
+        return 0;
+    }
+    return 1;
+}
+
+/* Tell the waiting ranks to finish, stop rank 0's worker thread and free everything;
+ * the number of tasks left goes to *left (counted before the thread is joined). */
+static void coord_close(coord *c, int *left)
+{
+    for (int r = 1; r < c->nw; r++)
+        if (c->state[r] == W_IDLE) {
+            int32_t z = 0;
+            MPI_Send(&z, 1, MPI_INT32_T, r, TAG_STOP, g_comm);
+            c->st->msgs_sent++;
+        }
+    *left = c->p->left(c->p->ctx0);
+    local_worker *lw = c->lw;
+    if (c->have_local) {
+        pthread_mutex_lock(&lw->mu);
+        lw->quit = 1;
+        pthread_cond_signal(&lw->cv);
+        pthread_mutex_unlock(&lw->mu);
+        pthread_join(c->th, NULL);
+        pthread_mutex_destroy(&lw->mu);
+        pthread_cond_destroy(&lw->cv);
+        free(lw->result);
+    }
+    free(lw);
+    coord_free_bufs(c);
+}
+
+/* Rank 0: run the tasks on every worker until none is left, a stop, or an abandon. */
+static int coordinate(const sched_plan *p, sched_stats *st, fg_err *err)
+{
+    coord c;
+    if (coord_open(&c, p, st, err))
+        return -1;
     long ns = 50000;
     for (;;) {
-        int progressed = 0, exhausted = 0, idle = 0;
-        if (!stopping && p->stop && p->stop(p->ctx0)) {
-            stopping = 1;
+        if (!c.stopping && p->stop && p->stop(p->ctx0)) {
+            c.stopping = 1;
             st->stopped = 1;
         }
-        if (stopping && p->abandon && p->abandon(p->ctx0)) {
-            /* Give up on running tasks: leave the local thread running (detached) and the
-             * busy ranks busy; the caller ends the process. */
-            st->abandoned = 1;
-            if (have_local)
-                pthread_detach(th);
-            for (int r = 0; r < nw; r++)
-                free((void *)blobs[r].data);
-            free(state), free(blobs), free(rbuf);
+        if (c.stopping && p->abandon && p->abandon(p->ctx0)) {
+            coord_abandon(&c);
             return 0;
         }
-        /* The local worker. */
-        if (have_local) {
-            pthread_mutex_lock(&lw.mu);
-            int ready = lw.result_ready;
-            int32_t t = lw.task;
-            pthread_mutex_unlock(&lw.mu);
-            if (ready) {
-                if (!fatal && p->done(p->ctx0, t, lw.result, &lw.blob, 0) != 0)
-                    fatal = stopping = 1;
-                st->completed++;
-                pthread_mutex_lock(&lw.mu);
-                lw.result_ready = 0;
-                lw.busy = 0;
-                pthread_mutex_unlock(&lw.mu);
-                progressed = 1;
-            }
-            if (!lw.busy && !stopping) {
-                int32_t nt = p->next(p->ctx0);
-                if (nt < 0) {
-                    exhausted = 1;
-                } else {
-                    pthread_mutex_lock(&lw.mu);
-                    lw.task = nt;
-                    lw.has_task = 1;
-                    lw.busy = 1;
-                    pthread_cond_signal(&lw.cv);
-                    pthread_mutex_unlock(&lw.mu);
-                    st->dispatched++;
-                    progressed = 1;
-                }
-            }
-        }
-        /* Messages from worker ranks. */
-        for (; g_mpi;) {
-            int flag = 0;
-            MPI_Status ms;
-            MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, g_comm, &flag, &ms);
-            if (!flag)
-                break;
-            progressed = 1;
-            int src = ms.MPI_SOURCE;
-            st->msgs_recv++;
-            if (ms.MPI_TAG == TAG_HELLO) {
-                hello_msg h;
-                MPI_Recv(&h, sizeof h, MPI_BYTE, src, TAG_HELLO, g_comm, MPI_STATUS_IGNORE);
-                h.why[sizeof h.why - 1] = '\0';
-                if (h.ok) {
-                    state[src] = W_IDLE;
-                    st->workers++;
-                } else {
-                    if (p->lost)
-                        p->lost(p->ctx0, src, h.why);
-                    int32_t z = 0;
-                    MPI_Send(&z, 1, MPI_INT32_T, src, TAG_STOP, g_comm);
-                    st->msgs_sent++;
-                    state[src] = W_DONE;
-                }
-            } else if (ms.MPI_TAG == TAG_BLOB) {
-                int count = 0;
-                MPI_Get_count(&ms, MPI_BYTE, &count);
-                void *b = malloc(count > 0 ? (size_t)count : 1);
-                MPI_Recv(b ? b : rbuf, b ? count : 0, MPI_BYTE, src, TAG_BLOB, g_comm, MPI_STATUS_IGNORE);
-                free((void *)blobs[src].data);
-                blobs[src].data = b;
-                blobs[src].len = b ? (size_t)count : 0; /* no memory: as if none was sent */
-            } else if (ms.MPI_TAG == TAG_RESULT) {
-                MPI_Recv(rbuf, (int)p->result_bytes, MPI_BYTE, src, TAG_RESULT, g_comm,
-                         MPI_STATUS_IGNORE);
-                int32_t t;
-                memcpy(&t, rbuf, sizeof t); /* results start with their task id */
-                if (!fatal && p->done(p->ctx0, t, rbuf, &blobs[src], src) != 0)
-                    fatal = stopping = 1;
-                free((void *)blobs[src].data);
-                blobs[src].data = NULL;
-                blobs[src].len = 0;
-                st->completed++;
-                state[src] = W_IDLE;
-            } else {
-                /* Unknown tag: drain it so the loop cannot stall. */
-                int count = 0;
-                MPI_Get_count(&ms, MPI_BYTE, &count);
-                char *junk = malloc(count > 0 ? (size_t)count : 1);
-                MPI_Recv(junk, count, MPI_BYTE, src, ms.MPI_TAG, g_comm, MPI_STATUS_IGNORE);
-                free(junk);
-            }
-        }
-        /* Hand out work. An idle rank with nothing to do waits: a task may still come
-         * from a result that is yet to arrive. */
-        int busy = have_local && lw.busy;
-        for (int r = 1; r < nw; r++) {
-            if (state[r] == W_IDLE && !stopping && !exhausted) {
-                int32_t t = p->next(p->ctx0);
-                if (t < 0) {
-                    exhausted = 1;
-                } else {
-                    MPI_Send(&t, 1, MPI_INT32_T, r, TAG_TASK, g_comm);
-                    state[r] = W_BUSY;
-                    st->dispatched++;
-                    st->msgs_sent++;
-                    progressed = 1;
-                }
-            }
-            busy += state[r] == W_BUSY || state[r] == W_NEW;
-            idle += state[r] == W_IDLE;
-        }
-        idle += have_local && !lw.busy;
-        if (!busy && (stopping || exhausted || !idle)) {
-            if (!stopping && !idle && p->left(p->ctx0) > 0)
-                fatal = 1; /* every worker is gone but tasks remain: nothing can run them */
+        if (!coord_step(&c))
             break;
-        }
-        if (progressed)
+        if (c.progressed)
             ns = 50000;
         else
             idle_wait(&ns);
     }
-    /* Tell the waiting ranks to finish. */
-    for (int r = 1; r < nw; r++)
-        if (state[r] == W_IDLE) {
-            int32_t z = 0;
-            MPI_Send(&z, 1, MPI_INT32_T, r, TAG_STOP, g_comm);
-            st->msgs_sent++;
-        }
-    int left = p->left(p->ctx0);
-    if (have_local) {
-        pthread_mutex_lock(&lw.mu);
-        lw.quit = 1;
-        pthread_cond_signal(&lw.cv);
-        pthread_mutex_unlock(&lw.mu);
-        pthread_join(th, NULL);
-        pthread_mutex_destroy(&lw.mu);
-        pthread_cond_destroy(&lw.cv);
-        free(lw.result);
-    }
-    free(lwp);
-#undef lw
-    for (int r = 0; r < nw; r++)
-        free((void *)blobs[r].data);
-    free(state), free(blobs), free(rbuf);
-    if (fatal)
-        return fg_err_set(err, left > 0 && !stopping
+    int left;
+    coord_close(&c, &left);
+    if (c.fatal)
+        return fg_err_set(err, left > 0 && !c.stopping
                                    ? "no rank could work: every worker failed to start"
                                    : "the search stopped after a failure recording a result");
     return 0;
