@@ -175,7 +175,7 @@ static void test_subgrids_and_large(void)
     /* 60 two-valued parameters: 2^60 points, 1000 distinct ones in O(1000) memory */
     static const char *const two[] = {"0", "1"};
     smp_param many[63];
-    char names[63][8];
+    char names[63][16];
     for (int k = 0; k < 63; k++) {
         snprintf(names[k], sizeof names[k], "p%02d", k);
         many[k] = (smp_param){names[k], NULL, SMP_LIST, two, 2, 0, 0};
