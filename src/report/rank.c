@@ -9,6 +9,7 @@
 
 #include "fg_sort.h"
 #include "nn.h"
+#include "rank_rule.h"
 #include "stats.h"
 
 /* ---- aggregation ----------------------------------------------------------------------- */
@@ -228,15 +229,7 @@ void rpt_costs(const grid *g, rpt_config *c, int64_t n_configs)
 
 int rpt_ranks_before(const rpt_config *a, const rpt_config *b)
 {
-    if (isnan(a->mean) != isnan(b->mean))
-        return isnan(b->mean);
-    if (!isnan(a->mean) && a->mean != b->mean)
-        return a->mean > b->mean;
-    if (isnan(a->cost) != isnan(b->cost))
-        return isnan(b->cost);
-    if (!isnan(a->cost) && a->cost != b->cost)
-        return a->cost < b->cost;
-    return a->config < b->config;
+    return rank_rule_before(a->mean, a->cost, a->config, b->mean, b->cost, b->config);
 }
 
 int64_t rpt_best(const rpt_config *c, int64_t n_configs)

@@ -6,6 +6,8 @@
 
 #include <math.h>
 
+#include "rank_rule.h"
+
 /* floor(log_f(x)) for x >= 1, f >= 2: the largest k with f^k <= x. */
 static int floor_log(int64_t x, int f)
 {
@@ -109,15 +111,7 @@ int halv_schedule_make(const halv_settings *s, halv_schedule *out, fg_err *err)
 
 int halv_ranks_before(const halv_cand *a, const halv_cand *b)
 {
-    if (isnan(a->mean) != isnan(b->mean))
-        return isnan(b->mean);
-    if (!isnan(a->mean) && a->mean != b->mean)
-        return a->mean > b->mean;
-    if (isnan(a->cost) != isnan(b->cost))
-        return isnan(b->cost);
-    if (!isnan(a->cost) && a->cost != b->cost)
-        return a->cost < b->cost;
-    return a->config < b->config;
+    return rank_rule_before(a->mean, a->cost, a->config, b->mean, b->cost, b->config);
 }
 
 /* Heap sort's sift-down over order[0..n): a max-heap of "ranks later", so that the heap
