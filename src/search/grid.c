@@ -250,6 +250,7 @@ struct grid {
      * data's class count without building every configuration again). */
     int out_lo, out_hi;
     int64_t out_lo_config, out_hi_config;
+    grid_search search; /* the search: section (defaults without one) */
 };
 
 /* ---------------------------------------------------------------------------------- */
@@ -2698,6 +2699,11 @@ int grid_load_string(const char *text, size_t len, const char *path, grid **out,
     g->opts.shuffle = 1;
     g->opts.refit = 1;
     g->opts.max_tasks = 1000000;
+    g->search.strategy = GRID_SEARCH_GRID;
+    g->search.factor = HALV_FACTOR_DEFAULT;
+    g->search.resource = HALV_EPOCHS;
+    g->search.min_exhaust = 1;
+    g->search.grid_size = -1;
     g->text = malloc(len + 1);
     if (!g->text) {
         free(g);
@@ -2733,6 +2739,8 @@ int grid_load_file(const char *path, grid **out, fg_err *err)
 }
 
 const char *const *grid_class_names(const grid *g) { return g->class_names; }
+
+const grid_search *grid_search_of(const grid *g) { return &g->search; }
 
 int grid_option_where(const grid *g, const char *key, char *buf, size_t size)
 {

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "fg_util.h"
+#include "halving.h"
 #include "nn.h"
 
 #define GRID_NAME_MAX 64
@@ -59,6 +60,37 @@ typedef struct {
 } grid_options;
 
 typedef struct grid grid;
+
+/* The file's `search:` section (issue 15; docs/grid-schema.md). Without it: an exhaustive
+ * grid (GRID_SEARCH_GRID), every configuration of the expansion, as before the section
+ * existed.
+ *   random:  n_iter configurations drawn with the grid's seed (sample.h) from the grid, whose
+ *            parameters may then also be distributions ({uniform|loguniform|randint: [a, b]});
+ *            they ARE the grid's configurations (grid_n_configs = the draws, indices 0.. in
+ *            draw order, values as text), so everything downstream sees an ordinary grid.
+ *   halving: successive halving (halving.h) over the grid's configurations, or over n_iter
+ *            random draws when n_iter is given. */
+typedef enum { GRID_SEARCH_GRID, GRID_SEARCH_RANDOM, GRID_SEARCH_HALVING } grid_strategy;
+typedef struct {
+    grid_strategy strategy;
+    int given;             /* the file has a search: section */
+    int64_t n_iter;        /* draws (random; halving over random candidates), 0 = none */
+    int sampled;           /* the configurations are random draws */
+    int capped;            /* list-only sampling: n_iter was more than the grid's size */
+    int64_t grid_size;     /* list-only sampling: the grid's size; -1 otherwise */
+    /* halving (scikit-learn's names and defaults) */
+    int factor;            /* >= 2, default 3 */
+    halv_resource resource; /* HALV_EPOCHS (default) or HALV_SAMPLES */
+    int64_t min_resources; /* > 0 given; 0 with min_exhaust or min_smallest */
+    int min_exhaust;       /* min_resources: exhaust (the default) */
+    int min_smallest;      /* min_resources: smallest */
+    int64_t max_resources; /* 0 = default: the largest configured epochs, or every image
+                            * searched (known once the data are loaded) */
+    int aggressive;        /* aggressive_elimination, default false */
+} grid_search;
+
+/* The search section (defaults when the file has none). */
+const grid_search *grid_search_of(const grid *g);
 
 /* Parses and validates a grid file. Every configuration is built and shape-checked for
  * data.shape images (28x28x1 when not given) with data.classes classes (10), so any bad

@@ -304,6 +304,10 @@ int jnl_append(jnl *j, const jnl_record *r, const char *params, fg_err *err)
     sb_kint(b, "n_val", e->n_val);
     sb_kint(b, "n_params", e->n_params);
     sb_kint(b, "max_epochs", e->max_epochs);
+    if (e->n_resources > 0) {
+        sb_kint(b, "iter", e->iter);
+        sb_kint(b, "n_resources", e->n_resources);
+    }
     sb_kint(b, "rank", e->rank);
     sb_kstr(b, "host", e->host);
     sb_kstr(b, "params", params ? params : "");
@@ -888,6 +892,14 @@ static int entry_field_(entry_ctx *x, const char *k, cur *c)
     }
     if (!strcmp(k, "max_epochs"))
         return parse_int(c, 0, NN_MAX_EPOCHS, &e->max_epochs);
+    if (!strcmp(k, "iter"))
+        return parse_int(c, 0, JNL_MAX_ITER - 1, &e->iter);
+    if (!strcmp(k, "n_resources")) {
+        if (parse_num(c, &v) || v != floor(v) || !(v >= 1 && v <= JNL_MAX_RESOURCES))
+            return -1;
+        e->n_resources = (int64_t)v;
+        return 0;
+    }
     if (!strcmp(k, "fit_time"))
         return parse_num(c, &e->fit_time);
     if (!strcmp(k, "score_time"))

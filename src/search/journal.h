@@ -30,6 +30,8 @@
 #define JNL_MAX_RANK (1 << 24)
 #define JNL_MAX_SECONDS 3.2e7    /* a year: a longer fit or score time is damage */
 #define JNL_MAX_PARAMS 1e12      /* trainable parameters of one network */
+#define JNL_MAX_ITER 64          /* halving iterations (HALV_MAX_ITER) */
+#define JNL_MAX_RESOURCES 1e12   /* a halving record's n_resources (epochs or images) */
 
 /* What a journal is about; written as its first line, checked on resume. */
 typedef struct {
@@ -77,6 +79,13 @@ typedef struct {
      * fields) and configured (maximum) epochs (0 unknown). */
     int64_t n_params;
     int32_t max_epochs;
+    /* Successive halving (issue 15): the iteration (0-based) and the resource the task
+     * trained with (epochs, or training images: the search's `search.resource`). Written,
+     * and n_resources > 0, only in a halving search's records (its refit carries the last
+     * iteration's); 0 and 0 otherwise, so other journals keep their bytes. The record's task
+     * field stays config x folds + fold within its iteration. */
+    int32_t iter;
+    int64_t n_resources;
     double fit_time, score_time;
     float val_acc, val_loss;   /* NaN when the task failed */
     float test_acc, test_loss; /* refit only, NaN otherwise */
