@@ -403,9 +403,11 @@ static void say_plan(const search_run *r)
     const search *s = &r->s;
     if (c->quiet)
         return;
-    fprintf(stderr, "fmnist-grid: %s: %lld configuration%s x %d folds = %d tasks on %d rank%s, "
+    char tasks[48];
+    snprintf(tasks, sizeof tasks, s->halving ? "by successive halving" : "= %d tasks", s->n_tasks);
+    fprintf(stderr, "fmnist-grid: %s: %lld configuration%s x %d folds %s on %d rank%s, "
                     "%d images per fold; results in %s\n",
-            o->name, (long long)s->n_configs, s->n_configs == 1 ? "" : "s", o->folds, s->n_tasks, r->size,
+            o->name, (long long)s->n_configs, s->n_configs == 1 ? "" : "s", o->folds, tasks, r->size,
             r->size > 1 ? "s" : "", r->pd.n - cv_n_train(r->pd.n, o->folds, o->validation_split), s->dir);
     if (c->n_shards)
         fprintf(stderr, "fmnist-grid: shard %d of %d: %d tasks\n", c->shard, c->n_shards, s->n_shown);

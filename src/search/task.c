@@ -325,9 +325,8 @@ int task_run(void *p, int32_t task, void *result)
     int n_tr = 0, n_va = 0, iter = -1;
     const task_halving *h = &ctx->halv;
     if (h->n_iter > 0) { /* iter x n_tasks + config x folds + fold */
-        iter = task / h->n_tasks;
+        iter = task / h->n_tasks; /* e.task keeps the id: the scheduler reads it back */
         task %= h->n_tasks;
-        r->e.task = task;
         config = task / ctx->folds;
         fold = task % ctx->folds;
     }
