@@ -75,6 +75,21 @@ static void dry_run_input(const grid_options *o)
         putchar('\n');
 }
 
+/* Random draws: how many, from what, with which seed. */
+static void dry_run_draws(const grid *g)
+{
+    const grid_search *s = grid_search_of(g);
+    if (!s->sampled)
+        return;
+    printf("random draws: %lld configuration%s drawn with seed %llu ", (long long)grid_n_configs(g),
+           grid_n_configs(g) == 1 ? "" : "s", (unsigned long long)grid_opts_c(g)->seed);
+    if (s->grid_size >= 0)
+        printf("without replacement from the grid's %lld%s\n\n", (long long)s->grid_size,
+               s->capped ? " (n_iter is more: each is drawn once)" : "");
+    else
+        printf("from the grid's lists and distributions\n\n");
+}
+
 int cmd_dry_run(grid *g)
 {
     const grid_options *o = grid_opts_c(g);
@@ -96,6 +111,7 @@ int cmd_dry_run(grid *g)
            (unsigned long long)o->cv_seed, o->shuffle ? "yes" : "no",
            o->subset ? "stratified subset" : "all training images");
     dry_run_input(o);
+    dry_run_draws(g);
     printf("%6s  %12s  %14s  %s\n", "config", "parameters", "MFLOP/image", "grid parameters");
     for (int64_t i = 0; i < nc; i++) {
         nn_train_desc t;
