@@ -63,6 +63,15 @@ if [ -n "$MPIEXEC" ]; then # killed under 2 ranks (speculative work journaled), 
   cmp -s "$TMP/ref/model.fgm" "$TMP/km/model.fgm" && pass || fail "kill:20 under mpirun: model.fgm differs"
 fi
 
+# simulate replays the halving policy (iterations, promotions, speculation) on the recorded
+# times: one rank does all the work that counts back to back (ratio 1), more never beat the
+# bound.
+expect_exit 0 "simulate" -- "$BIN" simulate "$TMP/ref" --ranks 1,3,64 --csv
+awk -F, 'NR == 2 && $1 == 1 && $4 == "1.0000" { ok++ } NR > 2 && $4 + 0 >= 1 { ok++ } END { exit ok != 3 }' "$TMP/out" &&
+  pass || { fail "simulate: not ratio 1 on one rank and >= 1 on more"; cat "$TMP/out" >&2; }
+expect_exit 0 "simulate, table" -- "$BIN" simulate "$TMP/ref" --ranks 2
+expect_in "$TMP/out" "successive halving, 3 iterations; 26 tasks recorded" "simulate says what it replays"
+
 # --shard: refused in one line naming the grid's search.strategy, nothing written.
 expect_exit 2 "--shard refused" -- "$BIN" -q --shard 0/2 --out "$TMP/sh" "$GRID"
 expect_in "$TMP/err" "search.strategy halving cannot run as shards (--shard)" "the refusal says why"
