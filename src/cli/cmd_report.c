@@ -60,6 +60,20 @@ typedef struct {
     double t0;
 } report_run;
 
+/* A halving search's tasks: the schedule's (total), those that count (done); no single
+ * task is listed as missing (seen: none). */
+static void count_halving(report_run *p)
+{
+    rungs *r = results_rungs(p->g, &p->r.h, p->r.e, p->r.n, NULL);
+    free(p->seen);
+    p->seen = NULL;
+    p->total = 0;
+    for (int i = 0; r && i < rungs_sched(r)->n_iterations; i++)
+        p->total += (int64_t)rungs_sched(r)->n_candidates[i] * grid_opts_c(p->g)->folds;
+    p->done = r ? rungs_n_counted(r) : 0;
+    rungs_free(r);
+}
+
 /* The tasks the journals record (seen), how many, and how many more than once. */
 static void count_tasks(report_run *p)
 {
@@ -67,6 +81,10 @@ static void count_tasks(report_run *p)
     int64_t nc = grid_n_configs(p->g);
     p->total = nc * o->folds;
     p->seen = calloc((size_t)p->total, 1);
+    if (grid_search_of(p->g)->strategy == GRID_SEARCH_HALVING && p->seen) {
+        count_halving(p); /* its iterations' tasks */
+        return;
+    }
     for (int i = 0; p->seen && i < p->r.n; i++) {
         const jnl_entry *x = &p->r.e[i];
         if (x->fold < 0 || x->fold >= o->folds || x->config < 0 || x->config >= nc)
@@ -88,7 +106,7 @@ static int report_model(report_run *p, int *stop)
 {
     const cli *c = p->c;
     fg_err err;
-    int64_t best = results_best(p->g, p->r.e, p->r.n);
+    int64_t best = results_best_of(p->g, &p->r.h, p->r.e, p->r.n); /* halving: rungs_best */
     const jnl_entry *rec = results_refit_of(p->r.e, p->r.n, best);
     int exit_code = EXIT_OK;
     if (p->done == p->total && best >= 0 && grid_opts_c(p->g)->refit && !c->no_refit && !rec) {

@@ -319,6 +319,8 @@ int64_t rungs_best(const rungs *r)
     return best;
 }
 
+const halv_schedule *rungs_sched(const rungs *r) { return &r->sch; }
+
 int64_t rungs_n_counted(const rungs *r)
 {
     int64_t n = 0;

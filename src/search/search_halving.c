@@ -33,6 +33,17 @@ int search_halving_ids(const halv_schedule *sch, halv_resource r, int64_t n_conf
     return 0;
 }
 
+int search_halving_task_ids(const grid *g, int n_searched, int n_classes, task_halving *h, fg_err *err)
+{
+    memset(h, 0, sizeof *h);
+    if (grid_search_of(g)->strategy != GRID_SEARCH_HALVING)
+        return 0;
+    halv_schedule sch;
+    if (rungs_schedule(g, n_searched, n_classes, &sch, err))
+        return -1;
+    return search_halving_ids(&sch, grid_search_of(g)->resource, grid_n_configs(g), grid_opts_c(g)->folds, h, err);
+}
+
 int search_halving_init(search *s, fg_err *err)
 {
     s->hstate = calloc((size_t)s->hsch.n_iterations * (size_t)s->n_tasks, 1);
