@@ -423,7 +423,7 @@ static void say_plan(const search_run *r)
     }
     if (r->resuming)
         fprintf(stderr, "fmnist-grid: resuming: %d of %d tasks are in the journal, %d to run\n", s->done,
-                s->n_shown, s->n_pending);
+                s->n_shown, s->halving ? s->n_shown - s->done : s->n_pending);
 }
 
 /* Rank 0: the results directory, the journal, the task plan and this run's session
@@ -592,7 +592,7 @@ static void finish_search(search_run *r)
     if (interrupted && r->exit_code == EXIT_OK) {
         fprintf(stderr, "fmnist-grid: interrupted by signal %d after %d of %d tasks%s; partial report in %s; "
                         "continue with: fmnist-grid --resume %s\n",
-                signals_received(), s->done, s->n_tasks, r->st.abandoned ? " (running tasks abandoned)" : "",
+                signals_received(), s->done, s->n_shown, r->st.abandoned ? " (running tasks abandoned)" : "",
                 s->dir, s->dir);
         r->exit_code = EXIT_INTERRUPTED;
     } else if (r->exit_code == EXIT_OK) {
