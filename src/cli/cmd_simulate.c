@@ -281,6 +281,7 @@ static int replay_halving(const cli *c, grid *g, const results *rs, const int *r
     search s;
     halv_times h;
     int n_train = 0;
+    memset(&s, 0, sizeof s);
     memset(&h, 0, sizeof h);
     uint64_t *key = malloc((size_t)grid_n_configs(g) * sizeof *key);
     jnl_record *rec = calloc(1, sizeof *rec);
