@@ -53,6 +53,27 @@ for k in 7 21; do
   cmp -s "$TMP/ref.check" "$TMP/k$k.check" && pass || { fail "kill:$k: resumed results differ"; diff "$TMP/ref.check" "$TMP/k$k.check" >&2; }
   cmp -s "$TMP/ref/model.fgm" "$TMP/k$k/model.fgm" && pass || fail "kill:$k: model.fgm differs"
 done
+# A record whose resource is not its iteration's (its CRC made right) is skipped with a
+# warning naming it, and its task runs again.
+expect_exit 137 "killed after journal record 7 (a record edited next)" -- env FG_FAULT=kill:7 "$BIN" -q --out "$TMP/kb" "$GRID"
+/usr/bin/python3 - "$TMP/kb/journal.jsonl" <<'PY'
+import sys, zlib
+path = sys.argv[1]
+lines = open(path).read().split('\n')
+i = next(k for k, l in enumerate(lines) if '"iter":0,"n_resources":1,' in l)
+body = lines[i][:lines[i].index(',"crc32":"')].replace('"n_resources":1,', '"n_resources":2,')
+lines[i] = body + ',"crc32":"%08x"}' % zlib.crc32(body.encode())
+open(path, 'w').write('\n'.join(lines))
+PY
+expect_exit 0 "resume with a record of another resource" -- "$BIN" --resume "$TMP/kb"
+expect_in "$TMP/err" "skipped: configuration" "the record is skipped, named"
+expect_in "$TMP/err" "iteration 0 with n_resources 2, not the schedule's 1" "the warning says why"
+expect_in "$TMP/err" "6 of 26 tasks are in the journal" "the skipped record does not count"
+grep -v '"n_resources":2,' "$TMP/kb/journal.jsonl" > "$TMP/kb.jsonl"
+$CHECK "$TMP/kb.jsonl" 3 3 > "$TMP/kb.check" 2> "$TMP/check.err" && pass ||
+  { fail "bad record: the journal's promotions"; cat "$TMP/check.err" >&2; }
+cmp -s "$TMP/ref.check" "$TMP/kb.check" && pass || { fail "bad record: resumed results differ"; diff "$TMP/ref.check" "$TMP/kb.check" >&2; }
+
 if [ -n "$MPIEXEC" ]; then # killed under 2 ranks (speculative work journaled), resumed under 3
   "$MPIEXEC" --oversubscribe -np 2 -x FG_FAULT=kill:20 "$BIN" -q --out "$TMP/km" "$GRID" >/dev/null 2>&1 </dev/null
   [ "$(records "$TMP/km/journal.jsonl")" -eq 20 ] && pass || fail "kill:20 under mpirun: not 20 records"
