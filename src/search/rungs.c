@@ -319,6 +319,14 @@ int64_t rungs_best(const rungs *r)
     return best;
 }
 
+int64_t rungs_n_counted(const rungs *r)
+{
+    int64_t n = 0;
+    for (int i = 0; i < r->n_iter; i++)
+        n += r->it[i].n_in;
+    return n;
+}
+
 int64_t rungs_resource(const rungs *r, int iter)
 {
     return iter >= 0 && iter < r->n_iter ? r->sch.n_resources[iter] : 0;
