@@ -1080,6 +1080,108 @@ static void test_limits_and_scale(void)
     rmdir(dir);
 }
 
+/* The search: section (issue 15) and random draws: the section's settings, draws within
+ * their bounds and reproducible with the seed, list-only draws without replacement from the
+ * expansion, the draws as the grid's configurations (values reach the network). */
+#define SEARCH_BASE                                                                        \
+    "name: s\ntrain: {optimizer: adam, epochs: 4}\nmodel:\n  - {type: flatten}\n"          \
+    "  - {type: dense, units: $units, activation: relu}\n"                                 \
+    "  - {type: dense, units: 10, activation: softmax}\n"
+
+static void test_search_section(void)
+{
+    grid *g = LOAD(SEARCH_BASE "grid:\n  units: [8, 16]\n");
+    const grid_search *s = g ? grid_search_of(g) : NULL;
+    CHECK(s && !s->given && s->strategy == GRID_SEARCH_GRID && !s->sampled);
+    CHECK(s && s->factor == 3 && s->resource == HALV_EPOCHS && s->min_exhaust);
+    grid_free(g);
+    g = LOAD(SEARCH_BASE "search: {strategy: halving, factor: 4, resource: samples, "
+                         "min_resources: 300, max_resources: 9000, aggressive_elimination: "
+                         "true}\ngrid:\n  units: [8, 16]\n");
+    s = g ? grid_search_of(g) : NULL;
+    CHECK(s && s->given && s->strategy == GRID_SEARCH_HALVING && s->factor == 4);
+    CHECK(s && s->resource == HALV_SAMPLES && s->min_resources == 300 && !s->min_exhaust);
+    CHECK(s && s->max_resources == 9000 && s->aggressive && !s->sampled);
+    CHECK(g && grid_n_configs(g) == 2);
+    grid_free(g);
+    g = LOAD(SEARCH_BASE "search: {strategy: halving, min_resources: smallest}\n"
+                         "grid:\n  units: [8, 16]\n");
+    s = g ? grid_search_of(g) : NULL;
+    CHECK(s && s->min_smallest && !s->min_exhaust && s->min_resources == 0);
+    grid_free(g);
+}
+
+/* units of configuration c (as built) */
+static int built_units(const grid *g, int64_t c)
+{
+    nn_train_desc t;
+    fg_err e;
+    if (grid_config_build(g, c, 28, 28, 1, 10, &net, &t, &e))
+        return -1;
+    return net.layers[1].units;
+}
+
+static void test_random_draws(void)
+{
+    const char *rtext = SEARCH_BASE "seed: 7\nsearch: {strategy: random, n_iter: 50}\ngrid:\n"
+                                   "  learning_rate: {loguniform: [1.0e-4, 1.0e-1]}\n"
+                                   "  units: {randint: [16, 128]}\n  batch_size: [32, 64]\n";
+    grid *a = LOAD(rtext), *b = LOAD(rtext);
+    CHECK(a && b && grid_n_configs(a) == 50 && grid_n_configs(b) == 50);
+    CHECK(a && grid_search_of(a)->sampled && grid_search_of(a)->grid_size == -1);
+    int distinct_lr = 0;
+    for (int64_t c = 0; a && b && c < 50; c++) {
+        CHECK(!strcmp(grid_config_params(a, c), grid_config_params(b, c)));
+        CHECK(grid_config_hash(a, c) == grid_config_hash(b, c));
+        double lr = atof(grid_config_value(a, c, 1));
+        int u = atoi(grid_config_value(a, c, 2));
+        CHECK(lr >= 1e-4 && lr <= 1e-1);
+        CHECK(u >= 16 && u < 128);
+        CHECK_INT(built_units(a, c), u);
+        distinct_lr += c > 0 && strcmp(grid_config_value(a, c, 1), grid_config_value(a, c - 1, 1));
+    }
+    CHECK(distinct_lr >= 45);
+    grid_free(b);
+    /* another seed, other draws */
+    char other[1024];
+    snprintf(other, sizeof other, "%s", rtext);
+    char *seed = strstr(other, "seed: 7");
+    if (seed)
+        seed[6] = '8';
+    b = LOAD(other);
+    CHECK(a && b && strcmp(grid_config_params(a, 0), grid_config_params(b, 0)));
+    grid_free(a);
+    grid_free(b);
+}
+
+/* Every parameter a list: draws without replacement, each a configuration of the
+ * expansion; more draws than the grid has: each configuration once, flagged. */
+static void test_random_lists(void)
+{
+    const char *full_text = SEARCH_BASE "grid:\n  units: [8, 16, 24, 32]\n"
+                                        "  batch_size: [16, 32, 64]\n";
+    grid *full = LOAD(full_text);
+    grid *g = LOAD(SEARCH_BASE "search: {strategy: random, n_iter: 7}\ngrid:\n"
+                               "  units: [8, 16, 24, 32]\n  batch_size: [16, 32, 64]\n");
+    CHECK(full && g && grid_n_configs(full) == 12 && grid_n_configs(g) == 7);
+    CHECK(g && grid_search_of(g)->grid_size == 12 && !grid_search_of(g)->capped);
+    for (int64_t c = 0; full && g && c < 7; c++) {
+        int found = 0, dup = 0;
+        for (int64_t f = 0; f < 12; f++)
+            found += !strcmp(grid_config_params(g, c), grid_config_params(full, f));
+        for (int64_t d = 0; d < c; d++)
+            dup += !strcmp(grid_config_params(g, c), grid_config_params(g, d));
+        CHECK_INT(found, 1);
+        CHECK_INT(dup, 0);
+    }
+    grid_free(g);
+    g = LOAD(SEARCH_BASE "search: {strategy: random, n_iter: 40}\ngrid:\n"
+                         "  units: [8, 16, 24, 32]\n  batch_size: [16, 32, 64]\n");
+    CHECK(g && grid_n_configs(g) == 12 && grid_search_of(g)->capped);
+    grid_free(g);
+    grid_free(full);
+}
+
 int main(void)
 {
     test_expansion();
@@ -1093,5 +1195,8 @@ int main(void)
     test_shipped_files();
     test_limits_and_scale();
     test_set_input();
+    test_search_section();
+    test_random_draws();
+    test_random_lists();
     return check_report("test_grid");
 }

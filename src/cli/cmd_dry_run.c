@@ -116,6 +116,21 @@ static int dry_run_halving(const grid *g)
     return 0;
 }
 
+/* Random draws: how many, from what, with which seed. */
+static void dry_run_draws(const grid *g)
+{
+    const grid_search *s = grid_search_of(g);
+    if (!s->sampled)
+        return;
+    printf("random draws: %lld configuration%s drawn with seed %llu ", (long long)grid_n_configs(g),
+           grid_n_configs(g) == 1 ? "" : "s", (unsigned long long)grid_opts_c(g)->seed);
+    if (s->grid_size >= 0)
+        printf("without replacement from the grid's %lld%s\n\n", (long long)s->grid_size,
+               s->capped ? " (n_iter is more: each is drawn once)" : "");
+    else
+        printf("from the grid's lists and distributions\n\n");
+}
+
 int cmd_dry_run(grid *g)
 {
     const grid_options *o = grid_opts_c(g);
@@ -141,6 +156,7 @@ int cmd_dry_run(grid *g)
         return EXIT_INPUT;
     }
     dry_run_input(o);
+    dry_run_draws(g);
     printf("%6s  %12s  %14s  %s\n", "config", "parameters", "MFLOP/image", "grid parameters");
     for (int64_t i = 0; i < nc; i++) {
         nn_train_desc t;

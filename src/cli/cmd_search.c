@@ -87,6 +87,11 @@ static void load_grid(search_run *r)
         r->sm.status = EXIT_INPUT;
     } else {
         grid_options *o = grid_opts(r->g);
+        const grid_search *gs = grid_search_of(r->g);
+        if (gs->capped && !c->dry_run)
+            fprintf(stderr, "fmnist-grid: %s: search.n_iter %lld is more than the grid's %lld "
+                            "configurations: each is searched once\n",
+                    c->grid_path, (long long)gs->n_iter, (long long)gs->grid_size);
         cli_apply_seed_subset(c, o);
         if (c->no_refit)
             o->refit = 0;

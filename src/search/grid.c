@@ -31,6 +31,7 @@
 
 #include "fg_buf.h"
 #include "fg_sort.h"
+#include "sample.h"
 
 /* ---------------------------------------------------------------------------------- */
 /* a hash set of nodes (duplicate keys, duplicate values, distinct names): every check
@@ -191,7 +192,11 @@ static node *node_copy(const node *n, long *count)
 typedef struct {
     const char *name; /* points into the tree */
     const node *key;
-    const node *vals; /* a non-empty sequence of scalars */
+    const node *vals; /* a non-empty sequence of scalars; a distribution's: its draws, one
+                       * per configuration of the sub-grid (made by sample_configs) */
+    const node *dist; /* a distribution {kind: [a, b]} (random draws only), or NULL */
+    smp_kind kind;
+    double a, b;      /* the distribution's bounds */
 } param;
 
 typedef struct {
@@ -205,6 +210,8 @@ typedef struct {
     char *used;   /* per parameter: referenced by train or a model this sub-grid selects */
     int64_t *stride; /* per parameter: configurations between two of its values (the product
                       * of the value counts of the parameters after it) */
+    int32_t *rs_idx; /* random draws: per configuration of the sub-grid (row) and parameter,
+                      * the index of its value in vals (row x np + j); NULL: the expansion */
 } subgrid;
 
 typedef struct {
@@ -251,6 +258,11 @@ struct grid {
     int out_lo, out_hi;
     int64_t out_lo_config, out_hi_config;
     grid_search search; /* the search: section (defaults without one) */
+    /* random draws: each configuration's sub-grid and row in it (NULL: the expansion), and
+     * one sequence holding the distributions' draws (freed with the grid) */
+    int32_t *rs_sub;
+    int64_t *rs_row;
+    node *draws;
 };
 
 /* ---------------------------------------------------------------------------------- */
@@ -393,7 +405,7 @@ static int add_anchor(anchors *a, char *name, const node *nd)
 }
 
 #define TOP_KEYS_TEXT                                                                      \
-    "name, seed, refit, max_tasks, task_timeout, data, cv, train, model, models, grid"
+    "name, seed, refit, max_tasks, task_timeout, data, cv, search, train, model, models, grid"
 
 static int key_eq(const node *a, const node *b) { return !strcmp(a->s, b->s); }
 
@@ -1643,6 +1655,11 @@ static int locate(const grid *g, int64_t c, int *s, int64_t *r)
 {
     if (c < 0 || c >= g->n_configs)
         return -1;
+    if (g->rs_sub) {
+        *s = g->rs_sub[c];
+        *r = g->rs_row[c];
+        return 0;
+    }
     int lo = 0, hi = g->n_sub - 1;
     while (lo < hi) {
         int mid = lo + (hi - lo + 1) / 2;
@@ -1659,6 +1676,8 @@ static int locate(const grid *g, int64_t c, int *s, int64_t *r)
 /* The index of the value of the sub-grid's parameter j in its configuration r. */
 static int64_t sub_index(const subgrid *sg, int64_t r, int j)
 {
+    if (sg->rs_idx)
+        return sg->rs_idx[r * sg->np + j];
     return r / sg->stride[j] % sg->p[j].vals->n;
 }
 
@@ -2180,6 +2199,112 @@ static int load_cv(grid *g, const node *v, const bctx *b, fg_err *err)
     return 0;
 }
 
+/* The search: section (grid.h's grid_search). */
+#define SEARCH_KEYS_TEXT                                                                   \
+    "strategy, n_iter, factor, resource, min_resources, max_resources, "                  \
+    "aggressive_elimination"
+
+/* A word of the section (case-insensitive) among the NULL-terminated choices: its index,
+ * or -1 with err. */
+static int search_word(const bctx *b, const node *n, const char *what, const char *const *words,
+                       const char *valid)
+{
+    val v;
+    if (resolve(b, n, what, &v))
+        return -1;
+    for (int i = 0; words[i]; i++)
+        if (ci_eq(v.n->s, words[i]))
+            return i;
+    return val_fail(b, v, what, 1, "is not one of: %s", valid), -1;
+}
+
+static int search_min_resources(const bctx *b, const node *x, grid_search *s)
+{
+    val v;
+    if (resolve(b, x, "search.min_resources", &v))
+        return -1;
+    s->min_exhaust = ci_eq(v.n->s, "exhaust");
+    s->min_smallest = ci_eq(v.n->s, "smallest");
+    if (s->min_exhaust || s->min_smallest)
+        return 0;
+    long long m;
+    if (parse_ll(v.n->s, &m) || m < 1)
+        return val_fail(b, v, "search.min_resources", 1,
+                        "is not a whole number >= 1, 'exhaust' or 'smallest'");
+    s->min_resources = m;
+    return 0;
+}
+
+/* One key of the section; *halving_only gets the key's node when it is a halving setting. */
+static int search_key(const bctx *b, const node *key, const node *x, grid_search *s,
+                      const node **halving_only, const node **n_iter)
+{
+    static const char *const strategies[] = {"grid", "random", "halving", NULL};
+    static const char *const resources[] = {"epochs", "samples", NULL};
+    const char *k = key->s;
+    long long i;
+    int w;
+    if (!strcmp(k, "strategy")) {
+        if ((w = search_word(b, x, "search.strategy", strategies, "grid, random, halving")) < 0)
+            return -1;
+        s->strategy = (grid_strategy)w;
+        return 0;
+    }
+    if (!strcmp(k, "n_iter")) {
+        *n_iter = key;
+        if (get_int(b, x, "search.n_iter", 1, SMP_MAX_ITER, &i))
+            return -1;
+        s->n_iter = i;
+        return 0;
+    }
+    *halving_only = key;
+    if (!strcmp(k, "factor")) {
+        if (get_int(b, x, "search.factor", 2, 1000000, &i))
+            return -1;
+        s->factor = (int)i;
+    } else if (!strcmp(k, "resource")) {
+        if ((w = search_word(b, x, "search.resource", resources, "epochs, samples")) < 0)
+            return -1;
+        s->resource = w ? HALV_SAMPLES : HALV_EPOCHS;
+    } else if (!strcmp(k, "min_resources")) {
+        return search_min_resources(b, x, s);
+    } else if (!strcmp(k, "max_resources")) {
+        if (get_int(b, x, "search.max_resources", 1, (long long)1e12, &i))
+            return -1;
+        s->max_resources = i;
+    } else if (!strcmp(k, "aggressive_elimination")) {
+        return get_bool(b, x, "search.aggressive_elimination", &s->aggressive);
+    } else {
+        return err_at(b->g, key, b->err, "unknown search key '%s' (valid: %s)", k,
+                      SEARCH_KEYS_TEXT);
+    }
+    return 0;
+}
+
+static int load_search(grid *g, const node *v, const bctx *b, fg_err *err)
+{
+    grid_search *s = &g->search;
+    const node *halving_key = NULL, *n_iter = NULL;
+    if (expect(g, v, N_MAP, "search", err))
+        return -1;
+    s->given = 1;
+    for (int i = 0; i < v->n; i++)
+        if (search_key(b, MAP_KEY(v, i), MAP_VAL(v, i), s, &halving_key, &n_iter))
+            return -1;
+    if (halving_key && s->strategy != GRID_SEARCH_HALVING)
+        return err_at(g, halving_key, err,
+                      "search.%s applies to strategy halving only (strategy is %s)",
+                      halving_key->s, s->strategy == GRID_SEARCH_RANDOM ? "random" : "grid");
+    if (s->strategy == GRID_SEARCH_RANDOM && !n_iter)
+        return err_at(g, v, err, "search: strategy random needs n_iter (how many "
+                                 "configurations to draw)");
+    if (n_iter && s->strategy == GRID_SEARCH_GRID)
+        return err_at(g, n_iter, err, "search.n_iter needs strategy random or halving "
+                                      "(strategy grid searches every configuration)");
+    s->sampled = n_iter != NULL;
+    return 0;
+}
+
 static int load_top(grid *g, const node **grid_val, fg_err *err)
 {
     const node *root = g->root;
@@ -2224,6 +2349,9 @@ static int load_top(grid *g, const node **grid_val, fg_err *err)
                 return -1;
         } else if (!strcmp(k, "cv")) {
             if (load_cv(g, v, &b, err))
+                return -1;
+        } else if (!strcmp(k, "search")) {
+            if (load_search(g, v, &b, err))
                 return -1;
         } else if (!strcmp(k, "train")) {
             if (load_train(g, v, err))
@@ -2285,6 +2413,42 @@ static uint64_t value_hash(const char *s)
     return fg_hash_bytes(&d, sizeof d, 2);
 }
 
+/* A distribution {uniform|loguniform|randint: [a, b]} (random draws only); its bounds are
+ * checked with the others by smp_check. */
+static int load_distribution(grid *g, param *p, const node *v, const char *what, fg_err *err)
+{
+    static const char *const kinds[] = {"uniform", "loguniform", "randint"};
+    static const smp_kind kv[] = {SMP_UNIFORM, SMP_LOGUNIFORM, SMP_RANDINT};
+    if (!g->search.sampled)
+        return err_at(g, v, err, "%s: a distribution ({loguniform: [a, b]}, ...) needs random "
+                                 "draws (search: strategy random, or halving with n_iter); "
+                                 "otherwise give a list of values", what);
+    if (!strcmp(p->name, "model"))
+        return err_at(g, v, err, "%s selects models by name: give a list of them", what);
+    if (v->n != 1)
+        return err_at(g, v, err, "%s: a distribution has exactly one key (uniform, loguniform "
+                                 "or randint), got %d", what, v->n);
+    const node *k = MAP_KEY(v, 0), *b = MAP_VAL(v, 0);
+    int kind = -1;
+    for (int i = 0; i < 3; i++)
+        if (!strcmp(k->s, kinds[i]))
+            kind = i;
+    if (kind < 0)
+        return err_at(g, k, err, "%s: unknown distribution '%s' (valid: uniform, loguniform, "
+                                 "randint)", what, k->s);
+    if (b->type != N_SEQ || b->n != 2 || b->k[0]->type != N_SCALAR ||
+        b->k[1]->type != N_SCALAR)
+        return err_at(g, b, err, "%s: %s needs its bounds as a list of two numbers [a, b]", what,
+                      k->s);
+    for (int i = 0; i < 2; i++)
+        if (parse_dbl(b->k[i]->s, i ? &p->b : &p->a))
+            return err_at(g, b->k[i], err, "%s: %s bound '%s' is not a number", what, k->s,
+                          b->k[i]->s);
+    p->dist = v;
+    p->kind = kv[kind];
+    return 0;
+}
+
 static int load_subgrid(grid *g, subgrid *sg, const node *m, fg_err *err)
 {
     sg->map = m;
@@ -2299,6 +2463,13 @@ static int load_subgrid(grid *g, subgrid *sg, const node *m, fg_err *err)
                                        "[A-Za-z_][A-Za-z0-9_]*)",
                           key->s);
         snprintf(what, sizeof what, "grid parameter '%s'", key->s);
+        sg->p[i].name = key->s;
+        sg->p[i].key = key;
+        if (v->type == N_MAP) {
+            if (load_distribution(g, &sg->p[i], v, what, err))
+                return -1;
+            continue;
+        }
         if (v->type != N_SEQ)
             return err_at(g, v, err, "%s: expected a list of values, got %s%s", what,
                           type_name(v), v->type == N_SCALAR ? " (write [value])" : "");
@@ -2321,8 +2492,6 @@ static int load_subgrid(grid *g, subgrid *sg, const node *m, fg_err *err)
         nset_free(&seen);
         if (rc)
             return -1;
-        sg->p[i].name = key->s;
-        sg->p[i].key = key;
         sg->p[i].vals = v;
     }
     if (sg->np > 1)
@@ -2383,6 +2552,214 @@ static int load_grid(grid *g, const node *v, fg_err *err)
             g->params[u++] = g->params[i];
     g->n_params = u;
     return 0;
+}
+
+/* pass 4b: random draws (search.n_iter). The draws (sample.h) become the configurations:
+ * each one's sub-grid and row, per parameter the index of its value (a list's, or the
+ * distribution's draw, kept as a scalar node at the distribution's place in the file so
+ * that a bad value is reported there). */
+
+/* What the sampler is given: per sub-grid its parameters (in the sub-grid's order, sorted
+ * by name, as the expansion), every list's values, and "FILE:LINE:COL" of each. */
+typedef struct {
+    smp_space *sp;
+    smp_param *par;
+    const char **val;
+    fg_buf where;
+    int64_t n_par;
+    int32_t **order; /* per parameter (as par): a list's value indices sorted by text */
+} draw_plan;
+
+static void draw_plan_free(draw_plan *d)
+{
+    for (int64_t q = 0; d->order && q < d->n_par; q++)
+        free(d->order[q]);
+    free(d->order);
+    free(d->sp);
+    free(d->par);
+    free(d->val);
+    fg_buf_free(&d->where);
+}
+
+static int draw_plan_make(const grid *g, draw_plan *d)
+{
+    int64_t np = 0, nv = 0;
+    for (int s = 0; s < g->n_sub; s++)
+        for (int j = 0; j < g->sub[s].np; j++) {
+            np++;
+            nv += g->sub[s].p[j].dist ? 0 : g->sub[s].p[j].vals->n;
+        }
+    d->n_par = np;
+    d->sp = calloc((size_t)(g->n_sub > 0 ? g->n_sub : 1), sizeof *d->sp);
+    d->order = calloc((size_t)(np + 1), sizeof *d->order);
+    d->par = calloc((size_t)(np + 1), sizeof *d->par);
+    d->val = calloc((size_t)(nv + 1), sizeof *d->val);
+    size_t *off = calloc((size_t)(np + 1), sizeof *off);
+    if (!d->sp || !d->order || !d->par || !d->val || !off) {
+        free(off);
+        return -1;
+    }
+    for (int s = 0, q = 0, v = 0; s < g->n_sub; s++) {
+        const subgrid *sg = &g->sub[s];
+        d->sp[s].params = d->par + q;
+        d->sp[s].n_params = sg->np;
+        for (int j = 0; j < sg->np; j++, q++) {
+            const param *pa = &sg->p[j];
+            smp_param *x = &d->par[q];
+            const node *at = pa->dist ? pa->dist : pa->vals;
+            *x = (smp_param){.name = pa->name, .kind = pa->dist ? pa->kind : SMP_LIST,
+                             .a = pa->a, .b = pa->b};
+            if (!pa->dist) {
+                x->values = d->val + v;
+                x->n_values = pa->vals->n;
+                for (int i = 0; i < pa->vals->n; i++)
+                    d->val[v++] = pa->vals->k[i]->s;
+            }
+            off[q] = d->where.len;
+            fg_buf_printf(&d->where, "%s:%d:%d", g->opts.path, at->line, at->col);
+            fg_buf_add(&d->where, "", 1);
+        }
+    }
+    for (int64_t q = 0; q < np && !d->where.bad; q++)
+        d->par[q].where = d->where.s + off[q];
+    free(off);
+    return d->where.bad ? -1 : 0;
+}
+
+/* The index of value text among a list parameter's values (distinct), by binary search
+ * over order (the indices sorted by text). */
+static int32_t list_index(const param *p, const int32_t *order, const char *text)
+{
+    int lo = 0, hi = p->vals->n - 1;
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2, c = strcmp(p->vals->k[order[mid]]->s, text);
+        if (!c)
+            return order[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid - 1;
+    }
+    return -1;
+}
+
+static int text_order_cmp(const void *a, const void *b, void *ctx)
+{
+    const node *v = ctx;
+    return strcmp(v->k[*(const int32_t *)a]->s, v->k[*(const int32_t *)b]->s);
+}
+
+/* A scalar node holding text at the place of node at, appended to seq. */
+static int draw_node(node *seq, const node *at, const char *text)
+{
+    node *x = calloc(1, sizeof *x);
+    int len = seq->n;
+    if (!x || !(x->s = strdup(text))) {
+        free(x);
+        return -1;
+    }
+    x->type = N_SCALAR;
+    x->line = at->line;
+    x->col = at->col;
+    x->plain = 1;
+    if (kids_append(seq, &len, x)) {
+        node_free(x);
+        return -1;
+    }
+    return 0;
+}
+
+/* Per sub-grid: its rows (draws), the index table, a sequence for each distribution's draws
+ * (children of g->draws) and each list's value order. */
+static int draw_tables(grid *g, const smp_set *set, draw_plan *d)
+{
+    int64_t n = smp_count(set);
+    g->rs_sub = malloc((size_t)n * sizeof *g->rs_sub);
+    g->rs_row = malloc((size_t)n * sizeof *g->rs_row);
+    g->draws = calloc(1, sizeof *g->draws);
+    if (!g->rs_sub || !g->rs_row || !g->draws)
+        return -1;
+    g->draws->type = N_SEQ;
+    for (int64_t i = 0; i < n; i++) {
+        g->rs_sub[i] = smp_subgrid(set, i);
+        g->rs_row[i] = g->sub[g->rs_sub[i]].n++;
+    }
+    for (int s = 0, q = 0; s < g->n_sub; s++) {
+        subgrid *sg = &g->sub[s];
+        sg->rs_idx = malloc((size_t)((sg->n ? sg->n : 1) * (sg->np ? sg->np : 1)) * sizeof *sg->rs_idx);
+        if (!sg->rs_idx)
+            return -1;
+        for (int j = 0; j < sg->np; j++, q++) {
+            param *p = &sg->p[j];
+            int len = g->draws->n;
+            if (p->dist) {
+                node *seq = calloc(1, sizeof *seq);
+                if (!seq || kids_append(g->draws, &len, seq)) {
+                    free(seq);
+                    return -1;
+                }
+                seq->type = N_SEQ;
+                p->vals = seq;
+                continue;
+            }
+            int32_t *o = malloc((size_t)p->vals->n * sizeof *o);
+            if (!(d->order[q] = o))
+                return -1;
+            for (int v = 0; v < p->vals->n; v++)
+                o[v] = v;
+            fg_sort(o, (size_t)p->vals->n, sizeof *o, text_order_cmp, (void *)p->vals);
+        }
+    }
+    return 0;
+}
+
+/* Every draw's value indices (distributions' draws appended to their sequences). */
+static int draw_assign(grid *g, const smp_set *set, const draw_plan *d)
+{
+    for (int64_t i = 0; i < smp_count(set); i++) {
+        subgrid *sg = &g->sub[g->rs_sub[i]];
+        int64_t q0 = d->sp[g->rs_sub[i]].params - d->par;
+        int64_t r = g->rs_row[i];
+        for (int j = 0; j < sg->np; j++) {
+            param *p = &sg->p[j];
+            const char *text = smp_value(set, i, j);
+            int32_t k = -1;
+            if (p->dist) {
+                if (draw_node((node *)p->vals, p->dist, text))
+                    return -1;
+                k = (int32_t)r;
+            } else {
+                k = list_index(p, d->order[q0 + j], text);
+            }
+            FG_ASSERT(k >= 0);
+            sg->rs_idx[r * sg->np + j] = k;
+        }
+    }
+    return 0;
+}
+
+static int sample_configs(grid *g, fg_err *err)
+{
+    draw_plan d = {0};
+    smp_set *set = NULL;
+    int rc = -1, oom = 0;
+    if (draw_plan_make(g, &d))
+        oom = 1;
+    else if (!smp_check(d.sp, g->n_sub, err) &&
+             !smp_sample(d.sp, g->n_sub, g->search.n_iter, g->opts.seed, &set, err)) {
+        if (draw_tables(g, set, &d) || draw_assign(g, set, &d))
+            oom = 1;
+        else
+            rc = 0;
+        g->n_configs = smp_count(set);
+        g->search.capped = smp_capped(set);
+        g->search.grid_size = smp_grid_size(set);
+    }
+    if (oom)
+        fg_err_set(err, "%s: out of memory", g->opts.path);
+    smp_free(set);
+    draw_plan_free(&d);
+    return rc;
 }
 
 /* "sub-grid 2 (line 14)" or "the grid" */
@@ -2543,12 +2920,14 @@ static int check_grid(grid *g, fg_err *err)
 /* pass 5: sizes. Every product is checked before it is formed (no overflow), against the
  * program's own limits first (GRID_MAX_CONFIGS, GRID_MAX_TASKS, GRID_MAX_PARAM_TEXT),
  * whatever max_tasks says, then against max_tasks. */
+static int count_tasks(grid *g, int64_t total, fg_err *err);
 static int count_configs(grid *g, fg_err *err)
 {
+    if (g->rs_sub) /* random draws: sample_configs counted them */
+        return count_tasks(g, g->n_configs, err);
     const node *at = g->grid_key ? g->grid_key : g->root;
     int64_t limit = g->opts.max_tasks, total = 0;
     uint64_t text = 0; /* bytes of every configuration's "name=value, ..." string */
-    int folds = g->opts.folds;
     char label[64];
     for (int s = 0; s < g->n_sub; s++) {
         subgrid *sg = &g->sub[s];
@@ -2603,6 +2982,15 @@ static int count_configs(grid *g, fg_err *err)
                           "would take %.0f MiB, more than the limit of %d MiB; shrink the grid",
                           label, (double)text / 1048576.0, GRID_MAX_PARAM_TEXT >> 20);
     }
+    return count_tasks(g, total, err);
+}
+
+/* The task limits (GRID_MAX_TASKS, max_tasks) for total configurations; sets n_configs. */
+static int count_tasks(grid *g, int64_t total, fg_err *err)
+{
+    const node *at = g->grid_key ? g->grid_key : g->root;
+    int64_t limit = g->opts.max_tasks;
+    int folds = g->opts.folds;
     if (total > limit)
         return err_at(g, at, err,
                       "the grid has more than max_tasks (%lld) configurations; raise max_tasks "
@@ -2717,7 +3105,8 @@ int grid_load_string(const char *text, size_t len, const char *path, grid **out,
     const node *grid_val = NULL;
     if (parse_tree(g, err) ||
         load_top(g, &grid_val, err) || load_grid(g, grid_val, err) || check_grid(g, err) ||
-        count_configs(g, err) || check_configs(g, err)) {
+        (g->search.sampled && sample_configs(g, err)) || count_configs(g, err) ||
+        check_configs(g, err)) {
         grid_free(g);
         return -1;
     }
@@ -2778,7 +3167,11 @@ void grid_free(grid *g)
         free(g->sub[s].model_of);
         free(g->sub[s].used);
         free(g->sub[s].stride);
+        free(g->sub[s].rs_idx);
     }
+    free(g->rs_sub);
+    free(g->rs_row);
+    node_free(g->draws);
     free(g->train_names);
     free(g->sub);
     free(g->params);
