@@ -219,17 +219,10 @@ static void column(const char *line, int col, char *out, size_t n)
     out[k] = '\0';
 }
 
-static void test_files(const grid *g)
+/* cv_results.csv of test_files: iter and n_resources first, rows by iteration then
+ * configuration, later iterations ranked first. */
+static void check_csv(const char *dir)
 {
-    char dir[] = "/tmp/test_report_halving.XXXXXX";
-    CHECK(mkdtemp(dir) != NULL);
-    setenv("FG_GNUPLOT", "/nonexistent/gnuplot", 1); /* the report is complete without it */
-    jnl_entry e[32];
-    int n = entries(e);
-    jnl_header h;
-    memset(&h, 0, sizeof h);
-    fg_err err;
-    CHECK_MSG(rpt_write(dir, g, &h, e, n, NULL, NULL, &err) == 0, "%s", err.msg);
     char path[256];
     snprintf(path, sizeof path, "%s/cv_results.csv", dir);
     char *csv = slurp(path);
@@ -253,6 +246,12 @@ static void test_files(const grid *g)
     }
     CHECK_INT(nrow, 7);
     free(csv);
+}
+
+/* report.md's Iterations section, report.yaml's halving block, the resource figure's data. */
+static void check_md_yaml(const char *dir)
+{
+    char path[256];
     snprintf(path, sizeof path, "%s/report.md", dir);
     char *md = slurp(path);
     CHECK(md && strstr(md, "## Iterations\n"));
@@ -287,6 +286,21 @@ static void test_files(const grid *g)
     CHECK_INT(lines, 7);
     CHECK_INT(best_pts, 3);
     free(pc);
+}
+
+static void test_files(const grid *g)
+{
+    char dir[] = "/tmp/test_report_halving.XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    setenv("FG_GNUPLOT", "/nonexistent/gnuplot", 1); /* the report is complete without it */
+    jnl_entry e[32];
+    int n = entries(e);
+    jnl_header h;
+    memset(&h, 0, sizeof h);
+    fg_err err;
+    CHECK_MSG(rpt_write(dir, g, &h, e, n, NULL, NULL, &err) == 0, "%s", err.msg);
+    check_csv(dir);
+    check_md_yaml(dir);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     CHECK(system(cmd) == 0);
