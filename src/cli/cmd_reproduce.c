@@ -12,6 +12,7 @@
 #include "nn_gemm.h"
 #include "prepare.h"
 #include "report.h"
+#include "search.h"
 #include "task.h"
 
 /* A float as written in a report (%.9g, exact for a float) against a reproduced one. */
@@ -154,8 +155,10 @@ static int rerun(task_ctx *t, const rpt_summary *rs, int64_t k, const data_set *
 {
     verdict v = {0, NULL, NULL, "", "", 1};
     char where[64];
+    /* a halving search: the folds of the iteration the report's scores are from */
+    int64_t base = t->halv.n_iter > 0 && rs->iter && rs->iter[k] >= 0 ? (int64_t)rs->iter[k] * t->halv.n_tasks : 0;
     for (int f = 0; f < rs->folds; f++) {
-        task_run(t, (int32_t)(k * rs->folds + f), rr);
+        task_run(t, (int32_t)(base + k * rs->folds + f), rr);
         double want = rs->split[k * rs->folds + f];
         float got = rr->e.val_acc;
         int same = same_score(want, got);
@@ -210,7 +213,8 @@ int cmd_reproduce(int argc, char **argv, const cli *c)
             fg_print_error(err.msg);
             rc = EXIT_INPUT;
         } else if ((rc = check_data(c, &rs, &pd, data_dir)) < 0 &&
-                   task_ctx_init(&tctx, g, &pd.train, pd.idx, pd.fold_of, pd.n, &err)) {
+                   (task_ctx_init(&tctx, g, &pd.train, pd.idx, pd.fold_of, pd.n, &err) ||
+                    search_halving_task_ids(g, pd.n, grid_opts_c(g)->classes, &tctx.halv, &err))) {
             fg_print_error(err.msg);
             rc = EXIT_RUNTIME;
         }

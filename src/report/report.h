@@ -72,6 +72,8 @@ typedef struct {
     int64_t best_config;      /* -1 when the report has none */
     int64_t n_configs;
     double *split;            /* n_configs x folds fold scores (NaN where none), malloc'ed */
+    int *iter;                /* per configuration: the halving iteration its fold scores are
+                               * from (configurations[].iter), -1 when none (other searches) */
     int refit_config;         /* -1 when there was no refit */
     double refit_test_accuracy;
     char blas[256], git_revision[64];

@@ -14,6 +14,8 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "halving.h"
+
 /* With libyaml's event parser, not its document loader: a document costs some 25 times the
  * file in memory, events only what is kept. Every field reproduce needs is checked. */
 
@@ -500,6 +502,13 @@ static int config_key(yr *r, const char *k)
             return yr_fail(r, "%lld, expected %lld (entries in configuration order)", v, (long long)r->n_cfg);
         return 0;
     }
+    if (!strcmp(k, "iter")) { /* a halving search: the iteration of the split scores */
+        long long v;
+        if (yr_int(r, 0, HALV_MAX_ITER - 1, &v))
+            return -1;
+        o->iter[r->n_cfg] = (int)v;
+        return 0;
+    }
     if (!strcmp(k, "split_test_scores")) {
         int n;
         if (split_scores(r, o->split + r->n_cfg * o->folds, o->folds, &n))
@@ -528,8 +537,11 @@ static int configurations(yr *r)
                           "can hold",
                        (long long)r->n_configs, o->folds, (long long)r->file_size);
     o->split = malloc((size_t)r->n_configs * (size_t)o->folds * sizeof *o->split);
-    if (!o->split)
+    o->iter = malloc((size_t)(r->n_configs ? r->n_configs : 1) * sizeof *o->iter);
+    if (!o->split || !o->iter)
         return yr_fail(r, "out of memory for %lld x %d fold scores", (long long)r->n_configs, o->folds);
+    for (int64_t i = 0; i < r->n_configs; i++)
+        o->iter[i] = -1;
     for (int64_t i = 0; i < r->n_configs * o->folds; i++)
         o->split[i] = NAN;
     for (;;) {
@@ -651,6 +663,7 @@ void rpt_summary_free(rpt_summary *s)
         return;
     free(s->grid_text);
     free(s->split);
+    free(s->iter);
     memset(s, 0, sizeof *s);
 }
 
