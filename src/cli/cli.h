@@ -56,6 +56,10 @@ int cmd_search(int argc, char **argv, const cli *c);
 /* --dry-run: configurations, tasks and model summaries of g; trains nothing (rank 0). */
 int cmd_dry_run(grid *g);
 
+/* A halving schedule in one line (the dry run, the search's plan): "factor 3, resource
+ * epochs: iteration 0: 9 candidates x 3 epochs, 1: 3 x 9, 2: 1 x 27" (cmd_dry_run.c). */
+void cmd_halving_schedule(const halv_schedule *sch, const grid_search *gs, char *buf, size_t n);
+
 /* The commands run on rank 0 only (argc, argv: the command line, as recorded). */
 int cmd_report(int argc, char **argv, const cli *c);    /* report DIR (cmd_report.c) */
 int cmd_compare(int argc, char **argv, const cli *c);   /* compare DIR... (cmd_compare.c) */

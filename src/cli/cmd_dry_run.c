@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "data.h"
 #include "nn.h"
+#include "rungs.h"
 #include "task.h"
 
 
@@ -90,6 +91,46 @@ static void dry_run_draws(const grid *g)
         printf("from the grid's lists and distributions\n\n");
 }
 
+void cmd_halving_schedule(const halv_schedule *sch, const grid_search *gs, char *buf, size_t n)
+{
+    int epochs = gs->resource == HALV_EPOCHS;
+    size_t len = (size_t)snprintf(buf, n, "factor %d, resource %s: ", gs->factor ? gs->factor : HALV_FACTOR_DEFAULT,
+                                  epochs ? "epochs" : "samples");
+    for (int i = 0; i < sch->n_iterations && len < n; i++) {
+        if (i == 0)
+            len += (size_t)snprintf(buf + len, n - len, "iteration 0: %d candidates x %lld %s", sch->n_candidates[0],
+                                    (long long)sch->n_resources[0], epochs ? "epochs" : "images");
+        else
+            len += (size_t)snprintf(buf + len, n - len, ", %d: %d x %lld", i, sch->n_candidates[i],
+                                    (long long)sch->n_resources[i]);
+    }
+}
+
+/* A halving grid's schedule (iterations: candidates, resource), for the images a dry run
+ * can know (data.subset; all of Fashion-MNIST's 60000 otherwise, said so). Returns 0, or
+ * -1 after printing the error. */
+static int dry_run_halving(const grid *g)
+{
+    const grid_options *o = grid_opts_c(g);
+    const grid_search *gs = grid_search_of(g);
+    halv_schedule sch;
+    fg_err err;
+    int n = o->subset > 0 ? o->subset : 60000;
+    if (rungs_schedule(g, n, o->classes > 0 ? o->classes : GRID_INPUT_CLASSES, &sch, &err)) {
+        fg_print_error(err.msg);
+        return -1;
+    }
+    char line[2048];
+    cmd_halving_schedule(&sch, gs, line, sizeof line);
+    int tasks = 0;
+    for (int i = 0; i < sch.n_iterations; i++)
+        tasks += sch.n_candidates[i] * o->folds;
+    printf("successive halving, %s; %d tasks%s\n", line, tasks, o->refit ? ", then a refit of the best" : "");
+    if (gs->resource == HALV_SAMPLES && !o->subset && gs->max_resources <= 0)
+        printf("(images per iteration for 60000 training images: a search takes the data's count)\n");
+    return 0;
+}
+
 int cmd_dry_run(grid *g)
 {
     const grid_options *o = grid_opts_c(g);
@@ -110,6 +151,10 @@ int cmd_dry_run(grid *g)
     printf("seed %llu, cv seed %llu, shuffle %s, %s\n\n", (unsigned long long)o->seed,
            (unsigned long long)o->cv_seed, o->shuffle ? "yes" : "no",
            o->subset ? "stratified subset" : "all training images");
+    if (grid_search_of(g)->strategy == GRID_SEARCH_HALVING && dry_run_halving(g)) {
+        free(d), free(info), free(arch), free(ord), free(first);
+        return EXIT_INPUT;
+    }
     dry_run_input(o);
     dry_run_draws(g);
     printf("%6s  %12s  %14s  %s\n", "config", "parameters", "MFLOP/image", "grid parameters");

@@ -95,8 +95,16 @@ static void load_grid(search_run *r)
         cli_apply_seed_subset(c, o);
         if (c->no_refit)
             o->refit = 0;
-        if (c->dry_run)
+        if (c->n_shards && grid_search_of(r->g)->strategy == GRID_SEARCH_HALVING) {
+            char where[GRID_PATH_MAX + 32];
+            grid_option_where(r->g, "search.strategy", where, sizeof where);
+            fprintf(stderr, "fmnist-grid: %s: search.strategy halving cannot run as shards (--shard): each "
+                            "iteration needs the previous one's results; run it as one job (mpirun ... "
+                            "fmnist-grid %s)\n", where, c->grid_path);
+            r->sm.status = EXIT_INPUT;
+        } else if (c->dry_run) {
             r->sm.status = cmd_dry_run(r->g);
+        }
     }
     if (r->sm.status < 0) /* continuing a journal: what it records, unless given */
         r->sm.status = sdir_adopt_recorded(c, grid_opts(r->g), &r->sm.threads, r->sm.data_dir, sizeof r->sm.data_dir);
@@ -107,6 +115,24 @@ static void load_grid(search_run *r)
             r->sm.status = EXIT_INPUT;
         }
     }
+}
+
+/* Rank 0 of a halving search: its schedule for the data loaded (rungs_schedule) and the
+ * task ids it needs; a bad search: section or ids that do not fit are refused (exit 2). */
+static void check_halving(search_run *r)
+{
+    fg_err err;
+    search *s = &r->s;
+    const grid_options *o = grid_opts_c(r->g);
+    task_halving h;
+    if (rungs_schedule(r->g, r->pd.n, o->classes, &s->hsch, &err) ||
+        search_halving_ids(&s->hsch, grid_search_of(r->g)->resource, grid_n_configs(r->g), o->folds, &h, &err)) {
+        fg_print_error(err.msg);
+        r->sm.status = EXIT_INPUT;
+        return;
+    }
+    s->halving = 1;
+    r->halv = h; /* run_loop gives it to every rank's worker */
 }
 
 /* Rank 0: every configuration re-checked against the real image shape (and its weights
@@ -148,6 +174,8 @@ static void check_configs(search_run *r)
     free(d);
     free(info);
     task_wcache_free(wcheck);
+    if (r->sm.status < 0 && grid_search_of(g)->strategy == GRID_SEARCH_HALVING)
+        check_halving(r);
     r->sm.subset = o->subset;
     r->sm.seed = o->seed;
     r->sm.cv_seed = o->cv_seed;
@@ -297,6 +325,21 @@ static void describe_run(search_run *r)
     r->session_no = 1;
 }
 
+/* Rank 0 of a halving search: the queue of the current iteration instead (the tasks its
+ * candidates still need), the progress over the schedule's tasks; fam: kept by s. */
+static void plan_halving(search_run *r, int32_t *fam)
+{
+    search *s = &r->s;
+    fg_err err;
+    s->family = fam;
+    s->n_shown = search_halving_total(s);
+    s->cost_total = s->cost_done = 0; /* the progress counts tasks: iterations differ in cost */
+    if (!fam || search_halving_queue(s, &err)) {
+        fg_print_error(fam ? err.msg : "out of memory for the dispatch queue");
+        r->exit_code = EXIT_RUNTIME;
+    }
+}
+
 /* Rank 0: the expected cost of every task, the tasks of this run (this shard's) still to
  * run, the dispatch queue, whether the refit runs inside the scheduler; says what runs. */
 static void plan_tasks(search_run *r)
@@ -348,10 +391,13 @@ static void plan_tasks(search_run *r)
         fg_print_error(fam ? err.msg : "out of memory for the dispatch queue");
         r->exit_code = EXIT_RUNTIME;
     }
-    free(fam);
     /* The refit runs inside the scheduler (early on a waiting rank when it can) unless
      * this is a shard (the report command refits) or ids would overflow. */
     s->refit_in_sched = o->refit && !c->n_shards && s->n_tasks + s->n_configs <= INT32_MAX;
+    if (s->halving && r->exit_code == EXIT_OK)
+        plan_halving(r, fam);
+    else
+        free(fam);
 }
 
 /* Rank 0: what this run does, in a few lines (unless --quiet). */
@@ -368,6 +414,11 @@ static void say_plan(const search_run *r)
             r->size > 1 ? "s" : "", r->pd.n - cv_n_train(r->pd.n, o->folds, o->validation_split), s->dir);
     if (c->n_shards)
         fprintf(stderr, "fmnist-grid: shard %d of %d: %d tasks\n", c->shard, c->n_shards, s->n_shown);
+    if (s->halving) {
+        char sched[1024];
+        cmd_halving_schedule(&s->hsch, grid_search_of(r->g), sched, sizeof sched);
+        fprintf(stderr, "fmnist-grid: successive halving: %s (%d tasks)\n", sched, s->n_shown);
+    }
     if (r->resuming)
         fprintf(stderr, "fmnist-grid: resuming: %d of %d tasks are in the journal, %d to run\n", s->done,
                 s->n_shown, s->n_pending);
@@ -407,8 +458,12 @@ static void run_loop(search_run *r)
     r->go = r->exit_code == EXIT_OK ? -1 : r->exit_code;
     if (sched_bcast(&r->go, sizeof r->go, &err))
         r->go = EXIT_RUNTIME;
-    int32_t n_tasks_all = r->rank == 0 ? r->s.n_tasks : 0;
+    int32_t n_tasks_all = r->rank == 0 ? r->s.refit_base : 0; /* fold task ids, then refits */
     if (r->go < 0 && sched_bcast(&n_tasks_all, sizeof n_tasks_all, &err))
+        r->go = EXIT_RUNTIME;
+    if (r->rank == 0)
+        r->tctx.halv = r->halv;
+    if (r->go < 0 && sched_bcast(&r->tctx.halv, sizeof r->tctx.halv, &err)) /* halving's task ids */
         r->go = EXIT_RUNTIME;
     r->wk = (search_worker){&r->tctx, &r->pd.test, n_tasks_all, NULL};
     fault_startup("dir", r->rank == 0 && r->go < 0);
@@ -462,7 +517,7 @@ static int finish_model(search_run *r, const jnl_contents *jc, int interrupted)
 {
     search *s = &r->s;
     const grid_options *o = grid_opts_c(r->g);
-    int64_t best = results_best(r->g, jc->e, jc->n);
+    int64_t best = s->rg ? rungs_best(s->rg) : results_best(r->g, jc->e, jc->n);
     const jnl_entry *refit_entry = results_refit_of(jc->e, jc->n, best); /* done by the scheduler, or before a resume */
     int have_refit = refit_entry != NULL;
     int saved = 1;

@@ -55,6 +55,7 @@ typedef struct {
     int32_t *order;       /* rank 0: the tasks still to run */
     char *done_task;      /* rank 0: per task, in the journal already */
     int resuming, session_no;
+    task_halving halv;    /* rank 0: a halving search's task ids (n_iter 0: exhaustive) */
     search_worker wk;
     sched_stats st;
     int32_t go;           /* -1: every rank runs the search loop; else the exit status */

@@ -220,6 +220,12 @@ static void count_recorded(search_run *r, const jnl_contents *jc)
             s->refit_state[x->config] = 2; /* refitted before: not again */
         if (x->fold < 0 || x->config < 0 || x->config >= s->n_configs || x->fold >= o->folds)
             continue;
+        if (s->rg) { /* halving: into its iterations; a resource not the schedule's is refused */
+            char why[200];
+            if (search_halving_recorded(s, x, why, sizeof why))
+                fprintf(stderr, "fmnist-grid: warning: %s: skipped: %s\n", s->journal_path, why);
+            continue;
+        }
         int t = x->config * o->folds + x->fold;
         if (r->done_task[t])
             continue; /* never counted twice */

@@ -60,10 +60,29 @@ static int64_t journal_best(search *s)
     return best;
 }
 
+/* Hands out the refit of configuration c (task refit_base + c). */
+static int32_t start_refit(search *s, int64_t c)
+{
+    s->refit_state[c] = 1;
+    s->refits_running++;
+    if (!s->quiet) {
+        if (s->tty)
+            fputc('\n', stderr);
+        fprintf(stderr, "fmnist-grid: refitting configuration %lld (%s) on all %d searched images%s\n",
+                (long long)c, grid_config_params(s->g, c), s->n_searched,
+                s->in_flight || dsp_left(s->queue) ? ", early: it leads while the last folds run" : "");
+    }
+    return (int32_t)(s->refit_base + c);
+}
+
 static int32_t on_next(void *p)
 {
     search *s = p;
     int64_t c = -1;
+    if (s->rg) { /* successive halving: search_halving.c */
+        int32_t t = search_halving_next(s, &c);
+        return t >= 0 || c < 0 ? t : start_refit(s, c);
+    }
     if (dsp_left(s->queue) > 0) {
         /* The refit of the configuration leading so far is the longest task left once the
          * work still queued would keep every worker busy for less than it: start it then,
@@ -96,16 +115,7 @@ static int32_t on_next(void *p)
     }
     if (c < 0)
         return -1;
-    s->refit_state[c] = 1;
-    s->refits_running++;
-    if (!s->quiet) {
-        if (s->tty)
-            fputc('\n', stderr);
-        fprintf(stderr, "fmnist-grid: refitting configuration %lld (%s) on all %d searched images%s\n",
-                (long long)c, grid_config_params(s->g, c), s->n_searched,
-                s->in_flight || dsp_left(s->queue) ? ", early: it leads while the last folds run" : "");
-    }
-    return (int32_t)(s->n_tasks + c);
+    return start_refit(s, c);
 }
 
 static int on_left(void *p)
@@ -170,10 +180,11 @@ static int on_done(void *p, int32_t task, const void *result, const sched_blob *
 {
     search *s = p;
     const jnl_record *r = result;
-    if (task >= s->n_tasks)
+    if (task >= s->refit_base)
         return refit_done(s, r, blob, rank);
     s->in_flight--;
-    dsp_observe(s->queue, task, r->e.fit_time + r->e.score_time);
+    if (!s->rg)
+        dsp_observe(s->queue, task, r->e.fit_time + r->e.score_time);
     jnl_record copy;
     const jnl_record *rec = r;
     if (r->e.rank != rank) { /* the rank is the coordinator's knowledge, not the worker's */
@@ -188,6 +199,13 @@ static int on_done(void *p, int32_t task, const void *result, const sched_blob *
     s->done++;
     s->appended++;
     fault_after_result(&s->fault, s->appended);
+    if (s->rg) {
+        if (search_halving_result(s, task, rec))
+            return -1;
+        if (!s->quiet)
+            show_progress(s, rec, rank);
+        return 0;
+    }
     int64_t c = rec->e.config;
     if (task >= 0 && task < s->n_tasks)
         s->cost_done += s->cost[task];
@@ -217,7 +235,10 @@ static void show_progress(const search *s, const jnl_record *rec, int rank)
     fg_fmt_hms(e2, sizeof e2, s->done == s->n_shown ? 0 : eta);
     if (s->best_config >= 0)
         snprintf(best, sizeof best, "%.4f (config %lld)", s->best_mean, (long long)s->best_config);
-    char what[96];
+    char what[96], iter[32] = "";
+    if (s->rg) /* successive halving: the iteration in progress */
+        snprintf(iter, sizeof iter, " iter %d/%d", rungs_current(s->rg) + (rungs_current(s->rg) < s->hsch.n_iterations),
+                 s->hsch.n_iterations);
     if (rec->e.status == NN_STATUS_OK)
         snprintf(what, sizeof what, "config %d fold %d: %.4f in %.1f s on rank %d", rec->e.config,
                  rec->e.fold, rec->e.val_acc, rec->e.fit_time, rank);
@@ -225,11 +246,11 @@ static void show_progress(const search *s, const jnl_record *rec, int rank)
         snprintf(what, sizeof what, "config %d fold %d: %s on rank %d", rec->e.config, rec->e.fold,
                  nn_status_name((nn_status)rec->e.status), rank);
     if (s->tty)
-        fprintf(stderr, "\r\033[K[%d/%d] %3.0f%% elapsed %s eta %s best %s | %s", s->done,
-                s->n_shown, 100.0 * s->done / s->n_shown, e1, e2, best, what);
+        fprintf(stderr, "\r\033[K[%d/%d]%s %3.0f%% elapsed %s eta %s best %s | %s", s->done,
+                s->n_shown, iter, 100.0 * s->done / s->n_shown, e1, e2, best, what);
     else
-        fprintf(stderr, "[%d/%d] %3.0f%% elapsed %s eta %s best %s | %s\n", s->done, s->n_shown,
-                100.0 * s->done / s->n_shown, e1, e2, best, what);
+        fprintf(stderr, "[%d/%d]%s %3.0f%% elapsed %s eta %s best %s | %s\n", s->done, s->n_shown,
+                iter, 100.0 * s->done / s->n_shown, e1, e2, best, what);
 }
 
 static int on_stop(void *p)
@@ -291,7 +312,9 @@ int search_alloc(search *s)
         s->rank_cfg[i].cost = NAN;
     }
     rpt_costs(s->g, s->rank_cfg, s->n_configs); /* ties in the mean go to the cheaper network */
-    return 0;
+    s->refit_base = s->n_tasks;
+    fg_err err;
+    return s->halving ? search_halving_init(s, &err) : 0;
 }
 
 void search_tally(search *s, int64_t c)
@@ -336,4 +359,10 @@ void search_free(search *s)
     s->refit_state = NULL;
     s->rank_cfg = NULL;
     s->model_params = NULL;
+    rungs_free(s->rg);
+    free(s->hstate);
+    free(s->family);
+    s->rg = NULL;
+    s->hstate = NULL;
+    s->family = NULL;
 }

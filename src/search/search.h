@@ -20,6 +20,7 @@
 #include "grid.h"
 #include "journal.h"
 #include "report.h"
+#include "rungs.h"
 #include "task.h"
 
 /* The state of one search on rank 0; the search command fills the settings. */
@@ -67,6 +68,15 @@ typedef struct {
     int lock_fd;           /* the lock on the journal this run writes, or -1 */
     jnl_session session;   /* this run's session record */
     int session_written;   /* its start record is in the journal */
+    /* refit ids start here: n_tasks, or n_iterations x n_tasks in a halving search */
+    int32_t refit_base;
+    /* successive halving (issue 15, search_halving.c); rg NULL in an exhaustive search */
+    int halving;           /* the grid's search is halving: hsch is its schedule */
+    halv_schedule hsch;
+    rungs *rg;             /* the iterations: candidates, results that count, promotions */
+    char *hstate;          /* per (iteration, task): 0 not handed out, 1 running, 2 journaled */
+    int h_iter;            /* the iteration whose tasks the queue holds */
+    int32_t *family;       /* per configuration, its architecture family (the queue's) */
 } search;
 
 /* What a worker needs: its task context, the test set (for a refit) and the network of its
@@ -98,6 +108,38 @@ int search_ensure_session(search *s, fg_err *err);
 /* Appends the end of this run's session record (wall time since t_start, the ranks that
  * trained); a failure is left for what fails next to report. */
 void search_end_session(search *s, const sched_stats *st, int interrupted, double t_start);
+
+/* ---- successive halving (search_halving.c) ---------------------------------------------
+ * The same coordinator with iterations: iteration i's tasks are handed out longest first;
+ * when its queue is empty but some of them still run, idle ranks start iteration i+1's
+ * tasks of the leaders so far (rungs_leaders) speculatively; when iteration i completes,
+ * rungs promotes and the queue becomes the promoted candidates' tasks not yet started. A
+ * speculative result of a candidate that is then not promoted is journaled (a real result)
+ * but does not count. The best is rungs_best; the refit (early only in the last iteration,
+ * for its leader) trains it with the last iteration's resource. Task ids: task_halving. */
+
+/* The task ids' layout of schedule sch (resource r) for n_configs x folds tasks into *h;
+ * -1 with err when iterations x tasks + configurations does not fit in an int32. */
+int search_halving_ids(const halv_schedule *sch, halv_resource r, int64_t n_configs, int folds,
+                       task_halving *h, fg_err *err);
+/* After search_alloc, for a halving search: the iterations (rungs), the task states.
+ * Returns 0, or -1 when out of memory. */
+int search_halving_init(search *s, fg_err *err);
+/* A record of the journal being continued (fold >= 0): counted into the iterations (a
+ * second record of a task is not). Returns 0, or -1 with why when its n_resources is not
+ * the schedule's for its iteration (the record is then not used). */
+int search_halving_recorded(search *s, const jnl_entry *x, char *why, size_t n);
+/* The dispatch queue of the current iteration (its candidates' tasks not handed out);
+ * family: per configuration (kept). Returns 0, or -1 with err. */
+int search_halving_queue(search *s, fg_err *err);
+/* The tasks of the schedule (what the progress counts). */
+int search_halving_total(const search *s);
+/* The scheduler's next task in a halving search (see above), or -1; *refit gets the
+ * configuration to refit now instead (else -1). */
+int32_t search_halving_next(search *s, int64_t *refit);
+/* A fold result of task id task (journaled): counted, and a promotion's new queue. Returns
+ * 0, or -1 with s->err (s->fatal set). */
+int search_halving_result(search *s, int32_t task, const jnl_record *r);
 
 /* Frees what search_alloc made, the queue and the refit's parameters. */
 void search_free(search *s);

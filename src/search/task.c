@@ -240,8 +240,9 @@ static nn_net *task_head_net(task_ctx *ctx, int64_t config, int blk, int max_bat
     return head;
 }
 
-/* Builds, trains and scores one network; shared by CV tasks and the refit. */
-static void train_one(task_ctx *ctx, int64_t config, int fold, const int32_t *tr, int n_tr,
+/* Builds, trains and scores one network; shared by CV tasks and the refit. iter >= 0: a
+ * halving task of that iteration (its resource in ctx->halv). */
+static void train_one(task_ctx *ctx, int64_t config, int fold, int iter, const int32_t *tr, int n_tr,
                       const int32_t *va, int n_va, jnl_record *r, nn_net **net_out)
 {
     jnl_entry *e = &r->e;
@@ -256,6 +257,10 @@ static void train_one(task_ctx *ctx, int64_t config, int fold, const int32_t *tr
     e->best_epoch = -1;
     e->n_params = -1;
     e->val_acc = e->val_loss = e->test_acc = e->test_loss = NAN;
+    if (iter >= 0) {
+        e->iter = iter;
+        e->n_resources = ctx->halv.res[iter];
+    }
     snprintf(e->host, sizeof e->host, "%s", ctx->host);
     if (grid_config_build(ctx->g, config, ctx->train.h, ctx->train.w, ctx->train.c,
                           ctx->train.n_classes, ctx->net, &t, &err) != 0) {
@@ -267,6 +272,8 @@ static void train_one(task_ctx *ctx, int64_t config, int fold, const int32_t *tr
         e->n_params = np;
         e->max_epochs = t.epochs;
     }
+    if (iter >= 0 && ctx->halv.resource == HALV_EPOCHS && ctx->halv.res[iter] < t.epochs)
+        t.epochs = (int)ctx->halv.res[iter]; /* from scratch: a fresh run of that many epochs */
     uint64_t seed = task_seed(ctx->seed, e->config_hash, fold);
     int max_batch = t.batch_size > 256 ? t.batch_size : 256;
     int blk = base_block_of(ctx->bases, config);
@@ -315,11 +322,51 @@ int task_run(void *p, int32_t task, void *result)
     r->e.task = task;
     int64_t config = task / ctx->folds;
     int fold = task % ctx->folds;
-    int n_tr = 0, n_va = 0;
+    int n_tr = 0, n_va = 0, iter = -1;
+    const task_halving *h = &ctx->halv;
+    if (h->n_iter > 0) { /* iter x n_tasks + config x folds + fold */
+        iter = task / h->n_tasks;
+        task %= h->n_tasks;
+        r->e.task = task;
+        config = task / ctx->folds;
+        fold = task % ctx->folds;
+    }
     const int32_t *idx = base_block_of(ctx->bases, config) >= 0 ? ctx->bases->pos : ctx->idx;
     cv_split(idx, ctx->fold_of, ctx->n, fold, ctx->train_idx, &n_tr, ctx->val_idx, &n_va);
-    train_one(ctx, config, fold, ctx->train_idx, n_tr, ctx->val_idx, n_va, r, NULL);
+    if (iter >= 0 && h->resource == HALV_SAMPLES) {
+        uint64_t cs = grid_opts_c(ctx->g)->cv_seed;
+        task_subsample(ctx->train_idx, &n_tr, h->res[iter], h->max_resources, cs, fold, 0);
+        task_subsample(ctx->val_idx, &n_va, h->res[iter], h->max_resources, cs, fold, 1);
+    }
+    train_one(ctx, config, fold, iter, ctx->train_idx, n_tr, ctx->val_idx, n_va, r, NULL);
     return 0;
+}
+
+static int cmp_i32(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+void task_subsample(int32_t *idx, int *n, int64_t res, int64_t max, uint64_t cv_seed, int fold,
+                    int which)
+{
+    if (res >= max || max <= 0 || *n <= 1)
+        return;
+    int64_t k = (int64_t)*n * res / max;
+    if (k < 1)
+        k = 1;
+    fg_rng rng;
+    fg_rng_seed(&rng, fg_hash_mix(fg_hash_mix(fg_hash_mix(cv_seed, (uint64_t)(int64_t)fold), (uint64_t)res),
+                                  (uint64_t)which));
+    for (int64_t i = 0; i < k; i++) { /* a partial Fisher-Yates: idx[0..k) a uniform draw */
+        int64_t j = i + fg_rng_below(&rng, (uint32_t)(*n - i));
+        int32_t t = idx[i];
+        idx[i] = idx[j];
+        idx[j] = t;
+    }
+    qsort(idx, (size_t)k, sizeof *idx, cmp_i32); /* ascending: independent of the draw order */
+    *n = (int)k;
 }
 
 /* The whole network of config holding the trained head's values (frees head); NULL after
@@ -358,8 +405,8 @@ int task_refit(task_ctx *ctx, int64_t config, const data_set *test, jnl_record *
         fail(out, NN_STATUS_FAILED, "the frozen base's features lack the test images");
         return -1;
     }
-    train_one(ctx, config, JNL_REFIT, blk >= 0 ? ctx->bases->pos : ctx->idx, ctx->n, NULL, 0, out,
-              &net);
+    train_one(ctx, config, JNL_REFIT, ctx->halv.n_iter > 0 ? ctx->halv.n_iter - 1 : -1,
+              blk >= 0 ? ctx->bases->pos : ctx->idx, ctx->n, NULL, 0, out, &net);
     if (!net)
         return 0;
     nn_data td = ctx->train;

@@ -9,8 +9,21 @@
 #include "data.h"
 #include "grid.h"
 #include "h5w.h"
+#include "halving.h"
 #include "journal.h"
 #include "nn.h"
+
+/* A halving search's tasks (issue 15; rungs.h): iteration iter's task ids are
+ * iter x n_tasks + config x folds + fold, its resource res[iter]. n_iter 0: an exhaustive
+ * search (task = config x folds + fold, no resource). Plain data: broadcast to every rank. */
+typedef struct {
+    int32_t n_iter;
+    int32_t n_tasks;         /* configurations x folds: the ids of one iteration */
+    int32_t resource;        /* halv_resource */
+    int32_t pad;
+    int64_t max_resources;
+    int64_t res[HALV_MAX_ITER];
+} task_halving;
 
 /* Keras weights files read so far, each once (task.c); NULL-safe. */
 typedef struct task_wcache task_wcache;
@@ -35,6 +48,7 @@ typedef struct {
     task_wcache *wcache;     /* the weights files configurations name, read on first use */
     const struct base_set *bases; /* the frozen bases' features (base.h), or NULL: then
                                    * every configuration trains its whole network */
+    task_halving halv;       /* halving (n_iter > 0): what a task id and a refit train with */
 } task_ctx;
 
 /* Sets up ctx for a grid and fold assignment; everything passed is borrowed. Returns 0/-1. */
@@ -75,11 +89,27 @@ int task_load_weights(task_wcache *wc, const grid *g, int64_t c, const nn_net_de
  * most max: their count, or -1 with err (a file that cannot be read). */
 int task_weights_crc(const grid *g, const char **path, uint32_t *crc, int max, fg_err *err);
 
-/* sched_work_fn: trains task (config, fold) and fills *(jnl_record *)result. */
+/* sched_work_fn: trains task (config, fold) and fills *(jnl_record *)result. In a halving
+ * search (ctx->halv.n_iter > 0) the id also names the iteration (task_halving), and the task
+ * trains with its iteration's resource, from scratch with its usual seed: epochs = min(the
+ * resource, the configuration's epochs); samples = the fold's training and validation
+ * indices each cut to the fraction res / max_resources (task_subsample). Never continued
+ * from an earlier iteration's weights: the learning-rate schedule, early stopping and
+ * reduce-on-plateau depend on the total epochs, so a continued run would not equal a fresh
+ * one with that resource. The record's task is config x folds + fold, with iter and
+ * n_resources set. */
 int task_run(void *ctx, int32_t task, void *result);
 
-/* Refits configuration c on every searched sample and scores it on test[0..n_test). The
- * trained network is returned in *net_out when net_out is not NULL (caller frees). */
+/* Cuts idx[0..*n) to max(1, floor(*n x res / max)) of its entries (when res < max), chosen
+ * by a generator seeded from (cv_seed, fold, res, which: 0 training, 1 validation) and kept
+ * sorted ascending: the same images for every configuration. */
+void task_subsample(int32_t *idx, int *n, int64_t res, int64_t max, uint64_t cv_seed, int fold,
+                    int which);
+
+/* Refits configuration c on every searched sample and scores it on test[0..n_test) (in a
+ * halving search with the last iteration's epochs when the resource is epochs; its record
+ * carries that iteration and resource). The trained network is returned in *net_out when
+ * net_out is not NULL (caller frees). */
 int task_refit(task_ctx *ctx, int64_t config, const data_set *test, jnl_record *out,
                nn_net **net_out);
 
