@@ -76,21 +76,6 @@ static void dry_run_input(const grid_options *o)
         putchar('\n');
 }
 
-/* Random draws: how many, from what, with which seed. */
-static void dry_run_draws(const grid *g)
-{
-    const grid_search *s = grid_search_of(g);
-    if (!s->sampled)
-        return;
-    printf("random draws: %lld configuration%s drawn with seed %llu ", (long long)grid_n_configs(g),
-           grid_n_configs(g) == 1 ? "" : "s", (unsigned long long)grid_opts_c(g)->seed);
-    if (s->grid_size >= 0)
-        printf("without replacement from the grid's %lld%s\n\n", (long long)s->grid_size,
-               s->capped ? " (n_iter is more: each is drawn once)" : "");
-    else
-        printf("from the grid's lists and distributions\n\n");
-}
-
 void cmd_halving_schedule(const halv_schedule *sch, const grid_search *gs, char *buf, size_t n)
 {
     int epochs = gs->resource == HALV_EPOCHS;
@@ -129,6 +114,21 @@ static int dry_run_halving(const grid *g)
     if (gs->resource == HALV_SAMPLES && !o->subset && gs->max_resources <= 0)
         printf("(images per iteration for 60000 training images: a search takes the data's count)\n");
     return 0;
+}
+
+/* Random draws: how many, from what, with which seed. */
+static void dry_run_draws(const grid *g)
+{
+    const grid_search *s = grid_search_of(g);
+    if (!s->sampled)
+        return;
+    printf("random draws: %lld configuration%s drawn with seed %llu ", (long long)grid_n_configs(g),
+           grid_n_configs(g) == 1 ? "" : "s", (unsigned long long)grid_opts_c(g)->seed);
+    if (s->grid_size >= 0)
+        printf("without replacement from the grid's %lld%s\n\n", (long long)s->grid_size,
+               s->capped ? " (n_iter is more: each is drawn once)" : "");
+    else
+        printf("from the grid's lists and distributions\n\n");
 }
 
 int cmd_dry_run(grid *g)

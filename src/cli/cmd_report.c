@@ -1,5 +1,6 @@
 /* cmd_report.c - report DIR: the journals of a results directory merged, the best
- * configuration refitted when due (finish.c), the reports written. */
+ * configuration refitted when due (finish.c), the reports written. A halving search's
+ * tasks and best are those of its journal replayed through rungs (report_halving.h). */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include "outdir.h"
 #include "prepare.h"
 #include "report.h"
+#include "report_halving.h"
 #include "results.h"
 
 /* report DIR: lock DIR/journal.jsonl.lock, which a running (unsharded) search of DIR holds
@@ -54,11 +56,30 @@ typedef struct {
     int threads;
     char *seen;           /* per task: recorded */
     int64_t total, done, dups;
+    int halving;          /* a halving search: hv is its journal read through rungs */
+    rpt_halving hv;
     prep_data pd;
     int have_data;        /* pd holds the data (the refit loaded it) */
     char cmd[4096], host[64], started[32];
     double t0;
 } report_run;
+
+/* A halving search's tasks: those of its schedule, done when they count (rungs); the
+ * records that do not count (speculative work on candidates not promoted, repeats) are
+ * the "dups". Returns 0, or -1 after printing why the journal cannot be read so. */
+static int count_halving(report_run *p)
+{
+    fg_err err;
+    rpt_halving_free(&p->hv);
+    if (rpt_halving_of(p->g, &p->r.h, rpt_n_searched(&p->r.h, p->r.s, p->r.ns, 0), p->r.e, p->r.n, &p->hv, &err)) {
+        fprintf(stderr, "fmnist-grid: %s: %s\n", p->dir, err.msg);
+        return -1;
+    }
+    p->total = p->hv.tasks_total;
+    p->done = p->hv.tasks_done;
+    p->dups = p->hv.n_uncounted;
+    return 0;
+}
 
 /* The tasks the journals record (seen), how many, and how many more than once. */
 static void count_tasks(report_run *p)
@@ -88,7 +109,7 @@ static int report_model(report_run *p, int *stop)
 {
     const cli *c = p->c;
     fg_err err;
-    int64_t best = results_best(p->g, p->r.e, p->r.n);
+    int64_t best = p->halving ? p->hv.best : results_best(p->g, p->r.e, p->r.n); /* halving: rungs_best */
     const jnl_entry *rec = results_refit_of(p->r.e, p->r.n, best);
     int exit_code = EXIT_OK;
     if (p->done == p->total && best >= 0 && grid_opts_c(p->g)->refit && !c->no_refit && !rec) {
@@ -113,6 +134,15 @@ static int report_model(report_run *p, int *stop)
 static void say_missing(const report_run *p)
 {
     const grid_options *o = grid_opts_c(p->g);
+    if (p->halving) {
+        if (p->done < p->total && !p->c->quiet)
+            fprintf(stderr, "fmnist-grid: %lld of %lld tasks of the halving schedule are missing; partial report\n",
+                    (long long)(p->total - p->done), (long long)p->total);
+        if (p->dups && !p->c->quiet)
+            fprintf(stderr, "fmnist-grid: %lld task result(s) do not count (speculative work on candidates not "
+                            "promoted, or recorded twice)\n", (long long)p->dups);
+        return;
+    }
     if (p->done < p->total && !p->c->quiet) {
         fprintf(stderr, "fmnist-grid: %lld of %lld tasks are missing; partial report. Missing:",
                 (long long)(p->total - p->done), (long long)p->total);
@@ -188,7 +218,11 @@ int cmd_report(int argc, char **argv, const cli *c)
         o->seed = p->r.h.seed;
         o->cv_seed = p->r.h.cv_seed;
         o->subset = p->r.h.subset;
-        count_tasks(p);
+        p->halving = rpt_is_halving(p->g);
+        if (!p->halving)
+            count_tasks(p);
+        else if (count_halving(p))
+            exit_code = EXIT_INPUT;
         struct stat dst;
         p->data_dir = !c->data_dir && p->r.h.data_dir[0] && stat(p->r.h.data_dir, &dst) == 0 && S_ISDIR(dst.st_mode)
                           ? p->r.h.data_dir /* the search's own, as a resume takes it */
@@ -196,11 +230,13 @@ int cmd_report(int argc, char **argv, const cli *c)
         fg_join_argv(argc, argv, p->cmd, sizeof p->cmd);
         gethostname(p->host, sizeof p->host - 1);
         fg_utc_stamp(p->started, sizeof p->started, 0);
-        int stop = 0;
-        exit_code = report_model(p, &stop);
+        int stop = exit_code == EXIT_INPUT;
+        if (!stop)
+            exit_code = report_model(p, &stop);
         if ((p->r.e || p->r.n_files) && !stop && report_write(p) != EXIT_OK)
             exit_code = EXIT_RUNTIME;
     }
+    rpt_halving_free(&p->hv);
     free(p->seen);
     results_free(&p->r);
     prep_free(&p->pd);

@@ -356,6 +356,40 @@ int plot_cost(plot_set *p, const char *stem, const char *title, const char *xlab
     return add_figure(p, stem, title, &b, 760, 520, err);
 }
 
+int plot_resource(plot_set *p, const char *stem, const char *title, const char *xlabel, const plot_rpoint *pt,
+                  int n, fg_err *err)
+{
+    char name[96];
+    snprintf(name, sizeof name, "%s.csv", stem);
+    FILE *f = open_csv(p, name, err);
+    if (!f)
+        return -1;
+    fputs("config,iter,n_resources,mean_test_score,best\n", f);
+    for (int i = 0; i < n; i++) {
+        if (i && pt[i].config != pt[i - 1].config)
+            fputc('\n', f); /* a new line in the figure */
+        fprintf(f, "%d,%d,", pt[i].config, pt[i].iter);
+        csv_num(f, pt[i].resource);
+        fputc(',', f);
+        csv_num(f, pt[i].mean);
+        fprintf(f, ",%d\n", pt[i].best ? 1 : 0);
+    }
+    if (close_csv(p, f, name, err))
+        return -1;
+    fg_buf b = {0};
+    fg_buf_printf(&b, "set title ");
+    gp_qstr(&b, title);
+    fg_buf_printf(&b, "\nset xlabel ");
+    gp_qstr(&b, xlabel);
+    fg_buf_printf(&b, "\nset ylabel 'mean CV accuracy'\nset grid\nset logscale x\nset key bottom right\n"
+                  "plot '%s.csv' skip 1 using 3:4 with linespoints lw 1 pt 7 ps 0.5 lc rgb '%s' title 'candidate', \\\n"
+                  "     '' skip 1 using 3:($5 == 1 ? $4 : NaN) with linespoints lw 3 pt 7 ps 1 lc rgb '%s' "
+                  "title 'best'\n",
+                  stem, colors[0], colors[1]);
+    fg_buf_printf(&b, "unset logscale x\nunset xlabel\nunset ylabel\nunset title\nunset grid\n");
+    return add_figure(p, stem, title, &b, 760, 520, err);
+}
+
 /* ---- running gnuplot ----------------------------------------------------------------- */
 
 /* The gnuplot to run: $FG_GNUPLOT or `gnuplot`, looked up on the PATH as execvp would.

@@ -69,6 +69,21 @@ typedef struct {
 int plot_cost(plot_set *p, const char *stem, const char *title, const char *xlabel, const plot_point *pt,
               int n, fg_err *err);
 
+/* A point of plot_resource: a candidate's mean CV score at one iteration (its resource);
+ * best is 1 on every point of the best candidate. */
+typedef struct {
+    int config, iter;
+    double resource, mean;
+    int best;
+} plot_rpoint;
+
+/* A successive-halving search: mean CV score against resource (a log axis), one line per
+ * candidate through the iterations it reached, the best candidate's line highlighted. The
+ * points must come grouped by candidate, each candidate's by iteration; STEM.csv holds them
+ * with a blank line between candidates (which gnuplot and pandas both read). */
+int plot_resource(plot_set *p, const char *stem, const char *title, const char *xlabel, const plot_rpoint *pt,
+                  int n, fg_err *err);
+
 /* Runs gnuplot on the figures added so far (timeout_s > 0: killed after that many
  * seconds). Returns 0 when every STEM.svg and STEM.png was written, -1 with a one-line
  * message otherwise ("gnuplot not found (install gnuplot-nox)" when there is no gnuplot;

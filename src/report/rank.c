@@ -50,7 +50,8 @@ typedef struct {
 
 static void cells_free(cells *k) { free(k->sp), free(k->fit), free(k->sco), free(k->st); }
 
-static int cells_fill(cells *k, const jnl_entry *e, int n, int64_t n_configs, int folds)
+static int cells_fill(cells *k, const jnl_entry *e, int n, const unsigned char *keep, int64_t n_configs,
+                      int folds)
 {
     size_t m = (size_t)n_configs * (size_t)folds;
     k->sp = malloc(m * sizeof *k->sp);
@@ -64,7 +65,8 @@ static int cells_fill(cells *k, const jnl_entry *e, int n, int64_t n_configs, in
         k->st[i] = -1; /* missing */
     }
     for (int i = 0; i < n; i++) {
-        if (e[i].fold < 0 || e[i].fold >= folds || e[i].config < 0 || e[i].config >= n_configs)
+        if (e[i].fold < 0 || e[i].fold >= folds || e[i].config < 0 || e[i].config >= n_configs ||
+            (keep && !keep[i]))
             continue;
         size_t c = (size_t)e[i].config * (size_t)folds + (size_t)e[i].fold;
         if (k->st[c] >= 0)
@@ -165,12 +167,18 @@ static void costs_from_records(const jnl_entry *e, int n, rpt_config *c, int64_t
 int rpt_aggregate(const jnl_entry *e, int n, int64_t n_configs, int folds, rpt_config **out,
                   double **splits, fg_err *err)
 {
+    return rpt_aggregate_where(e, n, NULL, n_configs, folds, out, splits, err);
+}
+
+int rpt_aggregate_where(const jnl_entry *e, int n, const unsigned char *keep, int64_t n_configs, int folds,
+                        rpt_config **out, double **splits, fg_err *err)
+{
     *out = NULL;
     *splits = NULL;
     cells k = {0};
     rpt_config *c = calloc((size_t)n_configs, sizeof *c);
     double *tmp = malloc((size_t)folds * sizeof *tmp);
-    if (!c || !tmp || cells_fill(&k, e, n, n_configs, folds)) {
+    if (!c || !tmp || cells_fill(&k, e, n, keep, n_configs, folds)) {
         free(c), free(tmp), cells_free(&k);
         return fg_err_set(err, "out of memory aggregating %lld configurations", (long long)n_configs);
     }

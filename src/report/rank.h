@@ -40,6 +40,11 @@ typedef struct {
 int rpt_aggregate(const jnl_entry *e, int n, int64_t n_configs, int folds, rpt_config **out,
                   double **splits, fg_err *err);
 
+/* rpt_aggregate of the scores and times of the entries e[i] with keep[i] != 0 only (keep
+ * NULL: every entry); n_params, epochs and cost still come from any record. */
+int rpt_aggregate_where(const jnl_entry *e, int n, const unsigned char *keep, int64_t n_configs, int folds,
+                        rpt_config **out, double **splits, fg_err *err);
+
 /* Legacy fallback for configurations none of whose records carries its parameter count
  * (journals written before records did, configurations not run yet): fills their
  * n_params, epochs and cost from the grid (the network built for 28x28x1 images and 10

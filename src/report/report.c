@@ -124,36 +124,40 @@ void rpt_journal_expect_free(jnl_expect *x)
 
 /* ---- rpt_write ------------------------------------------------------------------------- */
 
-/* The context of the writers for c (nc configurations, sp their fold scores); the top
- * configurations are the first scored ones in order. */
-static void ctx_init(rpt_ctx *x, const char *dir, const grid *g, const jnl_header *h, const jnl_entry *e, int n,
-                     const rpt_env *env, rpt_config *c, const double *sp, const int64_t *order)
+/* The fields of the writers' context for c (nc configurations, sp their fold scores, in
+ * order); the statistics, best and top configurations come after (ctx_finish). */
+static void ctx_fields(rpt_ctx *x, const char *dir, const grid *g, const jnl_header *h, const jnl_entry *e, int n,
+                       const rpt_env *env, rpt_config *c, const double *sp, const int64_t *order)
 {
-    int64_t nc = grid_n_configs(g);
-    int folds = grid_opts_c(g)->folds;
     x->dir = dir;
     x->g = g;
     x->h = h;
     x->c = c;
+    x->c0 = c;
     x->sp = sp;
     x->order = order;
-    x->nc = nc;
-    x->folds = folds;
+    x->nc = grid_n_configs(g);
+    x->folds = grid_opts_c(g)->folds;
     x->e = e;
     x->n = n;
     x->env = env;
-    x->ratio = rpt_test_train_ratio(e, n, folds);
-    x->pick = rpt_compare(c, sp, nc, folds, x->ratio);
-    x->best = rpt_best(c, nc);
-    x->refit = rpt_find_refit(e, n, x->best);
+    x->stat_iter = -1;
+}
+
+/* The refit of x->best and the top configurations: the first scored ones in order. */
+static void ctx_finish(rpt_ctx *x)
+{
+    x->refit = rpt_find_refit(x->e, x->n, x->best);
     if (x->refit && x->refit->confusion && x->refit->classes > 0 && x->refit->classes <= JNL_MAX_CLASSES) {
         x->conf = x->refit->confusion;
         x->conf_k = x->refit->classes;
-        rpt_class_names_of(g, x->conf_k, x->names, x->num);
+        rpt_class_names_of(x->g, x->conf_k, x->names, x->num);
     }
-    for (int64_t k = 0; k < nc && x->n_top < RPT_TOP_CURVES; k++)
-        if (!isnan(c[order[k]].mean))
-            x->top[x->n_top++] = order[k];
+    for (int64_t k = 0; k < x->nc && x->n_top < RPT_TOP_CURVES; k++)
+        if (!isnan(x->c[x->order[k]].mean)) {
+            x->top_iter[x->n_top] = x->last ? x->last[x->order[k]] : 0;
+            x->top[x->n_top++] = x->order[k];
+        }
 }
 
 /* Writes dir/NAME from the n bytes at p, atomically. */
@@ -195,7 +199,8 @@ static int write_md_html(const rpt_ctx *x, fg_err *err)
 static int write_files(rpt_ctx *x, const char *journal_path, fg_err *err)
 {
     const rpt_env *env = x->env;
-    int rc = rpt_write_csv(x->dir, x->g, x->c, x->sp, x->nc, x->folds, err);
+    int rc = x->hv ? rpt_write_csv_halving(x->dir, x->g, x->hv, x->c, err)
+                   : rpt_write_csv(x->dir, x->g, x->c, x->sp, x->nc, x->folds, err);
     if (!rc) {
         /* Plots never stop the reports: a failure is said in report.md and returned as a warning. */
         rpt_read_histories(x, journal_path);
@@ -209,6 +214,91 @@ static int write_files(rpt_ctx *x, const char *journal_path, fg_err *err)
     return rc;
 }
 
+/* ---- a halving search ------------------------------------------------------------------ */
+
+/* n_test / n_train of the counted records of iteration it (rpt_test_train_ratio's rule). */
+static double iter_ratio(const rpt_ctx *x, int it)
+{
+    double s = 0;
+    int cnt = 0;
+    for (int i = 0; i < x->n; i++)
+        if (x->hv->counts[i] && x->e[i].iter == it && x->e[i].n_train > 0 && x->e[i].n_val > 0) {
+            s += (double)x->e[i].n_val / x->e[i].n_train;
+            cnt++;
+        }
+    return cnt ? s / cnt : x->folds > 1 ? 1.0 / (x->folds - 1) : NAN;
+}
+
+/* The statistics of a halving search: the candidates of the highest iteration reached
+ * compared with its best (the same resource); the others get no p-value. */
+static void halving_compare(rpt_ctx *x, rpt_config *c, const double *sp)
+{
+    int64_t nc = x->nc, m = 0;
+    int folds = x->folds, top = -1;
+    for (int64_t i = 0; i < nc; i++) {
+        top = x->last[i] > top ? x->last[i] : top;
+        c[i].t_vs_best = c[i].p_vs_best = NAN;
+        c[i].indistinguishable = 0;
+    }
+    x->stat_iter = top;
+    x->ratio = iter_ratio(x, top);
+    x->pick = -1;
+    int64_t *idx = malloc((size_t)(nc ? nc : 1) * sizeof *idx);
+    rpt_config *sub = malloc((size_t)(nc ? nc : 1) * sizeof *sub);
+    double *ssp = malloc((size_t)(nc ? nc : 1) * (size_t)folds * sizeof *ssp);
+    for (int64_t i = 0; idx && sub && ssp && i < nc; i++)
+        if (x->last[i] == top) {
+            idx[m] = i;
+            sub[m] = c[i];
+            memcpy(ssp + (size_t)m * (size_t)folds, sp + (size_t)i * (size_t)folds, (size_t)folds * sizeof *ssp);
+            m++;
+        }
+    int64_t p = m ? rpt_compare(sub, ssp, m, folds, x->ratio) : -1;
+    for (int64_t j = 0; j < m; j++)
+        c[idx[j]] = sub[j];
+    x->pick = p >= 0 ? idx[p] : -1;
+    free(idx), free(sub), free(ssp);
+}
+
+/* rpt_write of a halving search: the journal replayed through rungs (report_halving.h). */
+static int write_halving(const char *dir, const grid *g, const jnl_header *h, const jnl_entry *e, int n,
+                         const rpt_env *env, const char *journal_path, fg_err *err)
+{
+    rpt_halving hv;
+    int64_t nc = grid_n_configs(g);
+    int folds = grid_opts_c(g)->folds;
+    int ns = rpt_n_searched(h, env ? env->sessions : NULL, env ? env->n_sessions : 0, env ? env->n_train_total : 0);
+    if (rpt_halving_of(g, h, ns, e, n, &hv, err))
+        return -1;
+    size_t m = (size_t)(nc ? nc : 1);
+    rpt_config *c = calloc(m, sizeof *c);
+    double *sp = malloc(m * (size_t)folds * sizeof *sp);
+    int64_t *order = malloc(m * sizeof *order);
+    rpt_ctx *x = calloc(1, sizeof *x);
+    int rc = !c || !sp || !order || !x ? fg_err_set(err, "out of memory") : 0;
+    for (int64_t i = 0; !rc && i < nc; i++) { /* every configuration is a candidate of iteration 0 */
+        int64_t k = hv.last_row[i] >= 0 ? hv.last_row[i] : 0;
+        c[i] = hv.row[k];
+        memcpy(sp + (size_t)i * (size_t)folds, hv.row_sp + (size_t)k * (size_t)folds, (size_t)folds * sizeof *sp);
+    }
+    if (!rc) {
+        rpt_halving_order(c, hv.last, nc, order);
+        ctx_fields(x, dir, g, h, e, n, env, c, sp, order);
+        x->hv = &hv;
+        x->last = hv.last;
+        x->c0 = hv.row; /* iteration 0: rows 0..nc-1 are configurations 0..nc-1 */
+        x->best = hv.best >= 0 ? hv.best : nc > 0 && !isnan(c[order[0]].mean) ? order[0] : -1;
+        halving_compare(x, c, sp);
+        ctx_finish(x);
+        rc = write_files(x, journal_path, err);
+    }
+    if (x)
+        free(x->seen), free(x->conf_own);
+    free(x), free(order), free(c), free(sp);
+    rpt_halving_free(&hv);
+    return rc;
+}
+
 int rpt_write(const char *dir, const grid *g, const jnl_header *h, const jnl_entry *e, int n,
               const rpt_env *env, const char *journal_path, fg_err *err)
 {
@@ -217,6 +307,8 @@ int rpt_write(const char *dir, const grid *g, const jnl_header *h, const jnl_ent
     double *sp = NULL;
     if (env && env->plot_warning)
         env->plot_warning->msg[0] = '\0';
+    if (rpt_is_halving(g))
+        return write_halving(dir, g, h, e, n, env, journal_path, err);
     if (rpt_aggregate(e, n, nc, grid_opts_c(g)->folds, &c, &sp, err))
         return -1;
     rpt_costs(g, c, nc); /* legacy: only configurations whose records lack the cost */
@@ -227,7 +319,11 @@ int rpt_write(const char *dir, const grid *g, const jnl_header *h, const jnl_ent
         return fg_err_set(err, "out of memory");
     }
     rpt_order(c, nc, order);
-    ctx_init(x, dir, g, h, e, n, env, c, sp, order);
+    ctx_fields(x, dir, g, h, e, n, env, c, sp, order);
+    x->ratio = rpt_test_train_ratio(e, n, x->folds);
+    x->pick = rpt_compare(c, sp, nc, x->folds, x->ratio);
+    x->best = rpt_best(c, nc);
+    ctx_finish(x);
     int rc = write_files(x, journal_path, err);
     free(x->seen);
     free(x->conf_own);

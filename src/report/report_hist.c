@@ -57,7 +57,7 @@ static int on_record(void *p, const jnl_record *r)
     if (r->e.fold < 0 || r->e.fold >= x->folds)
         return 0;
     for (int t = 0; t < x->n_top; t++)
-        if (x->top[t] == r->e.config) {
+        if (x->top[t] == r->e.config && r->e.iter == x->top_iter[t]) { /* halving: its last iteration's */
             char *s = &x->seen[t * x->folds + r->e.fold];
             if (!*s && r->e.status == NN_STATUS_OK)
                 hist_add(&x->top_h[t], r);

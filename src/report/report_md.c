@@ -113,8 +113,12 @@ static void md_head(FILE *f, const rpt_ctx *x, int64_t failed)
     if (env && env->interrupted)
         fprintf(f, "**Partial report**: the search was interrupted; resume it with "
                    "`fmnist-grid --resume %s`.\n\n", x->dir);
-    fprintf(f, "%lld configurations × %d folds = %lld tasks; %lld done", (long long)nc, folds,
-            (long long)nc * folds, (long long)done);
+    if (x->hv)
+        fprintf(f, "%lld configurations, successive halving over %d iterations × %d folds = %lld tasks; %lld done",
+                (long long)nc, x->hv->n_iter, folds, (long long)x->hv->tasks_total, (long long)x->hv->tasks_done);
+    else
+        fprintf(f, "%lld configurations × %d folds = %lld tasks; %lld done", (long long)nc, folds,
+                (long long)nc * folds, (long long)done);
     if (failed)
         fprintf(f, "; %lld configurations failed (ranked last with NaN scores)", (long long)failed);
     fputs(". Scores are validation accuracies; ± is the standard error of the mean over folds.\n\n", f);
@@ -132,6 +136,12 @@ static int md_best_section(FILE *f, const rpt_ctx *x, const char *heading)
     return 1;
 }
 
+/* 1 when configuration i has the best's mean score (a halving search: at the same iteration). */
+static int same_mean(const rpt_ctx *x, int64_t i, int64_t best)
+{
+    return x->c[i].mean == x->c[best].mean && (!x->last || x->last[i] == x->last[best]);
+}
+
 static void md_best(FILE *f, const rpt_ctx *x)
 {
     const grid *g = x->g;
@@ -146,12 +156,12 @@ static void md_best(FILE *f, const rpt_ctx *x)
     fprintf(f, "** over %d folds (std %.4f).", folds, b->std);
     int ties = 0;
     for (int64_t i = 0; i < nc; i++)
-        ties += i != best && c[i].mean == b->mean;
+        ties += i != best && same_mean(x, i, best);
     if (ties) {
         fputs(" Configuration", f);
         fputs(ties > 1 ? "s" : "", f);
         for (int64_t i = 0, k = 0; i < nc; i++)
-            if (i != best && c[i].mean == b->mean)
+            if (i != best && same_mean(x, i, best))
                 fprintf(f, "%s %lld", k++ ? "," : "", (long long)i);
         fprintf(f, " %s the same mean score; the tie goes to the cheapest network (fewest parameters × "
                    "epochs), then the lowest configuration number.",
@@ -182,6 +192,11 @@ static void md_statistics(FILE *f, const rpt_ctx *x)
                "differences is inflated by n_test/n_train = %.4f for the overlap of the training "
                "sets, with %d degrees of freedom; two-sided, significance level %.2f.\n\n",
             folds, x->ratio, folds - 1, RPT_ALPHA);
+    if (x->hv)
+        fprintf(f, "Successive halving: only the candidates of iteration %d (%lld %s each, as the best) are "
+                   "compared; a configuration eliminated earlier ran with less and gets no p-value.\n\n",
+                x->stat_iter, (long long)x->hv->it[x->stat_iter].n_resources,
+                grid_search_of(g)->resource == HALV_EPOCHS ? "epochs" : "training images");
     int nind = 0;
     for (int64_t i = 0; i < nc; i++)
         nind += c[i].indistinguishable;
@@ -298,12 +313,17 @@ static void md_top(FILE *f, const rpt_ctx *x)
     const grid *g = x->g;
     const rpt_config *c = x->c;
     int64_t nc = x->nc;
-    fputs("## Top configurations\n\nIn order of mean score, ties by cost; `rank` is scikit-learn's "
-          "`rank_test_score` (ties share a rank).\n\n| rank | config | mean ± SE | p vs best | fit time | "
-          "parameters × epochs |", f);
+    if (x->hv)
+        fputs("## Top configurations\n\nEach configuration at the last iteration it reached: later iterations "
+              "first, then in order of mean score, ties by cost (`rank`: ties share a rank).\n\n| rank | "
+              "iteration | config | mean ± SE | p vs best | fit time | parameters × epochs |", f);
+    else
+        fputs("## Top configurations\n\nIn order of mean score, ties by cost; `rank` is scikit-learn's "
+              "`rank_test_score` (ties share a rank).\n\n| rank | config | mean ± SE | p vs best | fit time | "
+              "parameters × epochs |", f);
     for (int p = 0; p < grid_n_params(g); p++)
         fprintf(f, " %s |", grid_param_name(g, p));
-    fputs("\n|---|---|---|---|---|---|", f);
+    fputs(x->hv ? "\n|---|---|---|---|---|---|---|" : "\n|---|---|---|---|---|---|", f);
     for (int p = 0; p < grid_n_params(g); p++)
         fputs("---|", f);
     fputc('\n', f);
@@ -311,7 +331,10 @@ static void md_top(FILE *f, const rpt_ctx *x)
         const rpt_config *r = &c[x->order[k]];
         char t[32];
         rpt_fmt_secs(t, sizeof t, r->mean_fit);
-        fprintf(f, "| %d | %lld | ", r->rank, (long long)r->config);
+        if (x->hv)
+            fprintf(f, "| %d | %d | %lld | ", r->rank, x->last[r->config], (long long)r->config);
+        else
+            fprintf(f, "| %d | %lld | ", r->rank, (long long)r->config);
         md_mean_se(f, r);
         if (r->status != NN_STATUS_OK)
             fprintf(f, " (%s)", rpt_status_text(r->status));
@@ -336,6 +359,10 @@ static void md_param_means(FILE *f, const rpt_ctx *x)
     int64_t nc = x->nc;
     fputs("## Mean score per parameter value\n\nMean of the configurations' mean scores "
           "(configurations without a score are left out).\n\n", f);
+    if (x->hv)
+        fprintf(f, "Successive halving: the scores of iteration 0 (%lld %s), where every configuration ran.\n\n",
+                (long long)x->hv->it[0].n_resources,
+                grid_search_of(g)->resource == HALV_EPOCHS ? "epochs" : "training images");
     const char **vals = malloc((size_t)(nc ? nc : 1) * sizeof *vals);
     for (int p = 0; vals && p < grid_n_params(g); p++) {
         fprintf(f, "### %s\n\n| value | configurations | mean score | best score |\n|---|---|---|---|\n",
@@ -345,7 +372,7 @@ static void md_param_means(FILE *f, const rpt_ctx *x)
         for (int k = 0; k < nv; k++) {
             int tot, cnt;
             double mean, bestv;
-            rpt_value_scores(g, x->c, nc, p, vals[k], &tot, &cnt, &mean, &bestv);
+            rpt_value_scores(g, x->c0, nc, p, vals[k], &tot, &cnt, &mean, &bestv);
             fprintf(f, "| %s | %d | ", vals[k], tot);
             if (cnt)
                 fprintf(f, "%.4f | %.4f |\n", mean, bestv);
@@ -377,6 +404,7 @@ void rpt_write_md(FILE *f, const rpt_ctx *x)
             failed++;
     md_head(f, x, failed);
     md_best(f, x);
+    rpt_md_iterations(f, x);
     md_statistics(f, x);
     md_try_next(f, x);
     md_plots(f, x);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "report.h"
+#include "report_halving.h"
 
 #define RPT_TOP_CURVES 5 /* learning curves drawn: the top configurations */
 #define RPT_MAX_PLOTS 8
@@ -36,6 +37,16 @@ typedef struct {
     int n;
     const rpt_env *env;
     int64_t best, pick;     /* rpt_best, the one-standard-error choice (rpt_compare) */
+    /* A halving search (NULL otherwise): c[i] is configuration i at its last iteration
+     * last[i], order puts later iterations first, best is rungs_best (before the search
+     * ends: the leader of the highest iteration reached), and the statistics compare only
+     * the candidates of iteration stat_iter (the highest reached) with it. c0 is every
+     * configuration at one resource, for the per-parameter summaries: iteration 0's rows
+     * (c itself for an exhaustive search). */
+    const rpt_halving *hv;
+    const int *last;
+    int stat_iter;
+    const rpt_config *c0;
     double ratio;           /* rpt_test_train_ratio */
     const jnl_entry *refit; /* the best configuration's refit record, or NULL */
     const int32_t *conf;    /* the refit's confusion matrix, conf_k x conf_k: its entry's, or */
@@ -45,6 +56,7 @@ typedef struct {
     char num[JNL_MAX_CLASSES][12];
     int n_top;
     int64_t top[RPT_TOP_CURVES];
+    int top_iter[RPT_TOP_CURVES]; /* the iteration whose records make its curve (0: exhaustive) */
     rpt_hist top_h[RPT_TOP_CURVES], refit_h;
     char *seen; /* n_top x folds: a fold's first record counts (malloc'ed) */
     int n_plots, plots_drawn;
@@ -84,6 +96,11 @@ void rpt_read_histories(rpt_ctx *x, const char *journal_path);
 /* Writes dir/cv_results.csv (scikit-learn's column names) atomically. Returns 0 or -1. */
 int rpt_write_csv(const char *dir, const grid *g, const rpt_config *c, const double *sp, int64_t nc,
                   int folds, fg_err *err);
+/* A halving search's: one row per (configuration, iteration) of hv with `iter` and
+ * `n_resources` first; a configuration's last row carries its comparison with the best from
+ * c (configuration-level, as in rpt_ctx). Returns 0 or -1. */
+int rpt_write_csv_halving(const char *dir, const grid *g, const rpt_halving *hv, const rpt_config *c,
+                          fg_err *err);
 
 /* ---- report_plots.c ---- */
 /* Writes the figures' data, script and images into x->dir/plots; fills x->n_plots, the
@@ -96,6 +113,10 @@ void rpt_make_plots(rpt_ctx *x);
 void rpt_effective_env(const rpt_env *env, const jnl_entry *e, int n, int64_t best, rpt_eff_env *o);
 /* report.md's "Timings and environment" section. */
 void rpt_md_env(FILE *f, const rpt_ctx *x);
+
+/* ---- report_md_halving.c ---- */
+/* report.md's "Iterations" section of a halving search (nothing for another). */
+void rpt_md_iterations(FILE *f, const rpt_ctx *x);
 
 /* ---- report_md.c ---- */
 /* Writes report.md's text to f. */

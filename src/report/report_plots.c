@@ -1,11 +1,12 @@
 /* report_plots.c - the report's figures (drawn through plot.h): mean score per parameter
  * value, learning curves of the top configurations and the refit, the refit's confusion
- * matrix, and score against training time. */
+ * matrix, score against training time, and a halving search's score against resource. */
 #include "report_parts.h"
 
 #include <math.h>
 #include <stdlib.h>
 
+#include "fg_sort.h"
 #include "plot.h"
 
 /* Parameter p's panel into pp, in the arrays at ints (4 x nc) and dbl (2 x nc) and the
@@ -21,18 +22,18 @@ static int param_panel(const rpt_ctx *x, int p, const char **pv, int *ints, doub
     int npt = 0;
     for (int64_t i = 0; i < nc; i++) {
         const char *v = grid_config_value(g, i, p);
-        if (!v || isnan(x->c[i].mean))
+        if (!v || isnan(x->c0[i].mean))
             continue;
         cfg[npt] = (int)i;
         vo[npt] = rpt_value_index(pv, nv, v);
-        mean[npt] = x->c[i].mean;
-        sem[npt] = x->c[i].sem;
+        mean[npt] = x->c0[i].mean;
+        sem[npt] = x->c0[i].sem;
         npt++;
     }
     for (int k = 0; k < npt; k++) { /* the best configuration of each value */
         bov[k] = 1;
         for (int m = 0; m < npt && bov[k]; m++)
-            if (m != k && vo[m] == vo[k] && rpt_ranks_before(&x->c[cfg[m]], &x->c[cfg[k]]))
+            if (m != k && vo[m] == vo[k] && rpt_ranks_before(&x->c0[cfg[m]], &x->c0[cfg[k]]))
                 bov[k] = 0;
     }
     if (nv < 1 || npt < 1)
@@ -117,6 +118,38 @@ static int plot_score_time(const rpt_ctx *x, plot_set *ps, fg_err *err)
     return rc;
 }
 
+/* fg_cmp_fn: plot_rpoint by candidate, then iteration. */
+static int by_config_iter(const void *a, const void *b, void *ctx)
+{
+    (void)ctx;
+    const plot_rpoint *x = a, *y = b;
+    if (x->config != y->config)
+        return x->config < y->config ? -1 : 1;
+    return (x->iter > y->iter) - (x->iter < y->iter);
+}
+
+/* 5 (halving): mean score against resource, one line per candidate. */
+static int plot_halving(const rpt_ctx *x, plot_set *ps, fg_err *err)
+{
+    const rpt_halving *hv = x->hv;
+    plot_rpoint *pt = malloc((size_t)(hv->n_rows ? hv->n_rows : 1) * sizeof *pt);
+    if (!pt)
+        return fg_err_set(err, "out of memory drawing plots");
+    for (int64_t k = 0; k < hv->n_rows; k++) {
+        int it = hv->row_iter[k];
+        int64_t c = hv->row[k].config;
+        pt[k] = (plot_rpoint){(int)c, it, (double)hv->it[it].n_resources, hv->row[k].mean, c == x->best};
+    }
+    fg_sort(pt, (size_t)hv->n_rows, sizeof *pt, by_config_iter, NULL);
+    int rc = plot_resource(ps, "resource", "Mean CV accuracy against resource (successive halving: one line per "
+                           "candidate, red: the best)",
+                           grid_search_of(x->g)->resource == HALV_EPOCHS ? "epochs (log scale)"
+                                                                         : "training images (log scale)",
+                           pt, (int)hv->n_rows, err);
+    free(pt);
+    return rc;
+}
+
 /* Every figure's data and script; 0, or -1 with err. */
 static int add_figures(const rpt_ctx *x, plot_set *ps, fg_err *err)
 {
@@ -134,7 +167,9 @@ static int add_figures(const rpt_ctx *x, plot_set *ps, fg_err *err)
         if (plot_confusion(ps, "confusion", t, x->conf, x->conf_k, x->names, err))
             return -1;
     }
-    return plot_score_time(x, ps, err);
+    if (plot_score_time(x, ps, err))
+        return -1;
+    return x->hv && x->hv->n_rows ? plot_halving(x, ps, err) : 0;
 }
 
 void rpt_make_plots(rpt_ctx *x)

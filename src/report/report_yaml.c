@@ -240,9 +240,48 @@ static void y_tasks(ye *y, const rpt_ctx *x)
             train_time += e[i].fit_time;
     for (int64_t i = 0; i < nc; i++)
         n_done += c[i].n_done;
-    y_str(y, "tasks"), y_int(y, (long long)nc * folds);
-    y_str(y, "tasks_done"), y_int(y, n_done);
+    y_str(y, "tasks"), y_int(y, x->hv ? (long long)x->hv->tasks_total : (long long)nc * folds);
+    y_str(y, "tasks_done"), y_int(y, x->hv ? (long long)x->hv->tasks_done : (long long)n_done);
     y_str(y, "training_time_s"), y_num(y, train_time, "%.3f");
+}
+
+/* A halving search's schedule and what each iteration ran (nothing for another search). */
+static void y_halving(ye *y, const rpt_ctx *x)
+{
+    const rpt_halving *hv = x->hv;
+    if (!hv)
+        return;
+    const grid_search *s = grid_search_of(x->g);
+    y_str(y, "halving");
+    y_map(y, 1);
+    y_str(y, "factor"), y_int(y, s->factor);
+    y_str(y, "resource"), y_str(y, s->resource == HALV_EPOCHS ? "epochs" : "samples");
+    y_str(y, "min_resources"), y_int(y, (long long)hv->sch.min_resources);
+    y_str(y, "max_resources"), y_int(y, (long long)hv->sch.max_resources);
+    y_str(y, "n_iterations"), y_int(y, hv->n_iter);
+    y_str(y, "complete"), y_str(y, hv->complete ? "true" : "false");
+    y_str(y, "iterations");
+    y_seq(y, 1, 0);
+    for (int it = 0; it < hv->n_iter; it++) {
+        const rpt_halving_iter *t = &hv->it[it];
+        y_map(y, 1);
+        y_str(y, "iter"), y_int(y, it);
+        y_str(y, "n_candidates"), y_int(y, t->n_candidates >= 0 ? t->n_candidates : hv->sch.n_candidates[it]);
+        y_str(y, "n_resources"), y_int(y, (long long)t->n_resources);
+        y_str(y, "reached"), y_str(y, t->n_candidates >= 0 ? "true" : "false");
+        y_str(y, "n_promoted");
+        if (t->n_promoted >= 0)
+            y_int(y, t->n_promoted);
+        else
+            y_scalar_style(y, "null", YAML_PLAIN_SCALAR_STYLE);
+        y_str(y, "tasks_done"), y_int(y, t->tasks_done);
+        y_str(y, "cpu_time_s"), y_num(y, t->cpu_s, "%.3f");
+        y_map(y, 0);
+    }
+    y_seq(y, 0, 0);
+    y_str(y, "uncounted_tasks"), y_int(y, hv->n_uncounted);
+    y_str(y, "uncounted_cpu_time_s"), y_num(y, hv->uncounted_cpu_s, "%.3f");
+    y_map(y, 0);
 }
 
 /* The best configuration (rpt_best), or null. */
@@ -271,6 +310,10 @@ static void y_best(ye *y, const rpt_ctx *x)
         y_str(y, "mean_test_score"), y_num(y, c[best].mean, "%.17g");
         y_str(y, "std_test_score"), y_num(y, c[best].std, "%.17g");
         y_str(y, "std_error_test_score"), y_num(y, c[best].sem, "%.17g");
+        if (x->hv) { /* a halving search's best is the best of its last iteration */
+            y_str(y, "iter"), y_int(y, x->last[best]);
+            y_str(y, "n_resources"), y_int(y, (long long)x->hv->it[x->last[best]].n_resources);
+        }
         y_str(y, "n_params"), y_int(y, c[best].n_params);
         y_str(y, "epochs"), y_int(y, c[best].epochs);
         y_str(y, "split_test_scores");
@@ -343,6 +386,10 @@ static void y_configurations(ye *y, const rpt_ctx *x)
         y_str(y, "mean_test_score"), y_num(y, c[i].mean, "%.17g");
         y_str(y, "std_test_score"), y_num(y, c[i].std, "%.17g");
         y_str(y, "rank"), y_int(y, c[i].rank);
+        if (x->hv) { /* the iteration its scores are from: the last it reached */
+            y_str(y, "iter"), y_int(y, x->last[i]);
+            y_str(y, "n_resources"), y_int(y, (long long)x->hv->it[x->last[i]].n_resources);
+        }
         y_str(y, "std_error_test_score"), y_num(y, c[i].sem, "%.17g");
         y_str(y, "p_value_vs_best"), y_num(y, c[i].p_vs_best, "%.9g");
         y_str(y, "indistinguishable_from_best"), y_str(y, c[i].indistinguishable ? "true" : "false");
@@ -390,6 +437,7 @@ int rpt_write_yaml(const rpt_ctx *x, fg_err *err)
     y_regenerated(&y, x);
     y_search(&y, x, &ee);
     y_tasks(&y, x);
+    y_halving(&y, x);
     y_best(&y, x);
     y_statistics(&y, x);
     y_refit(&y, x);
