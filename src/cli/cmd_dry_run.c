@@ -145,13 +145,18 @@ int cmd_dry_run(grid *g)
         fprintf(stderr, "fmnist-grid: out of memory\n");
         return EXIT_RUNTIME;
     }
-    printf("grid %s (%s): %lld configuration%s x %d fold%s = %lld tasks%s\n", o->name, o->path,
-           (long long)nc, nc == 1 ? "" : "s", o->folds, o->folds == 1 ? " (a holdout split)" : "s",
-           (long long)nc * o->folds, o->refit ? ", then a refit of the best" : "");
+    int halving = grid_search_of(g)->strategy == GRID_SEARCH_HALVING;
+    if (halving) /* the tasks: the schedule's, below */
+        printf("grid %s (%s): %lld configuration%s x %d fold%s by successive halving\n", o->name, o->path,
+               (long long)nc, nc == 1 ? "" : "s", o->folds, o->folds == 1 ? " (a holdout split)" : "s");
+    else
+        printf("grid %s (%s): %lld configuration%s x %d fold%s = %lld tasks%s\n", o->name, o->path,
+               (long long)nc, nc == 1 ? "" : "s", o->folds, o->folds == 1 ? " (a holdout split)" : "s",
+               (long long)nc * o->folds, o->refit ? ", then a refit of the best" : "");
     printf("seed %llu, cv seed %llu, shuffle %s, %s\n\n", (unsigned long long)o->seed,
            (unsigned long long)o->cv_seed, o->shuffle ? "yes" : "no",
            o->subset ? "stratified subset" : "all training images");
-    if (grid_search_of(g)->strategy == GRID_SEARCH_HALVING && dry_run_halving(g)) {
+    if (halving && dry_run_halving(g)) {
         free(d), free(info), free(arch), free(ord), free(first);
         return EXIT_INPUT;
     }

@@ -408,9 +408,11 @@ static void say_plan(const search_run *r)
     const search *s = &r->s;
     if (c->quiet)
         return;
-    fprintf(stderr, "fmnist-grid: %s: %lld configuration%s x %d folds = %d tasks on %d rank%s, "
+    char tasks[48];
+    snprintf(tasks, sizeof tasks, s->halving ? "by successive halving" : "= %d tasks", s->n_tasks);
+    fprintf(stderr, "fmnist-grid: %s: %lld configuration%s x %d folds %s on %d rank%s, "
                     "%d images per fold; results in %s\n",
-            o->name, (long long)s->n_configs, s->n_configs == 1 ? "" : "s", o->folds, s->n_tasks, r->size,
+            o->name, (long long)s->n_configs, s->n_configs == 1 ? "" : "s", o->folds, tasks, r->size,
             r->size > 1 ? "s" : "", r->pd.n - cv_n_train(r->pd.n, o->folds, o->validation_split), s->dir);
     if (c->n_shards)
         fprintf(stderr, "fmnist-grid: shard %d of %d: %d tasks\n", c->shard, c->n_shards, s->n_shown);
@@ -421,7 +423,7 @@ static void say_plan(const search_run *r)
     }
     if (r->resuming)
         fprintf(stderr, "fmnist-grid: resuming: %d of %d tasks are in the journal, %d to run\n", s->done,
-                s->n_shown, s->n_pending);
+                s->n_shown, s->halving ? s->n_shown - s->done : s->n_pending);
 }
 
 /* Rank 0: the results directory, the journal, the task plan and this run's session
@@ -590,7 +592,7 @@ static void finish_search(search_run *r)
     if (interrupted && r->exit_code == EXIT_OK) {
         fprintf(stderr, "fmnist-grid: interrupted by signal %d after %d of %d tasks%s; partial report in %s; "
                         "continue with: fmnist-grid --resume %s\n",
-                signals_received(), s->done, s->n_tasks, r->st.abandoned ? " (running tasks abandoned)" : "",
+                signals_received(), s->done, s->n_shown, r->st.abandoned ? " (running tasks abandoned)" : "",
                 s->dir, s->dir);
         r->exit_code = EXIT_INTERRUPTED;
     } else if (r->exit_code == EXIT_OK) {

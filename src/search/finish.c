@@ -219,7 +219,8 @@ int fin_rebuild_from_data(const char *dir, grid *g, const jnl_header *h, int64_t
     if (prep_load(g, PREP_FROM_RECORDED, data_dir, 1, &pd, &err) || pd.folds_checksum != h->folds_checksum ||
         pd.train.images_crc32 != h->train_images_crc32 || pd.train.labels_crc32 != h->train_labels_crc32) {
         rc = fin_rebuild_model(dir, g, best, rec, NULL, NULL, quiet); /* no data: say how */
-    } else if (task_ctx_init(&tctx, g, &pd.train, pd.idx, pd.fold_of, pd.n, &err)) {
+    } else if (task_ctx_init(&tctx, g, &pd.train, pd.idx, pd.fold_of, pd.n, &err) ||
+               search_halving_task_ids(g, pd.n, grid_opts_c(g)->classes, &tctx.halv, &err)) {
         fg_print_error(err.msg);
         rc = 1;
     } else {
@@ -256,6 +257,7 @@ int fin_report_refit(const char *dir, grid *g, const results *r, int64_t best, c
                 dir, data_dir);
         exit_code = EXIT_INPUT;
     } else if (task_ctx_init(&tctx, g, &pd->train, pd->idx, pd->fold_of, pd->n, &err) ||
+               search_halving_task_ids(g, pd->n, grid_opts_c(g)->classes, &tctx.halv, &err) ||
                (access(jp, F_OK) == 0 ? jnl_open_append(jp, &j, &err) : jnl_create(jp, &r->h, &j, &err))) {
         fg_print_error(err.msg);
         exit_code = EXIT_RUNTIME;

@@ -308,16 +308,16 @@ int64_t rungs_best(const rungs *r)
     if (rungs_current(r) < r->n_iter)
         return -1;
     const rung *g = &r->it[last];
-    halv_cand *c = malloc((size_t)g->n_cand * sizeof *c);
-    int *order = malloc((size_t)g->n_cand * sizeof *order);
-    FG_ASSERT_MSG(c && order, "halving: out of memory choosing the best");
-    fill_cands(r, last, c);
-    halv_promote(c, g->n_cand, r->factor, order);
-    int64_t best = c[order[0]].config;
-    free(c);
-    free(order);
-    return best;
+    halv_cand best = {-1, NAN, NAN}; /* the first of halv_promote's order, by a linear scan */
+    for (int i = 0; i < g->n_cand; i++) {
+        halv_cand c = {g->cand[i], rungs_mean(r, last, g->cand[i]), r->cost[g->cand[i]]};
+        if (best.config < 0 || halv_ranks_before(&c, &best))
+            best = c;
+    }
+    return best.config;
 }
+
+const halv_schedule *rungs_sched(const rungs *r) { return &r->sch; }
 
 int64_t rungs_n_counted(const rungs *r)
 {

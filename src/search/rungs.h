@@ -55,6 +55,8 @@ int rungs_leaders(const rungs *r, int iter, int64_t *out, int max);
 /* The best configuration of the last iteration once every iteration is complete (halving's
  * best_index_: the best mean there, ties by cost, then index); -1 before. */
 int64_t rungs_best(const rungs *r);
+/* The schedule r was made with (owned by r). */
+const halv_schedule *rungs_sched(const rungs *r);
 /* The results that count so far, over every iteration. */
 int64_t rungs_n_counted(const rungs *r);
 /* The resource of iteration iter (the schedule's n_resources[iter]). */

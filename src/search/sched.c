@@ -491,6 +491,7 @@ static void coord_result(coord *c, int src)
     c->blobs[src].len = 0;
     c->st->completed++;
     c->state[src] = W_IDLE;
+    c->exhausted = 0; /* a result may make tasks (a halving promotion, the refit): ask again */
 }
 
 /* Receive every message waiting from the worker ranks. */

@@ -187,9 +187,11 @@ static int on_done(void *p, int32_t task, const void *result, const sched_blob *
         dsp_observe(s->queue, task, r->e.fit_time + r->e.score_time);
     jnl_record copy;
     const jnl_record *rec = r;
-    if (r->e.rank != rank) { /* the rank is the coordinator's knowledge, not the worker's */
+    if (r->e.rank != rank || s->rg) { /* the rank is the coordinator's knowledge, not the worker's */
         memcpy(&copy, r, sizeof copy);
         copy.e.rank = rank;
+        if (s->rg) /* halving: the journal's task is config x folds + fold, iter apart */
+            copy.e.task = task % s->n_tasks;
         rec = &copy;
     }
     if (search_ensure_session(s, &s->err) || jnl_append(s->journal, rec, grid_config_params(s->g, rec->e.config), &s->err)) {

@@ -122,6 +122,9 @@ void search_end_session(search *s, const sched_stats *st, int interrupted, doubl
  * -1 with err when iterations x tasks + configurations does not fit in an int32. */
 int search_halving_ids(const halv_schedule *sch, halv_resource r, int64_t n_configs, int folds,
                        task_halving *h, fg_err *err);
+/* The task ids of g's search for n_searched images of n_classes classes into *h (rungs_schedule,
+ * search_halving_ids): n_iter 0 when g is not a halving search. Returns 0, or -1 with err. */
+int search_halving_task_ids(const grid *g, int n_searched, int n_classes, task_halving *h, fg_err *err);
 /* After search_alloc, for a halving search: the iterations (rungs), the task states.
  * Returns 0, or -1 when out of memory. */
 int search_halving_init(search *s, fg_err *err);

@@ -33,6 +33,17 @@ int search_halving_ids(const halv_schedule *sch, halv_resource r, int64_t n_conf
     return 0;
 }
 
+int search_halving_task_ids(const grid *g, int n_searched, int n_classes, task_halving *h, fg_err *err)
+{
+    memset(h, 0, sizeof *h);
+    if (grid_search_of(g)->strategy != GRID_SEARCH_HALVING)
+        return 0;
+    halv_schedule sch;
+    if (rungs_schedule(g, n_searched, n_classes, &sch, err))
+        return -1;
+    return search_halving_ids(&sch, grid_search_of(g)->resource, grid_n_configs(g), grid_opts_c(g)->folds, h, err);
+}
+
 int search_halving_init(search *s, fg_err *err)
 {
     s->hstate = calloc((size_t)s->hsch.n_iterations * (size_t)s->n_tasks, 1);
@@ -153,16 +164,24 @@ int32_t search_halving_next(search *s, int64_t *refit)
     return -1;
 }
 
-/* The best so far for the progress line: the leader of the current iteration. */
+/* The best so far for the progress line: the best complete mean of the current iteration
+ * (of the last one once every iteration is complete); none while no candidate has every
+ * fold in. */
 static void halving_tally(search *s)
 {
-    int cur = rungs_current(s->rg);
+    int cur = rungs_current(s->rg), n = 0;
     int64_t b = -1;
     if (cur == rungs_n_iterations(s->rg)) {
         b = rungs_best(s->rg);
         cur--;
-    } else if (rungs_leaders(s->rg, cur, &b, 1) != 1 || isnan(rungs_mean(s->rg, cur, b))) {
-        b = -1;
+    } else {
+        int k = rungs_n_candidates(s->rg, cur);
+        int64_t *lead = malloc((size_t)k * sizeof *lead);
+        n = lead ? rungs_leaders(s->rg, cur, lead, k) : 0;
+        for (int i = 0; i < n && b < 0; i++) /* by partial mean: the first complete one */
+            if (!isnan(rungs_mean(s->rg, cur, lead[i])))
+                b = lead[i];
+        free(lead);
     }
     s->best_config = b;
     s->best_mean = b >= 0 ? rungs_mean(s->rg, cur, b) : NAN;

@@ -240,6 +240,20 @@ static nn_net *task_head_net(task_ctx *ctx, int64_t config, int blk, int max_bat
     return head;
 }
 
+/* A halving task of iteration iter (>= 0): its record carries the iteration and resource,
+ * and with resource epochs it trains min(resource, configured) epochs, from scratch (a
+ * fresh run of that many epochs; the record's max_epochs stays the configured ones: the
+ * cost). */
+static void halving_resource(const task_ctx *ctx, int iter, jnl_entry *e, nn_train_desc *t)
+{
+    if (iter < 0)
+        return;
+    e->iter = iter;
+    e->n_resources = ctx->halv.res[iter];
+    if (ctx->halv.resource == HALV_EPOCHS && ctx->halv.res[iter] < t->epochs)
+        t->epochs = (int)ctx->halv.res[iter];
+}
+
 /* Builds, trains and scores one network; shared by CV tasks and the refit. iter >= 0: a
  * halving task of that iteration (its resource in ctx->halv). */
 static void train_one(task_ctx *ctx, int64_t config, int fold, int iter, const int32_t *tr, int n_tr,
@@ -257,10 +271,6 @@ static void train_one(task_ctx *ctx, int64_t config, int fold, int iter, const i
     e->best_epoch = -1;
     e->n_params = -1;
     e->val_acc = e->val_loss = e->test_acc = e->test_loss = NAN;
-    if (iter >= 0) {
-        e->iter = iter;
-        e->n_resources = ctx->halv.res[iter];
-    }
     snprintf(e->host, sizeof e->host, "%s", ctx->host);
     if (grid_config_build(ctx->g, config, ctx->train.h, ctx->train.w, ctx->train.c,
                           ctx->train.n_classes, ctx->net, &t, &err) != 0) {
@@ -272,8 +282,7 @@ static void train_one(task_ctx *ctx, int64_t config, int fold, int iter, const i
         e->n_params = np;
         e->max_epochs = t.epochs;
     }
-    if (iter >= 0 && ctx->halv.resource == HALV_EPOCHS && ctx->halv.res[iter] < t.epochs)
-        t.epochs = (int)ctx->halv.res[iter]; /* from scratch: a fresh run of that many epochs */
+    halving_resource(ctx, iter, e, &t);
     uint64_t seed = task_seed(ctx->seed, e->config_hash, fold);
     int max_batch = t.batch_size > 256 ? t.batch_size : 256;
     int blk = base_block_of(ctx->bases, config);
@@ -325,9 +334,8 @@ int task_run(void *p, int32_t task, void *result)
     int n_tr = 0, n_va = 0, iter = -1;
     const task_halving *h = &ctx->halv;
     if (h->n_iter > 0) { /* iter x n_tasks + config x folds + fold */
-        iter = task / h->n_tasks;
+        iter = task / h->n_tasks; /* e.task keeps the id: the scheduler reads it back */
         task %= h->n_tasks;
-        r->e.task = task;
         config = task / ctx->folds;
         fold = task % ctx->folds;
     }

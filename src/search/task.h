@@ -96,8 +96,8 @@ int task_weights_crc(const grid *g, const char **path, uint32_t *crc, int max, f
  * indices each cut to the fraction res / max_resources (task_subsample). Never continued
  * from an earlier iteration's weights: the learning-rate schedule, early stopping and
  * reduce-on-plateau depend on the total epochs, so a continued run would not equal a fresh
- * one with that resource. The record's task is config x folds + fold, with iter and
- * n_resources set. */
+ * one with that resource. The record carries iter and n_resources; its task stays the id
+ * (results start with it), which the coordinator journals as config x folds + fold. */
 int task_run(void *ctx, int32_t task, void *result);
 
 /* Cuts idx[0..*n) to max(1, floor(*n x res / max)) of its entries (when res < max), chosen
