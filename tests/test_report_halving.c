@@ -5,7 +5,7 @@
  * is known), and a task recorded twice (the first record counts). Checked: which records
  * count, the rows per (configuration, iteration) with their iter and n_resources, the
  * ranks (later iterations first), the best (rungs_best), each iteration's work, and the
- * files rpt_write makes of them (cv_results.csv's columns and rows, report.md's Iterations
+ * reading of an unfinished search, and the files rpt_write makes of them (cv_results.csv's columns and rows, report.md's Iterations
  * section, report.yaml's halving block), without gnuplot. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -164,6 +164,30 @@ static void test_read(const grid *g)
     rpt_halving_free(&hv); /* a zeroed one is a no-op */
 }
 
+/* Before iteration 2 has a result: not complete, no best yet; configuration 2 has a
+ * partial row at iteration 2 but ranks by its last complete iteration, 1. */
+static void test_partial(const grid *g)
+{
+    jnl_entry e[32];
+    int n = entries(e) - 3; /* without iteration 2's records */
+    jnl_header h;
+    memset(&h, 0, sizeof h);
+    rpt_halving hv;
+    fg_err err;
+    CHECK_MSG(rpt_halving_of(g, &h, 0, e, n, &hv, &err) == 0, "%s", err.msg);
+    CHECK(!hv.complete);
+    CHECK_INT(hv.best, -1);
+    CHECK_INT(hv.n_rows, 7);
+    CHECK_INT(hv.tasks_done, 12);
+    CHECK_INT(hv.it[2].n_candidates, 1);
+    CHECK_INT(hv.it[2].tasks_done, 0);
+    int64_t k = row_of(&hv, 2, 2);
+    CHECK(k >= 0 && hv.row[k].status == RPT_STATUS_PARTIAL && isnan(hv.row[k].mean));
+    CHECK_INT(hv.last[2], 1);
+    CHECK_INT(hv.last_row[2], row_of(&hv, 1, 2));
+    rpt_halving_free(&hv);
+}
+
 /* The whole file at path (malloc'ed), or NULL. */
 static char *slurp(const char *path)
 {
@@ -195,17 +219,10 @@ static void column(const char *line, int col, char *out, size_t n)
     out[k] = '\0';
 }
 
-static void test_files(const grid *g)
+/* cv_results.csv of test_files: iter and n_resources first, rows by iteration then
+ * configuration, later iterations ranked first. */
+static void check_csv(const char *dir)
 {
-    char dir[] = "/tmp/test_report_halving.XXXXXX";
-    CHECK(mkdtemp(dir) != NULL);
-    setenv("FG_GNUPLOT", "/nonexistent/gnuplot", 1); /* the report is complete without it */
-    jnl_entry e[32];
-    int n = entries(e);
-    jnl_header h;
-    memset(&h, 0, sizeof h);
-    fg_err err;
-    CHECK_MSG(rpt_write(dir, g, &h, e, n, NULL, NULL, &err) == 0, "%s", err.msg);
     char path[256];
     snprintf(path, sizeof path, "%s/cv_results.csv", dir);
     char *csv = slurp(path);
@@ -229,6 +246,12 @@ static void test_files(const grid *g)
     }
     CHECK_INT(nrow, 7);
     free(csv);
+}
+
+/* report.md's Iterations section, report.yaml's halving block, the resource figure's data. */
+static void check_md_yaml(const char *dir)
+{
+    char path[256];
     snprintf(path, sizeof path, "%s/report.md", dir);
     char *md = slurp(path);
     CHECK(md && strstr(md, "## Iterations\n"));
@@ -263,6 +286,21 @@ static void test_files(const grid *g)
     CHECK_INT(lines, 7);
     CHECK_INT(best_pts, 3);
     free(pc);
+}
+
+static void test_files(const grid *g)
+{
+    char dir[] = "/tmp/test_report_halving.XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    setenv("FG_GNUPLOT", "/nonexistent/gnuplot", 1); /* the report is complete without it */
+    jnl_entry e[32];
+    int n = entries(e);
+    jnl_header h;
+    memset(&h, 0, sizeof h);
+    fg_err err;
+    CHECK_MSG(rpt_write(dir, g, &h, e, n, NULL, NULL, &err) == 0, "%s", err.msg);
+    check_csv(dir);
+    check_md_yaml(dir);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     CHECK(system(cmd) == 0);
@@ -274,6 +312,7 @@ int main(void)
     CHECK(g != NULL);
     if (g) {
         test_read(g);
+        test_partial(g);
         test_files(g);
     }
     grid_free(g);

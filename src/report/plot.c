@@ -382,11 +382,26 @@ int plot_resource(plot_set *p, const char *stem, const char *title, const char *
     fg_buf_printf(&b, "\nset xlabel ");
     gp_qstr(&b, xlabel);
     fg_buf_printf(&b, "\nset ylabel 'mean CV accuracy'\nset grid\nset logscale x\nset key bottom right\n"
+                  "set offsets graph 0.04, graph 0.04, 0, 0\nset xtics (");
+    /* a tic at each iteration's resource (the points' distinct x values, at most 64) */
+    double tic[64];
+    int nt = 0;
+    for (int i = 0; i < n && nt < 64; i++) {
+        int seen = isnan(pt[i].resource);
+        for (int k = 0; k < nt && !seen; k++)
+            seen = tic[k] == pt[i].resource;
+        if (!seen) {
+            fg_buf_printf(&b, "%s%.9g", nt ? ", " : "", pt[i].resource);
+            tic[nt++] = pt[i].resource;
+        }
+    }
+    fg_buf_printf(&b, ")\n"
                   "plot '%s.csv' skip 1 using 3:4 with linespoints lw 1 pt 7 ps 0.5 lc rgb '%s' title 'candidate', \\\n"
                   "     '' skip 1 using 3:($5 == 1 ? $4 : NaN) with linespoints lw 3 pt 7 ps 1 lc rgb '%s' "
                   "title 'best'\n",
                   stem, colors[0], colors[1]);
-    fg_buf_printf(&b, "unset logscale x\nunset xlabel\nunset ylabel\nunset title\nunset grid\n");
+    fg_buf_printf(&b, "unset logscale x\nunset offsets\nunset xtics\nset xtics\nunset xlabel\nunset ylabel\n"
+                  "unset title\nunset grid\n");
     return add_figure(p, stem, title, &b, 760, 520, err);
 }
 

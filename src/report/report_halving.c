@@ -120,8 +120,10 @@ static int iteration_rows(rpt_halving *hv, const rungs *r, int it, const jnl_ent
         }
         hv->row_iter[k] = it;
         memcpy(hv->row_sp + (size_t)k * (size_t)folds, sp + (size_t)cfg * (size_t)folds, (size_t)folds * sizeof *sp);
-        hv->last[cfg] = it;
-        hv->last_row[cfg] = k;
+        if (hv->row[k].status != RPT_STATUS_PARTIAL || hv->last[cfg] < 0) { /* see last in the header */
+            hv->last[cfg] = it;
+            hv->last_row[cfg] = k;
+        }
     }
     free(c);
     free(sp);

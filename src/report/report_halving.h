@@ -40,7 +40,9 @@ typedef struct {
     rpt_config *row;     /* malloc'ed, like the arrays below */
     int *row_iter;
     double *row_sp;      /* n_rows x folds fold scores, NaN where none */
-    int *last;           /* nc: the last iteration each configuration reached */
+    int *last;           /* nc: the last iteration each configuration reached with all its
+                          * folds in (or failed): while an iteration runs, its candidates
+                          * stay at the iteration before (their last score) */
     int64_t *last_row;   /* nc: that iteration's row */
     int64_t best;        /* rungs_best: -1 until the last iteration is complete */
     int64_t tasks_total, tasks_done; /* the schedule's CV tasks; those counted */

@@ -314,7 +314,7 @@ static void md_top(FILE *f, const rpt_ctx *x)
     const rpt_config *c = x->c;
     int64_t nc = x->nc;
     if (x->hv)
-        fputs("## Top configurations\n\nEach configuration at the last iteration it reached: later iterations "
+        fputs("## Top configurations\n\nEach configuration at the last iteration it completed: later iterations "
               "first, then in order of mean score, ties by cost (`rank`: ties share a rank).\n\n| rank | "
               "iteration | config | mean ± SE | p vs best | fit time | parameters × epochs |", f);
     else
