@@ -46,6 +46,13 @@ static int is_cv(const jnl_entry *e, int64_t nc, int folds)
     return e->fold >= 0 && e->fold < folds && e->config >= 0 && e->config < nc && e->n_resources > 0;
 }
 
+/* 1 when the CV record e is of one of sch's iterations, with its resource (as the
+ * coordinator and results_rungs read records); any other does not count. */
+static int in_schedule(const jnl_entry *e, const halv_schedule *sch)
+{
+    return e->iter >= 0 && e->iter < sch->n_iterations && e->n_resources == sch->n_resources[e->iter];
+}
+
 /* Feeds every CV record to r in file order, then marks in hv->counts the first record of
  * each (iteration, configuration, fold) that rungs counts (seen: room for nc x folds). */
 static void replay(rpt_halving *hv, rungs *r, const jnl_entry *e, int n, unsigned char *seen)
@@ -53,7 +60,7 @@ static void replay(rpt_halving *hv, rungs *r, const jnl_entry *e, int n, unsigne
     int64_t nc = hv->nc;
     int folds = hv->folds;
     for (int i = 0; i < n; i++)
-        if (is_cv(&e[i], nc, folds))
+        if (is_cv(&e[i], nc, folds) && in_schedule(&e[i], &hv->sch))
             rungs_add(r, e[i].iter, e[i].config, e[i].fold,
                       e[i].status == NN_STATUS_OK ? (double)e[i].val_acc : NAN);
     for (int it = 0; it < hv->n_iter; it++) {
@@ -195,7 +202,7 @@ static int alloc_all(rpt_halving *hv, int n, fg_err *err)
 }
 
 int rpt_halving_read(const halv_schedule *sch, int factor, int64_t nc, int folds, const rpt_config *costs,
-                     const jnl_entry *e, int n, rpt_halving *hv, fg_err *err)
+                     const double *tie_cost, const jnl_entry *e, int n, rpt_halving *hv, fg_err *err)
 {
     memset(hv, 0, sizeof *hv);
     hv->sch = *sch;
@@ -211,7 +218,7 @@ int rpt_halving_read(const halv_schedule *sch, int factor, int64_t nc, int folds
         return fg_err_set(err, "out of memory reading the halving search");
     }
     for (int64_t i = 0; i < nc; i++)
-        cost[i] = costs ? costs[i].cost : NAN;
+        cost[i] = tie_cost ? tie_cost[i] : costs ? costs[i].cost : NAN;
     rungs *r = rungs_new(sch, factor, nc, folds, cost, err);
     free(cost);
     int rc = r ? 0 : -1;
@@ -245,14 +252,20 @@ int rpt_halving_of(const grid *g, const jnl_header *h, int n_searched, const jnl
     int folds = grid_opts_c(g)->folds;
     if (rpt_halving_schedule(g, h, n_searched, &sch, err))
         return -1;
-    rpt_config *c = NULL;
-    double *sp = NULL;
-    if (rpt_aggregate(e, n, nc, folds, &c, &sp, err))
-        return -1;
-    rpt_costs(g, c, nc); /* the tie-break of the promotions: parameters x epochs */
+    rpt_config *c = NULL, *t = calloc((size_t)(nc ? nc : 1), sizeof *t);
+    double *sp = NULL, *tie = malloc((size_t)(nc ? nc : 1) * sizeof *tie);
+    if (!t || !tie || rpt_aggregate(e, n, nc, folds, &c, &sp, err)) {
+        free(t), free(tie);
+        return t && tie ? -1 : fg_err_set(err, "out of memory reading the halving search");
+    }
+    rpt_costs(g, c, nc); /* the rows' costs: the records', else the grid's */
+    for (int64_t i = 0; i < nc; i++) /* the promotions' tie-break: the grid's, as the coordinator's */
+        t[i] = (rpt_config){.config = i, .mean = NAN, .n_params = -1, .cost = NAN};
+    rpt_costs(g, t, nc);
+    for (int64_t i = 0; i < nc; i++)
+        tie[i] = t[i].cost;
     int factor = grid_search_of(g)->factor ? grid_search_of(g)->factor : HALV_FACTOR_DEFAULT; /* as rungs_schedule */
-    int rc = rpt_halving_read(&sch, factor, nc, folds, c, e, n, hv, err);
-    free(c);
-    free(sp);
+    int rc = rpt_halving_read(&sch, factor, nc, folds, c, tie, e, n, hv, err);
+    free(c), free(sp), free(t), free(tie);
     return rc;
 }

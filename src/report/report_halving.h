@@ -51,13 +51,14 @@ typedef struct {
     unsigned char *counts; /* per entry: 1 when it counts (malloc'ed) */
 } rpt_halving;
 
-/* Replays the n entries e (file order; refit and records without n_resources are left
- * out) through rungs_new(sch, factor, nc, folds, cost) and aggregates what counts into *hv
- * (free with rpt_halving_free). cost[c]: the tie-break of configuration c (rpt_config's
- * cost, NULL: unknown); the rows' n_params, epochs and cost are copied from costs[c] when
- * costs is not NULL. Returns 0, or -1 with err. */
+/* Replays the n entries e (file order; the refit, and records without n_resources or with
+ * another resource than their iteration's, are left out) through rungs_new(sch, factor,
+ * nc, folds, tie_cost) and aggregates what counts into *hv (free with rpt_halving_free).
+ * tie_cost[c]: the promotions' tie-break of configuration c (NULL: costs[c].cost, or
+ * unknown without costs); the rows' n_params, epochs and cost are copied from costs[c]
+ * when costs is not NULL. Returns 0, or -1 with err. */
 int rpt_halving_read(const halv_schedule *sch, int factor, int64_t nc, int folds, const rpt_config *costs,
-                     const jnl_entry *e, int n, rpt_halving *hv, fg_err *err);
+                     const double *tie_cost, const jnl_entry *e, int n, rpt_halving *hv, fg_err *err);
 void rpt_halving_free(rpt_halving *hv); /* zeroes it; NULL and a zeroed one are no-ops */
 
 /* The images the search ran over, for a samples resource: the header's subset, else the
@@ -68,8 +69,9 @@ int rpt_n_searched(const jnl_header *h, const jnl_session *s, int ns, int n_trai
  * header's class count). Returns 0, or -1 with err. */
 int rpt_halving_schedule(const grid *g, const jnl_header *h, int n_searched, halv_schedule *sch, fg_err *err);
 
-/* g's halving search read from e (costs from the records, else the grid): rpt_halving_read
- * on rpt_halving_schedule's schedule. Returns 0, or -1 with err. */
+/* g's halving search read from e: rpt_halving_read on rpt_halving_schedule's schedule, the
+ * rows' costs from the records (else the grid), the promotions' tie-break from the grid
+ * (rpt_costs, as the coordinator's). Returns 0, or -1 with err. */
 int rpt_halving_of(const grid *g, const jnl_header *h, int n_searched, const jnl_entry *e, int n,
                    rpt_halving *hv, fg_err *err);
 
