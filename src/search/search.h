@@ -76,6 +76,7 @@ typedef struct {
     rungs *rg;             /* the iterations: candidates, results that count, promotions */
     char *hstate;          /* per (iteration, task): 0 not handed out, 1 running, 2 journaled */
     int h_iter;            /* the iteration whose tasks the queue holds */
+    int h_no_spec;         /* nothing to speculate on until the next result (polls are cheap) */
     int32_t *family;       /* per configuration, its architecture family (the queue's) */
 } search;
 

@@ -125,6 +125,8 @@ static int32_t hand_out(search *s, int it, int32_t t)
  * of the leaders so far (best first, folds in order) not handed out yet, or -1. */
 static int32_t speculate(search *s, int it)
 {
+    if (s->h_no_spec) /* idle ranks poll: the leaders change only with a result */
+        return -1;
     int k = s->hsch.n_candidates[it + 1];
     int64_t *lead = malloc((size_t)k * sizeof *lead);
     if (!lead)
@@ -139,6 +141,7 @@ static int32_t speculate(search *s, int it)
                 id = hand_out(s, it + 1, t);
         }
     free(lead);
+    s->h_no_spec = id < 0;
     return id;
 }
 
@@ -192,6 +195,7 @@ int search_halving_result(search *s, int32_t task, const jnl_record *r)
     int it = task / s->n_tasks;
     int32_t t = task % s->n_tasks;
     s->hstate[task] = 2;
+    s->h_no_spec = 0;
     if (it == s->h_iter)
         dsp_observe(s->queue, t, r->e.fit_time + r->e.score_time);
     if (r->e.status != NN_STATUS_OK)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""halving_check.py JOURNAL FACTOR ITERATIONS: checks a halving search's journal and prints
+"""halving_check.py JOURNAL FACTOR ITERATIONS [epochs|samples]: checks a halving search's journal and prints
 its canonical results (the results that count, the promotions, the best and the refit) for
 comparing runs.
 
@@ -7,8 +7,10 @@ Checked: every fold record carries iter and n_resources, every iteration's resou
 value; the promotions replayed here (scikit-learn's: the best ceil(n / factor) by mean
 cross-validation score, ties to the lower cost n_params x max_epochs, then the lower index)
 from the recorded scores equal the candidates that ran every fold of the next iteration; the
-refit is the best of the last iteration, with its iteration and resource. Exit 1 with a
-message on any failure."""
+refit is the best of the last iteration, with its iteration and resource; with a resource
+kind given, what each task trained with: at most n_resources epochs (the refit too), or
+n_resources images of its fold (training + validation, within rounding; the refit: all).
+Exit 1 with a message on any failure."""
 import json
 import math
 import struct
@@ -27,6 +29,7 @@ def fail(msg):
 
 def main():
     path, factor, n_iter = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    kind = sys.argv[4] if len(sys.argv) > 4 else None
     first = {}      # (iter, config, fold) -> score (the first record counts)
     res = {}        # iter -> n_resources
     cost = {}
@@ -45,6 +48,12 @@ def main():
         it, c, k = j['iter'], j['config'], j['fold']
         if j.get('n_params') is not None and j.get('max_epochs') is not None:
             cost[c] = float(j['n_params']) * j['max_epochs']
+        if kind == 'epochs' and j['epochs'] > j['n_resources']:
+            fail('configuration %d fold %d trained %d epochs, more than its resource %d' %
+                 (c, k, j['epochs'], j['n_resources']))
+        if kind == 'samples' and k >= 0 and not 0 <= j['n_resources'] - j['n_train'] - j['n_val'] < 3:
+            fail('configuration %d fold %d trained on %d + %d images, not its resource %d' %
+                 (c, k, j['n_train'], j['n_val'], j['n_resources']))
         if k == -1:
             refit.append(j)
             continue
