@@ -66,10 +66,14 @@ static int32_t start_refit(search *s, int64_t c)
     s->refit_state[c] = 1;
     s->refits_running++;
     if (!s->quiet) {
+        char res[64] = "";
+        if (s->rg && grid_search_of(s->g)->resource == HALV_EPOCHS) /* halving: the last resource */
+            snprintf(res, sizeof res, " with at most %lld epochs",
+                     (long long)s->hsch.n_resources[s->hsch.n_iterations - 1]);
         if (s->tty)
             fputc('\n', stderr);
-        fprintf(stderr, "fmnist-grid: refitting configuration %lld (%s) on all %d searched images%s\n",
-                (long long)c, grid_config_params(s->g, c), s->n_searched,
+        fprintf(stderr, "fmnist-grid: refitting configuration %lld (%s) on all %d searched images%s%s\n",
+                (long long)c, grid_config_params(s->g, c), s->n_searched, res,
                 s->in_flight || dsp_left(s->queue) ? ", early: it leads while the last folds run" : "");
     }
     return (int32_t)(s->refit_base + c);
