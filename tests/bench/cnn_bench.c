@@ -237,7 +237,7 @@ int main(int argc, char **argv)
         img[i] = (uint8_t)fg_rng_below(&r, 256);
     for (int i = 0; i < n; i++)
         lab[i] = (uint8_t)fg_rng_below(&r, 10), idx[i] = i;
-    nn_data data = {img, lab, 28, 28, 1, 10};
+    nn_data data = {img, lab, 28, 28, 1, 10, NULL};
     printf("backend: %s\n", nn_gemm_backend());
     printf("backend=%s\n", nn_gemm_backend());
     nn_net_desc d;
