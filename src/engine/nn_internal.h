@@ -110,10 +110,17 @@ struct nn_layer {
     float *ws;            /* workspace */
     int fused_ce;         /* last layer: dy already holds dL/dz of the softmax input */
     int needs_backward;   /* has trainable parameters or some input gradient to produce */
+    /* Batch norm followed by a relu activation layer, its output's only reader: the batch
+     * norm layer writes relu's output (relu->y) and reads relu's dy, applying relu and its
+     * derivative itself (the same floats as the two layers apart); the activation layer
+     * has fused_into_prev set and its forward and backward do nothing. */
+    nn_layer *relu;
+    int fused_into_prev;
 };
 
 /* Build flags (tests only). */
 #define NN_BUILD_INPUT_GRAD 1u /* also compute the gradient w.r.t. the network input */
+#define NN_BUILD_NO_FUSION 2u  /* every layer runs on its own (nn_layer.relu stays NULL) */
 
 struct nn_net {
     nn_net_desc desc;
