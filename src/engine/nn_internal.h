@@ -291,6 +291,10 @@ int nn_opt_check(const nn_train_desc *t, fg_err *err);
 void nn_opt_init(nn_opt *o, const nn_train_desc *t, int64_t n, float *state);
 /* One update of w[0..n) from g[0..n) with learning rate lr (weight decay first). */
 void nn_opt_step(nn_opt *o, float *restrict w, const float *restrict g, float lr);
+/* nn_opt_step, then nn_ema_update(avg, w, n, momentum, 0) (not the first step): one pass
+ * over the parameters for adam and adamw, the same bits as the two calls. */
+void nn_opt_step_ema(nn_opt *o, float *restrict w, const float *restrict g, float lr,
+                     float *restrict avg, float momentum);
 /* w[0..n) -= w * wd * lr: the decoupled weight decay alone (nn_opt_step does it too). */
 void nn_opt_decay(float *restrict w, int64_t n, float wd, float lr);
 

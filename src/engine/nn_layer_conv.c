@@ -133,6 +133,13 @@ static void im2col(const conv_geom *g, const float *x, int n, float *cols)
     }
 }
 
+/* dst (n) += src (n): a kernel of its own, so that the loop vectorizes (each value still
+ * gets its additions in col2im's order). */
+NN_CLONES NN_KERNEL add_run(float *restrict dst, const float *restrict src, int n)
+{
+    NN_SPLIT_LOOP32(j, n, dst[j] += src[j]);
+}
+
 /* x (n images of (ih, iw, ic)) += the windows in cols, the adjoint of im2col. */
 static void col2im(const conv_geom *g, const float *cols, int n, float *x)
 {
@@ -151,8 +158,7 @@ static void col2im(const conv_geom *g, const float *cols, int n, float *x)
                 for (int a = a0; a < a1; a++) {
                     const float *src = row + a * rl + lo;
                     float *dst = xi + ((int64_t)(y0 + a) * g->iw + x0 + b0) * g->ic;
-                    for (int j = 0; j < n_j; j++)
-                        dst[j] += src[j];
+                    add_run(dst, src, n_j);
                 }
             }
         }
