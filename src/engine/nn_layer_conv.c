@@ -91,6 +91,22 @@ static inline void kernel_range(int o, int s, int p, int k, int n, int *a0, int 
     *a1 = n - start < k ? n - start : k;
 }
 
+/* One window inside the image with short kernel rows (rl < 16 floats, e.g. 3x3 on one
+ * channel): kh runs of rl values, row_len floats apart in x, copied without the zero
+ * padding's bookkeeping (the general loops below cost more than the copy there). */
+static inline void window_full(float *restrict dst, const float *restrict src, int kh, int rl,
+                               int64_t row_len)
+{
+    if (rl == 3) {
+        for (int a = 0; a < kh; a++, dst += 3, src += row_len)
+            dst[0] = src[0], dst[1] = src[1], dst[2] = src[2];
+        return;
+    }
+    for (int a = 0; a < kh; a++, dst += rl, src += row_len)
+        for (int j = 0; j < rl; j++)
+            dst[j] = src[j];
+}
+
 /* cols (n * oh * ow, kh * kw * ic) = the windows of n images x (ih, iw, ic); zeros where a
  * window reaches into the padding. Each kernel row of a window is one contiguous run of
  * kw * ic input values in NHWC. */
@@ -102,10 +118,17 @@ static void im2col(const conv_geom *g, const float *x, int n, float *cols)
     for (int img = 0; img < n; img++) {
         const float *xi = x + img * isz;
         for (int oy = 0; oy < g->oh; oy++) {
-            int y0 = oy * g->sh - g->ph;
+            int y0 = oy * g->sh - g->ph, a0, a1;
+            kernel_range(oy, g->sh, g->ph, g->kh, g->ih, &a0, &a1);
+            const int rows_in = a0 == 0 && a1 == g->kh;
             for (int ox = 0; ox < g->ow; ox++, row += K) {
                 int x0 = ox * g->sw - g->pw, b0, b1;
                 kernel_range(ox, g->sw, g->pw, g->kw, g->iw, &b0, &b1);
+                if (rl < 16 && rows_in && b0 == 0 && b1 == g->kw) {
+                    window_full(row, xi + ((int64_t)y0 * g->iw + x0) * g->ic, g->kh, rl,
+                                (int64_t)g->iw * g->ic);
+                    continue;
+                }
                 for (int a = 0; a < g->kh; a++) {
                     float *dst = row + a * rl;
                     int y = y0 + a;
