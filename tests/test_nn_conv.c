@@ -697,8 +697,9 @@ static void test_fused_and_chunked(void)
 
 /* ---- batch norm -> relu fused (nn_layer.relu) ----------------------------------------- */
 
-/* conv -> BN -> relu -> pool; conv -> frozen BN -> relu; conv -> BN -> relu with the BN's
- * output also read by an add (not fused); 12 channels (a vector and a tail) */
+/* conv -> BN -> relu -> max pool (relu masked by the pool); conv -> frozen BN -> relu;
+ * conv -> BN -> relu -> conv; conv -> BN -> relu with the BN's output also read by an add
+ * (not fused); 12 channels (a vector and a tail) */
 static void bn_relu_desc(nn_net_desc *d)
 {
     desc_begin(d, 6, 6, 2, 3);
@@ -712,8 +713,11 @@ static void bn_relu_desc(nn_net_desc *d)
     push_conv(d, NN_LAYER_CONV2D, 12, 3, 3, 1, 1, NN_PAD_SAME, NN_ACT_LINEAR); /* 7 */
     push(d, NN_LAYER_BATCH_NORM);                                              /* 8 */
     push(d, NN_LAYER_ACTIVATION)->activation = NN_ACT_RELU;                    /* 9 */
-    nn_layer_desc *l = push(d, NN_LAYER_ADD);                                  /* 10 */
-    l->inputs[0] = 8, l->inputs[1] = 9;
+    push_conv(d, NN_LAYER_CONV2D, 12, 3, 3, 1, 1, NN_PAD_SAME, NN_ACT_LINEAR); /* 10 */
+    push(d, NN_LAYER_BATCH_NORM);                                              /* 11 */
+    push(d, NN_LAYER_ACTIVATION)->activation = NN_ACT_RELU;                    /* 12 */
+    nn_layer_desc *l = push(d, NN_LAYER_ADD);                                  /* 13 */
+    l->inputs[0] = 11, l->inputs[1] = 12;
     push_head(d);
 }
 
@@ -737,9 +741,11 @@ static void test_bn_relu_fusion(void)
         return;
     }
     CHECK(a->layers[1].relu == &a->layers[2] && a->layers[2].fused_into_prev);
-    CHECK(a->layers[5].relu == &a->layers[6]);
-    CHECK(!a->layers[8].relu && !a->layers[9].fused_into_prev); /* read twice */
-    CHECK(!b->layers[1].relu && !b->layers[5].relu);
+    CHECK(a->layers[1].relu_masked && a->layers[3].relu_mask);
+    CHECK(a->layers[5].relu == &a->layers[6] && !a->layers[5].relu_masked);
+    CHECK(a->layers[8].relu == &a->layers[9] && !a->layers[8].relu_masked);
+    CHECK(!a->layers[11].relu && !a->layers[12].fused_into_prev); /* read twice */
+    CHECK(!b->layers[1].relu && !b->layers[3].relu_mask && !b->layers[8].relu);
     for (int step = 0; step < 3; step++) {
         fill_batch(a, B, 10 + step), fill_batch(b, B, 10 + step);
         nn_net_forward(a, B, 1, NULL), nn_net_forward(b, B, 1, NULL);

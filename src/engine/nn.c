@@ -374,6 +374,10 @@ static void build_fusions(nn_net *net)
             continue;
         L->relu = A;
         A->fused_into_prev = 1;
+        nn_layer *P = i + 2 < net->n_layers ? &net->layers[i + 2] : NULL;
+        if (P && P->d->kind == NN_LAYER_MAX_POOL2D && P->n_in == 1 &&
+            P->in_idx[0] == i + 1 && !P->dx_acc[0] && sole_reader(net, i + 1, i + 2))
+            P->relu_mask = L->relu_masked = 1;
     }
 }
 

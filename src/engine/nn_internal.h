@@ -116,6 +116,11 @@ struct nn_layer {
      * has fused_into_prev set and its forward and backward do nothing. */
     nn_layer *relu;
     int fused_into_prev;
+    /* Max pooling over such a relu's output, its only reader: the pool masks its dy where
+     * its output is not > 0 (relu_mask), which is relu's derivative at every cell a window
+     * picks, so the batch norm takes relu's dy as it is (relu_masked). */
+    int relu_mask;
+    int relu_masked;
 };
 
 /* Build flags (tests only). */

@@ -27,7 +27,8 @@
  * Followed by relu (nn_layer.relu, set when the network is built): forward writes
  * max(y, 0) to the relu layer's output in the same pass (y itself is not written) and
  * backward starts from the relu layer's dy, masked where its output is not > 0 (written
- * to this layer's dy while the sums run): the floats of the two layers run apart. */
+ * to this layer's dy while the sums run): the floats of the two layers run apart. When a
+ * max pool reads the relu (relu_masked), its backward already applied the mask. */
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -268,7 +269,9 @@ static void bn_backward(nn_layer *L, const nn_step *s)
     const float *mean = ws_mean(L), *istd = ws_istd(L);
     double *dg = ws_sums(L), *db = dg + c;
     memset(dg, 0, 2 * (size_t)c * sizeof *dg);
-    if (L->relu)
+    if (L->relu_masked) /* relu's dy is already dL/dy of this layer */
+        dy = L->relu->dy;
+    if (L->relu && !L->relu_masked)
         bn_grad_sums_relu(dg, db, L->dy, L->relu->y, L->relu->dy, x, mean, istd, rows, c);
     else
         bn_grad_sums(dg, db, dy, x, mean, istd, rows, c);
