@@ -139,9 +139,11 @@ static void im2col(const conv_geom *g, const float *x, int n, float *cols)
                     int lo = b0 * g->ic, hi = b1 * g->ic;
                     const float *src = xi + ((int64_t)y * g->iw + x0 + b0) * g->ic;
                     if (rl >= 16) { /* a library copy beats the scalar loop GCC -O2 emits */
-                        memset(dst, 0, (size_t)lo * sizeof *dst);
+                        if (lo > 0) /* no calls for the padding of inner windows */
+                            memset(dst, 0, (size_t)lo * sizeof *dst);
                         memcpy(dst + lo, src, (size_t)(hi - lo) * sizeof *dst);
-                        memset(dst + hi, 0, (size_t)(rl - hi) * sizeof *dst);
+                        if (hi < rl)
+                            memset(dst + hi, 0, (size_t)(rl - hi) * sizeof *dst);
                         continue;
                     }
                     for (int j = 0; j < lo; j++)
