@@ -695,6 +695,85 @@ static void test_fused_and_chunked(void)
     nn_net_free(a), nn_net_free(b);
 }
 
+/* ---- batch norm -> relu fused (nn_layer.relu) ----------------------------------------- */
+
+/* conv -> BN -> relu -> max pool (relu masked by the pool); conv -> frozen BN -> relu;
+ * conv -> BN -> relu -> conv; conv -> BN -> relu with the BN's output also read by an add
+ * (not fused); 12 channels (a vector and a tail) */
+static void bn_relu_desc(nn_net_desc *d)
+{
+    desc_begin(d, 6, 6, 2, 3);
+    push_conv(d, NN_LAYER_CONV2D, 12, 3, 3, 1, 1, NN_PAD_SAME, NN_ACT_LINEAR); /* 0 */
+    push(d, NN_LAYER_BATCH_NORM)->bn_momentum = 0.8f;                          /* 1 */
+    push(d, NN_LAYER_ACTIVATION)->activation = NN_ACT_RELU;                    /* 2 */
+    push_pool(d, NN_LAYER_MAX_POOL2D, 2, 2, 0, 0, NN_PAD_VALID);               /* 3 */
+    push_conv(d, NN_LAYER_CONV2D, 12, 3, 3, 1, 1, NN_PAD_SAME, NN_ACT_LINEAR); /* 4 */
+    push(d, NN_LAYER_BATCH_NORM)->frozen = 1;                                  /* 5 */
+    push(d, NN_LAYER_ACTIVATION)->activation = NN_ACT_RELU;                    /* 6 */
+    push_conv(d, NN_LAYER_CONV2D, 12, 3, 3, 1, 1, NN_PAD_SAME, NN_ACT_LINEAR); /* 7 */
+    push(d, NN_LAYER_BATCH_NORM);                                              /* 8 */
+    push(d, NN_LAYER_ACTIVATION)->activation = NN_ACT_RELU;                    /* 9 */
+    push_conv(d, NN_LAYER_CONV2D, 12, 3, 3, 1, 1, NN_PAD_SAME, NN_ACT_LINEAR); /* 10 */
+    push(d, NN_LAYER_BATCH_NORM);                                              /* 11 */
+    push(d, NN_LAYER_ACTIVATION)->activation = NN_ACT_RELU;                    /* 12 */
+    nn_layer_desc *l = push(d, NN_LAYER_ADD);                                  /* 13 */
+    l->inputs[0] = 11, l->inputs[1] = 12;
+    push_head(d);
+}
+
+/* 1 when the n floats at a and b have the same bits */
+static int same_bits(const float *a, const float *b, int64_t n)
+{
+    return !memcmp(a, b, (size_t)n * sizeof *a);
+}
+
+/* Fused and unfused networks (NN_BUILD_NO_FUSION) compute the same bits: training forward,
+ * moving statistics, gradients (parameters and input), the fused SGD step, evaluation. */
+static void test_bn_relu_fusion(void)
+{
+    nn_net_desc d;
+    bn_relu_desc(&d);
+    const int B = 5;
+    nn_net *a = build(&d, B, NN_BUILD_INPUT_GRAD);
+    nn_net *b = build(&d, B, NN_BUILD_INPUT_GRAD | NN_BUILD_NO_FUSION);
+    if (!a || !b) {
+        nn_net_free(a), nn_net_free(b);
+        return;
+    }
+    CHECK(a->layers[1].relu == &a->layers[2] && a->layers[2].fused_into_prev);
+    CHECK(a->layers[1].relu_masked && a->layers[3].relu_mask);
+    CHECK(a->layers[5].relu == &a->layers[6] && !a->layers[5].relu_masked);
+    CHECK(a->layers[8].relu == &a->layers[9] && !a->layers[8].relu_masked);
+    CHECK(!a->layers[11].relu && !a->layers[12].fused_into_prev); /* read twice */
+    CHECK(!b->layers[1].relu && !b->layers[3].relu_mask && !b->layers[8].relu);
+    for (int step = 0; step < 3; step++) {
+        fill_batch(a, B, 10 + step), fill_batch(b, B, 10 + step);
+        nn_net_forward(a, B, 1, NULL), nn_net_forward(b, B, 1, NULL);
+        CHECK(same_bits(a->layers[2].y, b->layers[2].y, B * a->layers[2].out_size));
+        CHECK(same_bits(nn_net_output(a), nn_net_output(b), B * 3));
+        nn_net_loss(a, B, 1, NULL, NULL), nn_net_loss(b, B, 1, NULL, NULL);
+        if (step < 2) {
+            nn_net_backward(a, B), nn_net_backward(b, B);
+            CHECK(same_bits(a->grads, b->grads, a->n_train));
+            CHECK(same_bits(a->dx, b->dx, B * a->in_size));
+            for (int64_t i = 0; i < a->n_train; i++) /* move the weights alike */
+                a->params[i] -= 0.1f * a->grads[i], b->params[i] -= 0.1f * b->grads[i];
+        } else {
+            nn_net_backward_sgd(a, B, 0.1f), nn_net_backward_sgd(b, B, 0.1f);
+        }
+        CHECK(same_bits(a->params, b->params, a->n_params)); /* moving statistics too */
+    }
+    nn_net_forward(a, B, 0, NULL), nn_net_forward(b, B, 0, NULL);
+    CHECK(same_bits(a->layers[2].y, b->layers[2].y, B * a->layers[2].out_size));
+    CHECK(same_bits(nn_net_output(a), nn_net_output(b), B * 3));
+    /* a gradient the fusion got wrong would show: relu's mask matters here */
+    int zeros = 0;
+    for (int64_t i = 0; i < B * a->layers[2].out_size; i++)
+        zeros += a->layers[2].y[i] == 0.0f;
+    CHECK(zeros > 0 && zeros < B * a->layers[2].out_size);
+    nn_net_free(a), nn_net_free(b);
+}
+
 /* ---- the study's models: Keras parameter counts ------------------------------------------- */
 
 static void study_model(nn_net_desc *d, const char *name)
@@ -992,6 +1071,7 @@ int main(void)
     test_gradients();
     test_gradient_check_catches_errors();
     test_fused_and_chunked();
+    test_bn_relu_fusion();
     test_param_counts();
     test_fit();
     return check_report("test_nn_conv");

@@ -278,6 +278,42 @@ static void test_weight_decay(void)
     CHECK_MSG(norm[1] < 0.5 * norm[0], "weight decay: |w|^2 %g vs %g without", norm[1], norm[0]);
 }
 
+/* nn_opt_step_ema (adam and adamw in one pass) gives the bits of nn_opt_step followed by
+ * nn_ema_update, for every optimizer, with and without weight decay, over 37 values (a
+ * vector part and a tail) and a few steps */
+static void test_step_ema_one_pass(void)
+{
+    enum { N = 37 };
+    static float wa[N], wb[N], aa[N], ab[N], g[N], sa[3 * N], sb[3 * N];
+    fg_rng r;
+    fg_rng_seed(&r, 4);
+    for (int k = 0; k < NN_OPT__COUNT; k++)
+        for (int d = 0; d < 2; d++) {
+            nn_train_desc t;
+            nn_opt oa, ob;
+            nn_train_desc_init(&t, (nn_opt_kind)k);
+            t.weight_decay = d ? 0.25f : 0.0f;
+            CHECK(nn_opt_state_size(&t, N) <= 3 * N);
+            for (int i = 0; i < N; i++)
+                wa[i] = wb[i] = aa[i] = ab[i] = (float)(fg_rng_uniform(&r) - 0.5);
+            wa[3] = wb[3] = -0.0f; /* the sign of a zero survives alike */
+            nn_opt_init(&oa, &t, N, sa);
+            nn_opt_init(&ob, &t, N, sb);
+            for (int step = 0; step < 3; step++) {
+                for (int i = 0; i < N; i++)
+                    g[i] = (float)(fg_rng_uniform(&r) - 0.5);
+                g[3] = 0.0f;
+                nn_opt_step_ema(&oa, wa, g, 0.01f, aa, 0.9f);
+                nn_opt_step(&ob, wb, g, 0.01f);
+                nn_ema_update(ab, wb, N, 0.9f, 0);
+            }
+            CHECK_MSG(!memcmp(wa, wb, sizeof wa) && !memcmp(aa, ab, sizeof aa) &&
+                          !memcmp(sa, sb, (size_t)nn_opt_state_size(&t, N) * sizeof *sa),
+                      "%s, weight decay %d", nn_opt_name((nn_opt_kind)k), d);
+            CHECK(wa[0] != aa[0]);
+        }
+}
+
 /* ---- label smoothing ----------------------------------------------------------------------- */
 
 static void test_label_smoothing(void)
@@ -768,6 +804,7 @@ int main(void)
     test_weight_decay();
     test_label_smoothing();
     test_ema();
+    test_step_ema_one_pass();
     test_augment_images();
     test_augment_draws();
     test_augment_fit();

@@ -350,6 +350,37 @@ static void build_grad_order(nn_net *net)
     net->layers[net->n_layers - 1].fused_ce = 1;
 }
 
+/* 1 when layer i's output is read by layer j alone (and is not the network's output). */
+static int sole_reader(const nn_net *net, int i, int j)
+{
+    if (i == net->n_layers - 1)
+        return 0;
+    for (int k = i + 1; k < net->n_layers; k++)
+        for (int m = 0; m < net->layers[k].n_in; m++)
+            if (net->layers[k].in_idx[m] == i && k != j)
+                return 0;
+    return 1;
+}
+
+/* Batch norm -> relu pairs (nn_layer.relu): the activation runs inside the batch norm. */
+static void build_fusions(nn_net *net)
+{
+    for (int i = 0; i + 1 < net->n_layers; i++) {
+        nn_layer *L = &net->layers[i], *A = &net->layers[i + 1];
+        if (L->d->kind != NN_LAYER_BATCH_NORM || A->d->kind != NN_LAYER_ACTIVATION ||
+            A->act != NN_ACT_RELU || A->n_in != 1 || A->in_idx[0] != i || A->fused_ce ||
+            A->y == L->y || A->needs_backward != L->needs_backward ||
+            !sole_reader(net, i, i + 1))
+            continue;
+        L->relu = A;
+        A->fused_into_prev = 1;
+        nn_layer *P = i + 2 < net->n_layers ? &net->layers[i + 2] : NULL;
+        if (P && P->d->kind == NN_LAYER_MAX_POOL2D && P->n_in == 1 &&
+            P->in_idx[0] == i + 1 && !P->dx_acc[0] && sole_reader(net, i + 1, i + 2))
+            P->relu_mask = L->relu_masked = 1;
+    }
+}
+
 /* Weights: layer by layer in order, kernel then bias, from one generator. */
 static void build_init(nn_net *net, uint64_t seed)
 {
@@ -396,6 +427,8 @@ nn_net *nn_net_build(const nn_net_desc *d, int max_batch, uint64_t seed, unsigne
         goto fail;
     build_views(net, o);
     build_grad_order(net);
+    if (!(flags & NN_BUILD_NO_FUSION))
+        build_fusions(net);
     build_init(net, seed);
     return net;
 fail:

@@ -39,7 +39,8 @@ static void softmax_row(float *v, int cols)
 }
 
 /* y is (rows, cols); bias is (cols) or NULL and does not overlap y. */
-void nn_act_forward(nn_act a, float alpha, float *y, const float *bias, int64_t rows, int cols)
+NN_CLONES void nn_act_forward(nn_act a, float alpha, float *y, const float *bias, int64_t rows,
+                              int cols)
 {
     const float *restrict b = bias;
     if (b || a == NN_ACT_SOFTMAX) {

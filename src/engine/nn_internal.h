@@ -110,10 +110,22 @@ struct nn_layer {
     float *ws;            /* workspace */
     int fused_ce;         /* last layer: dy already holds dL/dz of the softmax input */
     int needs_backward;   /* has trainable parameters or some input gradient to produce */
+    /* Batch norm followed by a relu activation layer, its output's only reader: the batch
+     * norm layer writes relu's output (relu->y) and reads relu's dy, applying relu and its
+     * derivative itself (the same floats as the two layers apart); the activation layer
+     * has fused_into_prev set and its forward and backward do nothing. */
+    nn_layer *relu;
+    int fused_into_prev;
+    /* Max pooling over such a relu's output, its only reader: the pool masks its dy where
+     * its output is not > 0 (relu_mask), which is relu's derivative at every cell a window
+     * picks, so the batch norm takes relu's dy as it is (relu_masked). */
+    int relu_mask;
+    int relu_masked;
 };
 
 /* Build flags (tests only). */
 #define NN_BUILD_INPUT_GRAD 1u /* also compute the gradient w.r.t. the network input */
+#define NN_BUILD_NO_FUSION 2u  /* every layer runs on its own (nn_layer.relu stays NULL) */
 
 struct nn_net {
     nn_net_desc desc;
@@ -284,6 +296,10 @@ int nn_opt_check(const nn_train_desc *t, fg_err *err);
 void nn_opt_init(nn_opt *o, const nn_train_desc *t, int64_t n, float *state);
 /* One update of w[0..n) from g[0..n) with learning rate lr (weight decay first). */
 void nn_opt_step(nn_opt *o, float *restrict w, const float *restrict g, float lr);
+/* nn_opt_step, then nn_ema_update(avg, w, n, momentum, 0) (not the first step): one pass
+ * over the parameters for adam and adamw, the same bits as the two calls. */
+void nn_opt_step_ema(nn_opt *o, float *restrict w, const float *restrict g, float lr,
+                     float *restrict avg, float momentum);
 /* w[0..n) -= w * wd * lr: the decoupled weight decay alone (nn_opt_step does it too). */
 void nn_opt_decay(float *restrict w, int64_t n, float wd, float lr);
 

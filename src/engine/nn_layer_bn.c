@@ -23,8 +23,14 @@
  *   dgamma = sum dy * xhat,  dbeta = sum dy,
  *   dx (+)= gamma / sqrt(var + eps) * (dy - dbeta / n - xhat * dgamma / n).
  * Workspace (fixed): 2c doubles of sums, then the batch mean and 1/sqrt(var + eps) (c floats
- * each) of the last training forward. */
+ * each) of the last training forward.
+ * Followed by relu (nn_layer.relu, set when the network is built): forward writes
+ * max(y, 0) to the relu layer's output in the same pass (y itself is not written) and
+ * backward starts from the relu layer's dy, masked where its output is not > 0 (written
+ * to this layer's dy while the sums run): the floats of the two layers run apart. When a
+ * max pool reads the relu (relu_masked), its backward already applied the mask. */
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "nn_internal.h"
@@ -60,6 +66,17 @@ static double *ws_sums(const nn_layer *L) { return (double *)(void *)L->ws; }
 static float *ws_mean(const nn_layer *L) { return L->ws + 4 * L->in[0].c; }
 static float *ws_istd(const nn_layer *L) { return L->ws + 5 * L->in[0].c; }
 
+/* d where y > 0, else +0 (y > 0 is false for NaN): relu's derivative as the bits of d
+ * under a mask, which GCC vectorizes (a ?: here stays a branch) */
+static inline float relu_pick(float d, float y)
+{
+    uint32_t b;
+    memcpy(&b, &d, sizeof b);
+    b &= -(uint32_t)(y > 0.0f);
+    memcpy(&d, &b, sizeof d);
+    return d;
+}
+
 /* The per-row loops over the c channels, vectorized over the channels (nn_layer_bn.c is
  * compiled with the dynamic cost model, see CMakeLists.txt): every channel keeps its own
  * sequential sum over the rows, so the results are those of the scalar loops. */
@@ -87,6 +104,29 @@ NN_CLONES NN_KERNEL bn_norm(float *restrict y, const float *restrict x, const fl
     for (int64_t r = 0; r < rows; r++, x += c, y += c)
         for (int k = 0; k < c; k++)
             y[k] = (x[k] - mean[k]) * istd[k] * gamma[k] + beta[k];
+}
+
+NN_CLONES NN_KERNEL bn_norm_relu(float *restrict y, const float *restrict x,
+                                 const float *restrict mean, const float *restrict istd,
+                                 const float *restrict gamma, const float *restrict beta,
+                                 int64_t rows, int c)
+{
+    for (int64_t r = 0; r < rows; r++, x += c, y += c)
+        for (int k = 0; k < c; k++) {
+            float v = (x[k] - mean[k]) * istd[k] * gamma[k] + beta[k];
+            y[k] = relu_pick(v, v);
+        }
+}
+
+NN_CLONES NN_KERNEL bn_affine_relu(float *restrict y, const float *restrict x,
+                                   const float *restrict a, const float *restrict b,
+                                   int64_t rows, int c)
+{
+    for (int64_t r = 0; r < rows; r++, x += c, y += c)
+        for (int k = 0; k < c; k++) {
+            float v = x[k] * a[k] + b[k];
+            y[k] = relu_pick(v, v);
+        }
 }
 
 NN_CLONES NN_KERNEL bn_affine(float *restrict y, const float *restrict x, const float *restrict a,
@@ -121,7 +161,10 @@ static void bn_forward(nn_layer *L, const nn_step *s)
             mm[k] = mm[k] * mom + mean[k] * (1.0f - mom);
             mv[k] = mv[k] * mom + (float)(var * corr) * (1.0f - mom);
         }
-        bn_norm(y, x, mean, istd, gamma, beta, rows, c);
+        if (L->relu)
+            bn_norm_relu(L->relu->y, x, mean, istd, gamma, beta, rows, c);
+        else
+            bn_norm(y, x, mean, istd, gamma, beta, rows, c);
     } else {
         const float *mm = L->fixed, *mv = L->fixed + c;
         /* y = x * a + b with a = gamma / sqrt(mv + eps), b = beta - mm * a; the batch
@@ -131,8 +174,18 @@ static void bn_forward(nn_layer *L, const nn_step *s)
             a[k] = (float)(gamma[k] / sqrt((double)mv[k] + eps));
             b[k] = beta[k] - mm[k] * a[k];
         }
-        bn_affine(y, x, a, b, rows, c);
+        if (L->relu)
+            bn_affine_relu(L->relu->y, x, a, b, rows, c);
+        else
+            bn_affine(y, x, a, b, rows, c);
     }
+}
+
+/* dy (rows, c) = ry > 0 ? rdy : 0, relu's derivative from its output ry and gradient rdy */
+NN_CLONES NN_KERNEL relu_grad(float *restrict dy, const float *restrict ry,
+                              const float *restrict rdy, int64_t n)
+{
+    NN_SPLIT_LOOP(i, n, dy[i] = relu_pick(rdy[i], ry[i]));
 }
 
 /* Frozen: y = x * a + b is linear in x, a = gamma / sqrt(moving_var + eps). */
@@ -144,6 +197,8 @@ static void bn_backward_frozen(nn_layer *L, const nn_step *s)
     float *dx = L->dx[0], *a = L->ws;
     if (!dx)
         return;
+    if (L->relu)
+        relu_grad(L->dy, L->relu->y, L->relu->dy, rows * c);
     for (int k = 0; k < c; k++)
         a[k] = (float)(gamma[k] / sqrt((double)mv[k] + L->d->bn_epsilon));
     for (int64_t r = 0; r < rows; r++)
@@ -163,20 +218,44 @@ NN_CLONES NN_KERNEL bn_grad_sums(double *restrict dg, double *restrict db, const
         }
 }
 
+/* bn_grad_sums after relu's derivative: g = ry > 0 ? rdy : 0 (ry, rdy the relu layer's
+ * output and gradient), also written to dy for bn_grad_x */
+NN_CLONES NN_KERNEL bn_grad_sums_relu(double *restrict dg, double *restrict db,
+                                      float *restrict dy, const float *restrict ry,
+                                      const float *restrict rdy, const float *restrict x,
+                                      const float *restrict mean, const float *restrict istd,
+                                      int64_t rows, int c)
+{
+    for (int64_t r = 0; r < rows; r++, x += c, dy += c, ry += c, rdy += c)
+        for (int k = 0; k < c; k++) {
+            float g = relu_pick(rdy[k], ry[k]);
+            dy[k] = g;
+            db[k] += g;
+            dg[k] += g * (x[k] - mean[k]) * istd[k];
+        }
+}
+
 /* dx (+)= gamma istd (dy - mdb - xhat dgf / n), mdb = (float)db / n and dgf = (float)dg
- * per channel, in the scalar expression's order of operations */
+ * per channel, in the scalar expression's order of operations; the two forms (add, set)
+ * are separate loops so that both vectorize */
+#define BN_GRAD_X_V                                                                         \
+    (gamma[k] * istd[k] *                                                                  \
+     (dy[k] - mdb[k] - ((x[k] - mean[k]) * istd[k]) * dgf[k] * inv_n))
 NN_CLONES NN_KERNEL bn_grad_x(float *restrict dx, const float *restrict dy, const float *restrict x,
                             const float *restrict mean, const float *restrict istd,
                             const float *restrict gamma, const float *restrict mdb,
                             const float *restrict dgf, float inv_n, int64_t rows, int c, int acc)
 {
-    for (int64_t r = 0; r < rows; r++, x += c, dy += c, dx += c)
-        for (int k = 0; k < c; k++) {
-            float xhat = (x[k] - mean[k]) * istd[k];
-            float v = gamma[k] * istd[k] * (dy[k] - mdb[k] - xhat * dgf[k] * inv_n);
-            dx[k] = acc ? dx[k] + v : v;
-        }
+    if (acc)
+        for (int64_t r = 0; r < rows; r++, x += c, dy += c, dx += c)
+            for (int k = 0; k < c; k++)
+                dx[k] += BN_GRAD_X_V;
+    else
+        for (int64_t r = 0; r < rows; r++, x += c, dy += c, dx += c)
+            for (int k = 0; k < c; k++)
+                dx[k] = BN_GRAD_X_V;
 }
+#undef BN_GRAD_X_V
 
 static void bn_backward(nn_layer *L, const nn_step *s)
 {
@@ -190,7 +269,12 @@ static void bn_backward(nn_layer *L, const nn_step *s)
     const float *mean = ws_mean(L), *istd = ws_istd(L);
     double *dg = ws_sums(L), *db = dg + c;
     memset(dg, 0, 2 * (size_t)c * sizeof *dg);
-    bn_grad_sums(dg, db, dy, x, mean, istd, rows, c);
+    if (L->relu_masked) /* relu's dy is already dL/dy of this layer */
+        dy = L->relu->dy;
+    if (L->relu && !L->relu_masked)
+        bn_grad_sums_relu(dg, db, L->dy, L->relu->y, L->relu->dy, x, mean, istd, rows, c);
+    else
+        bn_grad_sums(dg, db, dy, x, mean, istd, rows, c);
     float *dx = L->dx[0];
     float *dw = L->dw;
     if (dx) {

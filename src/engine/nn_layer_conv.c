@@ -91,6 +91,22 @@ static inline void kernel_range(int o, int s, int p, int k, int n, int *a0, int 
     *a1 = n - start < k ? n - start : k;
 }
 
+/* One window inside the image with short kernel rows (rl < 16 floats, e.g. 3x3 on one
+ * channel): kh runs of rl values, row_len floats apart in x, copied without the zero
+ * padding's bookkeeping (the general loops below cost more than the copy there). */
+static inline void window_full(float *restrict dst, const float *restrict src, int kh, int rl,
+                               int64_t row_len)
+{
+    if (rl == 3) {
+        for (int a = 0; a < kh; a++, dst += 3, src += row_len)
+            dst[0] = src[0], dst[1] = src[1], dst[2] = src[2];
+        return;
+    }
+    for (int a = 0; a < kh; a++, dst += rl, src += row_len)
+        for (int j = 0; j < rl; j++)
+            dst[j] = src[j];
+}
+
 /* cols (n * oh * ow, kh * kw * ic) = the windows of n images x (ih, iw, ic); zeros where a
  * window reaches into the padding. Each kernel row of a window is one contiguous run of
  * kw * ic input values in NHWC. */
@@ -102,10 +118,17 @@ static void im2col(const conv_geom *g, const float *x, int n, float *cols)
     for (int img = 0; img < n; img++) {
         const float *xi = x + img * isz;
         for (int oy = 0; oy < g->oh; oy++) {
-            int y0 = oy * g->sh - g->ph;
+            int y0 = oy * g->sh - g->ph, a0, a1;
+            kernel_range(oy, g->sh, g->ph, g->kh, g->ih, &a0, &a1);
+            const int rows_in = a0 == 0 && a1 == g->kh;
             for (int ox = 0; ox < g->ow; ox++, row += K) {
                 int x0 = ox * g->sw - g->pw, b0, b1;
                 kernel_range(ox, g->sw, g->pw, g->kw, g->iw, &b0, &b1);
+                if (rl < 16 && rows_in && b0 == 0 && b1 == g->kw) {
+                    window_full(row, xi + ((int64_t)y0 * g->iw + x0) * g->ic, g->kh, rl,
+                                (int64_t)g->iw * g->ic);
+                    continue;
+                }
                 for (int a = 0; a < g->kh; a++) {
                     float *dst = row + a * rl;
                     int y = y0 + a;
@@ -116,9 +139,11 @@ static void im2col(const conv_geom *g, const float *x, int n, float *cols)
                     int lo = b0 * g->ic, hi = b1 * g->ic;
                     const float *src = xi + ((int64_t)y * g->iw + x0 + b0) * g->ic;
                     if (rl >= 16) { /* a library copy beats the scalar loop GCC -O2 emits */
-                        memset(dst, 0, (size_t)lo * sizeof *dst);
+                        if (lo > 0) /* no calls for the padding of inner windows */
+                            memset(dst, 0, (size_t)lo * sizeof *dst);
                         memcpy(dst + lo, src, (size_t)(hi - lo) * sizeof *dst);
-                        memset(dst + hi, 0, (size_t)(rl - hi) * sizeof *dst);
+                        if (hi < rl)
+                            memset(dst + hi, 0, (size_t)(rl - hi) * sizeof *dst);
                         continue;
                     }
                     for (int j = 0; j < lo; j++)
@@ -131,6 +156,13 @@ static void im2col(const conv_geom *g, const float *x, int n, float *cols)
             }
         }
     }
+}
+
+/* dst (n) += src (n): a kernel of its own, so that the loop vectorizes (each value still
+ * gets its additions in col2im's order). */
+NN_CLONES NN_KERNEL add_run(float *restrict dst, const float *restrict src, int n)
+{
+    NN_SPLIT_LOOP32(j, n, dst[j] += src[j]);
 }
 
 /* x (n images of (ih, iw, ic)) += the windows in cols, the adjoint of im2col. */
@@ -151,8 +183,7 @@ static void col2im(const conv_geom *g, const float *cols, int n, float *x)
                 for (int a = a0; a < a1; a++) {
                     const float *src = row + a * rl + lo;
                     float *dst = xi + ((int64_t)(y0 + a) * g->iw + x0 + b0) * g->ic;
-                    for (int j = 0; j < n_j; j++)
-                        dst[j] += src[j];
+                    add_run(dst, src, n_j);
                 }
             }
         }
@@ -189,15 +220,18 @@ static void plan_cols(nn_plan *p, int64_t cols_per_image)
 #define SMALL_K 16
 
 /* The small-K kernels work on register blocks of RB rows by FB filters. With GCC or clang
- * a block row is a vector-extension value (FB floats: one AVX-512 register, two AVX2 or four
- * SSE ones, whichever NN_CLONES picked), so the accumulators stay in registers with RB
- * independent addition chains; other compilers get the plain loops below. Either way each
- * output value is the same sum in the same order, whatever the block. */
+ * a block row is two vector-extension values of VW = 8 floats (one AVX2 register each, two
+ * SSE ones, half an AVX-512 one, whichever NN_CLONES picked: a wider vector type than the
+ * clone's registers is lowered by GCC through the stack), so the accumulators stay in
+ * registers with RB independent addition chains; other compilers get the plain loops
+ * below. Either way each output value is the same sum in the same order, whatever the
+ * block. */
 #define RB 4
-#define FB 16
+#define VW 8
+#define FB (2 * VW)
 #if defined(__GNUC__)
-typedef float small_vec __attribute__((vector_size(FB * sizeof(float))));
-typedef int32_t small_ivec __attribute__((vector_size(FB * sizeof(int32_t))));
+typedef float small_vec __attribute__((vector_size(VW * sizeof(float))));
+typedef int32_t small_ivec __attribute__((vector_size(VW * sizeof(int32_t))));
 /* v where y > 0, else +0 (y > 0 is false for NaN), like the scalar y > 0 ? v : 0. */
 #define VMASK_POS(v, y) ((small_vec)((small_ivec)(v) & ((y) > 0.0f)))
 /* Unaligned loads and stores as macros: a helper function taking or returning the vector
@@ -216,6 +250,37 @@ static inline float small_k_one(const float *c, const float *W, const float *b, 
     return a;
 }
 
+#if defined(__GNUC__)
+/* Rows [r, r + RB) by filters [j0, j0 + FB) of small_k_forward: two vectors per row. */
+__attribute__((always_inline)) static inline void
+small_k_block(const float *restrict c, int K, const float *restrict W, const float *restrict b,
+              int f, int j0, int relu, float *restrict y)
+{
+    small_vec i0 = {0}, i1 = {0}, w0, w1;
+    if (b)
+        VLOAD(i0, b + j0), VLOAD(i1, b + j0 + VW);
+    small_vec a0 = i0, a1 = i0, a2 = i0, a3 = i0, e0 = i1, e1 = i1, e2 = i1, e3 = i1;
+    for (int k = 0; k < K; k++) {
+        VLOAD(w0, W + (int64_t)k * f + j0);
+        VLOAD(w1, W + (int64_t)k * f + j0 + VW);
+        a0 += c[k] * w0, e0 += c[k] * w1;
+        a1 += c[K + k] * w0, e1 += c[K + k] * w1;
+        a2 += c[2 * K + k] * w0, e2 += c[2 * K + k] * w1;
+        a3 += c[3 * K + k] * w0, e3 += c[3 * K + k] * w1;
+    }
+    if (relu) {
+        a0 = VMASK_POS(a0, a0), a1 = VMASK_POS(a1, a1), a2 = VMASK_POS(a2, a2);
+        a3 = VMASK_POS(a3, a3), e0 = VMASK_POS(e0, e0), e1 = VMASK_POS(e1, e1);
+        e2 = VMASK_POS(e2, e2), e3 = VMASK_POS(e3, e3);
+    }
+    float *o = y + j0;
+    VSTORE(o, a0), VSTORE(o + VW, e0), o += f;
+    VSTORE(o, a1), VSTORE(o + VW, e1), o += f;
+    VSTORE(o, a2), VSTORE(o + VW, e2), o += f;
+    VSTORE(o, a3), VSTORE(o + VW, e3);
+}
+#endif
+
 /* y (rows, f) = cols (rows, K) . W (K, f) + b (f, or 0 when b is NULL), then max(y, 0)
  * when relu: each output value is the bias plus its K products added in order
  * k = 0..K-1. */
@@ -229,25 +294,10 @@ NN_CLONES static void small_k_forward(const float *restrict cols, int64_t rows, 
         const float *c = cols + r * K;
         int j0 = 0;
         for (; j0 + FB <= f; j0 += FB) {
-            small_vec init = {0}, w;
-            if (b)
-                VLOAD(init, b + j0);
-            small_vec a0 = init, a1 = init, a2 = init, a3 = init;
-            for (int k = 0; k < K; k++) {
-                VLOAD(w, W + (int64_t)k * f + j0);
-                a0 += c[k] * w;
-                a1 += c[K + k] * w;
-                a2 += c[2 * K + k] * w;
-                a3 += c[3 * K + k] * w;
-            }
-            if (relu) {
-                a0 = VMASK_POS(a0, a0), a1 = VMASK_POS(a1, a1);
-                a2 = VMASK_POS(a2, a2), a3 = VMASK_POS(a3, a3);
-            }
-            VSTORE(y + r * f + j0, a0);
-            VSTORE(y + (r + 1) * f + j0, a1);
-            VSTORE(y + (r + 2) * f + j0, a2);
-            VSTORE(y + (r + 3) * f + j0, a3);
+            if (K == 9) /* the 3x3 one-channel case, unrolled */
+                small_k_block(c, 9, W, b, f, j0, relu, y + r * f);
+            else
+                small_k_block(c, K, W, b, f, j0, relu, y + r * f);
         }
         for (int q = 0; q < RB; q++)
             for (int j = j0; j < f; j++) {
@@ -268,16 +318,17 @@ NN_CLONES static void small_k_forward(const float *restrict cols, int64_t rows, 
  * not NULL, dz is the gradient of a relu output y and the kernel applies relu's derivative
  * itself (dz where y > 0, else 0). */
 #if defined(__GNUC__)
-/* The vector part of small_k_weight_grad for filters [0, f - f % FB). Always inlined, so
- * that a call with a constant K (the 3x3 one-channel case) keeps the K accumulators in
- * registers. Returns where the scalar tail starts. */
+/* The vector part of small_k_weight_grad for filters [0, f - f % VW), VW filters at a time
+ * over all rows (K + 1 accumulators: registers for K = 9). Always inlined, so that a call
+ * with a constant K (the 3x3 one-channel case) keeps the accumulators in registers.
+ * Returns where the scalar tail starts. */
 __attribute__((always_inline)) static inline int
 small_k_weight_grad_vec(const float *restrict cols, const float *restrict dz,
                         const float *restrict y, int64_t rows, int K, int f,
                         float *restrict dW, float *restrict db)
 {
     int j0 = 0;
-    for (; j0 + FB <= f; j0 += FB) {
+    for (; j0 + VW <= f; j0 += VW) {
         small_vec acc[SMALL_K] = {{0}}, accb = {0};
         for (int64_t r = 0; r < rows; r++) {
             small_vec d;

@@ -9,7 +9,8 @@
  * (int32, in the workspace) for backward; ties go to the first cell in row-major window
  * order. Backward: with windows that do not overlap (the usual strides = pool), each input
  * cell takes dy where its window's index names it and 0 elsewhere, cell by cell (no zeroing
- * pass, no scatter); overlapping windows scatter dy through the indices, adding.
+ * pass, no scatter); overlapping windows scatter dy through the indices, adding. With
+ * nn_layer.relu_mask, dy is first masked where the output is not > 0 (see nn_internal.h).
  *   forward   y (B, oh, ow, c);  backward  dx (B, ih, iw, c) (+)= ... */
 #include <stdint.h>
 #include <string.h>
@@ -194,11 +195,21 @@ static void max_pool_backward_tiled(nn_layer *L, const nn_step *s, const pool_ge
     }
 }
 
+/* dy (n) = dy where y > 0, else +0 (dy's bits under a mask, as pick) */
+NN_CLONES NN_KERNEL mask_pos(float *restrict dy, const float *restrict y, int64_t n)
+{
+    NN_SPLIT_LOOP(i, n, uint32_t b; memcpy(&b, &dy[i], sizeof b);
+                  b &= -(uint32_t)(y[i] > 0.0f); memcpy(&dy[i], &b, sizeof b));
+}
+
 static void max_pool_backward(nn_layer *L, const nn_step *s)
 {
     float *dx = L->dx[0];
     if (!dx)
         return;
+    /* a relu input (nn_layer.relu_mask): the picked cell's relu output is this output */
+    if (L->relu_mask)
+        mask_pos(L->dy, L->y, (int64_t)s->batch * L->out_size);
     const pool_geom g = pool_geom_of(L);
     if (g.sh >= g.kh && g.sw >= g.kw) {
         max_pool_backward_tiled(L, s, &g);

@@ -126,6 +126,8 @@ NN_CLONES NN_KERNEL relu_copy(float *restrict y, const float *restrict x, int64_
 
 static void activation_forward(nn_layer *L, const nn_step *s)
 {
+    if (L->fused_into_prev) /* the batch norm before it wrote y */
+        return;
     int c = L->p.out.c;
     int64_t rows = (int64_t)s->batch * L->p.out.h * L->p.out.w;
     if (L->act == NN_ACT_RELU && L->y != L->x[0]) {
@@ -140,7 +142,7 @@ static void activation_backward(nn_layer *L, const nn_step *s)
 {
     int c = L->p.out.c;
     int64_t rows = (int64_t)s->batch * L->p.out.h * L->p.out.w;
-    if (!L->dx[0])
+    if (!L->dx[0] || L->fused_into_prev) /* the batch norm before it reads dy */
         return;
     if (L->fused_ce)
         grad_pass(L->dx[0], L->dy, rows * c, L->dx_acc[0]);

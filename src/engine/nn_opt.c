@@ -112,10 +112,60 @@ NN_CLONES void nn_opt_decay(float *restrict w, int64_t n, float wd, float lr)
         w[i] -= w[i] * wd * lr;
 }
 
+/* Adam's update (AdamW's too) in one pass over w, g and the state: the decoupled weight
+ * decay (wd > 0), the moments and the step, then the moving average (avg not NULL:
+ * avg = m avg + (1 - m) w). Each value takes the operations of nn_opt_decay, the plain
+ * loop and nn_ema_update in their order, so the bits are those of the separate passes. */
+#define ADAM_LOOP(DECAY, EMA)                                                               \
+    for (int64_t i = 0; i < n; i++) {                                                      \
+        float wi = w[i];                                                                   \
+        DECAY;                                                                             \
+        s1[i] = b1 * s1[i] + (1.0f - b1) * g[i];                                           \
+        s2[i] = b2 * s2[i] + (1.0f - b2) * g[i] * g[i];                                    \
+        wi -= lr_t * s1[i] / (sqrtf(s2[i]) + eps);                                         \
+        w[i] = wi;                                                                         \
+        EMA;                                                                               \
+    }
+NN_CLONES static void adam_pass(nn_opt *o, float *restrict w, const float *restrict g, float lr,
+                                float lr_t, float *restrict avg, float m)
+{
+    const int64_t n = o->n;
+    const float b1 = o->beta_1, b2 = o->beta_2, eps = o->epsilon, wd = o->weight_decay;
+    const float k = 1.0f - m;
+    float *restrict s1 = o->s1, *restrict s2 = o->s2;
+    /* one loop per case, so that each vectorizes without a condition inside */
+    if (wd > 0.0f && avg)
+        ADAM_LOOP(wi -= wi * wd * lr, avg[i] = m * avg[i] + k * wi)
+    else if (wd > 0.0f)
+        ADAM_LOOP(wi -= wi * wd * lr, (void)0)
+    else if (avg)
+        ADAM_LOOP((void)0, avg[i] = m * avg[i] + k * wi)
+    else
+        ADAM_LOOP((void)0, (void)0)
+}
+#undef ADAM_LOOP
+
+void nn_opt_step_ema(nn_opt *o, float *restrict w, const float *restrict g, float lr,
+                     float *restrict avg, float momentum)
+{
+    if (o->kind != NN_OPT_ADAM && o->kind != NN_OPT_ADAMW) {
+        nn_opt_step(o, w, g, lr);
+        nn_ema_update(avg, w, o->n, momentum, 0);
+        return;
+    }
+    const double t = (double)++o->t;
+    const float lr_t = (float)(lr * sqrt(1.0 - pow(o->beta_2, t)) / (1.0 - pow(o->beta_1, t)));
+    adam_pass(o, w, g, lr, lr_t, avg, momentum);
+}
+
 /* w, g and the state slots never overlap: restrict lets the compiler vectorise at -O2. */
 NN_CLONES void nn_opt_step(nn_opt *o, float *restrict w, const float *restrict g, float lr)
 {
     const int64_t n = o->n;
+    if (o->kind == NN_OPT_ADAM || o->kind == NN_OPT_ADAMW) { /* the decay inside */
+        nn_opt_step_ema(o, w, g, lr, NULL, 0.0f);
+        return;
+    }
     if (o->weight_decay > 0.0f)
         nn_opt_decay(w, n, o->weight_decay, lr);
     const double t = (double)++o->t;
@@ -137,16 +187,6 @@ NN_CLONES void nn_opt_step(nn_opt *o, float *restrict w, const float *restrict g
                 s1[i] = mom * s1[i] - lr * g[i];
                 w[i] += s1[i];
             }
-        }
-        break;
-    }
-    case NN_OPT_ADAM:
-    case NN_OPT_ADAMW: {
-        const float lr_t = (float)(lr * sqrt(1.0 - pow(b2, t)) / (1.0 - pow(b1, t)));
-        for (int64_t i = 0; i < n; i++) {
-            s1[i] = b1 * s1[i] + (1.0f - b1) * g[i];
-            s2[i] = b2 * s2[i] + (1.0f - b2) * g[i] * g[i];
-            w[i] -= lr_t * s1[i] / (sqrtf(s2[i]) + eps);
         }
         break;
     }

@@ -227,12 +227,16 @@ static double train_batch(fit_state *f, const int32_t *idx, int b, float lr, int
     }
     if (!isfinite(loss))
         return loss;
+    const int ema_pass = f->ema && !f->fused && f->step > 0; /* the average in the update */
     if (f->fused)
         nn_net_backward_sgd(net, b, lr);
+    else if (ema_pass)
+        nn_opt_step_ema(&f->opt, net->params, net->grads, lr, f->ema, f->t->ema_momentum);
     else
         nn_opt_step(&f->opt, net->params, net->grads, lr);
     if (f->ema) {
-        nn_ema_update(f->ema, net->params, net->n_train, f->t->ema_momentum, f->step == 0);
+        if (!ema_pass)
+            nn_ema_update(f->ema, net->params, net->n_train, f->t->ema_momentum, f->step == 0);
         f->fresh = 0;
     }
     f->step++;

@@ -8,6 +8,7 @@
  *       tests/bench/cnn_bench.c src/nn*.c src/util/fg_util.c -lopenblas -lm -o /tmp/cnn_bench
  *   OPENBLAS_NUM_THREADS=1 /tmp/cnn_bench [n_images (10000)] [batch (500)] [resnet (0)]
  *       [bn_cnn batch (128; 0: skip bn_cnn; -B: bn_cnn alone at batch B)]
+ *       [grid (0; 1: bn_cnn_grid, grids/best-cnn.yaml's own recipe, instead of bn_cnn)]
  *
  * or `cmake --build build --target fg_bench_cnn` (binary build/tests/bench/cnn_bench). Besides
  * the human-readable lines it prints key=value lines: backend=..., and per model
@@ -85,8 +86,10 @@ static void conv_nn(nn_net_desc *d, int deep)
 /* bn_cnn: the shape of grids/best-cnn.yaml's networks, two blocks of conv2d 3x3 'same'
  * (32 then 64 filters, no activation) -> batch norm (momentum 0.9) -> relu -> max pool 2,
  * then dropout .25, flatten, dense 256 relu, dropout .5, dense 10 softmax; trained with
- * Adam, flip + translation by 2 pixels */
-static void bn_cnn(nn_net_desc *d)
+ * Adam, flip + translation by 2 pixels. With grid (bn_cnn_grid), grids/best-cnn.yaml's
+ * configuration 0 itself: dropout .1 and .2, he_normal kernels, AdamW (weight decay 1e-4),
+ * flip + translation by 1, label smoothing 0.1, cosine decay. */
+static void bn_cnn(nn_net_desc *d, int grid)
 {
     begin(d);
     const int filters[2] = {32, 64};
@@ -95,14 +98,18 @@ static void bn_cnn(nn_net_desc *d)
         c->filters = filters[b], c->kernel[0] = c->kernel[1] = 3;
         c->strides[0] = c->strides[1] = 1, c->padding = NN_PAD_SAME;
         c->activation = NN_ACT_LINEAR;
+        if (grid)
+            c->kernel_init = (nn_init){NN_INIT_HE_NORMAL, 0, 0};
         add(d, NN_LAYER_BATCH_NORM)->bn_momentum = 0.9f;
         add(d, NN_LAYER_ACTIVATION)->activation = NN_ACT_RELU;
         add(d, NN_LAYER_MAX_POOL2D);
     }
-    add(d, NN_LAYER_DROPOUT)->rate = 0.25f;
+    add(d, NN_LAYER_DROPOUT)->rate = grid ? 0.1f : 0.25f;
     add(d, NN_LAYER_FLATTEN);
     dense(d, 256, NN_ACT_RELU);
-    add(d, NN_LAYER_DROPOUT)->rate = 0.5f;
+    if (grid)
+        d->layers[d->n_layers - 1].kernel_init = (nn_init){NN_INIT_HE_NORMAL, 0, 0};
+    add(d, NN_LAYER_DROPOUT)->rate = grid ? 0.2f : 0.5f;
     dense(d, 10, NN_ACT_SOFTMAX);
 }
 
@@ -155,10 +162,12 @@ static int bench(const char *name, const nn_net_desc *d, const nn_data *data, co
     }
     static nn_fit_result res;
     nn_train_desc t;
-    nn_train_desc_init(&t, recipe ? NN_OPT_ADAM : NN_OPT_SGD);
+    nn_train_desc_init(&t, recipe == 2 ? NN_OPT_ADAMW : recipe ? NN_OPT_ADAM : NN_OPT_SGD);
     t.learning_rate = recipe ? 1e-3f : 0.01f;
     if (recipe)
-        t.augment_flip = 1, t.augment_translate = 2;
+        t.augment_flip = 1, t.augment_translate = recipe == 2 ? 1 : 2;
+    if (recipe == 2) /* grids/best-cnn.yaml */
+        t.weight_decay = 1e-4f, t.label_smoothing = 0.1f, t.lr_schedule = NN_SCHED_COSINE;
     t.batch_size = bs;
     t.epochs = 1;
     double best = 1e30;
@@ -226,6 +235,7 @@ int main(int argc, char **argv)
     int bs = argc > 2 ? atoi(argv[2]) : 500;
     int with_resnet = argc > 3 ? atoi(argv[3]) : 0;
     int bn_bs = argc > 4 ? atoi(argv[4]) : 128; /* 0: no bn_cnn; < 0: bn_cnn alone */
+    int grid = argc > 5 ? atoi(argv[5]) : 0;    /* 1: bn_cnn_grid instead of bn_cnn */
     if (n < bs)
         n = bs;
     nn_gemm_set_threads(1);
@@ -237,7 +247,7 @@ int main(int argc, char **argv)
         img[i] = (uint8_t)fg_rng_below(&r, 256);
     for (int i = 0; i < n; i++)
         lab[i] = (uint8_t)fg_rng_below(&r, 10), idx[i] = i;
-    nn_data data = {img, lab, 28, 28, 1, 10};
+    nn_data data = {img, lab, 28, 28, 1, 10, NULL};
     printf("backend: %s\n", nn_gemm_backend());
     printf("backend=%s\n", nn_gemm_backend());
     nn_net_desc d;
@@ -249,8 +259,9 @@ int main(int argc, char **argv)
         rc |= bench("convNN_4", &d, &data, idx, n, bs, 0);
     }
     if (bn_bs != 0) {
-        bn_cnn(&d);
-        rc |= bench("bn_cnn", &d, &data, idx, n, bn_bs < 0 ? -bn_bs : bn_bs, 1);
+        bn_cnn(&d, grid);
+        rc |= bench(grid ? "bn_cnn_grid" : "bn_cnn", &d, &data, idx, n,
+                    bn_bs < 0 ? -bn_bs : bn_bs, grid ? 2 : 1);
     }
     if (with_resnet) {
         resnet(&d);
