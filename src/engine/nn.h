@@ -125,7 +125,9 @@ typedef struct {
     float scale, offset;     /* rescaling, Keras defaults 1 and 0 */
     int frozen;              /* Keras's trainable = False: parameters never change (no
                               * gradient step, no weight decay); batch norm runs in inference
-                              * mode. Its parameters count as non-trainable. */
+                              * mode. Its parameters count as non-trainable. Its forward
+                              * GEMMs take one image at a time, so each image's outputs do
+                              * not depend on the batch (a frozen base relies on it). */
 } nn_layer_desc;
 
 typedef struct {

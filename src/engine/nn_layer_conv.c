@@ -22,7 +22,8 @@
  *   separable  depthwise into a workspace M (B*P, cin*dm), then Y = f(M . Wp + b) (a GEMM);
  *              backward dWp = M^T . dZ, dM = dZ . Wp^T (over M), then depthwise backward.
  * im2col works on chunks of images so its buffer stays below COL_CAP floats (sized at build
- * time through nn_plan.ws_max_images); with one chunk, backward reuses forward's columns
+ * time through nn_plan.ws_max_images); a frozen layer's forward GEMMs take one image each
+ * (forward_chunk); with one chunk, backward reuses forward's columns
  * (chunks run in reverse in backward, so the last chunk's columns are still there).
  * With fused SGD, the parameter gradients go to dw (scratch) and the update is applied after
  * the input gradients, which need the old weights. */
@@ -200,6 +201,16 @@ static int chunk_images(const nn_layer *L, int batch, int64_t rows_per_image)
     if (c > lim)
         c = lim;
     return c < 1 ? 1 : (int)c;
+}
+
+/* Images per forward GEMM: a frozen layer's one at a time, so that each image's outputs do
+ * not depend on the batch it is in (BLAS kernels may sum a row differently by where it falls
+ * in the matrix: OpenBLAS's Haswell/Zen sgemm does), as a frozen base computed once per
+ * search (nn_base_forward) assumes; other layers chunk_images. conv2d's backward chunks
+ * the same way (it reuses the last chunk's columns). */
+static int forward_chunk(const nn_layer *L, int batch, int64_t rows_per_image)
+{
+    return L->d->frozen ? 1 : chunk_images(L, batch, rows_per_image);
 }
 
 /* Workspace of an im2col buffer of cols_per_image floats: whole batches up to COL_CAP. */
@@ -552,7 +563,7 @@ static void conv2d_forward(nn_layer *L, const nn_step *s)
     const int64_t P = (int64_t)g.oh * g.ow, isz = L->in_size[0];
     const float *W = L->w, *bias = L->d->use_bias ? L->w + (int64_t)K * f : NULL;
     const int pw = geom_is_pointwise(&g), small = K <= SMALL_K;
-    const int chunk = chunk_images(L, B, P);
+    const int chunk = forward_chunk(L, B, P);
     for (int n0 = 0; n0 < B; n0 += chunk) {
         int nc = B - n0 < chunk ? B - n0 : chunk;
         const float *cols = L->x[0] + n0 * isz;
@@ -579,7 +590,7 @@ static void conv2d_backward(nn_layer *L, const nn_step *s)
     const int B = s->batch, f = L->d->filters, K = g.kh * g.kw * g.ic;
     const int64_t P = (int64_t)g.oh * g.ow, isz = L->in_size[0];
     const int pw = geom_is_pointwise(&g);
-    const int chunk = chunk_images(L, B, P);
+    const int chunk = forward_chunk(L, B, P); /* forward's: its last columns are reused */
     const int n_chunks = (B + chunk - 1) / chunk;
     float *dW = L->dw, *dx = L->dx[0];
     /* The small-K weight gradient applies relu's derivative itself when nothing else needs
@@ -651,7 +662,7 @@ static void transpose_forward(nn_layer *L, const nn_step *s)
     const int64_t Pin = (int64_t)g.oh * g.ow, osz = L->out_size, isz = L->in_size[0];
     const float *W = L->w, *bias = L->d->use_bias ? L->w + (int64_t)K * cin : NULL;
     const int pw = geom_is_pointwise(&g);
-    const int chunk = chunk_images(L, B, Pin);
+    const int chunk = forward_chunk(L, B, Pin);
     for (int n0 = 0; n0 < B; n0 += chunk) {
         int nc = B - n0 < chunk ? B - n0 : chunk;
         float *yc = L->y + n0 * osz, *cols = pw ? yc : L->ws;
@@ -842,7 +853,7 @@ static void separable_forward(nn_layer *L, const nn_step *s)
     const int64_t kk = (int64_t)g.kh * g.kw, P = (int64_t)g.oh * g.ow;
     const float *Wp = L->w + kk * cm, *bias = L->d->use_bias ? Wp + (int64_t)cm * f : NULL;
     depthwise_fwd(&g, dm, L->x[0], B, L->w, L->ws);
-    const int chunk = chunk_images(L, B, P);
+    const int chunk = forward_chunk(L, B, P);
     for (int n0 = 0; n0 < B; n0 += chunk) {
         int nc = B - n0 < chunk ? B - n0 : chunk;
         nn_gemm(0, 0, (int)(nc * P), f, cm, 1.0f, L->ws + n0 * P * cm, cm, Wp, f, 0.0f,

@@ -1,6 +1,7 @@
 /* nn_layer_dense.c - fully connected layer with a fused activation. Any input is taken as
  * flat (in = h*w*c). The kernel is stored (in, out) row-major like Keras, then the bias.
  *   forward   Y (B, out) = f(X (B, in) . W (in, out) + b)        one GEMM + one pass
+ *             (frozen: one GEMM per row, so a row's outputs do not depend on the batch)
  *   backward  dZ = dY * f'(Y) (in place; skipped when softmax+CE is fused)
  *             dX (B, in) (+)= dZ . W^T                           one GEMM (before dW: W is
  *             dW (in, out) = X^T . dZ                            unchanged either way)
@@ -39,7 +40,13 @@ static void dense_forward(nn_layer *L, const nn_step *s)
 {
     int B = s->batch, in = (int)L->in_size[0], out = L->d->units;
     const float *W = L->w, *b = L->d->use_bias ? L->w + (int64_t)in * out : NULL;
-    nn_gemm(0, 0, B, out, in, 1.0f, L->x[0], in, W, out, 0.0f, L->y, out);
+    if (L->d->frozen) /* row by row: each row's outputs independent of the batch (see
+                       * forward_chunk in nn_layer_conv.c) */
+        for (int i = 0; i < B; i++)
+            nn_gemm(0, 0, 1, out, in, 1.0f, L->x[0] + (int64_t)i * in, in, W, out, 0.0f,
+                    L->y + (int64_t)i * out, out);
+    else
+        nn_gemm(0, 0, B, out, in, 1.0f, L->x[0], in, W, out, 0.0f, L->y, out);
     nn_act_forward(L->act, L->alpha, L->y, b, B, out);
 }
 

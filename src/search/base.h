@@ -7,8 +7,10 @@
  * order of the search's idx (row i for idx[i]), and the test images for the refit. The
  * ranks of a node each compute a slice into memory the node shares (sched_node_alloc), so
  * a base is computed once per node; tasks then train the head only (task.c). Each image's
- * forward is independent of the batch it is in, so scores are bit for bit those of
- * training the whole network. */
+ * forward is independent of the batch it is in (the engine runs a frozen layer's GEMMs one
+ * image at a time: BLAS kernels such as OpenBLAS's Haswell/Zen sgemm sum a row differently
+ * by where it falls in the matrix), so scores are bit for bit those of training the whole
+ * network. */
 #ifndef BASE_H
 #define BASE_H
 
