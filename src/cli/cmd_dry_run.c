@@ -84,7 +84,8 @@ void cmd_halving_schedule(const halv_schedule *sch, const grid_search *gs, char 
     for (int i = 0; i < sch->n_iterations && len < n; i++) {
         if (i == 0)
             len += (size_t)snprintf(buf + len, n - len, "iteration 0: %d candidates x %lld %s", sch->n_candidates[0],
-                                    (long long)sch->n_resources[0], epochs ? "epochs" : "images");
+                                    (long long)sch->n_resources[0],
+                                    epochs ? (sch->n_resources[0] == 1 ? "epoch" : "epochs") : "images");
         else
             len += (size_t)snprintf(buf + len, n - len, ", %d: %d x %lld", i, sch->n_candidates[i],
                                     (long long)sch->n_resources[i]);

@@ -14,7 +14,7 @@ CHECK="/usr/bin/python3 $SRC/tests/cli/halving_check.py"
 records() { grep -c '"task":' "$1"; }
 
 expect_exit 0 "dry run" -- "$BIN" --dry-run "$GRID"
-expect_in "$TMP/out" "successive halving, factor 3, resource epochs: iteration 0: 9 candidates x 1 epochs, 1: 3 x 3, 2: 1 x 9; 26 tasks" \
+expect_in "$TMP/out" "successive halving, factor 3, resource epochs: iteration 0: 9 candidates x 1 epoch, 1: 3 x 3, 2: 1 x 9; 26 tasks" \
   "the dry run prints the schedule"
 
 expect_exit 0 "uninterrupted run" -- "$BIN" --out "$TMP/ref" "$GRID"
