@@ -47,7 +47,7 @@ static int is_cv(const jnl_entry *e, int64_t nc, int folds)
 }
 
 /* 1 when the CV record e is of one of sch's iterations, with its resource (as the
- * coordinator and results_rungs read records); any other does not count. */
+ * coordinator reads records); any other does not count. */
 static int in_schedule(const jnl_entry *e, const halv_schedule *sch)
 {
     return e->iter >= 0 && e->iter < sch->n_iterations && e->n_resources == sch->n_resources[e->iter];

@@ -239,54 +239,6 @@ int64_t results_best(const grid *g, const jnl_entry *e, int n)
     return best;
 }
 
-rungs *results_rungs(const grid *g, const jnl_header *h, const jnl_entry *e, int n, fg_err *err)
-{
-    int64_t nc = grid_n_configs(g);
-    int folds = grid_opts_c(g)->folds, n_searched = h->subset;
-    for (int i = 0; n_searched <= 0 && i < n; i++)
-        if (e[i].fold == JNL_REFIT)
-            n_searched = e[i].n_train;
-    halv_schedule sch;
-    if (grid_search_of(g)->strategy != GRID_SEARCH_HALVING) {
-        fg_err_set(err, "%s: not a halving search", grid_opts_c(g)->path);
-        return NULL;
-    }
-    if (rungs_schedule(g, n_searched, h->classes > 0 ? h->classes : GRID_INPUT_CLASSES, &sch, err))
-        return NULL;
-    rpt_config *c = calloc((size_t)nc, sizeof *c);
-    double *cost = malloc((size_t)nc * sizeof *cost);
-    rungs *r = NULL;
-    if (c && cost) {
-        for (int64_t i = 0; i < nc; i++)
-            c[i] = (rpt_config){.config = i, .mean = NAN, .n_params = -1, .cost = NAN};
-        rpt_costs(g, c, nc); /* the coordinator's tie-break (search_alloc) */
-        for (int64_t i = 0; i < nc; i++)
-            cost[i] = c[i].cost;
-        const grid_search *gs = grid_search_of(g);
-        r = rungs_new(&sch, gs->factor ? gs->factor : HALV_FACTOR_DEFAULT, nc, folds, cost, err);
-    } else {
-        fg_err_set(err, "out of memory");
-    }
-    for (int i = 0; r && i < n; i++) {
-        const jnl_entry *x = &e[i];
-        if (x->fold >= 0 && x->iter >= 0 && x->iter < sch.n_iterations && x->n_resources == sch.n_resources[x->iter])
-            rungs_add(r, x->iter, x->config, x->fold, x->status == NN_STATUS_OK ? x->val_acc : NAN);
-    }
-    free(c);
-    free(cost);
-    return r;
-}
-
-int64_t results_best_of(const grid *g, const jnl_header *h, const jnl_entry *e, int n)
-{
-    if (grid_search_of(g)->strategy != GRID_SEARCH_HALVING)
-        return results_best(g, e, n);
-    rungs *r = results_rungs(g, h, e, n, NULL);
-    int64_t best = r ? rungs_best(r) : -1;
-    rungs_free(r);
-    return best;
-}
-
 const jnl_entry *results_refit_of(const jnl_entry *e, int n, int64_t best)
 {
     const jnl_entry *rec = NULL;

@@ -12,7 +12,6 @@
 #include "fg_util.h"
 #include "grid.h"
 #include "journal.h"
-#include "rungs.h"
 
 /* The journals of a results directory, merged. */
 typedef struct {
@@ -54,16 +53,6 @@ int results_open(const char *dir, grid **g, results *r);
 /* The best configuration of the n entries e (rpt_aggregate, rpt_costs, rpt_best: the
  * highest mean, then the lower cost, then the lower index), or -1 when none has a score. */
 int64_t results_best(const grid *g, const jnl_entry *e, int n);
-
-/* A halving search's iterations (rungs.h) read from its records e: the schedule of g for
- * the search header h records (its subset, or else the refit's images: the images searched,
- * which resource samples needs); records whose n_resources is not their iteration's are
- * left out. NULL with err (also for a grid that is not a halving search). */
-rungs *results_rungs(const grid *g, const jnl_header *h, const jnl_entry *e, int n, fg_err *err);
-
-/* The best configuration: results_best's, or for a halving grid rungs_best of its records
- * (-1 until every iteration is complete). */
-int64_t results_best_of(const grid *g, const jnl_header *h, const jnl_entry *e, int n);
 
 /* The last refit record of configuration best among e, or NULL. */
 const jnl_entry *results_refit_of(const jnl_entry *e, int n, int64_t best);
