@@ -223,10 +223,7 @@ static int halv_sim(search *s, const double *cost, const int32_t *fam, halv_time
         for (int w = 0; w < workers; w++) /* every idle worker asks for a task */
             if (task[w] < 0 && (task[w] = search_halving_next(s, &refit)) >= 0)
                 end[w] = now + halv_sec(h, s, task[w]);
-        int w = -1;
-        for (int k = 0; k < workers; k++)
-            if (task[k] >= 0 && (w < 0 || end[k] < end[w]))
-                w = k;
+        int w = dsp_earliest(task, end, workers);
         if (w < 0)
             break;
         now = end[w];

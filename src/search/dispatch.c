@@ -186,6 +186,15 @@ void dsp_observe(dsp_queue *q, int32_t task, double seconds)
     q->all_cost += q->cost[task];
 }
 
+int dsp_earliest(const int32_t *task, const double *end, int workers)
+{
+    int w = -1;
+    for (int k = 0; k < workers; k++)
+        if (task[k] >= 0 && (w < 0 || end[k] < end[w]))
+            w = k;
+    return w;
+}
+
 int dsp_simulate(int n, const double *cost, const int32_t *group, int n_groups,
                  const int32_t *family, const double *seconds, int workers, double *makespan,
                  fg_err *err)
@@ -213,10 +222,7 @@ int dsp_simulate(int n, const double *cost, const int32_t *group, int n_groups,
         end[w] = task[w] >= 0 ? seconds[task[w]] : 0;
     }
     for (;;) {
-        int w = -1;
-        for (int k = 0; k < workers; k++)
-            if (task[k] >= 0 && (w < 0 || end[k] < end[w]))
-                w = k;
+        int w = dsp_earliest(task, end, workers);
         if (w < 0)
             break;
         double now = end[w];

@@ -39,6 +39,10 @@ int dsp_left(const dsp_queue *q);
  * while nothing is measured): a cheap estimate of the work left to hand out. */
 double dsp_work_left(const dsp_queue *q);
 
+/* Of workers[0..workers) running task[w] (-1: idle) until end[w]: the one whose task ends
+ * first (ties to the lower worker), or -1 when every worker is idle. The simulations' clock. */
+int dsp_earliest(const int32_t *task, const double *end, int workers);
+
 /* Replays tasks whose real durations are seconds[] (>= 0) on `workers` workers that each
  * take the next task from a queue built as dsp_new(n, cost, group, n_groups, family, all
  * tasks) whenever they are free, observing each duration when its task ends (earliest
